@@ -1,0 +1,76 @@
+// xpmn-bridge: the daemon. Loads the configuration, brings the bridge device
+// online and runs everything on one io_context (GLib's main context and,
+// later, sd-bus are driven from it).
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "bridge/device_host.hpp"
+#include "bridge/logging.hpp"
+#include "bridge/loop/glib_integration.hpp"
+#include "bridge/state_dir.hpp"
+#include "config/config.hpp"
+
+using namespace xpmn;
+
+int main(int argc, char** argv) {
+    CLI::App app{"xpmn-bridge: puts the home's UPnP/DLNA servers and media players into an XMPP media network"};
+    std::string config_path, check_path;
+    auto* run_opt = app.add_option("--config", config_path, "configuration file (TOML)");
+    auto* check_opt = app.add_option("--check-config", check_path, "check a configuration file and exit");
+    run_opt->excludes(check_opt);
+    app.set_version_flag("--version", std::string(PROJECT_VERSION));
+    CLI11_PARSE(app, argc, argv);
+
+    if (!check_path.empty()) {
+        try {
+            auto c = config::load(check_path);
+            std::cout << check_path << ": OK (account " << c.xmpp.jid.bare().str() << ", state_dir "
+                      << c.bridge.state_dir << ")\n";
+            return 0;
+        } catch (const config::ConfigError& e) {
+            std::cerr << e.what() << "\n";
+            return 2;
+        }
+    }
+    if (config_path.empty()) {
+        std::cerr << "xpmn-bridge: --config FILE is required (see --help)\n";
+        return 2;
+    }
+
+    config::Config cfg;
+    try {
+        cfg = config::load(config_path);
+        bridge::setup_logging(cfg.bridge.log_level, "xpmn-bridge");
+        bridge::ensure_state_dir(cfg.bridge.state_dir);
+    } catch (const std::exception& e) {
+        std::cerr << e.what() << "\n";
+        return 2;
+    }
+
+    boost::asio::io_context io;
+    loop::GlibIntegration glib(io);
+    try {
+        bridge::DeviceHost host(io, cfg);
+        auto bridge_device = std::make_shared<bridge::Device>(
+            "bridge", disco::Identity{"automation", "gateway", "", "xpmn-bridge"});
+        host.add(bridge_device);
+
+        boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+        signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+            if (ec) return;
+            spdlog::info("signal {}: shutting down", sig);
+            host.stop_all([&io] { io.stop(); });
+        });
+        spdlog::info("xpmn-bridge {} running for {}", PROJECT_VERSION, cfg.xmpp.jid.bare().str());
+        io.run();
+    } catch (const std::exception& e) {
+        spdlog::critical("{}", e.what());
+        return 1;
+    }
+    spdlog::info("stopped");
+    return 0;
+}

@@ -1,0 +1,49 @@
+// The TOML configuration shared by `xpmn-bridge` and `xpmn`. Loading checks
+// every key: unknown keys, wrong types and bad values are reported with
+// file:line, all at once, before anything connects.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "xmpp/client/c2s_session.hpp"
+#include "xmpp/core/jid.hpp"
+
+namespace xpmn::config {
+
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct XmppSection {
+    Jid jid;                   // the account (a resource, if given, is used by `xpmn` only)
+    std::string password;      // from `password` or `password_file`; never logged
+    std::string server;        // host to connect to; empty: the JID's domain
+    std::uint16_t port = 5222;
+    std::string ca_file;
+    std::string tls_fingerprint;
+    std::string client_cert;
+    std::string client_key;
+    int ping_interval = 60;    // seconds; 0 disables liveness pings
+    int iq_timeout = 10;       // seconds
+    std::vector<std::string> sasl_mechanisms;  // allowed mechanisms; empty: all we support
+};
+
+struct BridgeSection {
+    std::string state_dir;     // default: ~/.local/state/xpmn-bridge (or /var/lib/xpmn-bridge as root)
+    std::string log_level = "info";
+};
+
+struct Config {
+    std::string path;
+    XmppSection xmpp;
+    BridgeSection bridge;
+};
+
+Config load(const std::string& path);
+
+// Session settings for one resource of the configured account.
+client::SessionConfig session_config(const Config& config, const std::string& resource);
+
+}  // namespace xpmn::config

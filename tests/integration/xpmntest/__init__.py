@@ -1,0 +1,8 @@
+"""Test fixtures for xpmn-bridge integration tests (run with Debian's /usr/bin/python3).
+
+- ports:    free loopback TCP ports
+- certs:    a throw-away test PKI (CA, server cert, client certs for SASL EXTERNAL)
+- prosody:  a real Prosody 0.12 server per test, everything under one work dir
+- slix:     slixmpp clients with a thread-safe, bounded-wait API
+- tcpproxy: a loopback TCP proxy that can cut (RST) connections: the fault injector
+"""

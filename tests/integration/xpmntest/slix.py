@@ -1,0 +1,376 @@
+"""slixmpp clients for tests, with a blocking, thread-safe API and bounded waits.
+
+Each SlixClient runs its own asyncio loop in a background thread; every public
+method hands work to that loop and waits for the outcome with a timeout, and
+every failure (timeout, auth failure, TLS failure, error reply where a result
+was expected) raises AssertionError with a message naming the client.
+
+    c = SlixClient('alice@xpmn.test/a', 'pw', port=srv.c2s_port, ca_file=srv.ca_file)
+    c.connect()                                    # STARTTLS (required), verified with ca_file
+    c.wait_presence('alice@xpmn.test/b')           # available (or available=False)
+    info = c.disco_info('alice@xpmn.test/b')       # {'identities': [(cat, type, name)], 'features': [...]}
+    reply = c.send_iq_raw('<iq type="get" to="xpmn.test"><ping xmlns="urn:xmpp:ping"/></iq>')
+    c.ping('xpmn.test'); c.disconnect()
+
+Plugins loaded by default: xep_0030 (disco, answers disco#info), xep_0199
+(ping, answers pings). Pass plugins=(...) for more (e.g. 'xep_0198').
+"""
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import slixmpp
+from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+CLIENT_NS = 'jabber:client'
+SASL_NS = 'urn:ietf:params:xml:ns:xmpp-sasl'
+STREAM_NS = 'http://etherx.jabber.org/streams'
+
+log = logging.getLogger(__name__)
+
+
+class SlixClient:
+    def __init__(self, jid, password, host='127.0.0.1', port=5222, ca_file=None, *,
+                 plugins=('xep_0030', 'xep_0199'), client_cert=None, client_key=None,
+                 send_presence=True, priority=0, name=None):
+        self.jid = jid
+        self.password = password
+        self.host = host
+        self.port = port
+        self.ca_file = ca_file
+        self.plugins = tuple(plugins)
+        self.client_cert = client_cert
+        self.client_key = client_key
+        self.send_initial_presence = send_presence
+        self.priority = priority
+        self.name = name or jid
+
+        self._cond = threading.Condition()
+        self._presence = {}        # full JID -> 'available' | 'unavailable'
+        self._events = []          # (name, detail) in order, for diagnostics and waits
+        self._session_started = False
+        self._disconnected = True
+        self.stream_features = []  # raw XML of every <stream:features> received
+        self.sasl_mechanisms = []  # from the last features offering SASL
+
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name='slix-' + self.name,
+                                        daemon=True)
+        self._thread.start()
+        self.xmpp = self._call_sync(self._create, timeout=10, what='create client')
+
+    # -- loop plumbing ------------------------------------------------------
+    def _run_loop(self):
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_forever()
+        finally:
+            try:
+                pending = [t for t in asyncio.all_tasks(self._loop) if not t.done()]
+                for t in pending:
+                    t.cancel()
+                if pending:
+                    self._loop.run_until_complete(
+                        asyncio.wait(pending, timeout=2))
+                self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            finally:
+                self._loop.close()
+
+    def _fail(self, msg):
+        raise AssertionError('%s: %s (events: %s)' % (self.name, msg, self._event_summary()))
+
+    def _event_summary(self):
+        with self._cond:
+            return ', '.join(n if d is None else '%s(%s)' % (n, d) for n, d in self._events[-12:])
+
+    def _call(self, coro, timeout, what):
+        """Runs `coro` on the client loop; returns its result within `timeout` s."""
+        if not self._thread.is_alive():
+            coro.close()
+            self._fail('%s: client loop is closed' % what)
+        fut = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return fut.result(timeout)
+        except concurrent.futures.TimeoutError:
+            fut.cancel()
+            self._fail('%s timed out after %ss' % (what, timeout))
+
+    def _call_sync(self, fn, timeout, what):
+        async def run():
+            return fn()
+        return self._call(run(), timeout, what)
+
+    def _record(self, name, detail=None):
+        with self._cond:
+            self._events.append((name, detail))
+            self._cond.notify_all()
+
+    def _wait(self, predicate, timeout, what):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            else:
+                return
+        self._fail('%s: not within %ss' % (what, timeout))
+
+    # -- construction (on the loop thread) ----------------------------------
+    def _create(self):
+        x = slixmpp.ClientXMPP(self.jid, self.password)
+        x.loop = self._loop
+        if self.ca_file:
+            x.ca_certs = self.ca_file
+        if self.client_cert:
+            x.certfile = self.client_cert
+            x.keyfile = self.client_key
+        x.whitespace_keepalive = False
+        for p in self.plugins:
+            x.register_plugin(p)
+        x.add_event_handler('session_start', self._on_session_start)
+        x.add_event_handler('disconnected', self._on_disconnected)
+        x.add_event_handler('connection_failed', lambda e: self._record('connection_failed', e))
+        x.add_event_handler('failed_auth', lambda e: self._record('failed_auth'))
+        x.add_event_handler('failed_all_auth', lambda e: self._record('failed_all_auth'))
+        x.add_event_handler('ssl_invalid_chain', self._on_ssl_invalid)
+        x.add_event_handler('stream_error', lambda e: self._record('stream_error', e['condition']))
+        x.add_event_handler('session_end', lambda e: self._record('session_end'))
+        x.add_event_handler('session_resumed', self._on_session_resumed)
+        x.add_event_handler('presence_available', self._on_presence)
+        x.add_event_handler('presence_unavailable', self._on_presence)
+        x.register_handler(Callback('xpmntest features',
+                                    MatchXPath('{%s}features' % STREAM_NS),
+                                    self._on_features))
+        return x
+
+    def _on_features(self, features):
+        xml = features.xml
+        with self._cond:
+            self.stream_features.append(ET.tostring(xml, encoding='unicode'))
+            mechs = xml.find('{%s}mechanisms' % SASL_NS)
+            if mechs is not None:
+                self.sasl_mechanisms = [m.text for m in mechs.findall('{%s}mechanism' % SASL_NS)]
+
+    def _on_ssl_invalid(self, err):
+        self._record('ssl_invalid_chain', err)
+        self.xmpp.abort()
+
+    def _on_session_start(self, _event):
+        if self.send_initial_presence:
+            self.xmpp.send_presence(ppriority=self.priority)
+        with self._cond:
+            self._session_started = True
+            self._disconnected = False
+        self._record('session_start')
+
+    def _on_session_resumed(self, _event):
+        # XEP-0198 resumption (plugin xep_0198): no session_start, same session.
+        with self._cond:
+            self._session_started = True
+            self._disconnected = False
+        self._record('session_resumed')
+
+    def _on_disconnected(self, reason):
+        with self._cond:
+            self._session_started = False
+            self._disconnected = True
+        self._record('disconnected', reason or None)
+
+    def _on_presence(self, pres):
+        full = str(pres['from'])
+        state = 'unavailable' if pres['type'] == 'unavailable' else 'available'
+        with self._cond:
+            self._presence[full] = state
+        self._record('presence', '%s %s' % (full, state))
+
+    # -- public API ---------------------------------------------------------
+    @property
+    def full_jid(self):
+        return str(self.xmpp.boundjid.full)
+
+    @property
+    def connected(self):
+        with self._cond:
+            return self._session_started
+
+    def connect(self, timeout=15):
+        """Connects with STARTTLS (required) and waits for the session to start
+        (or to be resumed, with plugin xep_0198 after a lost connection)."""
+        with self._cond:
+            self._session_started = False
+            self._disconnected = False
+            mark = len(self._events)
+
+        def start():
+            self.xmpp.connect((self.host, self.port), force_starttls=True)
+        self._call_sync(start, 5, 'connect')
+
+        def done():
+            new = [n for n, _ in self._events[mark:]]
+            return self._session_started or any(
+                n in ('failed_all_auth', 'ssl_invalid_chain', 'stream_error', 'disconnected')
+                for n in new)
+        try:
+            self._wait(done, timeout, 'session start on %s:%d' % (self.host, self.port))
+        except AssertionError:
+            self._abort_quietly()
+            raise
+        if not self.connected:
+            self._abort_quietly()
+            self._fail('could not start a session on %s:%d' % (self.host, self.port))
+        return self
+
+    def _abort_quietly(self):
+        def stop():
+            self.xmpp.cancel_connection_attempt()
+            self.xmpp.abort()
+        try:
+            self._call_sync(stop, 5, 'abort')
+        except AssertionError:
+            pass
+
+    def wait_session(self, timeout=15):
+        """Waits until a session is (re-)established (e.g. after resumption)."""
+        self._wait(lambda: self._session_started, timeout, 'session start')
+
+    def wait_disconnected(self, timeout=10):
+        self._wait(lambda: self._disconnected, timeout, 'disconnection')
+
+    def wait_event(self, name, timeout=10, since=0):
+        """Waits for an event recorded at index >= since; returns its detail."""
+        found = []
+
+        def pred():
+            for n, d in self._events[since:]:
+                if n == name:
+                    found.append(d)
+                    return True
+            return False
+        self._wait(pred, timeout, 'event %r' % name)
+        return found[0]
+
+    def event_mark(self):
+        """Index to pass as `since` to wait_event() for events after now."""
+        with self._cond:
+            return len(self._events)
+
+    def presence_of(self, full_jid):
+        with self._cond:
+            return self._presence.get(full_jid)
+
+    def wait_presence(self, full_jid, available=True, timeout=10):
+        want = 'available' if available else 'unavailable'
+        self._wait(lambda: self._presence.get(full_jid) == want, timeout,
+                   'presence %s from %s' % (want, full_jid))
+
+    def disco_info(self, jid, node=None, timeout=10):
+        """disco#info of `jid`: {'identities': [(category, type, name)], 'features': [...]}."""
+        async def run():
+            try:
+                iq = await self.xmpp['xep_0030'].get_info(jid=jid, node=node, timeout=timeout)
+            except IqError as e:
+                return e
+            except IqTimeout:
+                return None
+            info = iq['disco_info']
+            return {
+                'identities': sorted(((c, t, n) for c, t, _lang, n in info.get_identities()),
+                                     key=lambda i: (i[0], i[1], i[2] or '')),
+                'features': sorted(info.get_features()),
+            }
+        res = self._call(run(), timeout + 2, 'disco#info of %s' % jid)
+        if res is None:
+            self._fail('disco#info of %s: no reply within %ss' % (jid, timeout))
+        if isinstance(res, IqError):
+            self._fail('disco#info of %s: error reply %s' % (jid, res.iq))
+        return res
+
+    def send_iq_raw(self, xml_string, timeout=10):
+        """Sends an <iq/> given as XML (id added if missing); returns the reply as XML
+        (type result or error)."""
+        try:
+            root = ET.fromstring(xml_string)
+        except ET.ParseError as e:
+            raise AssertionError('send_iq_raw: bad XML %r: %s' % (xml_string, e)) from e
+        for el in root.iter():
+            if not el.tag.startswith('{'):
+                el.tag = '{%s}%s' % (CLIENT_NS, el.tag)
+        if root.tag != '{%s}iq' % CLIENT_NS:
+            raise AssertionError('send_iq_raw: not an <iq/>: %r' % xml_string)
+
+        async def run():
+            iq = self.xmpp.Iq(xml=root)
+            if not iq['id']:
+                iq['id'] = self.xmpp.new_id()
+            try:
+                reply = await iq.send(timeout=timeout)
+            except IqError as e:
+                reply = e.iq
+            except IqTimeout:
+                return None
+            return str(reply)
+        res = self._call(run(), timeout + 2, 'send_iq_raw')
+        if res is None:
+            self._fail('no reply within %ss to %s' % (timeout, xml_string))
+        return res
+
+    def ping(self, jid=None, timeout=10):
+        """XEP-0199 ping; returns the RTT in seconds."""
+        async def run():
+            try:
+                return await self.xmpp['xep_0199'].ping(jid=jid, timeout=timeout)
+            except IqError as e:
+                return e
+            except IqTimeout:
+                return None
+        res = self._call(run(), timeout + 2, 'ping %s' % jid)
+        if res is None:
+            self._fail('ping %s: no reply within %ss' % (jid, timeout))
+        if isinstance(res, IqError):
+            self._fail('ping %s: error reply %s' % (jid, res.iq))
+        return res
+
+    def send_presence(self, **kwargs):
+        self._call_sync(lambda: self.xmpp.send_presence(**kwargs), 5, 'send_presence')
+
+    def send_raw(self, data):
+        self._call_sync(lambda: self.xmpp.send_raw(data), 5, 'send_raw')
+
+    def disconnect(self, timeout=5):
+        """Closes the stream (waits for the server's close, then aborts)."""
+        if not self._thread.is_alive():
+            return
+
+        async def run():
+            if self.xmpp.transport is None:
+                self.xmpp.cancel_connection_attempt()
+                return
+            await self.xmpp.disconnect(wait=max(timeout - 1, 0.5))
+        try:
+            self._call(run(), timeout + 1, 'disconnect')
+        except AssertionError:
+            self._abort_quietly()
+
+    def close(self, timeout=5):
+        """disconnect() and stop the client's thread. Idempotent."""
+        if not self._thread.is_alive():
+            return
+        try:
+            self.disconnect(timeout)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

@@ -1,0 +1,124 @@
+// Config loading: every problem reported with file:line, all at once.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/config.hpp"
+
+namespace fs = std::filesystem;
+using xpmn::config::ConfigError;
+
+namespace {
+
+class ConfigTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("xpmn-config-" + std::to_string(::getpid()) + "-" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::create_directories(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    std::string write(const std::string& name, const std::string& text) {
+        auto p = (dir_ / name).string();
+        std::ofstream(p) << text;
+        return p;
+    }
+    std::string error_of(const std::string& text) {
+        auto p = write("c.toml", text);
+        try {
+            xpmn::config::load(p);
+        } catch (const ConfigError& e) {
+            return e.what();
+        }
+        return {};
+    }
+    fs::path dir_;
+};
+
+TEST_F(ConfigTest, MinimalConfigLoadsWithDefaults) {
+    auto c = xpmn::config::load(write("c.toml", "[xmpp]\njid = \"Home@Example.ORG\"\npassword = \"s3cret\"\n"));
+    EXPECT_EQ(c.xmpp.jid.bare().str(), "home@example.org");
+    EXPECT_EQ(c.xmpp.password, "s3cret");
+    EXPECT_EQ(c.xmpp.port, 5222);
+    EXPECT_EQ(c.bridge.log_level, "info");
+    EXPECT_FALSE(c.bridge.state_dir.empty());
+}
+
+TEST_F(ConfigTest, AllKeys) {
+    write("pw", "from-file\n");
+    write("ca.pem", "x");
+    auto c = xpmn::config::load(write("c.toml", R"([xmpp]
+jid = "home@example.org"
+password_file = "pw"
+server = "127.0.0.1"
+port = 5300
+ca_file = "ca.pem"
+tls_fingerprint = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"
+ping_interval = 0
+iq_timeout = 5
+[bridge]
+state_dir = "state"
+log_level = "debug"
+)"));
+    EXPECT_EQ(c.xmpp.password, "from-file");
+    EXPECT_EQ(c.xmpp.server, "127.0.0.1");
+    EXPECT_EQ(c.xmpp.port, 5300);
+    EXPECT_EQ(c.xmpp.ca_file, (dir_ / "ca.pem").string());
+    EXPECT_EQ(c.xmpp.tls_fingerprint, "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+    EXPECT_EQ(c.xmpp.ping_interval, 0);
+    EXPECT_EQ(c.bridge.state_dir, (dir_ / "state").string());
+    EXPECT_EQ(c.bridge.log_level, "debug");
+}
+
+TEST_F(ConfigTest, UnknownKeysAndSectionsWithLines) {
+    auto e = error_of("[xmpp]\njid = \"a@b\"\npassword = \"x\"\npasword = \"typo\"\n\n[bridge]\ncolour = 1\n[extra]\n");
+    EXPECT_NE(e.find("c.toml:4: unknown key 'pasword' in [xmpp]"), std::string::npos) << e;
+    EXPECT_NE(e.find("c.toml:7: unknown key 'colour' in [bridge]"), std::string::npos) << e;
+    EXPECT_NE(e.find("c.toml:8: unknown section or key 'extra'"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, WrongTypesWithLines) {
+    auto e = error_of("[xmpp]\njid = \"a@b\"\npassword = \"x\"\nport = \"5222\"\nping_interval = true\n[bridge]\nlog_level = 3\n");
+    EXPECT_NE(e.find("c.toml:4: xmpp.port must be an integer"), std::string::npos) << e;
+    EXPECT_NE(e.find("c.toml:5: xmpp.ping_interval must be an integer"), std::string::npos) << e;
+    EXPECT_NE(e.find("c.toml:7: bridge.log_level must be a string"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, BadValues) {
+    auto e = error_of("[xmpp]\njid = \"not a jid@@\"\npassword = \"x\"\nport = 70000\ntls_fingerprint = \"zz\"\n"
+                      "[bridge]\nlog_level = \"loud\"\n");
+    EXPECT_NE(e.find("c.toml:2: xmpp.jid"), std::string::npos) << e;
+    EXPECT_NE(e.find("c.toml:4: xmpp.port must be between 1 and 65535"), std::string::npos) << e;
+    EXPECT_NE(e.find("c.toml:5: xmpp.tls_fingerprint"), std::string::npos) << e;
+    EXPECT_NE(e.find("c.toml:7: bridge.log_level must be one of"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, MissingPieces) {
+    EXPECT_NE(error_of("").find("missing section [xmpp]"), std::string::npos);
+    EXPECT_NE(error_of("[xmpp]\npassword = \"x\"\n").find("needs jid"), std::string::npos);
+    EXPECT_NE(error_of("[xmpp]\njid = \"a@b\"\n").find("needs password"), std::string::npos);
+    EXPECT_NE(error_of("[xmpp]\njid = \"a@b\"\npassword_file = \"nope\"\n").find("cannot read password_file"),
+              std::string::npos);
+    EXPECT_NE(error_of("[xmpp]\njid = \"a@b\"\npassword = \"x\"\nca_file = \"missing.pem\"\n").find("cannot read"),
+              std::string::npos);
+}
+
+TEST_F(ConfigTest, SyntaxErrorHasLine) {
+    auto e = error_of("[xmpp]\njid = \"a@b\"\npassword = \n");
+    EXPECT_NE(e.find("c.toml:3:"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, MissingFile) {
+    EXPECT_THROW(xpmn::config::load((dir_ / "absent.toml").string()), ConfigError);
+}
+
+TEST_F(ConfigTest, SessionConfigUsesResource) {
+    auto c = xpmn::config::load(write("c.toml", "[xmpp]\njid = \"home@example.org\"\npassword = \"p\"\n"));
+    auto s = xpmn::config::session_config(c, "bridge");
+    EXPECT_EQ(s.jid.str(), "home@example.org/bridge");
+    EXPECT_EQ(s.password, "p");
+}
+
+}  // namespace

@@ -1,0 +1,62 @@
+#include "tools/xpmn/controller.hpp"
+
+#include <iostream>
+
+#include "xmpp/client/disco_service.hpp"
+#include "xmpp/core/namespaces.hpp"
+
+namespace xpmn::tools {
+
+Controller::Controller(boost::asio::io_context& io, const config::Config& config, const std::string& resource,
+                       std::chrono::seconds timeout)
+    : io_(io), config_(config), deadline_(io), timeout_(timeout) {
+    auto sc = config::session_config(config_, resource);
+    sc.ping_interval = std::chrono::milliseconds(0);  // short-lived
+    sc.backoff_max = std::chrono::milliseconds(4000);
+    session_ = client::C2sSession::create(io_, sc);
+    // Controllers announce only that they are controllers (wire profile §2).
+    auto info = std::make_shared<disco::Info>();
+    info->identities.push_back({"client", "pc", "", "xpmn"});
+    info->features = {ns::disco_info, ns::ping, "urn:xmpp:xpmn:controller:0"};
+    client::serve_disco(*session_, info);
+    session_->set_initial_presence(client::caps_presence(*info));
+}
+
+std::string Controller::resolve_jid(const std::string& text) const {
+    if (text.find('@') != std::string::npos || text.find('/') != std::string::npos) return text;
+    return config_.xmpp.jid.bare().str() + "/" + text;
+}
+
+int Controller::run(Command command) {
+    int rc = 1;
+    bool finished = false;
+    auto finish = [&](int code) {
+        if (finished) return;
+        finished = true;
+        rc = code;
+        deadline_.cancel();
+        session_->stop([this] { io_.stop(); });
+    };
+    bool started = false;
+    session_->set_events({
+        [&](bool) {
+            if (started) return;
+            started = true;
+            command(*this, finish);
+        },
+        nullptr,
+        [&](const std::string& reason) { last_error_ = reason; },
+    });
+    deadline_.expires_after(timeout_);
+    deadline_.async_wait([&](const boost::system::error_code& ec) {
+        if (ec) return;
+        std::cerr << "xpmn: timed out after " << timeout_.count() << " s"
+                  << (last_error_.empty() ? std::string() : " (last error: " + last_error_ + ")") << "\n";
+        finish(1);
+    });
+    session_->start();
+    io_.run();
+    return rc;
+}
+
+}  // namespace xpmn::tools

@@ -1,0 +1,42 @@
+// The controller's connection: one c2s session that announces itself as an
+// XPMN controller, runs one command once online, and gives up with a clear
+// message when the server cannot be reached in time.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "xmpp/client/c2s_session.hpp"
+
+namespace xpmn::tools {
+
+class Controller {
+public:
+    using Done = std::function<void(int exit_code)>;
+    using Command = std::function<void(Controller&, Done)>;
+
+    Controller(boost::asio::io_context& io, const config::Config& config, const std::string& resource,
+               std::chrono::seconds timeout);
+    // Connects, runs `command` once online, and returns its exit code.
+    int run(Command command);
+
+    client::C2sSession& session() { return *session_; }
+    const config::Config& config() const { return config_; }
+    // A full JID from a full JID or a resource of the own account.
+    std::string resolve_jid(const std::string& text) const;
+
+private:
+    boost::asio::io_context& io_;
+    config::Config config_;
+    std::shared_ptr<client::C2sSession> session_;
+    boost::asio::steady_timer deadline_;
+    std::chrono::seconds timeout_;
+    std::string last_error_;
+};
+
+}  // namespace xpmn::tools

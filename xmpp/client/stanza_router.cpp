@@ -1,0 +1,186 @@
+#include "xmpp/client/stanza_router.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "xmpp/core/jid.hpp"
+#include "xmpp/core/namespaces.hpp"
+#include "xmpp/core/stanza.hpp"
+
+namespace xpmn::client {
+
+struct IqResponder::State {
+    xml::Element request;
+    std::function<void(xml::Element)> send;
+    bool done = false;
+    ~State() {
+        if (!done && send) {
+            spdlog::warn("IQ {} was never answered; replying internal-server-error", request.attr_or("id"));
+            send(stanza::error_reply(request, "internal-server-error", "the request was dropped"));
+        }
+    }
+};
+
+IqResponder::IqResponder(xml::Element request, std::function<void(xml::Element)> send)
+    : state_(std::make_shared<State>()) {
+    // Filled in place: State has a destructor, so a temporary would be copied and answer twice.
+    state_->request = std::move(request);
+    state_->send = std::move(send);
+}
+
+void IqResponder::result() {
+    if (state_->done) return;
+    state_->done = true;
+    state_->send(stanza::result_reply(state_->request));
+}
+
+void IqResponder::result(xml::Element payload) {
+    if (state_->done) return;
+    state_->done = true;
+    state_->send(stanza::result_reply(state_->request, std::move(payload)));
+}
+
+void IqResponder::error(std::string_view condition, std::string_view text) {
+    error(stanza::error_element(condition, text));
+}
+
+void IqResponder::error(xml::Element error_element) {
+    if (state_->done) return;
+    state_->done = true;
+    state_->send(stanza::error_reply(state_->request, std::move(error_element)));
+}
+
+const xml::Element& IqResponder::request() const { return state_->request; }
+bool IqResponder::answered() const { return state_->done; }
+
+StanzaRouter::StanzaRouter(boost::asio::io_context& io) : io_(io) {
+    std::random_device rd;
+    id_prefix_ = std::to_string(rd() % 100000) + "-";
+}
+
+StanzaRouter::~StanzaRouter() {
+    for (auto& [id, p] : pending_) p.timer->cancel();
+}
+
+void StanzaRouter::set_account(std::string bare_jid, std::string domain) {
+    account_ = std::move(bare_jid);
+    domain_ = std::move(domain);
+}
+
+void StanzaRouter::on_iq(std::string type, std::string ns, std::string name, IqHandler handler) {
+    handlers_[{std::move(type), std::move(ns), std::move(name)}] = std::move(handler);
+}
+
+void StanzaRouter::send_iq(xml::Element iq, std::chrono::milliseconds timeout, IqCallback callback) {
+    std::string id = iq.attr_or("id");
+    if (id.empty() || pending_.count(id)) {
+        id = id_prefix_ + std::to_string(next_id_++);
+        iq.set_attr("id", id);
+    }
+    Pending p{iq.attr_or("to"), std::move(callback), std::make_unique<boost::asio::steady_timer>(io_, timeout)};
+    p.timer->async_wait([this, id](const boost::system::error_code& ec) {
+        if (ec) return;
+        auto it = pending_.find(id);
+        if (it == pending_.end()) return;
+        IqResponse r;
+        r.condition = "remote-server-timeout";
+        r.text = "no response within the timeout";
+        r.stanza = stanza::error_reply(stanza::iq("get", {}, id), r.condition, r.text);
+        complete(id, std::move(r));
+    });
+    pending_.emplace(id, std::move(p));
+    send_(std::move(iq));
+}
+
+void StanzaRouter::fail_pending(std::string_view condition, std::string_view text) {
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto& [id, p] : pending) {
+        p.timer->cancel();
+        IqResponse r;
+        r.condition = condition;
+        r.text = text;
+        r.stanza = stanza::error_reply(stanza::iq("get", {}, id), condition, text);
+        if (p.callback) p.callback(r);
+    }
+}
+
+void StanzaRouter::complete(const std::string& id, IqResponse response) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    auto cb = std::move(it->second.callback);
+    it->second.timer->cancel();
+    pending_.erase(it);
+    if (cb) cb(response);
+}
+
+void StanzaRouter::dispatch(const xml::Element& stanza) {
+    if (stanza.name() == "iq") {
+        dispatch_iq(stanza);
+    } else if (stanza.name() == "presence") {
+        for (auto& l : presence_listeners_) l(stanza);
+    } else if (stanza.name() == "message") {
+        for (auto& l : message_listeners_) l(stanza);
+    }
+}
+
+// Whether `from` is the entity a request sent to `to` may be answered by.
+static bool response_from_matches(const std::string& to, const std::string& from, const std::string& account,
+                                  const std::string& domain) {
+    if (to.empty()) return from.empty() || from == account || from == domain;
+    if (from == to) return true;
+    // Compare normalised forms (the server may normalise case).
+    auto a = Jid::parse(to), b = Jid::parse(from);
+    return a && b && *a == *b;
+}
+
+void StanzaRouter::dispatch_iq(const xml::Element& iq) {
+    std::string type = iq.attr_or("type");
+    std::string id = iq.attr_or("id");
+    if (type == "result" || type == "error") {
+        auto it = pending_.find(id);
+        if (it == pending_.end()) {
+            spdlog::debug("IQ response with unknown id '{}' ignored", id);
+            return;
+        }
+        if (!response_from_matches(it->second.to, iq.attr_or("from"), account_, domain_)) {
+            spdlog::warn("IQ response id '{}' from unexpected sender '{}' ignored", id, iq.attr_or("from"));
+            return;
+        }
+        IqResponse r;
+        r.ok = type == "result";
+        r.stanza = iq;
+        if (!r.ok) {
+            r.condition = stanza::error_condition(iq);
+            r.text = stanza::error_text(iq);
+            if (r.condition.empty()) r.condition = "undefined-condition";
+        }
+        complete(id, std::move(r));
+        return;
+    }
+    if (type != "get" && type != "set") {
+        if (!id.empty()) send_(stanza::error_reply(iq, "bad-request", "unknown IQ type"));
+        return;
+    }
+    if (id.empty()) return;  // cannot be answered (RFC 6120 §8.2.3 requires an id)
+    auto payloads = iq.elements();
+    if (payloads.size() != 1) {
+        send_(stanza::error_reply(iq, "bad-request", "an IQ request carries exactly one payload"));
+        return;
+    }
+    const xml::Element& payload = *payloads.front();
+    auto h = handlers_.find({type, payload.ns(), payload.name()});
+    if (h == handlers_.end()) {
+        send_(stanza::error_reply(iq, "service-unavailable"));
+        return;
+    }
+    try {
+        h->second(iq, IqResponder(iq, send_));
+    } catch (const std::exception& e) {
+        spdlog::error("handler for {} {} failed: {}", payload.ns(), payload.name(), e.what());
+        // The responder's destructor has answered internal-server-error if needed.
+    }
+}
+
+}  // namespace xpmn::client
