@@ -25,6 +25,9 @@ public:
     const disco::Identity& identity() const { return identity_; }
     void add_feature(std::string feature);
     void handle(std::string type, std::string ns, std::string name, client::IqHandler handler);
+    // The device's session fetches the roster after login (the bridge device: friends, later).
+    void set_wants_roster(bool on) { wants_roster_ = on; }
+    bool wants_roster() const { return wants_roster_; }
 
     // identity + the features every device has + this device's features
     disco::Info info() const;
@@ -35,6 +38,7 @@ private:
     disco::Identity identity_;
     std::vector<std::string> features_;
     std::vector<Handler> handlers_;
+    bool wants_roster_ = false;
 };
 
 }  // namespace xpmn::bridge

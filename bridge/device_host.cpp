@@ -15,7 +15,9 @@ DeviceHost::~DeviceHost() {
 void DeviceHost::add(std::shared_ptr<Device> device) {
     const std::string& resource = device->resource();
     if (entries_.count(resource)) throw std::invalid_argument("device resource '" + resource + "' is already in use");
-    auto session = client::C2sSession::create(io_, config::session_config(config_, resource));
+    auto sc = config::session_config(config_, resource);
+    sc.request_roster = device->wants_roster();
+    auto session = client::C2sSession::create(io_, sc);
     auto info = std::make_shared<const disco::Info>(device->info());
     client::serve_disco(*session, info);
     for (const auto& h : device->handlers()) session->router().on_iq(h.type, h.ns, h.name, h.handler);

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
         bridge::DeviceHost host(io, cfg);
         auto bridge_device = std::make_shared<bridge::Device>(
             "bridge", disco::Identity{"automation", "gateway", "", "xpmn-bridge"});
+        bridge_device->set_wants_roster(true);
         host.add(bridge_device);
 
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -1,6 +1,7 @@
 #include "xmpp/net/tcp_stream.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
@@ -96,6 +97,18 @@ void TcpStream::close() {
 std::shared_ptr<TcpConnector> TcpConnector::connect(asio::io_context& io, std::string host, std::uint16_t port,
                                                     ConnectHandler handler) {
     auto c = std::shared_ptr<TcpConnector>(new TcpConnector(io, std::move(handler)));
+    // An address literal needs no lookup. Names go through getaddrinfo on
+    // Asio's resolver thread: glibc has no event-driven name lookup, and that
+    // one thread never touches our objects (docs/architecture.md).
+    boost::system::error_code parse_error;
+    auto address = asio::ip::make_address(host, parse_error);
+    if (!parse_error) {
+        c->endpoints_.emplace_back(address, port);
+        asio::post(io, [c] {
+            if (!c->cancelled_) c->try_next();
+        });
+        return c;
+    }
     c->resolver_.async_resolve(host, std::to_string(port),
                                [c, host](const boost::system::error_code& ec, tcp::resolver::results_type results) {
                                    if (c->cancelled_) return;

@@ -8,8 +8,10 @@
 Everything (config, certs, data, log, pid file) lives under `workdir`, so
 several instances can run at once (each gets its own free c2s port). The
 server runs in the foreground (`prosody -F --config FILE`) as a child process
-in its own session; stop() sends SIGTERM, kill() SIGKILL, and an atexit hook
-kills whatever a test left running.
+in its own session; stop() sends SIGTERM, kill() SIGKILL, an atexit hook
+kills whatever a test left running, and (die_with_parent, via `setpriv
+--pdeathsig KILL`) the kernel kills it if the thread that started it dies, so
+start it from the main thread (or one that outlives the server).
 
 Configuration: loopback only, c2s with STARTTLS required, no s2s / http /
 components, authentication = internal_plain (accounts are Lua files written
@@ -21,6 +23,7 @@ workdir/prosody.log (log_text()).
 """
 import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -80,7 +83,7 @@ class Prosody:
     def __init__(self, workdir, domain='xpmn.test', c2s_port=None, *,
                  smacks_hibernation_time=60, smacks_max_unacked_stanzas=0,
                  smacks_max_ack_delay=30, modules=(), extra_global_config='',
-                 extra_host_config='', pki=None, start_timeout=20.0):
+                 extra_host_config='', pki=None, start_timeout=20.0, die_with_parent=True):
         self.workdir = os.path.abspath(workdir)
         self.domain = domain
         self.c2s_port = c2s_port or ports.free_port()
@@ -91,6 +94,7 @@ class Prosody:
         self.extra_global_config = extra_global_config
         self.extra_host_config = extra_host_config
         self.start_timeout = start_timeout
+        self.die_with_parent = die_with_parent
 
         self.config_file = os.path.join(self.workdir, 'prosody.cfg.lua')
         self.data_path = os.path.join(self.workdir, 'data')
@@ -218,8 +222,14 @@ class Prosody:
         self._console = open(self.console_file, 'ab')
         env = dict(os.environ)
         env.pop('PROSODY_CONFIG', None)
+        cmd = [PROSODY, '-F', '--config', self.config_file]
+        setpriv = shutil.which('setpriv')
+        if self.die_with_parent and setpriv:
+            # SIGKILL Prosody if the thread that started it dies (test runner
+            # killed by a timeout): no orphan servers, whatever happens.
+            cmd = [setpriv, '--pdeathsig', 'KILL', '--'] + cmd
         self.proc = subprocess.Popen(
-            [PROSODY, '-F', '--config', self.config_file],
+            cmd,
             stdin=subprocess.DEVNULL, stdout=self._console, stderr=subprocess.STDOUT,
             cwd=self.workdir, env=env, start_new_session=True)
         with _running_lock:

@@ -143,6 +143,7 @@ class SlixClient:
         x.add_event_handler('stream_error', lambda e: self._record('stream_error', e['condition']))
         x.add_event_handler('session_end', lambda e: self._record('session_end'))
         x.add_event_handler('session_resumed', self._on_session_resumed)
+        x.add_event_handler('sm_enabled', lambda e: self._record('sm_enabled', e['id'] or None))
         x.add_event_handler('presence_available', self._on_presence)
         x.add_event_handler('presence_unavailable', self._on_presence)
         x.register_handler(Callback('xpmntest features',
@@ -160,7 +161,7 @@ class SlixClient:
 
     def _on_ssl_invalid(self, err):
         self._record('ssl_invalid_chain', err)
-        self.xmpp.abort()
+        self._abort_now()
 
     def _on_session_start(self, _event):
         if self.send_initial_presence:
@@ -225,14 +226,30 @@ class SlixClient:
         if not self.connected:
             self._abort_quietly()
             self._fail('could not start a session on %s:%d' % (self.host, self.port))
+        if 'xep_0198' in self.plugins:
+            # <enable/> is negotiated after session_start: a connection lost
+            # before <enabled/> could not be resumed.
+            self._wait(lambda: any(n in ('sm_enabled', 'session_resumed')
+                                   for n, _ in self._events[mark:]),
+                       timeout, 'stream management (XEP-0198) enabled')
         return self
 
+    def _abort_now(self):
+        """On the loop: drop the connection (attempt) without a stream close."""
+        x = self.xmpp
+        x.cancel_connection_attempt()
+        transport = x.transport
+        if transport is not None:
+            try:
+                # Not x.abort(): its close()+abort() on an SSL transport raises
+                # AttributeError on Python 3.11 (sslproto already torn down).
+                transport.abort()
+            except Exception:  # noqa: BLE001 - already closing
+                pass
+
     def _abort_quietly(self):
-        def stop():
-            self.xmpp.cancel_connection_attempt()
-            self.xmpp.abort()
         try:
-            self._call_sync(stop, 5, 'abort')
+            self._call_sync(self._abort_now, 5, 'abort')
         except AssertionError:
             pass
 

@@ -53,7 +53,7 @@ class TcpProxy:
         self.accepted_total = 0
         self._conns = set()
         self._listen_sock = None
-        self._accept_task = None
+        self._accepting = False
         self._flowing = None  # asyncio.Event, made on the loop
         self._loop = asyncio.new_event_loop()
         self._thread = None
@@ -88,43 +88,57 @@ class TcpProxy:
         self._listen_sock = s
         self._start_accepting()
 
+    # Accepting is a reader callback on the listening socket (not a task
+    # awaiting sock_accept, whose cancellation could drop an accepted socket).
     def _start_accepting(self):
-        if self._accept_task is None:
-            self._accept_task = self._loop.create_task(self._accept_loop())
+        if not self._accepting:
+            self._loop.add_reader(self._listen_sock.fileno(), self._on_acceptable)
+            self._accepting = True
 
-    async def _stop_accepting(self):
-        task, self._accept_task = self._accept_task, None
-        if task:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    def _stop_accepting(self):
+        if self._accepting:
+            self._loop.remove_reader(self._listen_sock.fileno())
+            self._accepting = False
 
-    async def _accept_loop(self):
-        while True:
-            client, _ = await self._loop.sock_accept(self._listen_sock)
-            with self._cond:
+    def _on_acceptable(self):
+        for _ in range(64):
+            try:
+                client, _ = self._listen_sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            client.setblocking(False)
+            upstream = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            upstream.setblocking(False)
+            conn = _Conn(client, upstream)
+            with self._cond:  # counted from the accept on, not from the task's start
                 self.accepted_total += 1
-            self._loop.create_task(self._handle(client))
+                self._conns.add(conn)
+                self._cond.notify_all()
+            self._loop.create_task(self._handle(conn))
 
-    async def _handle(self, client):
-        client.setblocking(False)
-        upstream = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        upstream.setblocking(False)
+    async def _handle(self, conn):
+        client, upstream = conn.client, conn.upstream
         try:
-            await asyncio.wait_for(self._loop.sock_connect(upstream, self.target),
-                                   self.connect_timeout)
-        except (OSError, asyncio.TimeoutError):
-            _rst_close(upstream)
-            _rst_close(client)
-            return
-        for s in (client, upstream):
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = _Conn(client, upstream)
-        conn.tasks = [self._loop.create_task(self._pump(client, upstream)),
-                      self._loop.create_task(self._pump(upstream, client))]
-        with self._cond:
-            self._conns.add(conn)
-            self._cond.notify_all()
-        try:
+            if conn.cut:
+                return
+            connecting = self._loop.create_task(asyncio.wait_for(
+                self._loop.sock_connect(upstream, self.target), self.connect_timeout))
+            conn.tasks = [connecting]
+            try:
+                await connecting
+            except (OSError, asyncio.TimeoutError, asyncio.CancelledError):
+                if not conn.cut:  # target down: reset the client too
+                    _rst_close(upstream)
+                    _rst_close(client)
+                return
+            if conn.cut:
+                return
+            for s in (client, upstream):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.tasks = [self._loop.create_task(self._pump(client, upstream)),
+                          self._loop.create_task(self._pump(upstream, client))]
             done, pending = await asyncio.wait(conn.tasks, return_when=asyncio.FIRST_EXCEPTION)
             if conn.cut:
                 return
@@ -175,7 +189,8 @@ class TcpProxy:
         return len(conns)
 
     async def _pause(self, refuse):
-        await self._stop_accepting()
+        if self._listen_sock is not None:
+            self._stop_accepting()
         if refuse and self._listen_sock is not None:
             self._listen_sock.close()
             self._listen_sock = None
@@ -193,6 +208,8 @@ class TcpProxy:
 
     @property
     def active_connections(self):
+        """Accepted connections not yet closed (including ones still connecting
+        to the target)."""
         with self._cond:
             return len(self._conns)
 
@@ -223,11 +240,22 @@ class TcpProxy:
                 raise AssertionError('tcpproxy %d: %d connections after %ss, wanted %d' % (
                     self.listen_port, len(self._conns), timeout, n))
 
-    def wait_no_connections(self, timeout=10):
+    def wait_accepted(self, total, timeout=10):
+        """Waits until `total` connections have been accepted since start."""
         with self._cond:
-            if not self._cond.wait_for(lambda: not self._conns, timeout):
-                raise AssertionError('tcpproxy %d: still %d connections after %ss' % (
-                    self.listen_port, len(self._conns), timeout))
+            if not self._cond.wait_for(lambda: self.accepted_total >= total, timeout):
+                raise AssertionError('tcpproxy %d: %d accepted after %ss, wanted %d' % (
+                    self.listen_port, self.accepted_total, timeout, total))
+
+    def wait_active(self, n, timeout=10):
+        """Waits until exactly `n` connections are open (e.g. 0 after a cut)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._conns) == n, timeout):
+                raise AssertionError('tcpproxy %d: %d connections after %ss, wanted exactly %d' % (
+                    self.listen_port, len(self._conns), timeout, n))
+
+    def wait_no_connections(self, timeout=10):
+        self.wait_active(0, timeout)
 
     def stop(self):
         """Closes the listener, resets every connection, ends the thread."""

@@ -1,0 +1,132 @@
+"""The built xpmn-bridge and xpmn binaries, run as processes by tests.
+
+    bridge = Bridge(workdir, xmpp={'jid': ..., 'password': ..., ...})
+    bridge.start(); bridge.wait_for_log('online as'); ...; bridge.stop()
+    out = run_xpmn(config_path, 'devices')
+
+The build directory comes from $XPMN_BUILD_DIR (set by CTest), default
+build/default. Logs go to files in the work dir; every wait is bounded.
+"""
+import os
+import signal
+import subprocess
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
+BUILD = os.environ.get('XPMN_BUILD_DIR', os.path.join(ROOT, 'build', 'default'))
+BRIDGE_BIN = os.path.join(BUILD, 'bridge', 'xpmn-bridge')
+XPMN_BIN = os.path.join(BUILD, 'tools', 'xpmn')
+
+
+def toml_value(v):
+    if isinstance(v, bool):
+        return 'true' if v else 'false'
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return '[' + ', '.join(toml_value(x) for x in v) + ']'
+    return '"' + str(v).replace('\\', '\\\\').replace('"', '\\"') + '"'
+
+
+def write_config(path, sections):
+    with open(path, 'w') as f:
+        for name, keys in sections.items():
+            f.write('[%s]\n' % name)
+            for k, v in keys.items():
+                f.write('%s = %s\n' % (k, toml_value(v)))
+            f.write('\n')
+    return path
+
+
+def xmpp_section(prosody, user, password, **extra):
+    """[xmpp] for `user` on a test Prosody; keys in `extra` override."""
+    s = {'jid': prosody.jid(user), 'password': password, 'server': '127.0.0.1',
+         'port': prosody.c2s_port, 'ca_file': prosody.ca_file}
+    s.update(extra)
+    return s
+
+
+class Bridge:
+    def __init__(self, workdir, xmpp, bridge=None, name='bridge'):
+        self.workdir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        b = {'state_dir': os.path.join(workdir, name + '-state'), 'log_level': 'debug'}
+        b.update(bridge or {})
+        self.config = write_config(os.path.join(workdir, name + '.toml'), {'xmpp': xmpp, 'bridge': b})
+        self.log_file = os.path.join(workdir, name + '.log')
+        self.proc = None
+
+    def start(self):
+        self._log = open(self.log_file, 'ab')
+        self.proc = subprocess.Popen([BRIDGE_BIN, '--config', self.config], stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=self._log, start_new_session=True)
+        return self
+
+    def log_text(self):
+        try:
+            with open(self.log_file, 'rb') as f:
+                return f.read().decode('utf-8', 'replace')
+        except FileNotFoundError:
+            return ''
+
+    def log_mark(self):
+        return len(self.log_text())
+
+    def wait_for_log(self, text, timeout=20.0, start=0):
+        """Waits until `text` appears in the log after offset `start`; returns its offset."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log_text()
+            i = log.find(text, start)
+            if i >= 0:
+                return i
+            if self.proc and self.proc.poll() is not None:
+                raise AssertionError('xpmn-bridge exited (%s) before logging %r\n%s' % (
+                    self.proc.returncode, text, log[-4000:]))
+            if time.monotonic() > deadline:
+                raise AssertionError('%r not in the bridge log within %ss\n%s' % (text, timeout, log[-4000:]))
+            time.sleep(0.05)
+
+    def count(self, text):
+        return self.log_text().count(text)
+
+    def stop(self, timeout=10):
+        if not self.proc:
+            return None
+        if self.proc.poll() is not None:
+            self._log.close()
+            return self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+            raise AssertionError('xpmn-bridge did not stop within %ss of SIGTERM' % timeout)
+        finally:
+            self._log.close()
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        try:
+            self.stop()
+        finally:
+            self.kill()
+
+
+def run_xpmn(config, *args, timeout=30):
+    """Runs the xpmn CLI; returns CompletedProcess (text)."""
+    return subprocess.run([XPMN_BIN, '--config', config] + list(args), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def check_config(path):
+    return subprocess.run([BRIDGE_BIN, '--check-config', path], capture_output=True, text=True, timeout=30)
