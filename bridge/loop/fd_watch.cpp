@@ -13,7 +13,7 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 struct FdWatch::State : std::enable_shared_from_this<FdWatch::State> {
-    State(const asio::any_io_executor& ex, int fd) : sd(ex, fd), fd(fd) {}
+    State(const asio::any_io_executor& ex, int watched) : sd(ex, watched), fd(watched) {}
     ~State() {
         // Never close a descriptor we do not own: release() only deregisters
         // it from the reactor (pending ops complete with operation_aborted

@@ -33,7 +33,7 @@ static_assert(G_IO_IN == POLLIN && G_IO_OUT == POLLOUT && G_IO_PRI == POLLPRI);
 static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT && EPOLLPRI == POLLPRI);
 
 struct GlibIntegration::Impl : std::enable_shared_from_this<GlibIntegration::Impl> {
-    Impl(asio::io_context& io, GMainContext* c) : io(io), ctx(c), timer(io) {}
+    Impl(asio::io_context& ioc, GMainContext* c) : io(ioc), ctx(c), timer(ioc) {}
 
     ~Impl() {
         watch.reset();  // deregister the epoll fd from Asio before closing it
@@ -61,7 +61,7 @@ struct GlibIntegration::Impl : std::enable_shared_from_this<GlibIntegration::Imp
         std::uint32_t events;
     };
     std::vector<Reg> registered;
-    std::vector<Reg> wanted;  // scratch
+    std::vector<Reg> wanted, next;  // scratch, kept to avoid reallocations
 
     void start() {
         epfd = ::epoll_create1(EPOLL_CLOEXEC);
@@ -185,8 +185,7 @@ struct GlibIntegration::Impl : std::enable_shared_from_this<GlibIntegration::Imp
         }
         wanted.resize(w);
 
-        std::vector<Reg> next;
-        next.reserve(wanted.size());
+        next.clear();
         auto r = registered.begin();
         for (const Reg& want : wanted) {
             while (r != registered.end() && r->fd < want.fd) epoll_del((r++)->fd);

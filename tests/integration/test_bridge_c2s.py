@@ -207,6 +207,42 @@ class TestBridgeC2s(ProsodyCase):
         # No unavailable presence was broadcast: the session survived.
         self.assertEqual(phone.presence_of(bridge_jid), 'available')
 
+    def test_resume_resends_responses_the_server_never_got(self):
+        proxy = TcpProxy(self.prosody.c2s_port)
+        proxy.start()
+        self.cleanups.append(proxy.stop)
+        b = self.bridge(port=proxy.listen_port)
+        bridge_jid = self.prosody.jid('home', 'bridge')
+        phone = self.slix()
+        phone.wait_presence(bridge_jid, timeout=15)
+        mark = b.log_mark()
+        # Requests reach the bridge, its answers are held and then lost with
+        # the connection: only the bridge's own XEP-0198 queue can deliver them.
+        proxy.stall_upstream()
+        results, errors = {}, []
+
+        def ask(i):
+            try:
+                results[i] = phone.send_iq_raw(
+                    "<iq type='get' to='%s' id='s%d'><query xmlns='%s'/></iq>" % (bridge_jid, i, DISCO_INFO),
+                    timeout=30)
+            except Exception as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(5)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)  # let the answers pile up in the held direction
+        self.assertEqual(proxy.cut_all(), 1)
+        proxy.unstall_upstream()
+        for t in threads:
+            t.join(40)
+        self.assertEqual(errors, [])
+        self.assertEqual(sorted(results), list(range(5)))
+        b.wait_for_log('session resumed', start=mark, timeout=5)
+        resent = [int(n) for n in re.findall(r'resending (\d+) unacknowledged', b.log_text()[mark:])]
+        self.assertTrue(resent and resent[0] >= 1, b.log_text()[mark:])
+
     def test_config_errors_stop_before_connecting(self):
         bad = os.path.join(self.workdir, 'bad.toml')
         with open(bad, 'w') as f:

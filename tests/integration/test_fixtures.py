@@ -101,8 +101,10 @@ class FixturesTest(unittest.TestCase):
         b.disconnect()
         a.wait_presence(b.full_jid, available=False)
 
-        with self.assertRaises(AssertionError):
+        with self.assertRaisesRegex(AssertionError, 'failed_all_auth'):
             self.client('bob', 'x', password='wrong').connect(timeout=10)
+        with self.assertRaisesRegex(AssertionError, 'connection_failed'):
+            self.client('bob', 'y', port=ports.free_port()).connect(timeout=10)
 
     # -- TCP proxy --------------------------------------------------------------
     def test_3_tcpproxy_cut_pause_stall(self):

@@ -216,7 +216,8 @@ class SlixClient:
         def done():
             new = [n for n, _ in self._events[mark:]]
             return self._session_started or any(
-                n in ('failed_all_auth', 'ssl_invalid_chain', 'stream_error', 'disconnected')
+                n in ('failed_all_auth', 'ssl_invalid_chain', 'stream_error', 'disconnected',
+                      'connection_failed')  # slixmpp would retry forever: fail fast
                 for n in new)
         try:
             self._wait(done, timeout, 'session start on %s:%d' % (self.host, self.port))

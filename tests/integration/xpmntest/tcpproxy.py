@@ -55,6 +55,7 @@ class TcpProxy:
         self._listen_sock = None
         self._accepting = False
         self._flowing = None  # asyncio.Event, made on the loop
+        self._upstream_flowing = None  # client -> target only
         self._loop = asyncio.new_event_loop()
         self._thread = None
 
@@ -77,6 +78,8 @@ class TcpProxy:
     async def _start(self):
         self._flowing = asyncio.Event()
         self._flowing.set()
+        self._upstream_flowing = asyncio.Event()
+        self._upstream_flowing.set()
         self._listen()
 
     def _listen(self):
@@ -137,7 +140,7 @@ class TcpProxy:
                 return
             for s in (client, upstream):
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn.tasks = [self._loop.create_task(self._pump(client, upstream)),
+            conn.tasks = [self._loop.create_task(self._pump(client, upstream, self._upstream_flowing)),
                           self._loop.create_task(self._pump(upstream, client))]
             done, pending = await asyncio.wait(conn.tasks, return_when=asyncio.FIRST_EXCEPTION)
             if conn.cut:
@@ -157,7 +160,7 @@ class TcpProxy:
                 self._conns.discard(conn)
                 self._cond.notify_all()
 
-    async def _pump(self, src, dst):
+    async def _pump(self, src, dst, gate=None):
         while True:
             await self._flowing.wait()
             data = await self._loop.sock_recv(src, 65536)
@@ -168,6 +171,8 @@ class TcpProxy:
                     pass
                 return
             await self._flowing.wait()
+            if gate is not None:
+                await gate.wait()
             await self._loop.sock_sendall(dst, data)
 
     async def _cut_all(self):
@@ -229,6 +234,14 @@ class TcpProxy:
     def stall(self):
         """Stops forwarding bytes in both directions (connections stay open)."""
         self._loop.call_soon_threadsafe(self._flowing.clear)
+
+    def stall_upstream(self):
+        """Holds what the client sends (client -> target); the other way still flows.
+        What is held is lost if the connection is cut."""
+        self._loop.call_soon_threadsafe(self._upstream_flowing.clear)
+
+    def unstall_upstream(self):
+        self._loop.call_soon_threadsafe(self._upstream_flowing.set)
 
     def unstall(self):
         self._loop.call_soon_threadsafe(self._flowing.set)
