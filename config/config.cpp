@@ -147,6 +147,7 @@ client::SessionConfig session_config(const Config& c, const std::string& resourc
     s.tls.client_key = c.xmpp.client_key;
     s.ping_interval = std::chrono::seconds(c.xmpp.ping_interval);
     s.iq_timeout = std::chrono::seconds(c.xmpp.iq_timeout);
+    s.ping_timeout = s.iq_timeout;
     s.sasl_mechanisms = c.xmpp.sasl_mechanisms;
     return s;
 }

@@ -32,16 +32,19 @@ class ProsodyCase(unittest.TestCase):
         self.cleanups = []
 
     def tearDown(self):
+        failures = []
         for c in reversed(self.cleanups):
             try:
                 c()
-            except Exception as e:  # keep cleaning up
-                print('cleanup failed:', e)
+            except Exception as e:  # keep cleaning up, fail afterwards
+                failures.append(e)
         self.prosody.stop()
         if os.environ.get('XPMN_KEEP_WORKDIR'):
             print('work dir kept:', self.workdir)
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        if failures:
+            raise failures[0]
 
     def bridge(self, name='bridge', port=None, **xmpp):
         x = xmpp_section(self.prosody, 'home', xmpp.pop('password', PASSWORD), **xmpp)
@@ -50,7 +53,7 @@ class ProsodyCase(unittest.TestCase):
         b = Bridge(self.workdir, x, name=name)
         b.start()
         self.cleanups.append(b.kill)
-        self.cleanups.append(b.stop)
+        self.cleanups.append(b.stop)  # checks the exit code
         return b
 
     def slix(self, resource='phone', **kw):
@@ -243,6 +246,23 @@ class TestBridgeC2s(ProsodyCase):
         resent = [int(n) for n in re.findall(r'resending (\d+) unacknowledged', b.log_text()[mark:])]
         self.assertTrue(resent and resent[0] >= 1, b.log_text()[mark:])
 
+    def test_silent_connection_is_detected_by_ping(self):
+        proxy = TcpProxy(self.prosody.c2s_port)
+        proxy.start()
+        self.cleanups.append(proxy.stop)
+        b = self.bridge(port=proxy.listen_port, ping_interval=1, iq_timeout=2)
+        b.wait_for_log('online as', timeout=15)
+        # Prosody logs the opening tag only: IQs to the server itself are the bridge's pings.
+        self.prosody.wait_for_log("type='get'", timeout=5)
+        self.prosody.wait_for_log("to='xpmn.test'>", timeout=5)
+        mark = b.log_mark()
+        # The TCP connection stays open but nothing gets through: only the
+        # liveness ping can notice.
+        proxy.stall()
+        b.wait_for_log('the server did not answer a ping', start=mark, timeout=10)
+        proxy.unstall()
+        b.wait_for_log('session resumed', start=mark, timeout=15)
+
     def test_config_errors_stop_before_connecting(self):
         bad = os.path.join(self.workdir, 'bad.toml')
         with open(bad, 'w') as f:
@@ -255,7 +275,7 @@ class TestBridgeC2s(ProsodyCase):
         b.config = bad
         b.start()
         self.assertEqual(b.proc.wait(10), 2)
-        b.stop()
+        b.stop(expect=2)
         self.assertNotIn('connecting', b.log_text())
         good = write_config(os.path.join(self.workdir, 'good.toml'),
                             {'xmpp': xmpp_section(self.prosody, 'home', PASSWORD)})

@@ -44,7 +44,7 @@ class TestDeviceHost(ProsodyCase):
         phone.wait_presence(jids[0], available=False, timeout=10)
         self.assertEqual(phone.presence_of(jids[1]), 'available')
         proc.send_signal(signal.SIGTERM)
-        self.assertEqual(proc.wait(10), 0)
+        self.assertEqual(proc.wait(10), 0, open(os.path.join(self.workdir, 'probe.log')).read()[-3000:])
         for j in jids[1:]:
             phone.wait_presence(j, available=False, timeout=10)
 

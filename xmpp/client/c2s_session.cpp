@@ -422,7 +422,9 @@ void C2sSession::schedule_ping() {
                 if (!s || s->stream_ != stream) return;
                 // Any answer, even an error, proves the connection is alive.
                 if (r.condition == "remote-server-timeout" && !r.stanza.attr("from")) {
-                    s->fail_connection("the server did not answer a ping; reconnecting");
+                    // Dead, not closed: drop it without </stream:stream> so the session can resume.
+                    s->stream_->abort();
+                    s->lost("the server did not answer a ping; reconnecting");
                     return;
                 }
                 s->schedule_ping();

@@ -101,6 +101,12 @@ void XmlStream::close(const std::string& condition, const std::string& text) {
     transport_->close();
 }
 
+void XmlStream::abort() {
+    if (closed_) return;
+    closed_ = true;
+    transport_->close();
+}
+
 void XmlStream::finish(const std::string& reason) {
     auto h = std::move(handlers_.on_closed);
     handlers_ = {};

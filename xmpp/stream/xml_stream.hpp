@@ -39,6 +39,9 @@ public:
     void replace_transport(net::ByteStreamPtr transport);
     // Sends a stream error (if condition is set) and </stream:stream>, then closes.
     void close(const std::string& error_condition = {}, const std::string& text = {});
+    // Drops the transport without closing the stream, as a lost connection
+    // would: the server keeps a resumable (XEP-0198) session.
+    void abort();
 
     net::ByteStream& transport() { return *transport_; }
     const net::ByteStreamPtr& transport_ptr() const { return transport_; }

@@ -91,21 +91,26 @@ class Bridge:
     def count(self, text):
         return self.log_text().count(text)
 
-    def stop(self, timeout=10):
+    def stop(self, timeout=10, expect=0):
+        """SIGTERM, wait, and check the exit code (a sanitizer report fails it)."""
         if not self.proc:
             return None
-        if self.proc.poll() is not None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                raise AssertionError('xpmn-bridge did not stop within %ss of SIGTERM' % timeout)
+            finally:
+                self._log.close()
+        else:
             self._log.close()
-            return self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-            raise AssertionError('xpmn-bridge did not stop within %ss of SIGTERM' % timeout)
-        finally:
-            self._log.close()
+        rc = self.proc.returncode
+        if expect is not None and rc != expect:
+            raise AssertionError('xpmn-bridge exited with %s, expected %s\n%s' % (rc, expect, self.log_text()[-4000:]))
+        return rc
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
