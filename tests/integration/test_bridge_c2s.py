@@ -72,6 +72,41 @@ class ProsodyCase(unittest.TestCase):
 
 class TestBridgeC2s(ProsodyCase):
 
+    def bridge_behind_proxy(self, **xmpp):
+        """A bridge connected through a fault-injecting proxy, seen online by a phone."""
+        proxy = TcpProxy(self.prosody.c2s_port)
+        proxy.start()
+        self.cleanups.append(proxy.stop)
+        b = self.bridge(port=proxy.listen_port, **xmpp)
+        phone = self.slix()
+        phone.wait_presence(self.prosody.jid('home', 'bridge'), timeout=15)
+        return proxy, b, phone
+
+    def ask_concurrently(self, phone, jid, n, prefix):
+        """Sends n disco#info requests from threads; returns (join() -> results dict, errors list)."""
+        results, errors = {}, []
+
+        def ask(i):
+            try:
+                results[i] = phone.send_iq_raw(
+                    "<iq type='get' to='%s' id='%s%d'><query xmlns='%s'/></iq>" % (jid, prefix, i, DISCO_INFO),
+                    timeout=30)
+            except Exception as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+
+        def join():
+            for t in threads:
+                t.join(40)
+            self.assertEqual(errors, [])
+            self.assertEqual(sorted(results), list(range(n)))
+            return results
+        return join
+
+
     def test_login_with_each_offered_sasl_mechanism(self):
         probe = self.slix('probe')
         offered = [m for m in probe.sasl_mechanisms if not m.endswith('-PLUS')]
@@ -173,88 +208,43 @@ class TestBridgeC2s(ProsodyCase):
         self.assertIn(('automation', 'gateway', 'xpmn-bridge'), phone.disco_info(bridge_jid)['identities'])
 
     def test_resume_after_cut_loses_no_iq_response(self):
-        proxy = TcpProxy(self.prosody.c2s_port)
-        proxy.start()
-        self.cleanups.append(proxy.stop)
-        b = self.bridge(port=proxy.listen_port)
+        proxy, b, phone = self.bridge_behind_proxy()
         bridge_jid = self.prosody.jid('home', 'bridge')
-        phone = self.slix()
-        phone.wait_presence(bridge_jid, timeout=15)
         mark = b.log_mark()
         # Hold the bridge's connection, send requests into it, then cut it:
         # the server keeps them for the hibernating session.
         proxy.stall()
-        results, errors = {}, []
-
-        def ask(i):
-            try:
-                results[i] = phone.send_iq_raw(
-                    "<iq type='get' to='%s' id='r%d'><query xmlns='%s'/></iq>" % (bridge_jid, i, DISCO_INFO),
-                    timeout=30)
-            except Exception as e:
-                errors.append(e)
-
-        threads = [threading.Thread(target=ask, args=(i,)) for i in range(5)]
-        for t in threads:
-            t.start()
+        join = self.ask_concurrently(phone, bridge_jid, 5, 'r')
         time.sleep(0.5)  # let the requests reach the held connection
         self.assertEqual(proxy.cut_all(), 1)
         proxy.unstall()
-        for t in threads:
-            t.join(40)
-        self.assertEqual(errors, [])
-        self.assertEqual(sorted(results), list(range(5)))
-        for i, reply in results.items():
+        for reply in join().values():
             self.assertIn('xpmn-bridge', reply)
         b.wait_for_log('session resumed', start=mark, timeout=5)
         # No unavailable presence was broadcast: the session survived.
         self.assertEqual(phone.presence_of(bridge_jid), 'available')
 
     def test_resume_resends_responses_the_server_never_got(self):
-        proxy = TcpProxy(self.prosody.c2s_port)
-        proxy.start()
-        self.cleanups.append(proxy.stop)
-        b = self.bridge(port=proxy.listen_port)
+        proxy, b, phone = self.bridge_behind_proxy()
         bridge_jid = self.prosody.jid('home', 'bridge')
-        phone = self.slix()
-        phone.wait_presence(bridge_jid, timeout=15)
         mark = b.log_mark()
         # Requests reach the bridge, its answers are held and then lost with
         # the connection: only the bridge's own XEP-0198 queue can deliver them.
         proxy.stall_upstream()
-        results, errors = {}, []
-
-        def ask(i):
-            try:
-                results[i] = phone.send_iq_raw(
-                    "<iq type='get' to='%s' id='s%d'><query xmlns='%s'/></iq>" % (bridge_jid, i, DISCO_INFO),
-                    timeout=30)
-            except Exception as e:
-                errors.append(e)
-
-        threads = [threading.Thread(target=ask, args=(i,)) for i in range(5)]
-        for t in threads:
-            t.start()
+        join = self.ask_concurrently(phone, bridge_jid, 5, 's')
         time.sleep(1.0)  # let the answers pile up in the held direction
         self.assertEqual(proxy.cut_all(), 1)
         proxy.unstall_upstream()
-        for t in threads:
-            t.join(40)
-        self.assertEqual(errors, [])
-        self.assertEqual(sorted(results), list(range(5)))
+        join()
         b.wait_for_log('session resumed', start=mark, timeout=5)
         resent = [int(n) for n in re.findall(r'resending (\d+) unacknowledged', b.log_text()[mark:])]
         self.assertTrue(resent and resent[0] >= 1, b.log_text()[mark:])
 
     def test_silent_connection_is_detected_by_ping(self):
-        proxy = TcpProxy(self.prosody.c2s_port)
-        proxy.start()
-        self.cleanups.append(proxy.stop)
-        b = self.bridge(port=proxy.listen_port, ping_interval=1, iq_timeout=2)
-        b.wait_for_log('online as', timeout=15)
-        # Prosody logs the opening tag only: IQs to the server itself are the bridge's pings.
-        self.prosody.wait_for_log("type='get'", timeout=5)
-        self.prosody.wait_for_log("to='xpmn.test'>", timeout=5)
+        proxy, b, phone = self.bridge_behind_proxy(ping_interval=1, iq_timeout=2)
+        # A second ping is only sent once the first was answered.
+        first = b.wait_for_log('liveness ping', timeout=5)
+        b.wait_for_log('liveness ping', start=first + 1, timeout=5)
         mark = b.log_mark()
         # The TCP connection stays open but nothing gets through: only the
         # liveness ping can notice.

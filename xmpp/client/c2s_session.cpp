@@ -6,7 +6,7 @@
 
 #include "xmpp/core/namespaces.hpp"
 #include "xmpp/core/stanza.hpp"
-#include "xmpp/net/tcp_stream.hpp"
+#include "xmpp/net/xmpp_connector.hpp"
 #include "xmpp/sasl/sasl_client.hpp"
 #include "xmpp/stream/xml_stream.hpp"
 #include "xmpp/tls/tls_stream.hpp"
@@ -52,11 +52,14 @@ void C2sSession::start() {
 void C2sSession::connect() {
     state_ = State::Connecting;
     stage_ = Stage::PreTls;
-    std::string host = config_.host.empty() ? config_.jid.domain() : config_.host;
-    spdlog::info("[{}] connecting to {}:{}", tag_, host, config_.port);
+    if (config_.host.empty())
+        spdlog::info("[{}] connecting to {} (DNS SRV, else port {})", tag_, config_.jid.domain(), config_.port);
+    else
+        spdlog::info("[{}] connecting to {}:{}", tag_, config_.host, config_.port);
     std::weak_ptr<C2sSession> weak = weak_from_this();
-    connector_ = net::TcpConnector::connect(
-        io_, host, config_.port, [weak](std::shared_ptr<net::TcpStream> tcp, const std::string& error) {
+    connector_ = net::connect_xmpp(
+        io_, config_.jid.domain(), config_.host, config_.port,
+        [weak](std::shared_ptr<net::TcpStream> tcp, const std::string& error) {
             auto self = weak.lock();
             if (!self || self->state_ != State::Connecting) return;
             self->connector_.reset();
@@ -414,6 +417,7 @@ void C2sSession::schedule_ping() {
         if (ec || !s || s->state_ != State::Online) return;
         auto iq = stanza::iq("get", s->config_.jid.domain());
         iq.add("ping", ns::ping);
+        spdlog::debug("[{}] liveness ping", s->tag_);
         auto stream = s->stream_;
         s->send_iq(
             std::move(iq),

@@ -23,7 +23,7 @@
 #include "xmpp/tls/tls_context.hpp"
 
 namespace xpmn::net {
-class TcpConnector;
+class XmppConnector;
 }
 namespace xpmn::stream {
 class XmlStream;
@@ -114,7 +114,7 @@ private:
     State state_ = State::Idle;
     Stage stage_ = Stage::PreTls;
     bool sm_offered_ = false;
-    std::shared_ptr<net::TcpConnector> connector_;
+    std::shared_ptr<net::XmppConnector> connector_;
     std::shared_ptr<stream::XmlStream> stream_;
     std::unique_ptr<sasl::SaslClient> sasl_;
     tls::SslCtxPtr tls_ctx_;

@@ -268,7 +268,8 @@ std::shared_ptr<SrvResolver> SrvResolver::lookup(asio::io_context& io, std::stri
     r->query_ = detail::build_srv_query(r->id_, r->name_);
     r->half_timeout_ = std::max(timeout / 2, std::chrono::milliseconds(1));
     udp::endpoint server = nameserver ? *nameserver : system_nameserver();
-    r->server_text_ = server.address().to_string() + ":" + std::to_string(server.port());
+    std::string address = server.address().to_string();
+    r->server_text_ = (server.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(server.port());
 
     std::string error;
     boost::system::error_code ec;

@@ -10,7 +10,8 @@ build/default. Logs go to files in the work dir; every wait is bounded.
 import os
 import signal
 import subprocess
-import time
+
+from .logs import read_text, wait_for_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
@@ -64,29 +65,18 @@ class Bridge:
         return self
 
     def log_text(self):
-        try:
-            with open(self.log_file, 'rb') as f:
-                return f.read().decode('utf-8', 'replace')
-        except FileNotFoundError:
-            return ''
+        return read_text(self.log_file)
 
     def log_mark(self):
         return len(self.log_text())
 
     def wait_for_log(self, text, timeout=20.0, start=0):
         """Waits until `text` appears in the log after offset `start`; returns its offset."""
-        deadline = time.monotonic() + timeout
-        while True:
-            log = self.log_text()
-            i = log.find(text, start)
-            if i >= 0:
-                return i
+        def check():
             if self.proc and self.proc.poll() is not None:
                 raise AssertionError('xpmn-bridge exited (%s) before logging %r\n%s' % (
-                    self.proc.returncode, text, log[-4000:]))
-            if time.monotonic() > deadline:
-                raise AssertionError('%r not in the bridge log within %ss\n%s' % (text, timeout, log[-4000:]))
-            time.sleep(0.05)
+                    self.proc.returncode, text, self.log_text()[-4000:]))
+        return wait_for_text(self.log_text, text, timeout, start, check, lambda: self.log_text()[-4000:])
 
     def count(self, text):
         return self.log_text().count(text)

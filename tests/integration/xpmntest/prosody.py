@@ -33,6 +33,7 @@ import weakref
 
 from . import ports
 from .certs import TestPKI
+from .logs import wait_for_text
 
 PROSODY = '/usr/bin/prosody'
 PROSODYCTL = '/usr/bin/prosodyctl'
@@ -331,13 +332,4 @@ class Prosody:
 
     def wait_for_log(self, text, timeout=10.0, start=0):
         """Waits until `text` appears in the log after offset `start`; returns its offset."""
-        deadline = time.monotonic() + timeout
-        while True:
-            log = self.log_text()
-            i = log.find(text, start)
-            if i >= 0:
-                return i
-            if time.monotonic() > deadline:
-                raise ProsodyError('%r not in the Prosody log within %ss\n%s' % (
-                    text, timeout, self.diagnostics()))
-            time.sleep(0.05)
+        return wait_for_text(self.log_text, text, timeout, start, describe=self.diagnostics)
