@@ -276,3 +276,38 @@ class TestBridgeC2s(ProsodyCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class TestSaslExternal(unittest.TestCase):
+    """SASL EXTERNAL with a client certificate (XEP-0178), against Prosody
+    with mod_auth_ccert from Debian's prosody-modules."""
+
+    def test_login_with_client_certificate(self):
+        workdir = tempfile.mkdtemp(prefix='xpmn-ext-')
+        if not os.environ.get('XPMN_KEEP_WORKDIR'):
+            self.addCleanup(shutil.rmtree, workdir, True)
+        pki = TestPKI(os.path.join(workdir, 'pki'))
+        prosody = Prosody(os.path.join(workdir, 'prosody'), pki=pki,
+                          extra_global_config='c2s_ssl = { cafile = "%s"; capath = false; '
+                                              'verify = { "peer"; "client_once" }; }' % pki.ca_cert,
+                          extra_host_config='authentication = "ccert"\ncertificate_match = "xmppaddr"')
+        prosody.start()
+        self.addCleanup(prosody.stop)
+        cert = pki.client_cert(prosody.jid('home'))
+        config = write_config(os.path.join(workdir, 'ext.toml'), {
+            'xmpp': {'jid': prosody.jid('home'), 'server': '127.0.0.1', 'port': prosody.c2s_port,
+                     'ca_file': prosody.ca_file, 'client_cert': cert.cert, 'client_key': cert.key},
+            'bridge': {'state_dir': os.path.join(workdir, 'state')}})
+        r = run_xpmn(config, '-v', 'devices')
+        self.assertEqual(r.returncode, 0, r.stderr + prosody.diagnostics())
+        self.assertIn('authenticating with EXTERNAL', r.stderr)
+        self.assertIn('online as home@xpmn.test/xpmn-', r.stderr)
+        # A certificate for another account is refused.
+        other = pki.client_cert(prosody.jid('intruder'))
+        bad = write_config(os.path.join(workdir, 'bad.toml'), {
+            'xmpp': {'jid': prosody.jid('home'), 'server': '127.0.0.1', 'port': prosody.c2s_port,
+                     'ca_file': prosody.ca_file, 'client_cert': other.cert, 'client_key': other.key},
+            'bridge': {'state_dir': os.path.join(workdir, 'state')}})
+        r = run_xpmn(bad, '--timeout', '3', 'devices')
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('logged us in as intruder@xpmn.test, not as the configured home@xpmn.test', r.stderr)

@@ -277,6 +277,12 @@ void C2sSession::bind() {
             self->fail_connection("the server bound no valid JID");
             return;
         }
+        // EXTERNAL authenticates whoever the certificate names: make sure it is our account.
+        if (jid->bare() != self->config_.jid.bare()) {
+            self->fail_connection("the server logged us in as " + jid->bare().str() + ", not as the configured " +
+                                  self->config_.jid.bare().str());
+            return;
+        }
         self->bound_ = *jid;
         if (jid->resource() != self->config_.jid.resource())
             spdlog::warn("[{}] the server bound resource '{}' instead", self->tag_, jid->resource());

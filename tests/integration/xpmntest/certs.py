@@ -110,7 +110,9 @@ class TestPKI:
         cert, key = self._issue(name or 'client-' + _safe_name(jid), jid, [
             'basicConstraints=critical,CA:FALSE',
             'keyUsage=critical,digitalSignature',
-            'extendedKeyUsage=clientAuth',
+            # LuaSec checks peer chains with the SSL-server purpose, so
+            # Prosody's mod_auth_ccert refuses a clientAuth-only certificate.
+            'extendedKeyUsage=clientAuth,serverAuth',
             'subjectAltName=otherName:%s;UTF8:%s' % (XMPP_ADDR_OID, jid),
             'authorityKeyIdentifier=keyid',
         ])
