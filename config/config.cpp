@@ -126,6 +126,17 @@ Config load(const std::string& path) {
                     "bridge.log_level must be one of trace, debug, info, warn, error, critical, off");
     }
 
+    const toml::table* u = r.table("upnp");
+    if (auto v = r.strings(u, "upnp", "interfaces")) c.upnp.interfaces = *v;
+    if (auto v = r.strings(u, "upnp", "include")) c.upnp.include = *v;
+    if (auto v = r.strings(u, "upnp", "exclude")) c.upnp.exclude = *v;
+    if (auto v = r.integer(u, "upnp", "search_max_depth", 1, 64)) c.upnp.search_max_depth = static_cast<int>(*v);
+    if (auto v = r.integer(u, "upnp", "search_max_objects", 1, 100000))
+        c.upnp.search_max_objects = static_cast<int>(*v);
+
+    const toml::table* sec = r.table("security");
+    if (auto v = r.boolean(sec, "security", "require_e2e")) c.security.require_e2e = *v;
+
     r.report_unknown();
     if (!errors.empty()) {
         std::string all;

@@ -35,10 +35,24 @@ struct BridgeSection {
     std::string log_level = "info";
 };
 
+struct UpnpSection {
+    std::vector<std::string> interfaces;  // empty: all
+    std::vector<std::string> include;     // UDN / friendly-name globs; empty: all servers
+    std::vector<std::string> exclude;
+    int search_max_depth = 8;             // fallback search by browsing: how deep
+    int search_max_objects = 5000;        // … and how many objects at most
+};
+
+struct SecuritySection {
+    bool require_e2e = true;  // false: same-account peers may use profiles over c2s (tests)
+};
+
 struct Config {
     std::string path;
     XmppSection xmpp;
     BridgeSection bridge;
+    UpnpSection upnp;
+    SecuritySection security;
 };
 
 Config load(const std::string& path);

@@ -114,6 +114,19 @@ TEST_F(ConfigTest, MissingFile) {
     EXPECT_THROW(xpmn::config::load((dir_ / "absent.toml").string()), ConfigError);
 }
 
+TEST_F(ConfigTest, UpnpAndSecuritySections) {
+    auto c = xpmn::config::load(write("c.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[upnp]\ninterfaces = [\"lo\"]\n"
+                                                "exclude = [\"uuid:bad*\"]\nsearch_max_depth = 3\n[security]\nrequire_e2e = false\n"));
+    EXPECT_EQ(c.upnp.interfaces, std::vector<std::string>{"lo"});
+    EXPECT_EQ(c.upnp.exclude, std::vector<std::string>{"uuid:bad*"});
+    EXPECT_EQ(c.upnp.search_max_depth, 3);
+    EXPECT_FALSE(c.security.require_e2e);
+    auto defaults = xpmn::config::load(write("d.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n"));
+    EXPECT_TRUE(defaults.security.require_e2e);
+    EXPECT_NE(error_of("[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[upnp]\ninterfaces = \"lo\"\n").find("c.toml:5: upnp.interfaces must be a list of strings"), std::string::npos);
+    EXPECT_NE(error_of("[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[security]\nrequire_e2e = \"no\"\n").find("security.require_e2e must be true or false"), std::string::npos);
+}
+
 TEST_F(ConfigTest, SessionConfigUsesResource) {
     auto c = xpmn::config::load(write("c.toml", "[xmpp]\njid = \"home@example.org\"\npassword = \"p\"\n"));
     auto s = xpmn::config::session_config(c, "bridge");

@@ -1,0 +1,205 @@
+#include "adapters/upnp/content_directory.hpp"
+
+#include <libgupnp/gupnp.h>
+#include <spdlog/spdlog.h>
+
+#include <variant>
+#include <vector>
+
+namespace xpmn::upnp {
+
+// One action in flight. Owned by a shared_ptr that the GLib callback holds
+// (as a heap-allocated copy); the timeout only cancels, so exactly one of
+// "reply" or "cancelled" reaches the callback.
+struct ContentDirectory::Call {
+    std::string action;
+    GUPnPServiceProxyAction* request = nullptr;
+    GCancellable* cancellable = g_cancellable_new();
+    guint timeout_source = 0;
+    bool timed_out = false;
+    std::variant<BrowseCallback, StringCallback> done;
+
+    ~Call() {
+        if (timeout_source) g_source_remove(timeout_source);
+        if (request) gupnp_service_proxy_action_unref(request);
+        g_object_unref(cancellable);
+    }
+};
+
+namespace {
+
+CdsError error_from(const GError* e, const std::string& action, bool timed_out) {
+    CdsError out;
+    if (timed_out) {
+        out.kind = CdsError::Kind::Timeout;
+        out.message = action + ": the media server did not answer in time";
+        return out;
+    }
+    if (!e) {
+        out.message = action + " failed";
+        return out;
+    }
+    out.message = action + ": " + e->message;
+    // ContentDirectory error 701 "No such object", 710 "No such container".
+    if (e->domain == GUPNP_CONTROL_ERROR && (e->code == 701 || e->code == 710))
+        out.kind = CdsError::Kind::NoSuchObject;
+    else if (e->domain == GUPNP_CONTROL_ERROR)
+        out.kind = CdsError::Kind::Failed;
+    else
+        out.kind = CdsError::Kind::Unreachable;  // HTTP/transport level
+    return out;
+}
+
+void finish_with_error(const std::variant<ContentDirectory::BrowseCallback, ContentDirectory::StringCallback>& done,
+                       const CdsError& err) {
+    if (auto* b = std::get_if<ContentDirectory::BrowseCallback>(&done)) {
+        CdsReply<CdsResult> r;
+        r.error = err;
+        (*b)(r);
+    } else if (auto* s = std::get_if<ContentDirectory::StringCallback>(&done)) {
+        CdsReply<std::string> r;
+        r.error = err;
+        (*s)(r);
+    }
+}
+
+}  // namespace
+
+ContentDirectory::ContentDirectory(GUPnPServiceProxy* proxy, std::chrono::milliseconds timeout)
+    : proxy_(GUPNP_SERVICE_PROXY(g_object_ref(proxy))), timeout_(timeout) {}
+
+ContentDirectory::~ContentDirectory() {
+    set_change_callback(nullptr);
+    cancel_all();
+    g_object_unref(proxy_);
+}
+
+void ContentDirectory::cancel_all() {
+    for (auto& w : calls_)
+        if (auto c = w.lock()) g_cancellable_cancel(c->cancellable);
+    calls_.clear();
+}
+
+void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
+    call->action = action;
+    std::erase_if(calls_, [](const std::weak_ptr<Call>& w) { return w.expired(); });
+    calls_.push_back(call);
+    call->timeout_source = g_timeout_add(
+        static_cast<guint>(timeout_.count()),
+        [](gpointer data) -> gboolean {
+            auto* c = static_cast<Call*>(data);
+            c->timeout_source = 0;
+            c->timed_out = true;
+            g_cancellable_cancel(c->cancellable);
+            return G_SOURCE_REMOVE;
+        },
+        call.get());
+    auto* holder = new std::shared_ptr<Call>(call);
+    gupnp_service_proxy_call_action_async(
+        proxy_, call->request, call->cancellable,
+        [](GObject* source, GAsyncResult* res, gpointer data) {
+            std::unique_ptr<std::shared_ptr<Call>> holder(static_cast<std::shared_ptr<Call>*>(data));
+            Call& c = **holder;
+            if (c.timeout_source) {
+                g_source_remove(c.timeout_source);
+                c.timeout_source = 0;
+            }
+            GError* error = nullptr;
+            GUPnPServiceProxyAction* action =
+                gupnp_service_proxy_call_action_finish(GUPNP_SERVICE_PROXY(source), res, &error);
+            if (!action) {
+                finish_with_error(c.done, error_from(error, c.action, c.timed_out));
+                g_clear_error(&error);
+                return;
+            }
+            if (auto* browse = std::get_if<BrowseCallback>(&c.done)) {
+                char* didl = nullptr;
+                guint returned = 0, total = 0, update = 0;
+                gupnp_service_proxy_action_get_result(action, &error, "Result", G_TYPE_STRING, &didl,
+                                                      "NumberReturned", G_TYPE_UINT, &returned, "TotalMatches",
+                                                      G_TYPE_UINT, &total, "UpdateID", G_TYPE_UINT, &update, nullptr);
+                CdsReply<CdsResult> r;
+                if (error) {
+                    r.error = error_from(error, c.action, false);
+                } else {
+                    r.value = CdsResult{didl ? didl : "", returned, total, update};
+                }
+                g_free(didl);
+                g_clear_error(&error);
+                (*browse)(r);
+            } else if (auto* str = std::get_if<StringCallback>(&c.done)) {
+                char* caps = nullptr;
+                gupnp_service_proxy_action_get_result(action, &error, "SearchCaps", G_TYPE_STRING, &caps, nullptr);
+                CdsReply<std::string> r;
+                if (error)
+                    r.error = error_from(error, c.action, false);
+                else
+                    r.value = caps ? caps : "";
+                g_free(caps);
+                g_clear_error(&error);
+                (*str)(r);
+            }
+        },
+        holder);
+    // The call added GLib sources from outside a GLib dispatch: make the
+    // loop integration look at the context again.
+    g_main_context_wakeup(nullptr);
+}
+
+void ContentDirectory::browse(const std::string& object_id, bool metadata, std::uint32_t start_index,
+                              std::uint32_t count, BrowseCallback done) {
+    auto call = std::make_shared<Call>();
+    call->request = gupnp_service_proxy_action_new(
+        "Browse", "ObjectID", G_TYPE_STRING, object_id.c_str(), "BrowseFlag", G_TYPE_STRING,
+        metadata ? "BrowseMetadata" : "BrowseDirectChildren", "Filter", G_TYPE_STRING, "*", "StartingIndex",
+        G_TYPE_UINT, start_index, "RequestedCount", G_TYPE_UINT, count, "SortCriteria", G_TYPE_STRING, "", nullptr);
+    call->done = std::move(done);
+    start("Browse", std::move(call));
+}
+
+void ContentDirectory::search(const std::string& container_id, const std::string& criteria, std::uint32_t start_index,
+                              std::uint32_t count, BrowseCallback done) {
+    auto call = std::make_shared<Call>();
+    call->request = gupnp_service_proxy_action_new(
+        "Search", "ContainerID", G_TYPE_STRING, container_id.c_str(), "SearchCriteria", G_TYPE_STRING,
+        criteria.c_str(), "Filter", G_TYPE_STRING, "*", "StartingIndex", G_TYPE_UINT, start_index, "RequestedCount",
+        G_TYPE_UINT, count, "SortCriteria", G_TYPE_STRING, "", nullptr);
+    call->done = std::move(done);
+    start("Search", std::move(call));
+}
+
+void ContentDirectory::search_capabilities(StringCallback done) {
+    auto call = std::make_shared<Call>();
+    call->request = gupnp_service_proxy_action_new("GetSearchCapabilities", nullptr);
+    call->done = std::move(done);
+    start("GetSearchCapabilities", std::move(call));
+}
+
+void ContentDirectory::on_notify(GUPnPServiceProxy*, const char* variable, void* value, void* self) {
+    auto* cd = static_cast<ContentDirectory*>(self);
+    if (!cd->on_change_) return;
+    auto* v = static_cast<GValue*>(value);
+    if (g_strcmp0(variable, "SystemUpdateID") == 0 && G_VALUE_HOLDS_UINT(v))
+        cd->on_change_(g_value_get_uint(v), {});
+    else if (g_strcmp0(variable, "ContainerUpdateIDs") == 0 && G_VALUE_HOLDS_STRING(v))
+        cd->on_change_(std::nullopt, g_value_get_string(v) ? g_value_get_string(v) : "");
+}
+
+void ContentDirectory::set_change_callback(ChangeCallback callback) {
+    bool was = static_cast<bool>(on_change_);
+    on_change_ = std::move(callback);
+    auto notify = reinterpret_cast<GUPnPServiceProxyNotifyCallback>(&ContentDirectory::on_notify);
+    if (on_change_ && !was) {
+        gupnp_service_proxy_add_notify(proxy_, "SystemUpdateID", G_TYPE_UINT, notify, this);
+        gupnp_service_proxy_add_notify(proxy_, "ContainerUpdateIDs", G_TYPE_STRING, notify, this);
+        gupnp_service_proxy_set_subscribed(proxy_, TRUE);
+        g_main_context_wakeup(nullptr);
+    } else if (!on_change_ && was) {
+        gupnp_service_proxy_set_subscribed(proxy_, FALSE);
+        gupnp_service_proxy_remove_notify(proxy_, "SystemUpdateID", notify, this);
+        gupnp_service_proxy_remove_notify(proxy_, "ContainerUpdateIDs", notify, this);
+        g_main_context_wakeup(nullptr);
+    }
+}
+
+}  // namespace xpmn::upnp

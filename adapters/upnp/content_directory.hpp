@@ -1,0 +1,75 @@
+// Async calls to one UPnP ContentDirectory service through gupnp, on the
+// GLib main context that runs inside the daemon's Asio loop. Every call ends
+// exactly once: with a result, an error, or a timeout (10 s by default).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+typedef struct _GUPnPServiceProxy GUPnPServiceProxy;
+
+namespace xpmn::upnp {
+
+struct CdsResult {
+    std::string didl;            // the DIDL-Lite document (Result)
+    std::uint32_t returned = 0;  // NumberReturned
+    std::uint32_t total = 0;     // TotalMatches
+    std::uint32_t update_id = 0; // UpdateID
+};
+
+struct CdsError {
+    enum class Kind { NoSuchObject, Timeout, Unreachable, Failed } kind = Kind::Failed;
+    std::string message;
+};
+
+template <typename T>
+struct CdsReply {
+    std::optional<T> value;
+    CdsError error;
+    bool ok() const { return value.has_value(); }
+};
+
+class ContentDirectory : public std::enable_shared_from_this<ContentDirectory> {
+public:
+    using BrowseCallback = std::function<void(const CdsReply<CdsResult>&)>;
+    using StringCallback = std::function<void(const CdsReply<std::string>&)>;
+    // (SystemUpdateID, ContainerUpdateIDs as sent: "id,updateid,id,updateid…")
+    using ChangeCallback = std::function<void(std::optional<std::uint32_t> system_update_id,
+                                              const std::string& container_update_ids)>;
+
+    // Takes a reference on `proxy`.
+    ContentDirectory(GUPnPServiceProxy* proxy, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    ~ContentDirectory();
+    ContentDirectory(const ContentDirectory&) = delete;
+    ContentDirectory& operator=(const ContentDirectory&) = delete;
+
+    void browse(const std::string& object_id, bool metadata, std::uint32_t start, std::uint32_t count,
+                BrowseCallback done);
+    void search(const std::string& container_id, const std::string& criteria, std::uint32_t start,
+                std::uint32_t count, BrowseCallback done);
+    void search_capabilities(StringCallback done);
+
+    // GENA: subscribes to SystemUpdateID and ContainerUpdateIDs while a
+    // callback is set; nullptr unsubscribes.
+    void set_change_callback(ChangeCallback callback);
+
+    // Cancels every call in flight (their callbacks still run, with Unreachable).
+    void cancel_all();
+
+private:
+    struct Call;
+    void start(const char* action, std::shared_ptr<Call> call);
+    static void on_notify(GUPnPServiceProxy*, const char* variable, void* value, void* self);
+
+    GUPnPServiceProxy* proxy_;
+    std::chrono::milliseconds timeout_;
+    ChangeCallback on_change_;
+    std::vector<std::weak_ptr<Call>> calls_;
+};
+
+}  // namespace xpmn::upnp

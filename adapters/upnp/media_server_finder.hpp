@@ -1,0 +1,66 @@
+// Finds UPnP MediaServers (device types MediaServer:1..4) on the configured
+// interfaces with a gupnp control point per network context, and reports
+// each server's arrival and departure (ssdp:byebye or expiry) by UDN.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapters/upnp/content_directory.hpp"
+
+typedef struct _GUPnPContextManager GUPnPContextManager;
+typedef struct _GUPnPControlPoint GUPnPControlPoint;
+typedef struct _GUPnPContext GUPnPContext;
+typedef struct _GUPnPDeviceProxy GUPnPDeviceProxy;
+
+namespace xpmn::upnp {
+
+struct MediaServerInfo {
+    std::string udn;
+    std::string friendly_name;
+    std::string device_type;
+    std::string location;  // description URL (logged at debug only; never sent to peers)
+    std::shared_ptr<ContentDirectory> directory;
+};
+
+struct FinderOptions {
+    std::vector<std::string> interfaces;  // empty: all
+    std::vector<std::string> include;     // UDN or friendly-name glob patterns; empty: all
+    std::vector<std::string> exclude;     // UDN or friendly-name glob patterns
+    unsigned port = 0;                    // SSDP/GENA port for the contexts; 0: any
+};
+
+// Pure filter rule, exposed for tests: exclude wins over include.
+bool server_selected(const FinderOptions& options, const std::string& udn, const std::string& friendly_name);
+
+class MediaServerFinder {
+public:
+    struct Events {
+        std::function<void(const MediaServerInfo&)> on_available;
+        std::function<void(const std::string& udn)> on_unavailable;
+    };
+
+    MediaServerFinder(FinderOptions options, Events events);
+    ~MediaServerFinder();
+    MediaServerFinder(const MediaServerFinder&) = delete;
+    MediaServerFinder& operator=(const MediaServerFinder&) = delete;
+
+    void start();
+
+private:
+    static void on_context_available(GUPnPContextManager*, GUPnPContext*, void* self);
+    static void on_proxy_available(GUPnPControlPoint*, GUPnPDeviceProxy*, void* self);
+    static void on_proxy_unavailable(GUPnPControlPoint*, GUPnPDeviceProxy*, void* self);
+
+    FinderOptions options_;
+    Events events_;
+    GUPnPContextManager* manager_ = nullptr;
+    std::vector<GUPnPControlPoint*> control_points_;
+    // UDN -> number of contexts (interfaces) it is seen on: gone when zero.
+    std::map<std::string, int> seen_;
+};
+
+}  // namespace xpmn::upnp

@@ -1,0 +1,69 @@
+// The MediaServer Directory profile (wire profile §5): parses browse/search
+// requests with their limits, checks access, asks a MediaDirectory (one per
+// media server device; the UPnP adapter provides one) and answers with the
+// <container/> or the profile's error.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "bridge/access_policy.hpp"
+#include "bridge/device.hpp"
+#include "xmpp/xml/element.hpp"
+
+namespace xpmn::profiles {
+
+inline constexpr const char* ns_server = "urn:xmpp:media:server:0";
+inline constexpr const char* ns_metadata = "urn:xmpp:media:metadata:0";
+
+inline constexpr std::uint32_t kDefaultMax = 100;
+inline constexpr std::uint32_t kMaxMax = 1000;
+inline constexpr std::size_t kMaxIdLength = 1024;
+inline constexpr std::size_t kMaxTerms = 16;
+inline constexpr std::size_t kMaxTermLength = 256;
+
+struct BrowseRequest {
+    std::string id = "0";
+    std::uint32_t start = 0;
+    std::uint32_t max = kDefaultMax;
+    bool subscribe = false;
+};
+
+struct SearchRequest {
+    std::string container = "0";
+    std::uint32_t start = 0;
+    std::uint32_t max = kDefaultMax;
+    // (key, value) with key one of title, artist, album, genre, creator, class
+    std::vector<std::pair<std::string, std::string>> terms;
+};
+
+struct DirectoryError {
+    std::string condition;  // item-not-found, remote-server-not-found, remote-server-timeout, …
+    std::string text;
+};
+
+// Either the <container xmlns='urn:xmpp:media:metadata:0'/> result or an error.
+using DirectoryResult = std::variant<xml::Element, DirectoryError>;
+using DirectoryCallback = std::function<void(DirectoryResult)>;
+
+class MediaDirectory {
+public:
+    virtual ~MediaDirectory() = default;
+    virtual void browse(const BrowseRequest& request, DirectoryCallback done) = 0;
+    virtual void search(const SearchRequest& request, DirectoryCallback done) = 0;
+};
+
+// Parse a request payload; on failure the text says what is wrong (bad-request).
+std::variant<BrowseRequest, std::string> parse_browse(const xml::Element& browse);
+std::variant<SearchRequest, std::string> parse_search(const xml::Element& search);
+
+// Adds the feature and the browse/search IQ handlers to the device.
+void install_directory_profile(bridge::Device& device, std::shared_ptr<MediaDirectory> directory,
+                               std::shared_ptr<const bridge::AccessPolicy> access);
+
+}  // namespace xpmn::profiles
