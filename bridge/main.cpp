@@ -8,6 +8,8 @@
 
 #include <iostream>
 
+#include "adapters/upnp/upnp_adapter.hpp"
+#include "bridge/access_policy.hpp"
 #include "bridge/device_host.hpp"
 #include "bridge/logging.hpp"
 #include "bridge/loop/glib_integration.hpp"
@@ -59,6 +61,12 @@ int main(int argc, char** argv) {
             "bridge", disco::Identity{"automation", "gateway", "", "xpmn-bridge"});
         bridge_device->set_wants_roster(true);
         host.add(bridge_device);
+
+        auto access = std::make_shared<const bridge::AccessPolicy>(cfg.security.require_e2e, cfg.xmpp.jid.bare().str());
+        if (!cfg.security.require_e2e)
+            spdlog::warn("security.require_e2e = false: the home account may use profile commands over plain c2s");
+        upnp::UpnpAdapter upnp_adapter(host, cfg, access);
+        upnp_adapter.start();
 
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {

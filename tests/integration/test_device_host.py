@@ -9,6 +9,7 @@ import unittest
 
 from test_bridge_c2s import PASSWORD, ProsodyCase
 from xpmntest.bridge import BUILD, write_config, xmpp_section
+from xpmntest.logs import read_text
 
 PROBE = os.path.join(BUILD, 'tests', 'device_host_probe')
 N = 6
@@ -44,7 +45,7 @@ class TestDeviceHost(ProsodyCase):
         phone.wait_presence(jids[0], available=False, timeout=10)
         self.assertEqual(phone.presence_of(jids[1]), 'available')
         proc.send_signal(signal.SIGTERM)
-        self.assertEqual(proc.wait(10), 0, open(os.path.join(self.workdir, 'probe.log')).read()[-3000:])
+        self.assertEqual(proc.wait(10), 0, read_text(os.path.join(self.workdir, 'probe.log'))[-3000:])
         for j in jids[1:]:
             phone.wait_presence(j, available=False, timeout=10)
 

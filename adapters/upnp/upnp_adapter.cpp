@@ -1,0 +1,63 @@
+#include "adapters/upnp/upnp_adapter.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "adapters/upnp/resource_name.hpp"
+#include "adapters/upnp/upnp_directory.hpp"
+#include "bridge/profiles/directory_profile.hpp"
+
+namespace xpmn::upnp {
+
+namespace {
+
+FinderOptions finder_options(const config::Config& c) {
+    FinderOptions o;
+    o.interfaces = c.upnp.interfaces;
+    o.include = c.upnp.include;
+    o.exclude = c.upnp.exclude;
+    return o;
+}
+
+}  // namespace
+
+UpnpAdapter::UpnpAdapter(bridge::DeviceHost& host, const config::Config& config,
+                         std::shared_ptr<const bridge::AccessPolicy> access)
+    : host_(host),
+      config_(config),
+      access_(std::move(access)),
+      finder_(finder_options(config), {[this](const MediaServerInfo& s) { on_available(s); },
+                                       [this](const std::string& udn) { on_unavailable(udn); }}) {}
+
+UpnpAdapter::~UpnpAdapter() {
+    for (auto& [udn, e] : servers_) e.directory->gone();
+}
+
+void UpnpAdapter::start() { finder_.start(); }
+
+void UpnpAdapter::on_available(const MediaServerInfo& server) {
+    if (servers_.count(server.udn)) return;
+    std::string resource = resource_for_udn("upnp", server.udn);
+    std::string full_jid = config_.xmpp.jid.bare().str() + "/" + resource;
+    SearchLimits limits{config_.upnp.search_max_depth, config_.upnp.search_max_objects};
+    auto directory = std::make_shared<UpnpDirectory>(server.directory, full_jid, limits);
+    auto device = std::make_shared<bridge::Device>(
+        resource, disco::Identity{"automation", "media-server", "", server.friendly_name});
+    profiles::install_directory_profile(*device, directory, access_);
+    try {
+        host_.add(device);
+    } catch (const std::exception& e) {
+        spdlog::error("upnp: cannot add media server '{}': {}", server.friendly_name, e.what());
+        return;
+    }
+    servers_[server.udn] = {resource, directory};
+}
+
+void UpnpAdapter::on_unavailable(const std::string& udn) {
+    auto it = servers_.find(udn);
+    if (it == servers_.end()) return;
+    it->second.directory->gone();
+    host_.remove(it->second.resource);
+    servers_.erase(it);
+}
+
+}  // namespace xpmn::upnp

@@ -1,0 +1,303 @@
+#include "adapters/upnp/upnp_directory.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+
+#include "mappings/didl/didl_parser.hpp"
+#include "mappings/didl/metadata_xml.hpp"
+
+namespace xpmn::upnp {
+
+using profiles::DirectoryCallback;
+using profiles::DirectoryError;
+
+namespace {
+
+// UPnP property searched for each term of the wire profile.
+const char* upnp_property(const std::string& key) {
+    if (key == "title") return "dc:title";
+    if (key == "artist") return "upnp:artist";
+    if (key == "album") return "upnp:album";
+    if (key == "genre") return "upnp:genre";
+    if (key == "creator") return "dc:creator";
+    if (key == "class") return "upnp:class";
+    return nullptr;
+}
+
+// Quoted string per the UPnP ContentDirectory search grammar: \" and \\ escaped.
+std::string quoted(const std::string& v) {
+    std::string out = "\"";
+    for (char c : v) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+bool contains_ci(const std::string& hay, const std::string& needle) {
+    return lower(hay).find(lower(needle)) != std::string::npos;
+}
+
+// Whether a mapped item matches every term (AND; substring, case-insensitive; class exact).
+bool matches(const mappings::MediaObject& o, const profiles::SearchRequest& r) {
+    if (o.is_container) return false;
+    for (const auto& [k, v] : r.terms) {
+        const std::string* field = k == "title"    ? &o.title
+                                   : k == "artist" ? &o.artist
+                                   : k == "album"  ? &o.album
+                                   : k == "genre"  ? &o.genre
+                                   : k == "creator" ? &o.creator
+                                                    : nullptr;
+        if (k == "class") {
+            if (o.cls != v) return false;
+        } else if (!field || !contains_ci(*field, v)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// RequestedCount 0 means "everything" in UPnP; ask for one and drop it.
+std::uint32_t upnp_count(std::uint32_t max) { return max == 0 ? 1 : max; }
+
+}  // namespace
+
+UpnpDirectory::UpnpDirectory(std::shared_ptr<ContentDirectory> cds, std::string device_jid, SearchLimits limits)
+    : cds_(std::move(cds)), jid_(std::move(device_jid)), limits_(limits) {}
+
+void UpnpDirectory::gone() {
+    gone_ = true;
+    cds_->set_change_callback(nullptr);
+    cds_->cancel_all();
+}
+
+DirectoryError UpnpDirectory::error_for(const CdsError& e) const {
+    switch (e.kind) {
+        case CdsError::Kind::NoSuchObject: return {"item-not-found", "no such object on the media server"};
+        case CdsError::Kind::Timeout: return {"remote-server-timeout", "the media server did not answer in 10 s"};
+        case CdsError::Kind::Unreachable: return {"remote-server-not-found", "the media server cannot be reached"};
+        case CdsError::Kind::Failed: break;
+    }
+    return {"undefined-condition", "the media server failed: " + e.message};
+}
+
+void UpnpDirectory::browse(const profiles::BrowseRequest& req, DirectoryCallback done) {
+    if (gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
+    std::weak_ptr<UpnpDirectory> weak = weak_from_this();
+    cds_->browse(req.id, true, 0, 0, [weak, req, done](const CdsReply<CdsResult>& meta) {
+        auto self = weak.lock();
+        if (!self || self->gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
+        if (!meta.ok()) return done(self->error_for(meta.error));
+        auto parsed = mappings::parse_didl(meta.value->didl);
+        for (const auto& w : parsed.warnings) spdlog::debug("didl {}: {}", self->jid_, w);
+        if (!parsed.ok || parsed.objects.empty())
+            return done(DirectoryError{"item-not-found", "the media server has no object '" + req.id + "'"});
+        mappings::MediaObject self_obj = parsed.objects.front();
+        if (!self_obj.is_container)
+            return done(DirectoryError{"bad-request", "'" + req.id + "' is an item, not a container"});
+        self->cds_->browse(req.id, false, req.start, upnp_count(req.max),
+                           [weak, req, done, self_obj](const CdsReply<CdsResult>& page) {
+                               auto self = weak.lock();
+                               if (!self || self->gone_)
+                                   return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
+                               if (!page.ok()) return done(self->error_for(page.error));
+                               auto kids = mappings::parse_didl(page.value->didl);
+                               for (const auto& w : kids.warnings) spdlog::debug("didl {}: {}", self->jid_, w);
+                               if (!kids.ok) spdlog::warn("didl {}: {}", self->jid_, kids.error);
+                               xml::Element c = mappings::to_metadata(self_obj, self->transfers_, self->jid_, true);
+                               c.remove_children("uri");
+                               std::uint32_t returned = 0;
+                               if (req.max > 0)
+                                   for (const auto& o : kids.objects) {
+                                       if (returned >= req.max) break;
+                                       c.add_child(mappings::to_metadata(o, self->transfers_, self->jid_, true));
+                                       ++returned;
+                                   }
+                               c.set_attr("start", std::to_string(req.start));
+                               c.set_attr("returned", std::to_string(returned));
+                               c.set_attr("total", std::to_string(page.value->total));
+                               c.set_attr("update-id", std::to_string(page.value->update_id));
+                               done(std::move(c));
+                           });
+    });
+}
+
+std::optional<std::string> UpnpDirectory::search_criteria(const profiles::SearchRequest& r,
+                                                          const std::string& capabilities) {
+    std::set<std::string> caps;
+    std::size_t pos = 0;
+    while (pos <= capabilities.size()) {
+        auto comma = capabilities.find(',', pos);
+        std::string p = capabilities.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        p.erase(0, p.find_first_not_of(" \t"));
+        p.erase(p.find_last_not_of(" \t") + 1);
+        if (!p.empty()) caps.insert(p);
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+    }
+    bool all = caps.count("*") > 0;
+    std::string criteria;
+    for (const auto& [k, v] : r.terms) {
+        const char* prop = upnp_property(k);
+        if (!prop || (!all && !caps.count(prop))) return std::nullopt;
+        std::string clause;
+        if (k == "class") {
+            if (v == "other") return std::nullopt;  // "none of the others" has no UPnP expression
+            std::string upnp_class = v == "audio" ? "object.item.audioItem"
+                                     : v == "video" ? "object.item.videoItem"
+                                                    : "object.item.imageItem";
+            clause = std::string(prop) + " derivedfrom " + quoted(upnp_class);
+        } else {
+            clause = std::string(prop) + " contains " + quoted(v);
+        }
+        criteria += (criteria.empty() ? "" : " and ") + clause;
+    }
+    // Items only: a container whose title matches is not a search hit here.
+    if (r.terms.end() == std::find_if(r.terms.begin(), r.terms.end(), [](auto& t) { return t.first == "class"; })) {
+        if (!all && !caps.count("upnp:class")) return std::nullopt;
+        criteria += " and upnp:class derivedfrom \"object.item\"";
+    }
+    return criteria;
+}
+
+void UpnpDirectory::search(const profiles::SearchRequest& req, DirectoryCallback done) {
+    if (gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
+    auto go = [req, done](std::shared_ptr<UpnpDirectory> self) {
+        auto criteria = search_criteria(req, *self->capabilities_);
+        if (criteria)
+            self->search_on_server(req, *criteria, done);
+        else
+            self->search_by_browsing(req, done);
+    };
+    if (capabilities_) return go(shared_from_this());
+    std::weak_ptr<UpnpDirectory> weak = weak_from_this();
+    cds_->search_capabilities([weak, go, done](const CdsReply<std::string>& caps) {
+        auto self = weak.lock();
+        if (!self || self->gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
+        self->capabilities_ = caps.ok() ? *caps.value : std::string();
+        spdlog::info("upnp {}: search capabilities '{}'", self->jid_, *self->capabilities_);
+        go(self);
+    });
+}
+
+void UpnpDirectory::search_on_server(const profiles::SearchRequest& req, const std::string& criteria,
+                                     DirectoryCallback done) {
+    std::weak_ptr<UpnpDirectory> weak = weak_from_this();
+    cds_->search(req.container, criteria, req.start, upnp_count(req.max),
+                 [weak, req, done](const CdsReply<CdsResult>& page) {
+                     auto self = weak.lock();
+                     if (!self || self->gone_)
+                         return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
+                     if (!page.ok()) return done(self->error_for(page.error));
+                     auto found = mappings::parse_didl(page.value->didl);
+                     xml::Element c("container", profiles::ns_metadata);
+                     std::uint32_t returned = 0;
+                     if (req.max > 0)
+                         for (const auto& o : found.objects) {
+                             if (returned >= req.max) break;
+                             c.add_child(mappings::to_metadata(o, self->transfers_, self->jid_, true));
+                             ++returned;
+                         }
+                     c.set_attr("start", std::to_string(req.start));
+                     c.set_attr("returned", std::to_string(returned));
+                     c.set_attr("total", std::to_string(page.value->total));
+                     c.set_attr("update-id", std::to_string(page.value->update_id));
+                     done(std::move(c));
+                 });
+}
+
+// A breadth-first walk over containers, bounded in depth and objects, that
+// keeps the items matching the terms.
+struct UpnpDirectory::Walk {
+    profiles::SearchRequest request;
+    DirectoryCallback done;
+    std::deque<std::pair<std::string, int>> pending;  // (container id, depth)
+    std::string current;
+    int depth = 0;
+    std::uint32_t offset = 0;
+    int seen = 0;
+    bool truncated = false;
+    std::vector<mappings::MediaObject> hits;
+};
+
+void UpnpDirectory::search_by_browsing(const profiles::SearchRequest& req, DirectoryCallback done) {
+    auto walk = std::make_shared<Walk>();
+    walk->request = req;
+    walk->done = std::move(done);
+    walk->pending.emplace_back(req.container, 0);
+    std::weak_ptr<UpnpDirectory> weak = weak_from_this();
+    auto step = std::make_shared<std::function<void()>>();
+    *step = [weak, walk, step]() {
+        auto self = weak.lock();
+        if (!self || self->gone_) {
+            walk->done(DirectoryError{"remote-server-not-found", "the media server is gone"});
+            *step = nullptr;  // break the self-reference
+            return;
+        }
+        if (walk->current.empty()) {
+            if (walk->pending.empty() || walk->seen >= self->limits_.max_objects) {
+                if (!walk->pending.empty()) walk->truncated = true;
+                if (walk->truncated)
+                    spdlog::warn("upnp {}: search by browsing stopped at the depth/object limit", self->jid_);
+                xml::Element c("container", profiles::ns_metadata);
+                const auto& r = walk->request;
+                std::uint32_t returned = 0;
+                for (std::size_t i = r.start; i < walk->hits.size() && returned < r.max; ++i, ++returned)
+                    c.add_child(mappings::to_metadata(walk->hits[i], self->transfers_, self->jid_, true));
+                c.set_attr("start", std::to_string(r.start));
+                c.set_attr("returned", std::to_string(returned));
+                c.set_attr("total", std::to_string(walk->hits.size()));
+                walk->done(std::move(c));
+                *step = nullptr;
+                return;
+            }
+            std::tie(walk->current, walk->depth) = walk->pending.front();
+            walk->pending.pop_front();
+            walk->offset = 0;
+        }
+        constexpr std::uint32_t kPage = 200;
+        self->cds_->browse(walk->current, false, walk->offset, kPage, [weak, walk, step](const CdsReply<CdsResult>& page) {
+            auto self = weak.lock();
+            if (!self || !*step) return;
+            if (!page.ok()) {
+                if (walk->current == walk->request.container) {
+                    walk->done(self->error_for(page.error));
+                    *step = nullptr;
+                    return;
+                }
+                spdlog::debug("upnp {}: skipping {} in search: {}", self->jid_, walk->current, page.error.message);
+                walk->current.clear();
+                return (*step)();
+            }
+            auto parsed = mappings::parse_didl(page.value->didl);
+            for (const auto& o : parsed.objects) {
+                if (++walk->seen > self->limits_.max_objects) {
+                    walk->truncated = true;
+                    break;
+                }
+                if (o.is_container) {
+                    if (walk->depth + 1 < self->limits_.max_depth)
+                        walk->pending.emplace_back(o.id, walk->depth + 1);
+                    else
+                        walk->truncated = true;
+                } else if (matches(o, walk->request)) {
+                    walk->hits.push_back(o);
+                }
+            }
+            walk->offset += page.value->returned;
+            bool more = page.value->returned > 0 && walk->offset < page.value->total && !walk->truncated;
+            if (!more) walk->current.clear();
+            (*step)();
+        });
+    };
+    (*step)();
+}
+
+}  // namespace xpmn::upnp

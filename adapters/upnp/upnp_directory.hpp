@@ -1,0 +1,55 @@
+// The Directory profile over one UPnP ContentDirectory: browse maps to
+// BrowseMetadata + BrowseDirectChildren, search to the server's Search when
+// its search capabilities cover the terms, else to a bounded recursive
+// browse filtered here. DIDL-Lite is mapped by mappings/didl; media and
+// cover URLs go into the device's transfer table, never onto the wire.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "adapters/upnp/content_directory.hpp"
+#include "bridge/profiles/directory_profile.hpp"
+#include "mappings/didl/transfer_table.hpp"
+
+namespace xpmn::upnp {
+
+struct SearchLimits {
+    int max_depth = 8;
+    int max_objects = 5000;
+};
+
+class UpnpDirectory : public profiles::MediaDirectory, public std::enable_shared_from_this<UpnpDirectory> {
+public:
+    UpnpDirectory(std::shared_ptr<ContentDirectory> cds, std::string device_jid, SearchLimits limits);
+
+    void browse(const profiles::BrowseRequest& request, profiles::DirectoryCallback done) override;
+    void search(const profiles::SearchRequest& request, profiles::DirectoryCallback done) override;
+
+    // The server left: every later request is answered remote-server-not-found.
+    void gone();
+    mappings::TransferTable& transfers() { return transfers_; }
+
+    // UPnP SearchCriteria for the terms, or nullopt when the capabilities
+    // (comma-separated property names, or "*") do not cover them.
+    static std::optional<std::string> search_criteria(const profiles::SearchRequest& request,
+                                                      const std::string& capabilities);
+
+private:
+    struct Walk;
+    void search_by_browsing(const profiles::SearchRequest& request, profiles::DirectoryCallback done);
+    void search_on_server(const profiles::SearchRequest& request, const std::string& criteria,
+                          profiles::DirectoryCallback done);
+    profiles::DirectoryError error_for(const CdsError& e) const;
+
+    std::shared_ptr<ContentDirectory> cds_;
+    std::string jid_;
+    SearchLimits limits_;
+    mappings::TransferTable transfers_;
+    std::optional<std::string> capabilities_;
+    bool gone_ = false;
+};
+
+}  // namespace xpmn::upnp
