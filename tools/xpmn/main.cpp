@@ -29,6 +29,22 @@ int main(int argc, char** argv) {
     std::string disco_jid;
     auto* disco = app.add_subcommand("disco", "show the disco#info of a JID");
     disco->add_option("JID", disco_jid, "full JID (or a resource of the own account)")->required();
+    tools::BrowseOptions browse_opts;
+    auto* browse = app.add_subcommand("browse", "list one container of a media server");
+    browse->add_option("DEVICE", browse_opts.device, "full JID, resource or unique friendly name")->required();
+    browse->add_option("ID", browse_opts.id, "container id (default: the root, 0)");
+    browse->add_option("--start", browse_opts.start, "index of the first child");
+    browse->add_option("--max", browse_opts.max, "children at most (the device caps it at 1000)");
+    browse->add_flag("--xml", browse_opts.xml, "print the raw <container/>");
+    tools::SearchOptions search_opts;
+    auto* search = app.add_subcommand("search", "search a media server (terms are AND-ed)");
+    search->add_option("DEVICE", search_opts.device, "full JID, resource or unique friendly name")->required();
+    search->add_option("TERMS", search_opts.terms, "key=value: title, artist, album, genre, creator, class")
+        ->required();
+    search->add_option("--container", search_opts.container, "search below this container (default 0)");
+    search->add_option("--start", search_opts.start, "index of the first hit");
+    search->add_option("--max", search_opts.max, "hits at most");
+    search->add_flag("--xml", search_opts.xml, "print the raw <container/>");
     CLI11_PARSE(app, argc, argv);
 
     config::Config cfg;
@@ -55,6 +71,10 @@ int main(int argc, char** argv) {
     try {
         if (devices->parsed())
             rc = controller.run([](tools::Controller& c, auto done) { tools::list_devices(c, std::move(done)); });
+        else if (browse->parsed())
+            rc = controller.run([&](tools::Controller& c, auto done) { tools::browse(c, browse_opts, std::move(done)); });
+        else if (search->parsed())
+            rc = controller.run([&](tools::Controller& c, auto done) { tools::search(c, search_opts, std::move(done)); });
         else if (disco->parsed())
             rc = controller.run([&](tools::Controller& c, auto done) { tools::show_disco(c, disco_jid, std::move(done)); });
     } catch (const std::exception& e) {

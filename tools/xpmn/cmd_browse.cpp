@@ -1,0 +1,145 @@
+// `xpmn browse` and `xpmn search`: the Directory profile of a media server
+// device, printed as a table (or the raw <container/> with --xml).
+#include <cstdio>
+#include <iostream>
+
+#include "tools/xpmn/commands.hpp"
+#include "tools/xpmn/discovery.hpp"
+#include "xmpp/core/stanza.hpp"
+
+namespace xpmn::tools {
+
+namespace {
+
+constexpr const char* kServerNs = "urn:xmpp:media:server:0";
+
+// Display width of UTF-8 text (code points; good enough for a terminal table).
+std::size_t width(const std::string& s) {
+    std::size_t n = 0;
+    for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+    return n;
+}
+
+std::string fit(const std::string& s, std::size_t w) {
+    std::string out;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        unsigned char ch = static_cast<unsigned char>(s[i]);
+        if ((ch & 0xC0) != 0x80) {
+            if (n == w - 1 && width(s) > w) return out + "…";
+            ++n;
+        }
+        out += s[i];
+    }
+    return out + std::string(w > n ? w - n : 0, ' ');
+}
+
+std::string duration_text(const std::string& seconds) {
+    if (seconds.empty()) return "";
+    double s = std::strtod(seconds.c_str(), nullptr);
+    long total = static_cast<long>(s + 0.5);
+    char buf[32];
+    if (total >= 3600)
+        std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%ld:%02ld", total / 60, total % 60);
+    return buf;
+}
+
+std::string size_text(const std::string& bytes) {
+    if (bytes.empty()) return "";
+    double b = std::strtod(bytes.c_str(), nullptr);
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024 && u < 4) b /= 1024, ++u;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+    return buf;
+}
+
+void print_table(const xml::Element& c) {
+    std::cout << "container " << c.attr_or("id", "(search)");
+    if (auto t = c.child_text("title"); !t.empty()) std::cout << " \"" << t << "\"";
+    std::uint64_t start = std::strtoull(c.attr_or("start", "0").c_str(), nullptr, 10);
+    std::uint64_t returned = std::strtoull(c.attr_or("returned", "0").c_str(), nullptr, 10);
+    std::cout << ": " << returned << " of " << c.attr_or("total", "?");
+    if (returned) std::cout << " (" << start + 1 << "-" << start + returned << ")";
+    if (auto u = c.attr("update-id")) std::cout << ", update-id " << *u;
+    std::cout << "\n";
+    std::vector<std::vector<std::string>> rows{{"ID", "CLASS", "TITLE", "ARTIST / ALBUM", "DURATION", "SIZE"}};
+    for (const auto* o : c.elements()) {
+        if (o->name() != "item" && o->name() != "container") continue;
+        std::string who = o->child_text("artist");
+        if (auto album = o->child_text("album"); !album.empty()) who += (who.empty() ? "" : " / ") + album;
+        std::string cls = o->name() == "container" ? "container" : o->child_text("class");
+        if (o->name() == "container" && o->attr("child-count")) cls += " (" + *o->attr("child-count") + ")";
+        rows.push_back({o->attr_or("id"), cls, o->child_text("title"), who, duration_text(o->child_text("duration")),
+                        size_text(o->child_text("size"))});
+    }
+    const std::size_t caps[] = {24, 14, 40, 40, 9, 10};
+    std::vector<std::size_t> w(6, 0);
+    for (const auto& r : rows)
+        for (std::size_t i = 0; i < 6; ++i) w[i] = std::min(caps[i], std::max(w[i], width(r[i])));
+    for (const auto& r : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < 6; ++i) line += fit(r[i], w[i]) + (i < 5 ? "  " : "");
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        std::cout << line << "\n";
+    }
+}
+
+void ask(Controller& c, const std::string& device, xml::Element payload, bool raw, Controller::Done done) {
+    resolve_device(c, device, [&c, payload, raw, done](const std::string& jid, const std::string& error) {
+        if (!error.empty()) {
+            std::cerr << "xpmn: " << error << "\n";
+            return done(1);
+        }
+        auto iq = stanza::iq("get", jid);
+        iq.add_child(payload);
+        c.session().send_iq(std::move(iq), [raw, done, jid](const client::IqResponse& r) {
+            if (!r.ok) {
+                std::cerr << "xpmn: " << jid << ": " << r.condition << (r.text.empty() ? "" : ": " + r.text) << "\n";
+                return done(1);
+            }
+            const auto* result = r.payload();
+            if (!result || result->name() != "container") {
+                std::cerr << "xpmn: " << jid << " answered without a <container/>\n";
+                return done(1);
+            }
+            if (raw)
+                std::cout << result->to_string() << "\n";
+            else
+                print_table(*result);
+            done(0);
+        });
+    });
+}
+
+}  // namespace
+
+void browse(Controller& c, const BrowseOptions& o, Controller::Done done) {
+    xml::Element b("browse", kServerNs);
+    b.set_attr("id", o.id);
+    b.set_attr("start", std::to_string(o.start));
+    b.set_attr("max", std::to_string(o.max));
+    ask(c, o.device, std::move(b), o.xml, std::move(done));
+}
+
+void search(Controller& c, const SearchOptions& o, Controller::Done done) {
+    xml::Element s("search", kServerNs);
+    s.set_attr("container", o.container);
+    s.set_attr("start", std::to_string(o.start));
+    s.set_attr("max", std::to_string(o.max));
+    for (const auto& term : o.terms) {
+        auto eq = term.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            std::cerr << "xpmn: search terms are key=value (title, artist, album, genre, creator, class), got '"
+                      << term << "'\n";
+            return done(2);
+        }
+        s.add_text_child(term.substr(0, eq), term.substr(eq + 1));
+    }
+    ask(c, o.device, std::move(s), o.xml, std::move(done));
+}
+
+}  // namespace xpmn::tools

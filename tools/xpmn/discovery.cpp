@@ -1,0 +1,70 @@
+#include "tools/xpmn/discovery.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <set>
+
+#include "xmpp/core/namespaces.hpp"
+#include "xmpp/core/stanza.hpp"
+
+namespace xpmn::tools {
+
+void discover_devices(Controller& c, std::function<void(const DeviceMap&)> done) {
+    auto& session = c.session();
+    auto online = std::make_shared<std::set<std::string>>();
+    const std::string own_bare = session.jid().bare().str();
+    const std::string own_full = session.jid().str();
+    session.router().on_presence([online, own_bare, own_full](const xml::Element& p) {
+        auto from = Jid::parse(p.attr_or("from"));
+        if (!from || from->bare().str() != own_bare || from->str() == own_full || from->resource().empty()) return;
+        std::string type = p.attr_or("type");
+        if (type.empty())
+            online->insert(from->str());
+        else if (type == "unavailable")
+            online->erase(from->str());
+    });
+    // The server sends the presence of the account's other resources as soon
+    // as it has handled our initial presence, so once it answers a ping sent
+    // after that presence, the list is complete.
+    auto ping = stanza::iq("get", session.jid().domain());
+    ping.add("ping", ns::ping);
+    session.send_iq(std::move(ping), [&session, online, done](const client::IqResponse&) {
+        auto results = std::make_shared<DeviceMap>();
+        if (online->empty()) return done(*results);
+        auto remaining = std::make_shared<std::size_t>(online->size());
+        for (const auto& jid : *online)
+            client::query_disco_info(session, jid, [jid, results, remaining, done](const client::DiscoResult& r) {
+                (*results)[jid] = r;
+                if (--*remaining == 0) done(*results);
+            });
+    });
+}
+
+static std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return s;
+}
+
+void resolve_device(Controller& c, const std::string& text,
+                    std::function<void(const std::string&, const std::string&)> done) {
+    if (text.find('/') != std::string::npos) return done(text, {});
+    discover_devices(c, [text, done](const DeviceMap& devices) {
+        std::vector<std::string> hits;
+        for (const auto& [jid, info] : devices) {
+            auto parsed = Jid::parse(jid);
+            bool by_resource = parsed && parsed->resource() == text;
+            bool by_name = false;
+            if (info.ok)
+                for (const auto& id : info.info.identities) by_name = by_name || lower(id.name) == lower(text);
+            if (by_resource) return done(jid, {});
+            if (by_name) hits.push_back(jid);
+        }
+        if (hits.size() == 1) return done(hits.front(), {});
+        if (hits.empty()) return done({}, "no online device is called '" + text + "' (see: xpmn devices)");
+        std::string list;
+        for (const auto& h : hits) list += "\n  " + h;
+        done({}, "'" + text + "' is the name of several devices; use the full JID:" + list);
+    });
+}
+
+}  // namespace xpmn::tools

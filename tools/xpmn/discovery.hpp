@@ -1,0 +1,23 @@
+// Finding the account's devices: their full JIDs from presence, then their
+// disco#info. Shared by `devices` and by commands that take a device name.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "tools/xpmn/controller.hpp"
+#include "xmpp/client/disco_service.hpp"
+
+namespace xpmn::tools {
+
+using DeviceMap = std::map<std::string, client::DiscoResult>;  // full JID → disco#info
+
+void discover_devices(Controller& c, std::function<void(const DeviceMap&)> done);
+
+// DEVICE is a full JID, a resource of the account, or a friendly name that
+// only one device has. Calls back with the full JID or an error text.
+void resolve_device(Controller& c, const std::string& text,
+                    std::function<void(const std::string& jid, const std::string& error)> done);
+
+}  // namespace xpmn::tools
