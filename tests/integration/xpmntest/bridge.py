@@ -49,12 +49,13 @@ def xmpp_section(prosody, user, password, **extra):
 
 
 class Bridge:
-    def __init__(self, workdir, xmpp, bridge=None, name='bridge'):
+    def __init__(self, workdir, xmpp, bridge=None, name='bridge', **sections):
+        """`sections`: further config sections, e.g. security={'require_e2e': False}."""
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         b = {'state_dir': os.path.join(workdir, name + '-state'), 'log_level': 'debug'}
         b.update(bridge or {})
-        self.config = write_config(os.path.join(workdir, name + '.toml'), {'xmpp': xmpp, 'bridge': b})
+        self.config = write_config(os.path.join(workdir, name + '.toml'), dict({'xmpp': xmpp, 'bridge': b}, **sections))
         self.log_file = os.path.join(workdir, name + '.log')
         self.proc = None
 
