@@ -8,13 +8,6 @@ namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-std::string_view trim(std::string_view s) {
-    auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-    while (!s.empty() && ws(s.front())) s.remove_prefix(1);
-    while (!s.empty() && ws(s.back())) s.remove_suffix(1);
-    return s;
-}
-
 // Takes between min and max digits from the front of `s`.
 std::optional<std::string_view> take_digits(std::string_view& s, std::size_t min, std::size_t max) {
     std::size_t n = 0;
@@ -40,7 +33,7 @@ std::uint64_t digits_value(std::string_view d) {  // caller bounds the length
 }  // namespace
 
 std::optional<std::uint64_t> parse_u64(std::string_view s) {
-    s = trim(s);
+    s = trim_ascii(s);
     if (s.empty() || !is_digit(s.front())) return std::nullopt;  // from_chars would accept nothing else, but be explicit
     std::uint64_t v = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -55,7 +48,7 @@ std::optional<std::uint32_t> parse_u32(std::string_view s) {
 }
 
 std::optional<double> parse_duration(std::string_view s) {
-    s = trim(s);
+    s = trim_ascii(s);
     auto h = take_digits(s, 1, 9);  // 9 digits of hours stay far from double's exact-integer range
     if (!h || !take_char(s, ':')) return std::nullopt;
     auto m = take_digits(s, 1, 2);
@@ -88,7 +81,7 @@ std::optional<double> parse_duration(std::string_view s) {
 }
 
 std::optional<std::string> parse_resolution(std::string_view s) {
-    s = trim(s);
+    s = trim_ascii(s);
     auto w = take_digits(s, 1, 7);
     if (!w || !take_char(s, 'x')) return std::nullopt;
     auto h = take_digits(s, 1, 7);
@@ -105,7 +98,7 @@ std::optional<int> parse_track_number(std::string_view s) {
 }
 
 std::optional<DidlDate> parse_date(std::string_view s) {
-    s = trim(s);
+    s = trim_ascii(s);
     std::string_view rest = s;
     if (!take_digits(rest, 4, 4)) return std::nullopt;
     if (take_char(rest, '-')) {
@@ -186,6 +179,13 @@ std::optional<std::uint64_t> bitrate_bps(std::uint64_t declared, std::optional<s
         return std::nullopt;
     }
     return declared * 8;
+}
+
+std::string_view trim_ascii(std::string_view s) {
+    auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    while (!s.empty() && ws(s.front())) s.remove_prefix(1);
+    while (!s.empty() && ws(s.back())) s.remove_suffix(1);
+    return s;
 }
 
 std::string truncate_utf8(std::string_view s, std::size_t max_bytes) {

@@ -51,6 +51,9 @@ bool is_fetchable_url(std::string_view url);
 std::optional<std::uint64_t> bitrate_bps(std::uint64_t declared, std::optional<std::uint64_t> size,
                                          std::optional<double> duration_s, std::string& note);
 
+// Without leading/trailing space, tab, CR, LF.
+std::string_view trim_ascii(std::string_view s);
+
 // Cuts `s` to at most `max_bytes` without splitting a UTF-8 sequence.
 std::string truncate_utf8(std::string_view s, std::size_t max_bytes);
 
