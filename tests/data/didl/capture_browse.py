@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-# usage: browse.py DESC_URL OBJECT_ID FLAG OUTFILE [filter]
+# Test-data capture helper (see README.md); not used by the build.
+# usage: capture_browse.py DESC_URL OBJECT_ID FLAG OUTFILE [filter]
 # Finds the ContentDirectory control URL in the device description, POSTs a
 # SOAP Browse and writes the unescaped Result verbatim (UTF-8 bytes).
 import sys, urllib.request, urllib.parse, xml.etree.ElementTree as ET
