@@ -64,6 +64,27 @@ bool matches(const mappings::MediaObject& o, const profiles::SearchRequest& r) {
     return true;
 }
 
+// A result stays well under the 256 KiB stanza limit of peers and servers:
+// children beyond this budget are left for the next page (`returned` says
+// how many came).
+constexpr std::size_t kMaxResultBytes = 192 * 1024;
+
+// Adds mapped children while the result stays within the budget; returns how many.
+std::uint32_t add_children(xml::Element& result, const std::vector<mappings::MediaObject>& objects,
+                           std::size_t first, std::uint32_t max, mappings::TransferTable& transfers,
+                           const std::string& jid) {
+    std::size_t bytes = result.to_string().size();
+    std::uint32_t added = 0;
+    for (std::size_t i = first; i < objects.size() && added < max; ++i) {
+        xml::Element child = mappings::to_metadata(objects[i], transfers, jid, true);
+        bytes += child.to_string().size();
+        if (bytes > kMaxResultBytes && added > 0) break;
+        result.add_child(std::move(child));
+        ++added;
+    }
+    return added;
+}
+
 // RequestedCount 0 means "everything" in UPnP; ask for one and drop it.
 std::uint32_t upnp_count(std::uint32_t max) { return max == 0 ? 1 : max; }
 
@@ -113,13 +134,8 @@ void UpnpDirectory::browse(const profiles::BrowseRequest& req, DirectoryCallback
                                if (!kids.ok) spdlog::warn("didl {}: {}", self->jid_, kids.error);
                                xml::Element c = mappings::to_metadata(self_obj, self->transfers_, self->jid_, true);
                                c.remove_children("uri");
-                               std::uint32_t returned = 0;
-                               if (req.max > 0)
-                                   for (const auto& o : kids.objects) {
-                                       if (returned >= req.max) break;
-                                       c.add_child(mappings::to_metadata(o, self->transfers_, self->jid_, true));
-                                       ++returned;
-                                   }
+                               std::uint32_t returned =
+                                   add_children(c, kids.objects, 0, req.max, self->transfers_, self->jid_);
                                c.set_attr("start", std::to_string(req.start));
                                c.set_attr("returned", std::to_string(returned));
                                c.set_attr("total", std::to_string(page.value->total));
@@ -198,13 +214,8 @@ void UpnpDirectory::search_on_server(const profiles::SearchRequest& req, const s
                      if (!page.ok()) return done(self->error_for(page.error));
                      auto found = mappings::parse_didl(page.value->didl);
                      xml::Element c("container", profiles::ns_metadata);
-                     std::uint32_t returned = 0;
-                     if (req.max > 0)
-                         for (const auto& o : found.objects) {
-                             if (returned >= req.max) break;
-                             c.add_child(mappings::to_metadata(o, self->transfers_, self->jid_, true));
-                             ++returned;
-                         }
+                     std::uint32_t returned =
+                         add_children(c, found.objects, 0, req.max, self->transfers_, self->jid_);
                      c.set_attr("start", std::to_string(req.start));
                      c.set_attr("returned", std::to_string(returned));
                      c.set_attr("total", std::to_string(page.value->total));
@@ -248,9 +259,9 @@ void UpnpDirectory::search_by_browsing(const profiles::SearchRequest& req, Direc
                     spdlog::warn("upnp {}: search by browsing stopped at the depth/object limit", self->jid_);
                 xml::Element c("container", profiles::ns_metadata);
                 const auto& r = walk->request;
-                std::uint32_t returned = 0;
-                for (std::size_t i = r.start; i < walk->hits.size() && returned < r.max; ++i, ++returned)
-                    c.add_child(mappings::to_metadata(walk->hits[i], self->transfers_, self->jid_, true));
+                std::uint32_t returned = r.start < walk->hits.size()
+                                             ? add_children(c, walk->hits, r.start, r.max, self->transfers_, self->jid_)
+                                             : 0;
                 c.set_attr("start", std::to_string(r.start));
                 c.set_attr("returned", std::to_string(returned));
                 c.set_attr("total", std::to_string(walk->hits.size()));

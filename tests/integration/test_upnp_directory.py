@@ -14,6 +14,7 @@ import sys
 import tempfile
 import unittest
 import uuid
+import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NS_ENV = 'XPMN_TEST_NETNS'
@@ -41,6 +42,17 @@ if __name__ == '__main__' and not os.environ.get(NS_ENV):
     sys.exit(_reexec_in_namespace())
 
 
+META = '{urn:xmpp:media:metadata:0}'
+
+
+def parse_container(text):
+    """The <container/> xpmn --xml printed: (its attributes, [(tag, attributes)] of its children).
+    Attribute order is not kept by servers (Prosody re-serializes), so parse, don't match text."""
+    root = ET.fromstring(text)
+    kids = [(c.tag[len(META):], c.attrib) for c in root if c.tag in (META + 'item', META + 'container')]
+    return root.attrib, kids
+
+
 if not os.environ.get(NS_ENV):
     class InNamespace(unittest.TestCase):
         """Outside a namespace this single test runs the module inside one."""
@@ -58,10 +70,10 @@ else:
         @classmethod
         def setUpClass(cls):
             cls.workdir = tempfile.mkdtemp(prefix='xpmn-upnp-')
-            cls.library = make_library(os.path.join(cls.workdir, 'media'))
+            cls.library = make_library(os.path.join(cls.workdir, 'media'), n_extra=1200)
             cls.nas = MiniDlna(os.path.join(cls.workdir, 'minidlna'), cls.library, friendly_name='Test NAS',
                                port=8200)
-            cls.nas.start(expected_items=len(cls.library))
+            cls.nas.start(expected_items=len(cls.library) + 1200)
             cls.prosody = Prosody(os.path.join(cls.workdir, 'prosody'))
             cls.prosody.add_user('home', PASSWORD)
             cls.prosody.start()
@@ -101,17 +113,26 @@ else:
             pending, seen = ['0'], 0
             while pending:
                 cid = pending.pop()
-                xml_out = self.xpmn('browse', 'Test NAS', cid, '--max', '1000', '--xml')
-                ours = re.findall(r"<(item|container) id='([^']*)'", xml_out)
+                kids, start = [], 0
+                while True:  # a large container comes in several pages
+                    xml_out = self.xpmn('browse', 'Test NAS', cid, '--start', str(start), '--max', '1000', '--xml')
+                    self.assertNotIn('http://', xml_out)  # NAS URLs never leave the bridge
+                    attrs, page = parse_container(xml_out)
+                    self.assertEqual(attrs['id'], cid)
+                    self.assertEqual(int(attrs['returned']), len(page))
+                    kids += page
+                    start += len(page)
+                    if not page or start >= int(attrs['total']):
+                        break
                 direct = direct_browse(self.nas.control_url, cid)
-                self.assertEqual([i for _, i in ours], [o['id'] for o in direct], 'container %s' % cid)
-                total = re.search(r"total='(\d+)'", xml_out).group(1)
-                self.assertEqual(int(total), len(direct))
-                for kind, oid in ours:
+                self.assertEqual([k['id'] for _, k in kids], [o['id'] for o in direct], 'container %s' % cid)
+                self.assertEqual(int(attrs['total']), len(direct))
+                for kind, k in kids:
+                    self.assertEqual(k['parent'], cid)
                     if kind == 'container':
-                        pending.append(oid)
+                        pending.append(k['id'])
+                ours = kids
                 seen += len(ours)
-                self.assertNotIn('http://', xml_out)  # NAS URLs never leave the bridge
             self.assertGreater(seen, len(self.library))
 
         def test_search_by_artist_and_class(self):
@@ -126,6 +147,55 @@ else:
             out = self.xpmn('search', 'Test NAS', 'class=video')
             self.assertIn('clip', out)
             self.assertNotIn('Ärger', out)
+
+        def test_paging_across_1200_items(self):
+            attrs, kids = parse_container(self.xpmn('search', 'Test NAS', 'title=many', '--max', '1', '--xml'))
+            self.assertEqual(attrs['total'], '1200')
+            many = kids[0][1]['parent']
+            ids, start = [], 0
+            while True:
+                attrs, kids = parse_container(
+                    self.xpmn('browse', 'Test NAS', many, '--start', str(start), '--max', '500', '--xml'))
+                self.assertEqual(attrs['total'], '1200')
+                self.assertEqual(attrs['returned'], str(len(kids)))
+                if not kids:
+                    break
+                ids += [k['id'] for _, k in kids]
+                start += len(kids)
+            self.assertEqual(len(ids), 1200)
+            self.assertEqual(len(set(ids)), 1200)  # nothing repeated
+            direct = [o['id'] for o in direct_browse(self.nas.control_url, many)]
+            self.assertEqual(ids, direct)  # same order, nothing missing
+            # max is capped at 1000; start past the end gives zero children.
+            # A result stays under the stanza size limit: fewer children, the client pages on.
+            attrs, kids = parse_container(self.xpmn('browse', 'Test NAS', many, '--max', '5000', '--xml'))
+            self.assertTrue(0 < int(attrs['returned']) <= 1000, attrs)
+            self.assertEqual(int(attrs['returned']), len(kids))
+            attrs, kids = parse_container(self.xpmn('browse', 'Test NAS', many, '--start', '5000', '--xml'))
+            self.assertEqual((attrs['returned'], kids), ('0', []))
+
+        def test_zz_nas_gone_and_back(self):
+            from xpmntest.slix import SlixClient
+            phone = SlixClient(self.prosody.jid('home', 'phone'), PASSWORD, '127.0.0.1', self.prosody.c2s_port,
+                               self.prosody.ca_file)
+            self.addCleanup(phone.close)
+            phone.connect()
+            device = re.search(r'(home@xpmn\.test/upnp-[0-9a-f]{8})', self.xpmn('devices')).group(1)
+            phone.wait_presence(device, timeout=10)
+            # Crashed NAS (no byebye): the device is still announced, requests fail cleanly.
+            self.nas.kill()
+            r = run_xpmn(self.config, 'browse', 'Test NAS', '0')
+            self.assertEqual(r.returncode, 1)
+            self.assertIn('remote-server-not-found', r.stderr)
+            self.nas.start(expected_items=len(self.library) + 1200)
+            self.xpmn('browse', 'Test NAS', '0')
+            # A NAS that shuts down says byebye: the device goes unavailable…
+            self.nas.stop()
+            phone.wait_presence(device, available=False, timeout=15)
+            # …and comes back with the same resource.
+            self.nas.start(expected_items=len(self.library) + 1200)
+            phone.wait_presence(device, timeout=30)
+            self.assertIn('1 of 1', self.xpmn('search', 'Test NAS', 'title=amaranth'))
 
         def test_errors(self):
             r = run_xpmn(self.config, 'browse', 'Test NAS', 'no-such-id')

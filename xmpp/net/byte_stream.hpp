@@ -22,7 +22,7 @@ public:
 
     virtual ~ByteStream() = default;
     virtual void set_handlers(Handlers handlers) = 0;
-    // Starts delivering data to on_data.
+    // Starts delivering data to on_data; calling it again has no effect.
     virtual void start() = 0;
     // Queues bytes; they are written in order.
     virtual void write(std::string bytes) = 0;

@@ -21,7 +21,13 @@ TcpStream::~TcpStream() {
     socket_.close(ec);
 }
 
-void TcpStream::start() { read_more(); }
+void TcpStream::start() {
+    // Idempotent: a second read in flight would share the buffer and reorder bytes
+    // (TLS takes over a stream that is already being read after STARTTLS).
+    if (reading_) return;
+    reading_ = true;
+    read_more();
+}
 
 void TcpStream::read_more() {
     if (closed_) return;

@@ -34,6 +34,7 @@ private:
     std::deque<std::string> queue_;
     std::size_t backlog_ = 0;
     bool writing_ = false;
+    bool reading_ = false;
     bool closed_ = false;
     bool close_after_write_ = false;
 };

@@ -20,9 +20,10 @@ def _ffmpeg(*args):
     subprocess.run(['ffmpeg', '-loglevel', 'error', '-y'] + list(args), check=True, timeout=60)
 
 
-def make_library(root):
-    """Tagged audio (MP3/FLAC/OGG, non-ASCII and &<>'\" names), a video and a picture.
-    Returns the list of files."""
+def make_library(root, n_extra=0):
+    """Tagged audio (MP3/FLAC/OGG, non-ASCII and &<>'\" names), a video and a picture,
+    plus `n_extra` copies of one tiny track in Many/ (for paging). Returns the
+    list of the tagged files."""
     music = os.path.join(root, 'Music', 'Nightwish', 'Dark Passion Play')
     other = os.path.join(root, 'Music', 'Various')
     video = os.path.join(root, 'Video')
@@ -48,6 +49,13 @@ def make_library(root):
     pic = os.path.join(pics, 'photo.jpg')
     _ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=320x240', '-frames:v', '1', pic)
     files.append(pic)
+    if n_extra:
+        many = os.path.join(root, 'Many')
+        os.makedirs(many)
+        seed = os.path.join(many, 'many-0000.mp3')
+        _ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=200:duration=1', '-metadata', 'title=many 0000', seed)
+        for i in range(1, n_extra):
+            os.link(seed, os.path.join(many, 'many-%04d.mp3' % i))
     return files
 
 
@@ -137,6 +145,12 @@ class MiniDlna:
             elif depth < 6:
                 n += self._count_items(o['id'], depth + 1)
         return n
+
+    def kill(self):
+        """Dies without saying byebye, like a NAS losing power."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

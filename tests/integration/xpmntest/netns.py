@@ -1,0 +1,378 @@
+"""A throw-away network namespace with SSDP multicast on its loopback.
+
+    with NetNs() as ns:                        # create() .. delete()
+        srv = ns.popen(['minidlnad', ...])     # runs inside (ip netns exec NAME ...)
+        out = ns.run_python('print(1)')        # a /usr/bin/python3 snippet inside, its stdout
+        sock = ns.create_connection(('127.0.0.1', 8200), 5)   # a socket of the namespace,
+                                               # used from this (host-side) process
+
+A namespace has nothing but its own `lo`; create() brings it up, turns on
+IFF_MULTICAST (`ip link set lo multicast on`: loopback lacks it by default, and
+minidlna/libupnp only join SSDP's group on a multicast-capable interface) and
+routes 224.0.0.0/4 via lo, so an M-SEARCH to 239.255.255.250:1900 sent inside
+the namespace loops back to every socket that joined the group on 127.0.0.1.
+Nothing sent in it can leave the machine: there is no other interface.
+
+Two ways to talk to a server in the namespace from a test running on the host:
+- ns.socket() / ns.create_connection(): a helper thread setns(2)es into the
+  namespace, creates the socket and exits; a socket stays in the namespace it
+  was created in, so the test uses it like any other (http.client, SSDP...).
+  upnp_direct.py takes `ns=` and does this.
+- ns.run(argv) / ns.run_python(code): a process inside the namespace (what a
+  separate client, e.g. the xpmn CLI, would be).
+
+How a namespace is made: `ip netns add xpmn-<random>` (a bind mount under
+/run/netns; `ip` mounts /run/netns itself). Should that fail while `unshare
+--net` works (e.g. /run not writable), a holder process (`unshare --net sleep`)
+keeps an anonymous namespace alive and commands enter it with `nsenter
+--net=/proc/PID/ns/net` (mode='unshare' forces this). If neither works the
+constructor raises unittest.SkipTest with the reason.
+
+delete() SIGKILLs every process still in the namespace (found by comparing
+/proc/*/ns/net with the namespace's inode, as `ip netns pids` does), then
+removes it; an atexit hook deletes whatever a test left, and popen() uses
+`setpriv --pdeathsig KILL` by default so a child dies with the thread that
+started it (start servers from the main thread).
+"""
+import atexit
+import ctypes
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+IP = shutil.which('ip') or '/usr/sbin/ip'
+PYTHON = '/usr/bin/python3'
+CLONE_NEWNET = 0x40000000
+SSDP_GROUP = '239.255.255.250'
+
+_live = {}                 # name -> NetNs (strong refs: the atexit hook must see them)
+_live_lock = threading.Lock()
+
+
+@atexit.register
+def _delete_leftovers():
+    with _live_lock:
+        left = list(_live.values())
+    for ns in left:
+        try:
+            ns.delete()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+
+
+class NetNsError(AssertionError):
+    pass
+
+
+def _run(argv, timeout=10):
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def list_named():
+    """Names of the named namespaces (`ip netns list`)."""
+    r = _run([IP, 'netns', 'list'])
+    return [line.split()[0] for line in r.stdout.splitlines() if line.strip()]
+
+
+def _netns_inode(path):
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino)
+
+
+class NetNs:
+    def __init__(self, prefix='xpmn', mode='auto', die_with_parent=True, create=True):
+        self.name = '%s-%s' % (prefix, secrets.token_hex(4))
+        self.mode = mode
+        self.die_with_parent = die_with_parent
+        self.path = None         # a file whose open fd is the namespace (for setns)
+        self._holder = None      # mode 'unshare': the process holding the namespace
+        self._libc = None
+        self._lock = threading.Lock()
+        if create:
+            self.create()
+
+    # -- life cycle ---------------------------------------------------------
+    def create(self):
+        if self.path:
+            return self
+        errors = []
+        if self.mode in ('auto', 'ip'):
+            err = self._create_ip()
+            if err is None:
+                return self._setup()
+            errors.append('ip netns add: ' + err)
+        if self.mode in ('auto', 'unshare'):
+            err = self._create_unshare()
+            if err is None:
+                return self._setup()
+            errors.append('unshare --net: ' + err)
+        raise unittest.SkipTest('cannot create a network namespace on this machine (%s)' %
+                                '; '.join(errors))
+
+    def _create_ip(self):
+        if os.geteuid() != 0:
+            return 'not root'
+        r = _run([IP, 'netns', 'add', self.name])
+        if r.returncode != 0 and not os.path.isdir('/run/netns'):
+            # Some containers have no /run/netns and a read-only /run/netns creation
+            # path for ip; a tmpfs of our own there is enough.
+            try:
+                os.makedirs('/run/netns', exist_ok=True)
+                _run(['mount', '-t', 'tmpfs', '-o', 'mode=755', 'xpmn-netns', '/run/netns'])
+            except OSError as e:
+                return '%s; mkdir /run/netns: %s' % (r.stderr.strip(), e)
+            r = _run([IP, 'netns', 'add', self.name])
+        if r.returncode != 0:
+            return r.stderr.strip() or 'exit %d' % r.returncode
+        self.path = '/run/netns/' + self.name
+        self.mode = 'ip'
+        with _live_lock:
+            _live[self.name] = self
+        return None
+
+    def _create_unshare(self):
+        unshare = shutil.which('unshare')
+        if not unshare or not shutil.which('nsenter'):
+            return 'unshare/nsenter not installed'
+        cmd = [unshare, '--net', '--', 'sleep', 'infinity']
+        if shutil.which('setpriv'):
+            cmd = ['setpriv', '--pdeathsig', 'KILL', '--'] + cmd
+        try:
+            holder = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as e:
+            return str(e)
+        own = _netns_inode('/proc/self/ns/net')
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if holder.poll() is not None:
+                return holder.stderr.read().decode(errors='replace').strip() or 'exit %d' % holder.returncode
+            try:
+                if _netns_inode('/proc/%d/ns/net' % holder.pid) != own:
+                    break  # setpriv/unshare have exec'd into sleep inside the new namespace
+            except OSError:
+                pass
+            time.sleep(0.01)
+        else:
+            holder.kill()
+            holder.wait(5)
+            return 'the holder process did not enter a new namespace within 5s'
+        holder.stderr.close()
+        self._holder = holder
+        self.path = '/proc/%d/ns/net' % holder.pid
+        self.mode = 'unshare'
+        with _live_lock:
+            _live[self.name] = self
+        return None
+
+    def _setup(self):
+        try:
+            for argv in (['link', 'set', 'lo', 'up'],
+                         ['link', 'set', 'lo', 'multicast', 'on'],
+                         ['route', 'replace', '224.0.0.0/4', 'dev', 'lo']):
+                r = self.run([IP] + argv, timeout=10)
+                if r.returncode != 0:
+                    raise NetNsError('ip %s in %s failed: %s' % (' '.join(argv), self.name, r.stderr))
+        except BaseException:
+            self.delete()
+            raise
+        return self
+
+    @property
+    def exists(self):
+        return self.path is not None and os.path.exists(self.path)
+
+    def delete(self, timeout=10.0):
+        """Kills every process in the namespace (SIGKILL, bounded wait), then removes it."""
+        if self.path is None:
+            return
+        holder = self._holder.pid if self._holder else None
+        deadline = time.monotonic() + timeout
+        while True:
+            pids = [p for p in self.pids() if p != holder]
+            if not pids:
+                break
+            for pid in pids:
+                if pid == os.getpid():
+                    raise NetNsError('delete() called from inside namespace %s' % self.name)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            if time.monotonic() > deadline:
+                raise NetNsError('processes %s in %s survived SIGKILL for %ss' % (pids, self.name, timeout))
+            time.sleep(0.05)
+        if self.mode == 'ip':
+            r = _run([IP, 'netns', 'del', self.name])
+            if r.returncode != 0 and os.path.exists(self.path):
+                raise NetNsError('ip netns del %s: %s' % (self.name, r.stderr))
+        if self._holder:
+            self._holder.kill()
+            self._holder.wait(5)
+            self._holder = None
+        self.path = None
+        with _live_lock:
+            _live.pop(self.name, None)
+
+    def __enter__(self):
+        return self.create()
+
+    def __exit__(self, *exc):
+        self.delete()
+        return False
+
+    def __repr__(self):
+        return '<NetNs %s (%s)>' % (self.name, self.mode if self.path else 'deleted')
+
+    # -- processes ----------------------------------------------------------
+    def pids(self):
+        """Pids of every process whose network namespace is this one."""
+        if self.path is None:
+            return []
+        try:
+            ino = _netns_inode(self.path)
+        except OSError:
+            return []
+        out = []
+        for entry in os.listdir('/proc'):
+            if not entry.isdigit():
+                continue
+            try:
+                if _netns_inode('/proc/%s/ns/net' % entry) == ino:
+                    out.append(int(entry))
+            except OSError:
+                pass
+        return sorted(out)
+
+    def prefix(self):
+        """argv prefix that runs a command inside the namespace."""
+        if self.path is None:
+            raise NetNsError('namespace %s is deleted' % self.name)
+        if self.mode == 'ip':
+            return [IP, 'netns', 'exec', self.name]
+        return ['nsenter', '--net=' + self.path, '--']
+
+    def wrap(self, argv, die_with_parent=None):
+        argv = list(argv)
+        if self.die_with_parent if die_with_parent is None else die_with_parent:
+            setpriv = shutil.which('setpriv')
+            if setpriv:
+                argv = [setpriv, '--pdeathsig', 'KILL', '--'] + argv
+        return self.prefix() + argv
+
+    def popen(self, argv, die_with_parent=None, **kw):
+        """subprocess.Popen inside the namespace; `ip netns exec` / nsenter / setpriv
+        exec the command, so proc.pid is the command's own pid. Defaults: stdin
+        /dev/null, a new session."""
+        kw.setdefault('stdin', subprocess.DEVNULL)
+        kw.setdefault('start_new_session', True)
+        return subprocess.Popen(self.wrap(argv, die_with_parent), **kw)
+
+    def run(self, argv, timeout=30, **kw):
+        """subprocess.run inside the namespace (bounded; text output captured by default)."""
+        kw.setdefault('stdin', subprocess.DEVNULL)
+        if 'stdout' not in kw and 'stderr' not in kw:
+            kw.setdefault('capture_output', True)
+        kw.setdefault('text', True)
+        return subprocess.run(self.prefix() + list(argv), timeout=timeout, **kw)
+
+    def run_python(self, code, *args, timeout=30, check=True):
+        """Runs `/usr/bin/python3 -c code args...` inside the namespace; returns its stdout."""
+        r = self.run([PYTHON, '-c', code] + [str(a) for a in args], timeout=timeout)
+        if check and r.returncode != 0:
+            raise NetNsError('python in %s exited %d\n--- stderr ---\n%s' % (
+                self.name, r.returncode, r.stderr))
+        return r.stdout
+
+    # -- sockets of the namespace, used from this process ----------------------
+    def _setns_call(self, fn):
+        """Runs fn() on a fresh thread that has joined the namespace; returns its result."""
+        if self.path is None:
+            raise NetNsError('namespace %s is deleted' % self.name)
+        if self._libc is None:
+            self._libc = ctypes.CDLL(None, use_errno=True)
+        box = {}
+
+        def body():
+            try:
+                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    if self._libc.setns(fd, CLONE_NEWNET) != 0:
+                        e = ctypes.get_errno()
+                        raise OSError(e, 'setns(%s): %s' % (self.path, os.strerror(e)))
+                finally:
+                    os.close(fd)
+                box['result'] = fn()
+            except BaseException as e:  # noqa: BLE001 - handed to the caller
+                box['error'] = e
+        t = threading.Thread(target=body, name='setns-' + self.name, daemon=True)
+        t.start()
+        t.join(10)
+        if 'error' in box:
+            raise box['error']
+        if 'result' not in box:
+            raise NetNsError('setns helper thread for %s did not finish' % self.name)
+        return box['result']
+
+    def socket(self, family=socket.AF_INET, type=socket.SOCK_STREAM, proto=0):
+        """A socket that lives in the namespace (bind/connect/send happen there)."""
+        return self._setns_call(lambda: socket.socket(family, type, proto))
+
+    def create_connection(self, address, timeout=10.0):
+        """socket.create_connection() for a numeric IPv4 address inside the namespace."""
+        s = self.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.settimeout(timeout)
+            s.connect(address)
+        except BaseException:
+            s.close()
+            raise
+        return s
+
+    def can_connect(self, address, timeout=1.0):
+        try:
+            self.create_connection(address, timeout).close()
+            return True
+        except OSError:
+            return False
+
+
+def check_ssdp_loop(ns, timeout=3.0):
+    """Proves multicast on lo inside `ns`: a receiver that joined 239.255.255.250 on
+    127.0.0.1 gets a datagram sent to the group (raises NetNsError if not)."""
+    rx = ns.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tx = ns.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        rx.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        rx.bind(('', 0))
+        port = rx.getsockname()[1]
+        rx.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                      socket.inet_aton(SSDP_GROUP) + socket.inet_aton('127.0.0.1'))
+        tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('127.0.0.1'))
+        tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
+        token = secrets.token_bytes(8)
+        tx.sendto(token, (SSDP_GROUP, port))
+        rx.settimeout(timeout)
+        data, _ = rx.recvfrom(64)
+        if data != token:
+            raise NetNsError('unexpected multicast datagram in %s: %r' % (ns.name, data))
+    except socket.timeout as e:
+        raise NetNsError('multicast to %s on lo in %s was not looped back within %ss' % (
+            SSDP_GROUP, ns.name, timeout)) from e
+    finally:
+        rx.close()
+        tx.close()
+
+
+if __name__ == '__main__':  # a quick self-check: /usr/bin/python3 -m xpmntest.netns
+    with NetNs() as n:
+        check_ssdp_loop(n)
+        print(n, 'multicast on lo works;', n.run([IP, '-br', 'addr']).stdout.strip(), file=sys.stderr)
