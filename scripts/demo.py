@@ -1,9 +1,10 @@
-"""Demo: a private Prosody on loopback, the bridge, and the xpmn controller.
-
-Everything runs under a temporary folder and is stopped at the end (or on
-Ctrl-C). Pass --keep to leave the bridge running until Enter is pressed.
+"""Demo: a private Prosody, a sample NAS (minidlna with a generated library),
+the bridge, and the xpmn controller browsing and searching the NAS through
+XMPP. Runs inside its own network namespace (SSDP stays on its lo) and
+stops everything at the end. Pass --keep to leave it running until Enter.
 """
 import os
+import shutil
 import sys
 import tempfile
 
@@ -12,6 +13,8 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 os.environ.setdefault('XPMN_BUILD_DIR', os.path.join(ROOT, 'build', 'default'))
 
 from xpmntest.bridge import Bridge, run_xpmn, write_config, xmpp_section  # noqa: E402
+from xpmntest.minidlna_quick import MiniDlna, make_library  # noqa: E402
+from xpmntest.namespace_run import inside_namespace, run_in_new_namespace  # noqa: E402
 from xpmntest.prosody import Prosody  # noqa: E402
 
 
@@ -19,39 +22,56 @@ def step(text):
     print('\n--- ' + text, flush=True)
 
 
-def show(cmd, result):
-    print('$ xpmn --config xpmn.toml ' + cmd)
-    sys.stdout.write(result.stdout)
-    if result.returncode != 0:
-        sys.stdout.write(result.stderr)
-        raise SystemExit('xpmn %s failed (exit %d)' % (cmd, result.returncode))
+def show(config, *args):
+    print('$ xpmn ' + ' '.join("'%s'" % a if ' ' in a else a for a in args), flush=True)
+    r = run_xpmn(config, *args)
+    sys.stdout.write(r.stdout)
+    if r.returncode != 0:
+        sys.stdout.write(r.stderr)
+        raise SystemExit('xpmn %s failed (exit %d)' % (' '.join(args), r.returncode))
 
 
 def main():
     keep = '--keep' in sys.argv
     work = tempfile.mkdtemp(prefix='xpmn-demo-')
-    step('starting Prosody on 127.0.0.1 (work dir %s)' % work)
-    with Prosody(os.path.join(work, 'prosody'), domain='home.test') as prosody:
-        prosody.add_user('home', 'demo-password')
-        print('XMPP server on 127.0.0.1:%d, account home@home.test' % prosody.c2s_port)
-
-        step('starting xpmn-bridge')
-        xmpp = xmpp_section(prosody, 'home', 'demo-password')
-        with Bridge(work, xmpp, bridge={'log_level': 'info'}) as bridge:
-            bridge.wait_for_log('online as home@home.test/bridge', timeout=30)
-            print('bridge online (log: %s)' % bridge.log_file)
-
-            config = write_config(os.path.join(work, 'xpmn.toml'),
-                                  {'xmpp': xmpp, 'bridge': {'state_dir': os.path.join(work, 'xpmn-state')}})
-            step('the controller lists the devices of the media network')
-            show('devices', run_xpmn(config, 'devices'))
-            step('and asks the bridge what it is')
-            show('disco bridge', run_xpmn(config, 'disco', 'bridge'))
-            if keep:
-                input('\nbridge running; config in %s. Press Enter to stop. ' % config)
+    try:
+        step('generating a sample library and starting a NAS (minidlna) on lo')
+        library = make_library(os.path.join(work, 'media'))
+        nas = MiniDlna(os.path.join(work, 'nas'), library, friendly_name='Demo NAS')
+        nas.start(expected_items=len(library))
+        try:
+            step('starting Prosody on 127.0.0.1')
+            with Prosody(os.path.join(work, 'prosody'), domain='home.test') as prosody:
+                prosody.add_user('home', 'demo-password')
+                print('XMPP server on 127.0.0.1:%d, account home@home.test' % prosody.c2s_port)
+                step('starting xpmn-bridge')
+                xmpp = xmpp_section(prosody, 'home', 'demo-password')
+                # The demo's controller uses plain c2s: end-to-end streams come later.
+                with Bridge(work, xmpp, bridge={'log_level': 'info'}, security={'require_e2e': False},
+                            upnp={'interfaces': ['lo']}) as bridge:
+                    bridge.wait_for_log("media server 'Demo NAS'", timeout=30)
+                    bridge.wait_for_log('online as home@home.test/upnp-', timeout=30)
+                    print('bridge online (log: %s)' % bridge.log_file)
+                    config = write_config(os.path.join(work, 'xpmn.toml'), {
+                        'xmpp': xmpp, 'bridge': {'state_dir': os.path.join(work, 'xpmn-state')}})
+                    step('the controller lists the devices of the media network')
+                    show(config, 'devices')
+                    step('browses the NAS')
+                    show(config, 'browse', 'Demo NAS')
+                    show(config, 'browse', 'Demo NAS', '1')
+                    step('and searches it')
+                    show(config, 'search', 'Demo NAS', 'artist=nightwish')
+                    if keep:
+                        input('\nrunning; config in %s. Press Enter to stop. ' % config)
+        finally:
+            nas.stop()
         step('stopped')
-    print('demo finished')
+        print('demo finished')
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == '__main__':
+    if not inside_namespace():
+        sys.exit(run_in_new_namespace([sys.executable] + sys.argv, cwd=ROOT))
     main()

@@ -9,33 +9,19 @@ creates it, re-runs itself there with `ip netns exec`, and deletes it.
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
-import uuid
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NS_ENV = 'XPMN_TEST_NETNS'
+
+from xpmntest.namespace_run import NS_ENV, run_in_new_namespace  # noqa: E402
 
 
 def _reexec_in_namespace():
     """Runs this module's tests in a new namespace; returns their exit code."""
-    name = 'xpmn-%s' % uuid.uuid4().hex[:8]
-    subprocess.run(['ip', 'netns', 'add', name], check=True)
-    try:
-        for cmd in (['link', 'set', 'lo', 'up'], ['link', 'set', 'lo', 'multicast', 'on'],
-                    ['route', 'add', '239.255.255.250/32', 'dev', 'lo']):
-            subprocess.run(['ip', '-n', name] + cmd, check=True)
-        env = dict(os.environ, **{NS_ENV: name})
-        return subprocess.run(['ip', 'netns', 'exec', name, sys.executable, '-m', 'unittest', '-v',
-                               'test_upnp_directory'], cwd=HERE, env=env, timeout=900).returncode
-    finally:
-        pids = subprocess.run(['ip', 'netns', 'pids', name], capture_output=True, text=True).stdout.split()
-        for pid in pids:
-            subprocess.run(['kill', '-9', pid])
-        subprocess.run(['ip', 'netns', 'del', name])
+    return run_in_new_namespace([sys.executable, '-m', 'unittest', '-v', 'test_upnp_directory'], cwd=HERE)
 
 
 if __name__ == '__main__' and not os.environ.get(NS_ENV):
