@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "xmpp/client/c2s_session.hpp"
 #include "xmpp/client/stanza_router.hpp"
 #include "xmpp/core/disco_info.hpp"
 
@@ -33,12 +34,19 @@ public:
     disco::Info info() const;
     const std::vector<Handler>& handlers() const { return handlers_; }
 
+    // Profiles that push (events) or watch presence get the device's session
+    // once the host has made it.
+    using SessionHook = std::function<void(const std::shared_ptr<client::C2sSession>&)>;
+    void on_session(SessionHook hook) { session_hooks_.push_back(std::move(hook)); }
+    const std::vector<SessionHook>& session_hooks() const { return session_hooks_; }
+
 private:
     std::string resource_;
     disco::Identity identity_;
     std::vector<std::string> features_;
     std::vector<Handler> handlers_;
     bool wants_roster_ = false;
+    std::vector<SessionHook> session_hooks_;
 };
 
 }  // namespace xpmn::bridge

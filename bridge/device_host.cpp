@@ -21,6 +21,7 @@ void DeviceHost::add(std::shared_ptr<Device> device) {
     auto info = std::make_shared<const disco::Info>(device->info());
     client::serve_disco(*session, info);
     for (const auto& h : device->handlers()) session->router().on_iq(h.type, h.ns, h.name, h.handler);
+    for (const auto& hook : device->session_hooks()) hook(session);
     session->set_initial_presence(client::caps_presence(*info));
     spdlog::info("device {} ({}/{} '{}') starting", resource, device->identity().category, device->identity().type,
                  device->identity().name);

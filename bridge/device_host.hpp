@@ -28,6 +28,7 @@ public:
     void stop_all(std::function<void()> done = {});
 
     client::C2sSession* session(const std::string& resource);
+    boost::asio::io_context& io() { return io_; }
     std::size_t size() const { return entries_.size(); }
 
 private:

@@ -70,6 +70,7 @@ ContentDirectory::ContentDirectory(GUPnPServiceProxy* proxy, std::chrono::millis
 
 ContentDirectory::~ContentDirectory() {
     set_change_callback(nullptr);
+    if (lost_handler_) g_signal_handler_disconnect(proxy_, lost_handler_);
     cancel_all();
     g_object_unref(proxy_);
 }
@@ -179,6 +180,7 @@ void ContentDirectory::on_notify(GUPnPServiceProxy*, const char* variable, void*
     auto* cd = static_cast<ContentDirectory*>(self);
     if (!cd->on_change_) return;
     auto* v = static_cast<GValue*>(value);
+    spdlog::debug("upnp: event {}", variable ? variable : "?");
     if (g_strcmp0(variable, "SystemUpdateID") == 0 && G_VALUE_HOLDS_UINT(v))
         cd->on_change_(g_value_get_uint(v), {});
     else if (g_strcmp0(variable, "ContainerUpdateIDs") == 0 && G_VALUE_HOLDS_STRING(v))
@@ -192,7 +194,15 @@ void ContentDirectory::set_change_callback(ChangeCallback callback) {
     if (on_change_ && !was) {
         gupnp_service_proxy_add_notify(proxy_, "SystemUpdateID", G_TYPE_UINT, notify, this);
         gupnp_service_proxy_add_notify(proxy_, "ContainerUpdateIDs", G_TYPE_STRING, notify, this);
+        if (!lost_handler_)
+            lost_handler_ = g_signal_connect(proxy_, "subscription-lost",
+                                             G_CALLBACK(+[](GUPnPServiceProxy*, GError* e, gpointer) {
+                                                 spdlog::warn("upnp: event subscription lost: {}",
+                                                              e ? e->message : "unknown");
+                                             }),
+                                             nullptr);
         gupnp_service_proxy_set_subscribed(proxy_, TRUE);
+        spdlog::debug("upnp: subscribing to ContentDirectory events");
         g_main_context_wakeup(nullptr);
     } else if (!on_change_ && was) {
         gupnp_service_proxy_set_subscribed(proxy_, FALSE);

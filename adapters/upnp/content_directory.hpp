@@ -69,6 +69,7 @@ private:
     GUPnPServiceProxy* proxy_;
     std::chrono::milliseconds timeout_;
     ChangeCallback on_change_;
+    unsigned long lost_handler_ = 0;
     std::vector<std::weak_ptr<Call>> calls_;
 };
 

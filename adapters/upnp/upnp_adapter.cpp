@@ -42,7 +42,7 @@ void UpnpAdapter::on_available(const MediaServerInfo& server) {
     auto directory = std::make_shared<UpnpDirectory>(server.directory, full_jid, limits);
     auto device = std::make_shared<bridge::Device>(
         resource, disco::Identity{"automation", "media-server", "", server.friendly_name});
-    profiles::install_directory_profile(*device, directory, access_);
+    profiles::install_directory_profile(host_.io(), *device, directory, access_);
     try {
         host_.add(device);
     } catch (const std::exception& e) {

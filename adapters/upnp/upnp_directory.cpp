@@ -99,6 +99,29 @@ void UpnpDirectory::gone() {
     cds_->cancel_all();
 }
 
+void UpnpDirectory::watch(ChangeListener listener) {
+    if (!listener || gone_) {
+        cds_->set_change_callback(nullptr);
+        return;
+    }
+    // SystemUpdateID says "something changed"; ContainerUpdateIDs lists
+    // "id,updateID" pairs (not every server sends it: minidlna does not).
+    cds_->set_change_callback([listener](std::optional<std::uint32_t> system, const std::string& containers) {
+        if (system) listener("*", *system);
+        std::size_t pos = 0;
+        while (pos < containers.size()) {
+            auto c1 = containers.find(',', pos);
+            if (c1 == std::string::npos) break;
+            auto c2 = containers.find(',', c1 + 1);
+            std::string id = containers.substr(pos, c1 - pos);
+            std::string upd = containers.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
+            listener(id, static_cast<std::uint32_t>(std::strtoul(upd.c_str(), nullptr, 10)));
+            if (c2 == std::string::npos) break;
+            pos = c2 + 1;
+        }
+    });
+}
+
 DirectoryError UpnpDirectory::error_for(const CdsError& e) const {
     switch (e.kind) {
         case CdsError::Kind::NoSuchObject: return {"item-not-found", "no such object on the media server"};

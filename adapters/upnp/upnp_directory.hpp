@@ -27,6 +27,7 @@ public:
 
     void browse(const profiles::BrowseRequest& request, profiles::DirectoryCallback done) override;
     void search(const profiles::SearchRequest& request, profiles::DirectoryCallback done) override;
+    void watch(ChangeListener listener) override;
 
     // The server left: every later request is answered remote-server-not-found.
     void gone();

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <set>
 
+#include "bridge/profiles/directory_watch.hpp"
 #include "xmpp/core/stanza.hpp"
 
 namespace xpmn::profiles {
@@ -78,17 +79,43 @@ void answer(client::IqResponder& responder, DirectoryResult result) {
 
 }  // namespace
 
-void install_directory_profile(bridge::Device& device, std::shared_ptr<MediaDirectory> directory,
+void install_directory_profile(boost::asio::io_context& io, bridge::Device& device,
+                               std::shared_ptr<MediaDirectory> directory,
                                std::shared_ptr<const bridge::AccessPolicy> access) {
     device.add_feature(ns_server);
     std::weak_ptr<MediaDirectory> weak = directory;
-    device.handle("get", ns_server, "browse", [weak, access](const xml::Element& iq, client::IqResponder r) {
-        if (auto denied = access->check({iq.attr_or("from")})) return r.error(std::move(*denied));
+    auto watch = std::make_shared<DirectoryWatch>(io);
+    device.on_session([watch](const std::shared_ptr<client::C2sSession>& s) { watch->attach(s); });
+    // GENA only while someone watches.
+    auto update_source = [weak, watch] {
+        auto dir = weak.lock();
+        if (!dir) return;
+        if (watch->empty())
+            dir->watch(nullptr);
+        else
+            dir->watch([w = std::weak_ptr<DirectoryWatch>(watch)](const std::string& id, std::uint32_t update) {
+                if (auto watch = w.lock()) watch->changed(id, update);
+            });
+    };
+    device.handle("get", ns_server, "browse", [weak, access, watch, update_source](const xml::Element& iq,
+                                                                                     client::IqResponder r) {
+        std::string from = iq.attr_or("from");
+        if (auto denied = access->check({from})) return r.error(std::move(*denied));
         auto parsed = parse_browse(*iq.first_element());
         if (auto* why = std::get_if<std::string>(&parsed)) return r.error("bad-request", *why);
         auto dir = weak.lock();
         if (!dir) return r.error("remote-server-not-found", "the media server is gone");
-        dir->browse(std::get<BrowseRequest>(parsed), [r](DirectoryResult res) mutable { answer(r, std::move(res)); });
+        auto req = std::get<BrowseRequest>(parsed);
+        dir->browse(req, [r, req, from, watch, update_source](DirectoryResult res) mutable {
+            if (auto* c = std::get_if<xml::Element>(&res); c && req.subscribe) {
+                bool first = watch->empty();
+                auto node = watch->subscribe(from, req.id);
+                if (!node) return r.error("resource-constraint", "too many watched containers");
+                c->set_attr("node", *node);
+                if (first) update_source();
+            }
+            answer(r, std::move(res));
+        });
     });
     device.handle("get", ns_server, "search", [weak, access](const xml::Element& iq, client::IqResponder r) {
         if (auto denied = access->check({iq.attr_or("from")})) return r.error(std::move(*denied));
@@ -97,6 +124,17 @@ void install_directory_profile(bridge::Device& device, std::shared_ptr<MediaDire
         auto dir = weak.lock();
         if (!dir) return r.error("remote-server-not-found", "the media server is gone");
         dir->search(std::get<SearchRequest>(parsed), [r](DirectoryResult res) mutable { answer(r, std::move(res)); });
+    });
+    device.handle("set", ns_pubsub, "pubsub", [access, watch, update_source](const xml::Element& iq,
+                                                                             client::IqResponder r) {
+        std::string from = iq.attr_or("from");
+        if (auto denied = access->check({from})) return r.error(std::move(*denied));
+        const auto* unsub = iq.first_element()->child("unsubscribe", ns_pubsub);
+        if (!unsub) return r.error("feature-not-implemented", "only unsubscribe is supported here");
+        if (!watch->unsubscribe(from, unsub->attr_or("node")))
+            return r.error("item-not-found", "no such watch of yours");
+        if (watch->empty()) update_source();
+        r.result();
     });
 }
 

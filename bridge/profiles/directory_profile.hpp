@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+
 #include "bridge/access_policy.hpp"
 #include "bridge/device.hpp"
 #include "xmpp/xml/element.hpp"
@@ -20,6 +22,7 @@ namespace xpmn::profiles {
 
 inline constexpr const char* ns_server = "urn:xmpp:media:server:0";
 inline constexpr const char* ns_metadata = "urn:xmpp:media:metadata:0";
+inline constexpr const char* ns_pubsub = "http://jabber.org/protocol/pubsub";
 
 inline constexpr std::uint32_t kDefaultMax = 100;
 inline constexpr std::uint32_t kMaxMax = 1000;
@@ -53,17 +56,23 @@ using DirectoryCallback = std::function<void(DirectoryResult)>;
 
 class MediaDirectory {
 public:
+    using ChangeListener = std::function<void(const std::string& container_id, std::uint32_t update_id)>;
+
     virtual ~MediaDirectory() = default;
     virtual void browse(const BrowseRequest& request, DirectoryCallback done) = 0;
     virtual void search(const SearchRequest& request, DirectoryCallback done) = 0;
+    // Reports changes while a listener is set (container "*": something changed);
+    // nullptr stops. Only called while someone watches.
+    virtual void watch(ChangeListener listener) = 0;
 };
 
 // Parse a request payload; on failure the text says what is wrong (bad-request).
 std::variant<BrowseRequest, std::string> parse_browse(const xml::Element& browse);
 std::variant<SearchRequest, std::string> parse_search(const xml::Element& search);
 
-// Adds the feature and the browse/search IQ handlers to the device.
-void install_directory_profile(bridge::Device& device, std::shared_ptr<MediaDirectory> directory,
+// Adds the feature and the browse/search/unsubscribe IQ handlers to the device.
+void install_directory_profile(boost::asio::io_context& io, bridge::Device& device,
+                               std::shared_ptr<MediaDirectory> directory,
                                std::shared_ptr<const bridge::AccessPolicy> access);
 
 }  // namespace xpmn::profiles

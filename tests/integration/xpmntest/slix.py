@@ -57,6 +57,7 @@ class SlixClient:
         self._disconnected = True
         self.stream_features = []  # raw XML of every <stream:features> received
         self.sasl_mechanisms = []  # from the last features offering SASL
+        self.messages = []         # raw XML of every message received
 
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name='slix-' + self.name,
@@ -146,6 +147,8 @@ class SlixClient:
         x.add_event_handler('sm_enabled', lambda e: self._record('sm_enabled', e['id'] or None))
         x.add_event_handler('presence_available', self._on_presence)
         x.add_event_handler('presence_unavailable', self._on_presence)
+        x.register_handler(Callback('xpmntest messages', MatchXPath('{jabber:client}message'),
+                                    self._on_message))
         x.register_handler(Callback('xpmntest features',
                                     MatchXPath('{%s}features' % STREAM_NS),
                                     self._on_features))
@@ -183,6 +186,18 @@ class SlixClient:
             self._session_started = False
             self._disconnected = True
         self._record('disconnected', reason or None)
+
+    def _on_message(self, msg):
+        with self._cond:
+            self.messages.append(ET.tostring(msg.xml, encoding='unicode'))
+            self._cond.notify_all()
+
+    def wait_message(self, text, timeout=10):
+        """Waits for a received message whose XML contains `text`; returns that XML."""
+        def pred():
+            return next((m for m in self.messages if text in m), None)
+        self._wait(pred, timeout, 'a message containing %r' % text)
+        return pred()
 
     def _on_presence(self, pres):
         full = str(pres['from'])

@@ -1,0 +1,107 @@
+#include "bridge/profiles/directory_watch.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "xmpp/core/namespaces.hpp"
+
+namespace xpmn::profiles {
+
+namespace {
+constexpr const char* kPubsubEvent = "http://jabber.org/protocol/pubsub#event";
+constexpr const char* kMetadataNs = "urn:xmpp:media:metadata:0";
+}  // namespace
+
+DirectoryWatch::DirectoryWatch(boost::asio::io_context& io) : io_(io) {}
+
+DirectoryWatch::~DirectoryWatch() {
+    for (auto& [n, node] : nodes_)
+        if (node.timer) node.timer->cancel();
+}
+
+void DirectoryWatch::attach(const std::shared_ptr<client::C2sSession>& session) {
+    session_ = session;
+    // Watches end when the controller goes offline.
+    session->router().on_presence([this](const xml::Element& p) {
+        if (p.attr_or("type") == "unavailable") drop_controller(p.attr_or("from"));
+    });
+}
+
+std::optional<std::string> DirectoryWatch::subscribe(const std::string& controller, const std::string& container) {
+    for (auto& [name, node] : nodes_)
+        if (node.controller == controller && node.container == container) return name;
+    if (nodes_.size() >= kMaxNodes) return std::nullopt;
+    static std::mt19937_64 rng{std::random_device{}()};
+    std::string name = "dyn-" + std::to_string(++counter_) + "-" + std::to_string(rng() % 1000000);
+    Node node;
+    node.controller = controller;
+    node.container = container;
+    node.name = name;
+    nodes_.emplace(name, std::move(node));
+    spdlog::debug("watch {}: {} watches container {}", name, controller, container);
+    return name;
+}
+
+bool DirectoryWatch::unsubscribe(const std::string& controller, const std::string& node) {
+    auto it = nodes_.find(node);
+    if (it == nodes_.end() || it->second.controller != controller) return false;
+    if (it->second.timer) it->second.timer->cancel();
+    nodes_.erase(it);
+    return true;
+}
+
+void DirectoryWatch::drop_controller(const std::string& controller) {
+    for (auto it = nodes_.begin(); it != nodes_.end();) {
+        if (it->second.controller == controller) {
+            if (it->second.timer) it->second.timer->cancel();
+            spdlog::debug("watch {}: ended, {} went offline", it->first, controller);
+            it = nodes_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void DirectoryWatch::changed(const std::string& container_id, std::uint32_t update_id) {
+    auto now = std::chrono::steady_clock::now();
+    for (auto& [name, node] : nodes_) {
+        if (container_id != "*" && node.container != container_id) continue;
+        if (now - node.last_sent >= kMinInterval && !node.pending) {
+            push(node, update_id);
+            continue;
+        }
+        // Within the interval: remember the latest and send it when the interval is over.
+        bool armed = node.pending.has_value();
+        node.pending = update_id;
+        if (armed) continue;
+        if (!node.timer) node.timer = std::make_unique<boost::asio::steady_timer>(io_);
+        node.timer->expires_at(node.last_sent + kMinInterval);
+        node.timer->async_wait([this, name = name](const boost::system::error_code& ec) {
+            if (ec) return;
+            auto it = nodes_.find(name);
+            if (it == nodes_.end() || !it->second.pending) return;
+            auto id = *it->second.pending;
+            it->second.pending.reset();
+            push(it->second, id);
+        });
+    }
+}
+
+void DirectoryWatch::push(Node& node, std::uint32_t update_id) {
+    node.last_sent = std::chrono::steady_clock::now();
+    auto session = session_.lock();
+    if (!session) return;
+    xml::Element msg("message", ns::client);
+    msg.set_attr("to", node.controller);
+    auto& items = msg.add("event", kPubsubEvent).add("items");
+    items.set_attr("node", node.name);
+    auto& item = items.add("item");
+    item.set_attr("id", "update");
+    auto& c = item.add("container", kMetadataNs);
+    c.set_attr("id", node.container);
+    c.set_attr("update-id", std::to_string(update_id));
+    session->send(std::move(msg));
+}
+
+}  // namespace xpmn::profiles
