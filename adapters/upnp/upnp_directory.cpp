@@ -99,6 +99,19 @@ void UpnpDirectory::gone() {
     cds_->cancel_all();
 }
 
+xml::Element UpnpDirectory::page_result(xml::Element result, const CdsResult& page, std::uint32_t start,
+                                        std::uint32_t max) {
+    auto parsed = mappings::parse_didl(page.didl);
+    for (const auto& w : parsed.warnings) spdlog::debug("didl {}: {}", jid_, w);
+    if (!parsed.ok) spdlog::warn("didl {}: {}", jid_, parsed.error);
+    std::uint32_t returned = add_children(result, parsed.objects, 0, max, transfers_, jid_);
+    result.set_attr("start", std::to_string(start));
+    result.set_attr("returned", std::to_string(returned));
+    result.set_attr("total", std::to_string(page.total));
+    result.set_attr("update-id", std::to_string(page.update_id));
+    return result;
+}
+
 void UpnpDirectory::watch(ChangeListener listener) {
     if (!listener || gone_) {
         cds_->set_change_callback(nullptr);
@@ -152,18 +165,9 @@ void UpnpDirectory::browse(const profiles::BrowseRequest& req, DirectoryCallback
                                if (!self || self->gone_)
                                    return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
                                if (!page.ok()) return done(self->error_for(page.error));
-                               auto kids = mappings::parse_didl(page.value->didl);
-                               for (const auto& w : kids.warnings) spdlog::debug("didl {}: {}", self->jid_, w);
-                               if (!kids.ok) spdlog::warn("didl {}: {}", self->jid_, kids.error);
                                xml::Element c = mappings::to_metadata(self_obj, self->transfers_, self->jid_, true);
                                c.remove_children("uri");
-                               std::uint32_t returned =
-                                   add_children(c, kids.objects, 0, req.max, self->transfers_, self->jid_);
-                               c.set_attr("start", std::to_string(req.start));
-                               c.set_attr("returned", std::to_string(returned));
-                               c.set_attr("total", std::to_string(page.value->total));
-                               c.set_attr("update-id", std::to_string(page.value->update_id));
-                               done(std::move(c));
+                               done(self->page_result(std::move(c), *page.value, req.start, req.max));
                            });
     });
 }
@@ -235,15 +239,8 @@ void UpnpDirectory::search_on_server(const profiles::SearchRequest& req, const s
                      if (!self || self->gone_)
                          return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
                      if (!page.ok()) return done(self->error_for(page.error));
-                     auto found = mappings::parse_didl(page.value->didl);
-                     xml::Element c("container", profiles::ns_metadata);
-                     std::uint32_t returned =
-                         add_children(c, found.objects, 0, req.max, self->transfers_, self->jid_);
-                     c.set_attr("start", std::to_string(req.start));
-                     c.set_attr("returned", std::to_string(returned));
-                     c.set_attr("total", std::to_string(page.value->total));
-                     c.set_attr("update-id", std::to_string(page.value->update_id));
-                     done(std::move(c));
+                     done(self->page_result(xml::Element("container", profiles::ns_metadata), *page.value, req.start,
+                                            req.max));
                  });
 }
 

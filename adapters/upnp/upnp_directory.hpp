@@ -44,6 +44,8 @@ private:
     void search_on_server(const profiles::SearchRequest& request, const std::string& criteria,
                           profiles::DirectoryCallback done);
     profiles::DirectoryError error_for(const CdsError& e) const;
+    // The result element with one page of children (within the size budget) and its totals.
+    xml::Element page_result(xml::Element result, const CdsResult& page, std::uint32_t start, std::uint32_t max);
 
     std::shared_ptr<ContentDirectory> cds_;
     std::string jid_;
