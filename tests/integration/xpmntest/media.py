@@ -162,6 +162,8 @@ def make_library(root, n_extra=0):
         manifest.append(first)
         for i in range(2, n_extra + 1):
             rel = os.path.join(MANY_DIR, many_name(i))
+            if os.path.lexists(os.path.join(root, rel)):
+                os.remove(os.path.join(root, rel))
             try:
                 os.link(seed, os.path.join(root, rel))
             except OSError:

@@ -11,7 +11,9 @@ IFF_MULTICAST (`ip link set lo multicast on`: loopback lacks it by default, and
 minidlna/libupnp only join SSDP's group on a multicast-capable interface) and
 routes 224.0.0.0/4 via lo, so an M-SEARCH to 239.255.255.250:1900 sent inside
 the namespace loops back to every socket that joined the group on 127.0.0.1.
-Nothing sent in it can leave the machine: there is no other interface.
+Nothing sent in it can leave the machine: it has no interface to the outside
+(add_upnp_interface() adds a port-less bridge with 127.0.0.2 for gerbera, whose
+libupnp refuses loopback interfaces; that one leads nowhere either).
 
 Two ways to talk to a server in the namespace from a test running on the host:
 - ns.socket() / ns.create_connection(): a helper thread setns(2)es into the
@@ -29,10 +31,14 @@ keeps an anonymous namespace alive and commands enter it with `nsenter
 constructor raises unittest.SkipTest with the reason.
 
 delete() SIGKILLs every process still in the namespace (found by comparing
-/proc/*/ns/net with the namespace's inode, as `ip netns pids` does), then
-removes it; an atexit hook deletes whatever a test left, and popen() uses
-`setpriv --pdeathsig KILL` by default so a child dies with the thread that
-started it (start servers from the main thread).
+/proc/*/ns/net with the namespace's inode, as `ip netns pids` does, and
+signalled through a pidfd re-checked against the namespace, so a recycled pid
+is never hit), then removes it; an atexit hook deletes whatever a test left,
+and popen() uses `setpriv --pdeathsig KILL` by default so a child dies with the
+thread that started it (start servers from the main thread). A test runner
+killed by SIGKILL leaves an empty namespace behind (its servers die with it):
+NetNs(sweep=True) first deletes this prefix's empty namespaces older than 10
+minutes (sweep_stale()).
 """
 import atexit
 import ctypes
@@ -87,15 +93,62 @@ def _netns_inode(path):
     return (st.st_dev, st.st_ino)
 
 
+def _kill_if_in(pid, ns_path):
+    """SIGKILL `pid` only if it (still) lives in the namespace at `ns_path`."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (ProcessLookupError, OSError):
+        return
+    try:
+        # the pidfd pins this very process: check it is the one in our namespace
+        if _netns_inode('/proc/%d/ns/net' % pid) == _netns_inode(ns_path):
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+    except (ProcessLookupError, OSError):
+        pass
+    finally:
+        os.close(fd)
+
+
+def sweep_stale(prefix, min_age=600.0):
+    """Deletes named namespaces called PREFIX-* that hold no process and are older
+    than `min_age` seconds (left behind by a test runner killed with SIGKILL)."""
+    removed = []
+    for name in list_named():
+        if not name.startswith(prefix + '-'):
+            continue
+        path = '/run/netns/' + name
+        try:
+            age = time.time() - os.stat(path).st_mtime
+            ino = _netns_inode(path)
+        except OSError:
+            continue
+        if age < min_age:
+            continue
+        busy = False
+        for entry in os.listdir('/proc'):
+            if entry.isdigit():
+                try:
+                    if _netns_inode('/proc/%s/ns/net' % entry) == ino:
+                        busy = True
+                        break
+                except OSError:
+                    pass
+        if not busy and _run([IP, 'netns', 'del', name]).returncode == 0:
+            removed.append(name)
+    return removed
+
+
 class NetNs:
-    def __init__(self, prefix='xpmn', mode='auto', die_with_parent=True, create=True):
+    def __init__(self, prefix='xpmn', mode='auto', die_with_parent=True, create=True, sweep=False):
+        if sweep:
+            sweep_stale(prefix)
         self.name = '%s-%s' % (prefix, secrets.token_hex(4))
         self.mode = mode
         self.die_with_parent = die_with_parent
         self.path = None         # a file whose open fd is the namespace (for setns)
         self._holder = None      # mode 'unshare': the process holding the namespace
         self._libc = None
-        self._lock = threading.Lock()
+        self.extra_interfaces = {}   # name -> IPv4 address (add_upnp_interface)
         if create:
             self.create()
 
@@ -122,8 +175,8 @@ class NetNs:
             return 'not root'
         r = _run([IP, 'netns', 'add', self.name])
         if r.returncode != 0 and not os.path.isdir('/run/netns'):
-            # Some containers have no /run/netns and a read-only /run/netns creation
-            # path for ip; a tmpfs of our own there is enough.
+            # ip creates and bind-mounts /run/netns itself; where that failed (a
+            # container's odd /run), a tmpfs of our own there may do.
             try:
                 os.makedirs('/run/netns', exist_ok=True)
                 _run(['mount', '-t', 'tmpfs', '-o', 'mode=755', 'xpmn-netns', '/run/netns'])
@@ -187,6 +240,38 @@ class NetNs:
         return self
 
     @property
+    def multicast_addresses(self):
+        """IPv4 addresses of the namespace's multicast-capable interfaces (lo first):
+        where an SSDP client should send its M-SEARCH and join the group."""
+        return ['127.0.0.1'] + list(self.extra_interfaces.values())
+
+    def add_upnp_interface(self, name='upnp0', address='127.0.0.2'):
+        """A second, non-loopback interface for servers built on libupnp (gerbera):
+        libupnp 1.8 skips every IFF_LOOPBACK interface, so it cannot run on `lo`.
+
+        It is a bridge without ports (this kernel has no `dummy` module), up and
+        multicast-capable, with a loopback-range address (/32) and IPv6 off
+        (libupnp binds the IPv6 link-local address, which is still tentative
+        right after creation: UPNP_E_SOCKET_BIND). Traffic to `address` is
+        delivered locally like 127.0.0.1; multicast sent on it loops back to
+        sockets of the namespace, and a socket bound to 0.0.0.0:1900 receives
+        the group's datagrams of every interface that joined it (IP_MULTICAST_ALL),
+        so an M-SEARCH on lo reaches gerbera and vice versa. Idempotent."""
+        if name in self.extra_interfaces:
+            return self.extra_interfaces[name]
+        steps = [[IP, 'link', 'add', name, 'type', 'bridge'],
+                 ['sysctl', '-q', '-w', 'net.ipv6.conf.%s.disable_ipv6=1' % name,
+                  'net.ipv4.conf.%s.route_localnet=1' % name],
+                 [IP, 'addr', 'add', address + '/32', 'dev', name],
+                 [IP, 'link', 'set', name, 'multicast', 'on', 'up']]
+        for argv in steps:
+            r = self.run(argv, timeout=10)
+            if r.returncode != 0:
+                raise NetNsError('%s in %s failed: %s' % (' '.join(argv), self.name, r.stderr))
+        self.extra_interfaces[name] = address
+        return address
+
+    @property
     def exists(self):
         return self.path is not None and os.path.exists(self.path)
 
@@ -200,13 +285,10 @@ class NetNs:
             pids = [p for p in self.pids() if p != holder]
             if not pids:
                 break
+            if os.getpid() in pids:
+                raise NetNsError('delete() called from inside namespace %s' % self.name)
             for pid in pids:
-                if pid == os.getpid():
-                    raise NetNsError('delete() called from inside namespace %s' % self.name)
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _kill_if_in(pid, self.path)
             if time.monotonic() > deadline:
                 raise NetNsError('processes %s in %s survived SIGKILL for %ss' % (pids, self.name, timeout))
             time.sleep(0.05)
@@ -274,7 +356,18 @@ class NetNs:
         /dev/null, a new session."""
         kw.setdefault('stdin', subprocess.DEVNULL)
         kw.setdefault('start_new_session', True)
-        return subprocess.Popen(self.wrap(argv, die_with_parent), **kw)
+        proc = subprocess.Popen(self.wrap(argv, die_with_parent), **kw)
+        # Return once the child is inside (or gone): a delete() right after must see it.
+        ino = _netns_inode(self.path)
+        deadline = time.monotonic() + 5
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if _netns_inode('/proc/%d/ns/net' % proc.pid) == ino:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.002)
+        return proc
 
     def run(self, argv, timeout=30, **kw):
         """subprocess.run inside the namespace (bounded; text output captured by default)."""
@@ -345,9 +438,10 @@ class NetNs:
             return False
 
 
-def check_ssdp_loop(ns, timeout=3.0):
-    """Proves multicast on lo inside `ns`: a receiver that joined 239.255.255.250 on
-    127.0.0.1 gets a datagram sent to the group (raises NetNsError if not)."""
+def check_ssdp_loop(ns, timeout=3.0, interface='127.0.0.1'):
+    """Proves multicast on an interface inside `ns` (lo by default): a receiver that
+    joined 239.255.255.250 there gets a datagram sent to the group on it (raises
+    NetNsError if not)."""
     rx = ns.socket(socket.AF_INET, socket.SOCK_DGRAM)
     tx = ns.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
@@ -355,8 +449,8 @@ def check_ssdp_loop(ns, timeout=3.0):
         rx.bind(('', 0))
         port = rx.getsockname()[1]
         rx.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                      socket.inet_aton(SSDP_GROUP) + socket.inet_aton('127.0.0.1'))
-        tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('127.0.0.1'))
+                      socket.inet_aton(SSDP_GROUP) + socket.inet_aton(interface))
+        tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
         tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
         token = secrets.token_bytes(8)
         tx.sendto(token, (SSDP_GROUP, port))
@@ -365,8 +459,8 @@ def check_ssdp_loop(ns, timeout=3.0):
         if data != token:
             raise NetNsError('unexpected multicast datagram in %s: %r' % (ns.name, data))
     except socket.timeout as e:
-        raise NetNsError('multicast to %s on lo in %s was not looped back within %ss' % (
-            SSDP_GROUP, ns.name, timeout)) from e
+        raise NetNsError('multicast to %s via %s in %s was not looped back within %ss' % (
+            SSDP_GROUP, interface, ns.name, timeout)) from e
     finally:
         rx.close()
         tx.close()
@@ -375,4 +469,5 @@ def check_ssdp_loop(ns, timeout=3.0):
 if __name__ == '__main__':  # a quick self-check: /usr/bin/python3 -m xpmntest.netns
     with NetNs() as n:
         check_ssdp_loop(n)
+        check_ssdp_loop(n, interface=n.add_upnp_interface())
         print(n, 'multicast on lo works;', n.run([IP, '-br', 'addr']).stdout.strip(), file=sys.stderr)

@@ -21,36 +21,21 @@ mod_smacks (smacks_hibernation_time etc. are constructor arguments),
 XEP-0199 ping, disco, roster, presence. Logs at debug level to
 workdir/prosody.log (log_text()).
 """
-import atexit
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
-import weakref
 
 from . import ports
 from .certs import TestPKI
+from . import reaper
 from .logs import wait_for_text
 
 PROSODY = '/usr/bin/prosody'
 PROSODYCTL = '/usr/bin/prosodyctl'
 
-_running = weakref.WeakSet()
-_running_lock = threading.Lock()
-
-
-@atexit.register
-def _kill_leftovers():
-    with _running_lock:
-        left = list(_running)
-    for srv in left:
-        try:
-            srv.kill()
-        except Exception:  # noqa: BLE001 - best effort at exit
-            pass
 
 
 def lua_string(text):
@@ -233,8 +218,7 @@ class Prosody:
             cmd,
             stdin=subprocess.DEVNULL, stdout=self._console, stderr=subprocess.STDOUT,
             cwd=self.workdir, env=env, start_new_session=True)
-        with _running_lock:
-            _running.add(self)
+        reaper.track(self)
         try:
             self._wait_listening(self.start_timeout)
         except BaseException:
@@ -297,8 +281,7 @@ class Prosody:
             pass
 
     def _finish(self):
-        with _running_lock:
-            _running.discard(self)
+        reaper.untrack(self)
         if self._console:
             self._console.close()
             self._console = None

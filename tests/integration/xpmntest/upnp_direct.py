@@ -128,10 +128,20 @@ def _parse_ssdp(data):
             'server': headers.get('server'), 'headers': headers}
 
 
-def _ssdp_search_on(sock, st, timeout, mx, repeat):
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('127.0.0.1'))
+def _interfaces(ns, interfaces):
+    if interfaces:
+        return list(interfaces)
+    return list(getattr(ns, 'multicast_addresses', None) or ['127.0.0.1'])
+
+
+def _ssdp_search_on(sock, st, timeout, mx, repeat, interfaces):
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
-    sock.bind(('127.0.0.1', 0))
+    sock.bind(('', 0))
+    # Join the group on every interface we send on: multicast sent on lo is only
+    # looped back to the namespace's sockets when lo itself has joined the group.
+    for addr in interfaces:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                        socket.inet_aton(SSDP_ADDR[0]) + socket.inet_aton(addr))
     msg = ('M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\n'
            'MX: %d\r\nST: %s\r\nUSER-AGENT: Linux/1 UPnP/1.0 xpmntest/1\r\n\r\n' % (mx, st)).encode()
     found = {}
@@ -140,13 +150,15 @@ def _ssdp_search_on(sock, st, timeout, mx, repeat):
     while True:
         now = time.monotonic()
         if sent < repeat and now >= next_send:
-            sock.sendto(msg, SSDP_ADDR)
+            for addr in interfaces:  # never without IP_MULTICAST_IF: nothing may take the default route
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(addr))
+                sock.sendto(msg, SSDP_ADDR)
             sent += 1
             next_send = now + 0.3
         left = deadline - now
         if left <= 0:
             break
-        sock.settimeout(min(left, max(0.01, next_send - now) if sent < repeat else left))
+        sock.settimeout(min(left, max(0.01, next_send - now)) if sent < repeat else left)
         try:
             data, addr = sock.recvfrom(65507)
         except socket.timeout:
@@ -159,30 +171,33 @@ def _ssdp_search_on(sock, st, timeout, mx, repeat):
     return sorted(found.values(), key=lambda r: (r['udn'] or '', r['location'] or ''))
 
 
-def ssdp_search(ns=None, st=MEDIA_SERVER, timeout=2.0, mx=1, repeat=2, via='socket'):
-    """Sends M-SEARCH for `st` to 239.255.255.250:1900 on lo (twice: UDP) and collects
-    the answers for `timeout` seconds: a list of dicts (udn, location, usn, st, server,
+def ssdp_search(ns=None, st=MEDIA_SERVER, timeout=2.0, mx=1, repeat=2, via='socket', interfaces=None):
+    """Sends M-SEARCH for `st` to 239.255.255.250:1900 (`repeat` times: UDP) on each
+    interface address in `interfaces` (default: ns.multicast_addresses, i.e. lo and
+    the namespace's upnp interface; 127.0.0.1 without a namespace) and collects the
+    answers for `timeout` seconds: a list of dicts (udn, location, usn, st, server,
     headers, from), one per (USN, LOCATION).
 
     via='socket': from this process through a socket of `ns` (or of the host when
     ns is None); via='process': from a separate /usr/bin/python3 inside `ns`."""
+    interfaces = _interfaces(ns, interfaces)
     if via == 'process':
         if ns is None:
             raise ValueError("via='process' needs a namespace")
         code = ('import sys; sys.path.insert(0, %r); from xpmntest.upnp_direct import _ssdp_main; _ssdp_main()'
                 % os.path.dirname(HERE))
-        out = ns.run_python(code, st, timeout, mx, repeat, timeout=timeout + 20)
+        out = ns.run_python(code, st, timeout, mx, repeat, ','.join(interfaces), timeout=timeout + 20)
         return json.loads(out)
     sock = _udp_socket(ns)
     try:
-        return _ssdp_search_on(sock, st, timeout, mx, repeat)
+        return _ssdp_search_on(sock, st, timeout, mx, repeat, interfaces)
     finally:
         sock.close()
 
 
 def _ssdp_main():
     st, timeout, mx, repeat = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    json.dump(ssdp_search(None, st, timeout, mx, repeat), sys.stdout)
+    json.dump(ssdp_search(None, st, timeout, mx, repeat, interfaces=sys.argv[5].split(',')), sys.stdout)
 
 
 class SsdpListener:
@@ -191,7 +206,7 @@ class SsdpListener:
         with SsdpListener(ns) as l: ...; l.wait_for(lambda n: n['nts'] == 'ssdp:byebye', 10)
     """
 
-    def __init__(self, ns=None):
+    def __init__(self, ns=None, interfaces=None):
         self.ns = ns
         self.notifies = []
         self._cond = threading.Condition()
@@ -199,8 +214,9 @@ class SsdpListener:
         self.sock = _udp_socket(ns)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(('', SSDP_ADDR[1]))
-        self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                             socket.inet_aton(SSDP_ADDR[0]) + socket.inet_aton('127.0.0.1'))
+        for addr in _interfaces(ns, interfaces):
+            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                                 socket.inet_aton(SSDP_ADDR[0]) + socket.inet_aton(addr))
         self.sock.settimeout(0.2)
         self._thread = threading.Thread(target=self._loop, name='ssdp-listener', daemon=True)
         self._thread.start()
@@ -371,35 +387,57 @@ class ContentDirectory:
             raise UpnpError('BrowseMetadata(%s) returned %d objects' % (object_id, len(entries)))
         return entries[0]
 
-    def _page_all(self, fetch, page, limit):
+    def _page_all(self, fetch, page, limit, max_items=None):
         out, start, pages = [], 0, 0
         while True:
-            didl, returned, total, _ = fetch(start, page)
+            want = page if max_items is None else min(page, max_items - start)
+            didl, returned, total, _ = fetch(start, want)
             pages += 1
             out.extend(parse_didl(didl))
             start += returned
+            if max_items is not None and start >= max_items:
+                return out
             if returned == 0 or start >= total or pages >= limit:
                 if start < total:
                     raise UpnpError('paging stopped at %d of %d after %d pages' % (start, total, pages))
                 return out
 
-    def browse_all(self, object_id, page=200, limit=1000):
-        """Every child of `object_id` (parsed), fetched `page` at a time."""
-        return self._page_all(lambda s, c: self.browse(object_id, start=s, count=c), page, limit)
+    def browse_all(self, object_id, page=200, limit=1000, max_items=None):
+        """Every child of `object_id` (parsed), fetched `page` at a time (at most
+        `max_items` of them when given)."""
+        return self._page_all(lambda s, c: self.browse(object_id, start=s, count=c), page, limit, max_items)
 
-    def walk(self, object_id='0', max_depth=12, page=200):
-        """Every object below `object_id`, depth first: list of entries, each with 'path'
-        (titles of the containers from `object_id` down)."""
+    def walk(self, object_id='0', max_depth=12, page=200, max_children=None):
+        """Every object below `object_id`, depth first: a list of entries, each with
+        'path' (titles from below `object_id` down to it). With `max_children`, a
+        container holding more children than that contributes only its first
+        `max_children` (its entry gets 'truncated': True): gerbera renders ~2 ms per
+        object, and its virtual layout repeats every track in half a dozen views."""
         out = []
 
-        def rec(cid, path, depth):
-            for e in self.browse_all(cid, page):
+        def rec(cid, path, depth, count):
+            limited = max_children is not None and count is not None and count > max_children
+            for e in self.browse_all(cid, page, max_items=max_children if limited else None):
                 e['path'] = path + [e['title']]
                 out.append(e)
                 if e['kind'] == 'container' and depth < max_depth:
-                    rec(e['id'], e['path'], depth + 1)
-        rec(object_id, [], 0)
+                    if max_children is not None and e['child_count'] is not None \
+                            and e['child_count'] > max_children:
+                        e['truncated'] = True
+                    rec(e['id'], e['path'], depth + 1, e['child_count'])
+        rec(object_id, [], 0, None)
         return out
+
+    def find_container(self, titles, start='0'):
+        """The id of the container reached from `start` through children titled
+        `titles` in turn, or None."""
+        cid = start
+        for t in titles:
+            match = [e for e in self.browse_all(cid) if e['kind'] == 'container' and e['title'] == t]
+            if not match:
+                return None
+            cid = match[0]['id']
+        return cid
 
     def search(self, container, criteria, start=0, count=0, filter='*', sort=''):
         """-> (didl_xml_string, number_returned, total_matches, update_id)."""

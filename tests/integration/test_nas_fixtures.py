@@ -1,0 +1,316 @@
+"""Proves the UPnP-side fixtures: a network namespace with SSDP multicast on its
+loopback (xpmntest.netns), a generated media library (xpmntest.media), real
+minidlna and gerbera servers in the namespace (xpmntest.nas) and the independent
+UPnP client (xpmntest.upnp_direct). Needs root (network namespaces) and Debian's
+minidlna, gerbera and ffmpeg; skipped with the reason when a namespace cannot be
+made. Run from tests/integration:
+
+    /usr/bin/python3 -m unittest -v test_nas_fixtures
+
+The test process stays on the host: its sockets into the namespace are made by
+NetNs.socket() (setns on a helper thread); one SSDP search also runs as a
+separate process inside it (ip netns exec). Set XPMN_KEEP_TMP=1 to keep the
+work dir (server logs, configs, the library).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from xpmntest import media, netns, upnp_direct
+from xpmntest.nas import Gerbera, MiniDlna, library_counts
+from xpmntest.upnp_direct import ContentDirectory, SsdpListener, UpnpError, parse_duration
+
+N_EXTRA = 1200
+MDL_UUID = '4d696e69-444c-4e41-7878-706d6e000001'
+GB_UUID = '67657262-6572-6100-7878-706d6e000002'
+
+
+def log(msg, *args):
+    print('  [nas-fixtures] ' + (msg % args if args else msg), file=sys.stderr, flush=True)
+
+
+def own_processes(marker):
+    """Pids of processes whose command line mentions `marker` (our work dir)."""
+    out = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                if marker.encode() in f.read():
+                    out.append(int(entry))
+        except OSError:
+            pass
+    return out
+
+
+class NasFixturesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.t0 = time.monotonic()
+        cls.tmp = tempfile.mkdtemp(prefix='xpmn-nas-')
+        if os.environ.get('XPMN_KEEP_TMP'):
+            print('work dir kept: %s' % cls.tmp, file=sys.stderr)
+        else:
+            cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        for tool in ('minidlnad', 'gerbera', 'ffmpeg', 'ffprobe'):
+            if not shutil.which(tool):
+                raise unittest.SkipTest('%s is not installed (apt-get install minidlna gerbera ffmpeg)' % tool)
+        cls.ns = netns.NetNs(prefix='xpmn-nas', sweep=True)  # unittest.SkipTest when impossible
+        cls.addClassCleanup(cls.ns.delete)
+        log('namespace %s (%s) in %.2fs', cls.ns.name, cls.ns.mode, time.monotonic() - cls.t0)
+
+        t = time.monotonic()
+        cls.library = os.path.join(cls.tmp, 'lib')
+        cls.manifest = media.make_library(cls.library, n_extra=N_EXTRA)
+        cls.library_seconds = time.monotonic() - t
+        log('library: %d files in %.2fs', len(cls.manifest), cls.library_seconds)
+
+        cls.mdl = MiniDlna(os.path.join(cls.tmp, 'minidlna'), cls.library, netns=cls.ns, port=8200,
+                           friendly_name='xpmn Test NAS (minidlna)', uuid=MDL_UUID)
+        cls.gb = Gerbera(os.path.join(cls.tmp, 'gerbera'), cls.library, netns=cls.ns, port=49152,
+                         friendly_name='xpmn Test NAS (gerbera) – Ärger', uuid=GB_UUID)
+        cls.addClassCleanup(cls.mdl.kill)  # after stop(): no-ops; on failure: no orphans
+        cls.addClassCleanup(cls.gb.kill)
+        cls.mdl.start()
+        log('minidlna ready (scan complete, inotify watches set) in %.2fs', cls.mdl.last_scan_seconds)
+        cls.gb.start()
+        log('gerbera ready (scan complete, stable) in %.2fs, port %d', cls.gb.last_scan_seconds, cls.gb.port)
+        cls.mcd = cls.mdl.content_directory()
+        cls.gcd = cls.gb.content_directory()
+
+    def by_relpath(self, relpath):
+        return next(m for m in self.manifest if m['relpath'] == relpath)
+
+    # -- the library ---------------------------------------------------------------
+    def test_1_library(self):
+        counts = library_counts(self.library)
+        self.assertEqual((counts['audio'], counts['video'], counts['image']), (7 + N_EXTRA, 1, 1))
+        self.assertEqual(len(self.manifest), 9 + N_EXTRA)
+        odd = self.by_relpath('Music/Misc/' + media.ODD_NAME)
+        self.assertTrue(os.path.isfile(os.path.join(self.library, 'Music', 'Misc', 'a&b<c>\'d".mp3')))
+        self.assertEqual(odd['title'], 'Odd & <Chars> \'quoted"')
+        cafe = self.by_relpath('Music/Test Artist/Sine Album/01 - Ärger über Café.mp3')
+        self.assertEqual((cafe['title'], cafe['artist'], cafe['album'], cafe['track'], cafe['mime']),
+                         ('Ärger über Café', 'Test Artist', 'Sine Album', 1, 'audio/mpeg'))
+        tags = media.probe(cafe['path'])['tags']
+        self.assertEqual((tags['title'], tags['artist'], tags['album'], tags['track'], tags['date'], tags['genre']),
+                         ('Ärger über Café', 'Test Artist', 'Sine Album', '1', '2021', 'Electronic'))
+        for m in self.manifest:
+            if m['nominal_duration']:
+                self.assertAlmostEqual(m['duration'], m['nominal_duration'], delta=0.1, msg=m['relpath'])
+        video = self.by_relpath('Video/Testbild.mp4')
+        self.assertEqual((video['kind'], video['mime']), ('video', 'video/mp4'))
+        many = [m for m in self.manifest if m['relpath'].startswith('Many/')]
+        self.assertEqual(len(many), N_EXTRA)
+        self.assertEqual(os.stat(many[0]['path']).st_nlink, N_EXTRA)  # hard links of one file
+        self.assertIsNone(many[0]['title'])
+        self.assertNotIn('tags', media.probe(many[0]['path']))  # untagged: titles come from names
+        # deterministic: a second library is byte-identical (the Many/ seed too)
+        again = media.make_library(os.path.join(self.tmp, 'lib-again'), n_extra=1)
+        for m in again:
+            ref = m['relpath'] if not m['relpath'].startswith('Many/') else many[0]['relpath']
+            with open(m['path'], 'rb') as a, open(os.path.join(self.library, ref), 'rb') as b:
+                self.assertEqual(a.read(), b.read(), m['relpath'])
+
+    # -- SSDP inside the namespace ----------------------------------------------------
+    def test_2_ssdp(self):
+        netns.check_ssdp_loop(self.ns)                                  # lo
+        netns.check_ssdp_loop(self.ns, interface=self.gb.address)       # upnp0 (gerbera's)
+        for via in ('socket', 'process'):
+            t = time.monotonic()
+            found = upnp_direct.ssdp_search(self.ns, timeout=1.5, via=via)
+            log('M-SEARCH MediaServer:1 via %s: %.2fs, %s', via, time.monotonic() - t,
+                ['%s %s' % (r['udn'], r['location']) for r in found])
+            by_udn = {r['udn']: r for r in found}
+            self.assertEqual(by_udn[self.mdl.udn]['location'], self.mdl.description_url)
+            self.assertEqual(by_udn[self.gb.udn]['location'], self.gb.description_url)
+            self.assertIn('MiniDLNA', by_udn[self.mdl.udn]['server'])
+            self.assertIn('Portable SDK for UPnP devices', by_udn[self.gb.udn]['server'])
+        # a search on lo alone reaches gerbera on upnp0 too (IP_MULTICAST_ALL)
+        only_lo = upnp_direct.ssdp_search(self.ns, timeout=1.0, interfaces=['127.0.0.1'])
+        self.assertEqual({self.mdl.udn, self.gb.udn}, {r['udn'] for r in only_lo})
+        # and none of it is reachable from the host's own network stack (another
+        # test's server may answer on the same host port, but not as ours)
+        for srv in (self.mdl, self.gb):
+            try:
+                self.assertNotEqual(ContentDirectory(srv.description_url, ns=None, timeout=2).udn, srv.udn)
+            except (OSError, UpnpError, ValueError, SyntaxError):
+                pass
+
+    def test_3_descriptions(self):
+        for srv, cd in ((self.mdl, self.mcd), (self.gb, self.gcd)):
+            self.assertEqual(cd.udn, srv.udn)
+            self.assertEqual(cd.friendly_name, srv.friendly_name)
+            self.assertEqual(cd.device_type, upnp_direct.MEDIA_SERVER)
+            log('%s: %r %s control %s events %s', srv.kind, cd.friendly_name, cd.udn, cd.control_url, cd.event_url)
+
+    # -- browsing ------------------------------------------------------------------------
+    def test_4_minidlna_browse(self):
+        root = self.mcd.browse_all('0')
+        self.assertEqual({e['title'] for e in root}, {'Browse Folders', 'Music', 'Pictures', 'Video'})
+        t = time.monotonic()
+        everything = self.mcd.walk('0', page=500)
+        log('minidlna: complete walk, %d objects in %.2fs', len(everything), time.monotonic() - t)
+        folders = [e for e in everything if e['path'][0] == 'Browse Folders' and e['kind'] == 'item']
+        self.assertEqual(len(folders), len(self.manifest))
+        seen = {'/'.join(e['path'][1:]) for e in folders}
+        for m in self.manifest:
+            title = m['title'] or os.path.splitext(os.path.basename(m['relpath']))[0]
+            self.assertIn(os.path.dirname(m['relpath']) + '/' + title, seen)
+        cafe = next(e for e in folders if e['title'] == 'Ärger über Café')
+        self.assertEqual((cafe['artist'], cafe['album'], cafe['track'], cafe['genre'], cafe['date']),
+                         ('Test Artist', 'Sine Album', 1, 'Electronic', '2021-01-01'))
+        self.assertEqual(cafe['class'], 'object.item.audioItem.musicTrack')
+        self.assertEqual(cafe['res'][0]['mime'], 'audio/mpeg')
+        m = self.by_relpath('Music/Test Artist/Sine Album/01 - Ärger über Café.mp3')
+        self.assertAlmostEqual(parse_duration(cafe['res'][0]['duration']), m['duration'], delta=0.15)
+        self.assertEqual(int(cafe['res'][0]['size']), m['size'])
+        odd = next(e for e in folders if e['path'][1:3] == ['Music', 'Misc'] and e['title'].startswith('Odd'))
+        self.assertEqual(odd['title'], 'Odd & <Chars> \'quoted"')
+        self.assertIn('&amp;', odd['xml'])  # escaped in the DIDL, unescaped by the parser
+        for e in folders:  # every resource URL points at the server itself
+            self.assertTrue(e['res'][0]['url'].startswith('http://127.0.0.1:%d/' % self.mdl.port), e['res'])
+
+    def test_5_gerbera_browse(self):
+        root = self.gcd.browse_all('0')
+        self.assertEqual({e['title'] for e in root}, {'Audio', 'Photos', 'Video', 'PC Directory'})
+        t = time.monotonic()
+        everything = self.gcd.walk('0', max_children=100)
+        log('gerbera: walk of every container (at most 100 children each), %d objects in %.2fs',
+            len(everything), time.monotonic() - t)
+        lib_path = ['PC Directory'] + [p for p in self.library.split('/') if p]
+        files = {'/'.join(e['path'][len(lib_path):]) for e in everything
+                 if e['kind'] == 'item' and e['path'][:len(lib_path)] == lib_path}
+        for m in self.manifest:
+            if not m['relpath'].startswith('Many/'):
+                self.assertIn(m['relpath'], files)  # PC Directory: titles are file names
+        truncated = [e for e in everything if e.get('truncated')]
+        self.assertIn(lib_path + ['Many'], [e['path'] for e in truncated])
+        cafe = next(e for e in everything if e['path'][:3] == ['Audio', 'Albums', 'Sine Album'] and
+                    e['title'] == 'Ärger über Café')
+        self.assertEqual((cafe['artist'], cafe['album'], cafe['track'], cafe['genre']),
+                         ('Test Artist', 'Sine Album', 1, 'Electronic'))
+        self.assertEqual(cafe['res'][0]['mime'], 'audio/mpeg')
+        m = self.by_relpath('Music/Test Artist/Sine Album/01 - Ärger über Café.mp3')
+        self.assertAlmostEqual(parse_duration(cafe['res'][0]['duration']), m['duration'], delta=0.15)
+        odd = next(e for e in everything if e['kind'] == 'item' and e['title'] == 'Odd & <Chars> \'quoted"')
+        self.assertEqual(odd['artist'], 'Sonderzeichen & Co')
+        self.assertTrue(cafe['res'][0]['url'].startswith('http://%s:%d/' % (self.gb.address, self.gb.port)))
+
+    def check_paging(self, cd, cid, page):
+        ids, titles, t = [], [], time.monotonic()
+        for start in range(0, N_EXTRA, page):
+            didl, returned, total, _ = cd.browse(cid, start=start, count=page)
+            self.assertEqual(total, N_EXTRA)
+            self.assertEqual(returned, min(page, N_EXTRA - start))
+            entries = upnp_direct.parse_didl(didl)
+            self.assertEqual(len(entries), returned)
+            ids += [e['id'] for e in entries]
+            titles += [e['title'] for e in entries]
+        self.assertEqual(len(set(ids)), N_EXTRA)
+        didl, returned, total, _ = cd.browse(cid, start=N_EXTRA, count=page)  # past the end
+        self.assertEqual((returned, total), (0, N_EXTRA))
+        return titles, time.monotonic() - t
+
+    def test_6_paging_1200(self):
+        mdl_many = self.mcd.find_container(['Many'], MiniDlna.FOLDERS)
+        titles, secs = self.check_paging(self.mcd, mdl_many, 100)
+        self.assertEqual(set(titles), {'many-%04d' % i for i in range(1, N_EXTRA + 1)})
+        log('minidlna: 1200 items in pages of 100 in %.2fs', secs)
+        self.assertEqual(len(self.mcd.browse_all(mdl_many, page=N_EXTRA)), N_EXTRA)
+        self.assertEqual(self.mcd.browse(mdl_many, count=0)[1], N_EXTRA)  # 0 = everything
+
+        gb_many = self.gcd.find_container(['PC Directory'] + [p for p in self.library.split('/') if p] + ['Many'])
+        titles, secs = self.check_paging(self.gcd, gb_many, 200)
+        self.assertEqual(set(titles), {'many-%04d.mp3' % i for i in range(1, N_EXTRA + 1)})
+        log('gerbera: 1200 items in pages of 200 in %.2fs', secs)
+
+    def test_7_search(self):
+        caps = self.mcd.search_capabilities()
+        log('minidlna SearchCapabilities: %r, SortCapabilities: %r', caps, self.mcd.sort_capabilities())
+        self.assertIn('dc:title', caps.split(','))
+        found = self.mcd.search_all('0', 'upnp:class derivedfrom "object.item.audioItem" and dc:title contains "Ton"')
+        self.assertEqual(sorted(e['title'] for e in found), ['Noch ein Ton', 'Zweiter Ton'])
+        found = self.mcd.search_all('0', 'dc:title = "Ärger über Café"')
+        self.assertEqual([e['title'] for e in found], ['Ärger über Café'])
+
+        caps = self.gcd.search_capabilities()
+        log('gerbera SearchCapabilities: %r, SortCapabilities: %r', caps, self.gcd.sort_capabilities())
+        self.assertEqual(caps, '')
+        with self.assertRaises(UpnpError) as ctx:
+            self.gcd.search('0', 'dc:title contains "Ton"')
+        log('gerbera Search: %s', ctx.exception)
+
+    # -- a file added while running ---------------------------------------------------------
+    def test_8_file_added(self):
+        s0 = self.mcd.system_update_id()
+        g0 = self.gcd.system_update_id()
+        with self.mcd.subscribe() as msub, self.gcd.subscribe() as gsub:
+            initial = gsub.wait_for(lambda v: 'SystemUpdateID' in v, 10)
+            log('gerbera initial GENA event: %s', initial['vars'])
+            rel = 'Music/Misc/Neu hinzugefügt.mp3'
+            t = time.monotonic()
+            self.mdl.add_file(rel, title='Neu hinzugefügt', artist='Test Artist', album='Nachschub', track=1)
+            s1 = self.mcd.wait_system_update_id(lambda v: v > s0, timeout=20, interval=0.1)
+            t_mdl = time.monotonic() - t
+            item = self.mdl.wait_item(rel, 'Neu hinzugefügt', timeout=10)
+            self.assertEqual(item['album'], 'Nachschub')
+            gitem = self.gb.wait_item(rel, timeout=20)
+            t_gb = time.monotonic() - t
+            log('file added: minidlna SystemUpdateID %d -> %d after %.2fs; gerbera shows it after %.2fs',
+                s0, s1, t_mdl, t_gb)
+            self.assertEqual(gitem['title'], 'Neu hinzugefügt.mp3')
+            time.sleep(2.5)  # gerbera's update manager batches changes for 2 s
+            log('gerbera SystemUpdateID %d -> %d; GENA events: minidlna %s, gerbera %s', g0,
+                self.gcd.system_update_id(), [e['vars'] for e in msub.events], [e['vars'] for e in gsub.events])
+            self.assertGreaterEqual(self.mcd.browse('0')[3], s1)  # Browse's UpdateID follows
+
+    # -- restart, stop, clean-up ----------------------------------------------------------------
+    def test_9a_restart(self):
+        n = self.mdl.count_items()
+        self.mdl.restart()  # same database, no rescan
+        log('minidlna restart (no rescan) ready in %.2fs', self.mdl.last_scan_seconds)
+        cd = self.mdl.content_directory()
+        self.assertEqual(cd.udn, self.mdl.udn)
+        self.assertEqual(self.mdl.count_items(), n)
+        self.gb.kill()
+        self.assertFalse(self.gb.answers(1.0))
+        self.gb.restart()  # gerbera rescans its autoscan dir at every start
+        log('gerbera kill + restart ready in %.2fs', self.gb.last_scan_seconds)
+        self.assertIsNotNone(self.gb.find_item('Music/Misc/Neu hinzugefügt.mp3'))
+
+    def test_9b_stop(self):
+        with SsdpListener(self.ns) as listener:
+            for srv in (self.mdl, self.gb):
+                self.assertTrue(srv.answers())
+                srv.stop()
+                self.assertFalse(srv.running)
+                self.assertFalse(srv.answers(1.0), '%s still answers after stop()' % srv.kind)
+                try:
+                    bye = listener.wait_for(lambda n, u=srv.udn: n['nts'] == 'ssdp:byebye' and n['udn'] == u, 5)
+                    log('%s said ssdp:byebye (%s)', srv.kind, bye['usn'])
+                except AssertionError as e:
+                    log('%s: no ssdp:byebye seen (%s)', srv.kind, str(e).splitlines()[0])
+
+    def test_9c_cleanup(self):
+        pids = [p for srv in (self.mdl, self.gb) for p in ([srv.pid] if srv.pid else [])]
+        name = self.ns.name
+        self.ns.delete()
+        self.assertNotIn(name, netns.list_named())
+        self.assertFalse(os.path.exists('/run/netns/' + name))
+        for pid in pids:
+            with self.assertRaises(ProcessLookupError):
+                os.kill(pid, 0)
+        self.assertEqual(own_processes(self.tmp), [])
+        r = subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True, timeout=10)
+        self.assertNotIn(name, r.stdout)
+        log('clean-up: namespace gone, no process left; whole class %.1fs', time.monotonic() - self.t0)
+
+
+if __name__ == '__main__':
+    unittest.main()
