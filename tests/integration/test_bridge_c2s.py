@@ -2,6 +2,8 @@
 an independent client: SASL mechanisms, wrong password and backoff, disco of
 BARE/bridge, server restart, and XEP-0198 resumption after a cut connection.
 """
+import base64
+import hashlib
 import os
 import re
 import shutil
@@ -9,6 +11,7 @@ import tempfile
 import threading
 import time
 import unittest
+import xml.etree.ElementTree as ET
 
 from xpmntest.certs import TestPKI
 from xpmntest.bridge import Bridge, check_config, run_xpmn, write_config, xmpp_section
@@ -156,7 +159,7 @@ class TestBridgeC2s(ProsodyCase):
         self.assertIn('does not match the pinned', r.stderr)
 
     def test_disco_of_the_bridge_from_slixmpp(self):
-        b = self.bridge()
+        self.bridge()
         phone = self.slix()
         bridge_jid = self.prosody.jid('home', 'bridge')
         phone.wait_presence(bridge_jid, timeout=15)
@@ -170,8 +173,18 @@ class TestBridgeC2s(ProsodyCase):
                                   % bridge_jid)
         self.assertIn("type=\"error\"", reply.replace("'", '"'))
         self.assertIn('service-unavailable', reply)
-        # The caps in its presence match its disco#info.
-        self.assertIn('online as home@xpmn.test/bridge', b.log_text())
+        # The XEP-0115 caps in its presence match its disco#info (ver computed here, §5.1).
+        caps = ET.fromstring(phone.presence_xml[bridge_jid]).find('{http://jabber.org/protocol/caps}c')
+        self.assertIsNotNone(caps, phone.presence_xml[bridge_jid])
+        self.assertEqual(caps.get('hash'), 'sha-1')
+        self.assertEqual(caps.get('node'), 'https://xpmn.org/xpmn-bridge')
+        raw = phone.send_iq_raw("<iq type='get' to='%s' id='c1'><query xmlns='%s'/></iq>" % (bridge_jid, DISCO_INFO))
+        query = ET.fromstring(raw).find('{%s}query' % DISCO_INFO)
+        idents = sorted('%s/%s/%s/%s' % (i.get('category'), i.get('type'), i.get('{http://www.w3.org/XML/1998/namespace}lang', ''),
+                                         i.get('name', '')) for i in query.findall('{%s}identity' % DISCO_INFO))
+        feats = sorted(f.get('var') for f in query.findall('{%s}feature' % DISCO_INFO))
+        s = ''.join(x + '<' for x in idents + feats)
+        self.assertEqual(caps.get('ver'), base64.b64encode(hashlib.sha1(s.encode()).digest()).decode())
 
     def test_xpmn_devices_and_disco(self):
         self.bridge()

@@ -20,11 +20,9 @@ import tempfile
 import time
 import unittest
 
-from xpmntest import ports
+from xpmntest import ports, reaper
+from xpmntest.bridge import BUILD
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
-BUILD = os.environ.get('XPMN_BUILD_DIR', os.path.join(ROOT, 'build', 'default'))
 DRIVER = os.path.join(BUILD, 'tests', 'test_srv_resolver')
 DNSMASQ = shutil.which('dnsmasq') or shutil.which('dnsmasq', path='/usr/sbin:/sbin')
 
@@ -115,13 +113,7 @@ class SrvLookupTest(unittest.TestCase):
 
     @classmethod
     def stop_dnsmasq(cls):
-        if cls.proc.poll() is None:
-            cls.proc.terminate()
-            try:
-                cls.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                cls.proc.kill()
-                cls.proc.wait(5)
+        reaper.terminate(cls.proc, 5)
 
     @classmethod
     def dnsmasq_log(cls):

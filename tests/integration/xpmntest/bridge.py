@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 
+from . import reaper
 from .logs import read_text, wait_for_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -104,9 +105,7 @@ class Bridge:
         return rc
 
     def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
+        reaper.kill(self.proc)
 
     def __enter__(self):
         return self.start()

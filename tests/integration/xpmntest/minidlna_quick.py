@@ -7,12 +7,12 @@ test_upnp_directory.py): minidlna announces itself over SSDP on lo.
 import html
 import http.client
 import os
-import re
 import subprocess
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 
+from . import reaper
 from .logs import read_text
 
 
@@ -148,15 +148,7 @@ class MiniDlna:
 
     def kill(self):
         """Dies without saying byebye, like a NAS losing power."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
+        reaper.kill(self.proc)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        reaper.terminate(self.proc)

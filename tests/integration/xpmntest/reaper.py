@@ -2,6 +2,7 @@
 stopping them (a failed assertion, Ctrl-C): objects register while running
 and must have a kill() method."""
 import atexit
+import subprocess
 import threading
 import weakref
 
@@ -28,3 +29,25 @@ def _kill_leftovers():
             server.kill()
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
+
+
+def terminate(proc, timeout=10):
+    """SIGTERM, wait up to `timeout`, then SIGKILL; returns True when it
+    ended on SIGTERM (False: it had to be killed). No-op if it has ended."""
+    if proc is None or proc.poll() is not None:
+        return True
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+        return False
+
+
+def kill(proc):
+    """SIGKILL and reap, if still running."""
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait(5)

@@ -58,6 +58,7 @@ class SlixClient:
         self.stream_features = []  # raw XML of every <stream:features> received
         self.sasl_mechanisms = []  # from the last features offering SASL
         self.messages = []         # raw XML of every message received
+        self.presence_xml = {}     # full JID -> raw XML of its last presence
 
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name='slix-' + self.name,
@@ -204,6 +205,7 @@ class SlixClient:
         state = 'unavailable' if pres['type'] == 'unavailable' else 'available'
         with self._cond:
             self._presence[full] = state
+            self.presence_xml[full] = ET.tostring(pres.xml, encoding='unicode')
         self._record('presence', '%s %s' % (full, state))
 
     # -- public API ---------------------------------------------------------
