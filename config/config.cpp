@@ -133,6 +133,8 @@ Config load(const std::string& path) {
     if (auto v = r.integer(u, "upnp", "search_max_depth", 1, 64)) c.upnp.search_max_depth = static_cast<int>(*v);
     if (auto v = r.integer(u, "upnp", "search_max_objects", 1, 100000))
         c.upnp.search_max_objects = static_cast<int>(*v);
+    if (auto v = r.integer(u, "upnp", "watch_poll_interval", 1, 3600))
+        c.upnp.watch_poll_interval = static_cast<int>(*v);
 
     const toml::table* sec = r.table("security");
     if (auto v = r.boolean(sec, "security", "require_e2e")) c.security.require_e2e = *v;

@@ -41,6 +41,7 @@ struct UpnpSection {
     std::vector<std::string> exclude;
     int search_max_depth = 8;             // fallback search by browsing: how deep
     int search_max_objects = 5000;        // … and how many objects at most
+    int watch_poll_interval = 5;          // seconds between polls of a watched server
 };
 
 struct SecuritySection {

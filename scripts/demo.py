@@ -13,8 +13,9 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 os.environ.setdefault('XPMN_BUILD_DIR', os.path.join(ROOT, 'build', 'default'))
 
 from xpmntest.bridge import Bridge, run_xpmn, write_config, xmpp_section  # noqa: E402
-from xpmntest.minidlna_quick import MiniDlna, make_library  # noqa: E402
-from xpmntest.namespace_run import inside_namespace, run_in_new_namespace  # noqa: E402
+from xpmntest.media import make_library  # noqa: E402
+from xpmntest.nas import MiniDlna  # noqa: E402
+from xpmntest.netns import NetNs, inside_namespace, run_in_new_namespace  # noqa: E402
 from xpmntest.prosody import Prosody  # noqa: E402
 
 
@@ -36,9 +37,10 @@ def main():
     work = tempfile.mkdtemp(prefix='xpmn-demo-')
     try:
         step('generating a sample library and starting a NAS (minidlna) on lo')
-        library = make_library(os.path.join(work, 'media'))
-        nas = MiniDlna(os.path.join(work, 'nas'), library, friendly_name='Demo NAS')
-        nas.start(expected_items=len(library))
+        library = os.path.join(work, 'media')
+        make_library(library)
+        nas = MiniDlna(os.path.join(work, 'nas'), library, netns=NetNs.current(), friendly_name='Demo NAS')
+        nas.start()
         try:
             step('starting Prosody on 127.0.0.1')
             with Prosody(os.path.join(work, 'prosody'), domain='home.test') as prosody:
@@ -60,7 +62,8 @@ def main():
                     show(config, 'browse', 'Demo NAS')
                     show(config, 'browse', 'Demo NAS', '1')
                     step('and searches it')
-                    show(config, 'search', 'Demo NAS', 'artist=nightwish')
+                    show(config, 'search', 'Demo NAS', 'artist=test artist')
+                    show(config, 'search', 'Demo NAS', 'class=video')
                     if keep:
                         input('\nrunning; config in %s. Press Enter to stop. ' % config)
         finally:

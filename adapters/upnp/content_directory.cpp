@@ -3,6 +3,7 @@
 #include <libgupnp/gupnp.h>
 #include <spdlog/spdlog.h>
 
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -17,7 +18,7 @@ struct ContentDirectory::Call {
     GCancellable* cancellable = g_cancellable_new();
     guint timeout_source = 0;
     bool timed_out = false;
-    std::variant<BrowseCallback, StringCallback> done;
+    std::variant<BrowseCallback, StringCallback, UintCallback> done;
 
     ~Call() {
         if (timeout_source) g_source_remove(timeout_source);
@@ -50,17 +51,23 @@ CdsError error_from(const GError* e, const std::string& action, bool timed_out) 
     return out;
 }
 
-void finish_with_error(const std::variant<ContentDirectory::BrowseCallback, ContentDirectory::StringCallback>& done,
-                       const CdsError& err) {
-    if (auto* b = std::get_if<ContentDirectory::BrowseCallback>(&done)) {
-        CdsReply<CdsResult> r;
-        r.error = err;
-        (*b)(r);
-    } else if (auto* s = std::get_if<ContentDirectory::StringCallback>(&done)) {
-        CdsReply<std::string> r;
-        r.error = err;
-        (*s)(r);
-    }
+// The reply type a callback takes: std::function<void(const CdsReply<T>&)> → CdsReply<T>.
+template <typename Callback>
+struct ReplyOf;
+template <typename Reply>
+struct ReplyOf<std::function<void(const Reply&)>> {
+    using type = Reply;
+};
+
+template <typename Callbacks>
+void finish_with_error(const Callbacks& done, const CdsError& err) {
+    std::visit(
+        [&](const auto& callback) {
+            typename ReplyOf<std::remove_cvref_t<decltype(callback)>>::type r;
+            r.error = err;
+            callback(r);
+        },
+        done);
 }
 
 }  // namespace
@@ -139,6 +146,16 @@ void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
                 g_free(caps);
                 g_clear_error(&error);
                 (*str)(r);
+            } else if (auto* uint = std::get_if<UintCallback>(&c.done)) {
+                guint id = 0;
+                gupnp_service_proxy_action_get_result(action, &error, "Id", G_TYPE_UINT, &id, nullptr);
+                CdsReply<std::uint32_t> r;
+                if (error)
+                    r.error = error_from(error, c.action, false);
+                else
+                    r.value = id;
+                g_clear_error(&error);
+                (*uint)(r);
             }
         },
         holder);
@@ -174,6 +191,13 @@ void ContentDirectory::search_capabilities(StringCallback done) {
     call->request = gupnp_service_proxy_action_new("GetSearchCapabilities", nullptr);
     call->done = std::move(done);
     start("GetSearchCapabilities", std::move(call));
+}
+
+void ContentDirectory::system_update_id(UintCallback done) {
+    auto call = std::make_shared<Call>();
+    call->request = gupnp_service_proxy_action_new("GetSystemUpdateID", nullptr);
+    call->done = std::move(done);
+    start("GetSystemUpdateID", std::move(call));
 }
 
 void ContentDirectory::on_notify(GUPnPServiceProxy*, const char* variable, void* value, void* self) {

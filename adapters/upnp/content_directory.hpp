@@ -38,6 +38,7 @@ class ContentDirectory : public std::enable_shared_from_this<ContentDirectory> {
 public:
     using BrowseCallback = std::function<void(const CdsReply<CdsResult>&)>;
     using StringCallback = std::function<void(const CdsReply<std::string>&)>;
+    using UintCallback = std::function<void(const CdsReply<std::uint32_t>&)>;
     // (SystemUpdateID, ContainerUpdateIDs as sent: "id,updateid,id,updateid…")
     using ChangeCallback = std::function<void(std::optional<std::uint32_t> system_update_id,
                                               const std::string& container_update_ids)>;
@@ -53,6 +54,8 @@ public:
     void search(const std::string& container_id, const std::string& criteria, std::uint32_t start,
                 std::uint32_t count, BrowseCallback done);
     void search_capabilities(StringCallback done);
+    // GetSystemUpdateID: watching polls it, since many servers never send GENA events.
+    void system_update_id(UintCallback done);
 
     // GENA: subscribes to SystemUpdateID and ContainerUpdateIDs while a
     // callback is set; nullptr unsubscribes.

@@ -38,8 +38,10 @@ void UpnpAdapter::on_available(const MediaServerInfo& server) {
     if (servers_.count(server.udn)) return;
     std::string resource = resource_for_udn("upnp", server.udn);
     std::string full_jid = config_.xmpp.jid.bare().str() + "/" + resource;
-    SearchLimits limits{config_.upnp.search_max_depth, config_.upnp.search_max_objects};
-    auto directory = std::make_shared<UpnpDirectory>(server.directory, full_jid, limits);
+    DirectoryOptions options;
+    options.search = {config_.upnp.search_max_depth, config_.upnp.search_max_objects};
+    options.watch_poll_interval = std::chrono::seconds(config_.upnp.watch_poll_interval);
+    auto directory = std::make_shared<UpnpDirectory>(host_.io(), server.directory, full_jid, options);
     auto device = std::make_shared<bridge::Device>(
         resource, disco::Identity{"automation", "media-server", "", server.friendly_name});
     profiles::install_directory_profile(host_.io(), *device, directory, access_);

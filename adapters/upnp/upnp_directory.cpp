@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <utility>
 
 #include "mappings/didl/didl_parser.hpp"
 #include "mappings/didl/metadata_xml.hpp"
@@ -90,12 +91,18 @@ std::uint32_t upnp_count(std::uint32_t max) { return max == 0 ? 1 : max; }
 
 }  // namespace
 
-UpnpDirectory::UpnpDirectory(std::shared_ptr<ContentDirectory> cds, std::string device_jid, SearchLimits limits)
-    : cds_(std::move(cds)), jid_(std::move(device_jid)), limits_(limits) {}
+UpnpDirectory::UpnpDirectory(boost::asio::io_context& io, std::shared_ptr<ContentDirectory> cds,
+                             std::string device_jid, DirectoryOptions options)
+    : cds_(std::move(cds)),
+      jid_(std::move(device_jid)),
+      limits_(options.search),
+      poller_(std::make_shared<ChangePoller>(io, cds_, options.watch_poll_interval)) {}
 
 void UpnpDirectory::gone() {
     gone_ = true;
+    poller_->watch({}, nullptr);
     cds_->set_change_callback(nullptr);
+    gena_.reset();
     cds_->cancel_all();
 }
 
@@ -112,15 +119,40 @@ xml::Element UpnpDirectory::page_result(xml::Element result, const CdsResult& pa
     return result;
 }
 
-void UpnpDirectory::watch(ChangeListener listener) {
-    if (!listener || gone_) {
+// What GENA has told since the subscription. The first value of each
+// variable is the initial event (the state, not a change) and is not reported.
+struct UpnpDirectory::GenaWatch {
+    ChangeListener listener;
+    std::optional<std::uint32_t> system_update_id;
+    bool container_ids_seen = false;
+};
+
+void UpnpDirectory::watch(const std::set<std::string>& containers, ChangeListener listener) {
+    if (containers.empty() || !listener || gone_) {
+        poller_->watch({}, nullptr);
         cds_->set_change_callback(nullptr);
+        gena_.reset();
         return;
     }
-    // SystemUpdateID says "something changed"; ContainerUpdateIDs lists
-    // "id,updateID" pairs (not every server sends it: minidlna does not).
-    cds_->set_change_callback([listener](std::optional<std::uint32_t> system, const std::string& containers) {
-        if (system) listener("*", *system);
+    // Events where the server sends them, polling for the many that do not.
+    poller_->watch(containers, listener);
+    if (gena_) {
+        gena_->listener = std::move(listener);
+        return;
+    }
+    gena_ = std::make_shared<GenaWatch>();
+    gena_->listener = std::move(listener);
+    cds_->set_change_callback([gena = gena_, weak = std::weak_ptr<ChangePoller>(poller_)](
+                                  std::optional<std::uint32_t> system, const std::string& containers) {
+        if (system) {
+            bool changed = gena->system_update_id && *gena->system_update_id != *system;
+            gena->system_update_id = system;
+            if (auto poller = weak.lock()) poller->seen_system_update_id(*system);
+            if (changed) gena->listener("*", *system);
+            return;
+        }
+        if (!std::exchange(gena->container_ids_seen, true)) return;
+        // ContainerUpdateIDs lists "id,updateID" pairs (not every server sends it: minidlna does not).
         std::size_t pos = 0;
         while (pos < containers.size()) {
             auto c1 = containers.find(',', pos);
@@ -128,7 +160,7 @@ void UpnpDirectory::watch(ChangeListener listener) {
             auto c2 = containers.find(',', c1 + 1);
             std::string id = containers.substr(pos, c1 - pos);
             std::string upd = containers.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
-            listener(id, static_cast<std::uint32_t>(std::strtoul(upd.c_str(), nullptr, 10)));
+            gena->listener(id, static_cast<std::uint32_t>(std::strtoul(upd.c_str(), nullptr, 10)));
             if (c2 == std::string::npos) break;
             pos = c2 + 1;
         }

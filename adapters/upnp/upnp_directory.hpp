@@ -5,11 +5,13 @@
 // cover URLs go into the device's transfer table, never onto the wire.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 
+#include "adapters/upnp/change_poller.hpp"
 #include "adapters/upnp/content_directory.hpp"
 #include "bridge/profiles/directory_profile.hpp"
 #include "mappings/didl/transfer_table.hpp"
@@ -21,13 +23,19 @@ struct SearchLimits {
     int max_objects = 5000;
 };
 
+struct DirectoryOptions {
+    SearchLimits search;
+    std::chrono::milliseconds watch_poll_interval{5000};  // see ChangePoller
+};
+
 class UpnpDirectory : public profiles::MediaDirectory, public std::enable_shared_from_this<UpnpDirectory> {
 public:
-    UpnpDirectory(std::shared_ptr<ContentDirectory> cds, std::string device_jid, SearchLimits limits);
+    UpnpDirectory(boost::asio::io_context& io, std::shared_ptr<ContentDirectory> cds, std::string device_jid,
+                  DirectoryOptions options);
 
     void browse(const profiles::BrowseRequest& request, profiles::DirectoryCallback done) override;
     void search(const profiles::SearchRequest& request, profiles::DirectoryCallback done) override;
-    void watch(ChangeListener listener) override;
+    void watch(const std::set<std::string>& containers, ChangeListener listener) override;
 
     // The server left: every later request is answered remote-server-not-found.
     void gone();
@@ -40,6 +48,7 @@ public:
 
 private:
     struct Walk;
+    struct GenaWatch;
     void search_by_browsing(const profiles::SearchRequest& request, profiles::DirectoryCallback done);
     void search_on_server(const profiles::SearchRequest& request, const std::string& criteria,
                           profiles::DirectoryCallback done);
@@ -50,6 +59,8 @@ private:
     std::shared_ptr<ContentDirectory> cds_;
     std::string jid_;
     SearchLimits limits_;
+    std::shared_ptr<ChangePoller> poller_;
+    std::shared_ptr<GenaWatch> gena_;  // while watching
     mappings::TransferTable transfers_;
     std::optional<std::string> capabilities_;
     bool gone_ = false;

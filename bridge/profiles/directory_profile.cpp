@@ -86,19 +86,16 @@ void install_directory_profile(boost::asio::io_context& io, bridge::Device& devi
     std::weak_ptr<MediaDirectory> weak = directory;
     auto watch = std::make_shared<DirectoryWatch>(io);
     device.on_session([watch](const std::shared_ptr<client::C2sSession>& s) { watch->attach(s); });
-    // GENA only while someone watches.
-    auto update_source = [weak, watch] {
+    // The directory watches its source (GENA, polling) only while someone watches.
+    watch->on_watched_changed([weak, w = std::weak_ptr<DirectoryWatch>(watch)] {
         auto dir = weak.lock();
-        if (!dir) return;
-        if (watch->empty())
-            dir->watch(nullptr);
-        else
-            dir->watch([w = std::weak_ptr<DirectoryWatch>(watch)](const std::string& id, std::uint32_t update) {
-                if (auto watch = w.lock()) watch->changed(id, update);
-            });
-    };
-    device.handle("get", ns_server, "browse", [weak, access, watch, update_source](const xml::Element& iq,
-                                                                                     client::IqResponder r) {
+        auto watch = w.lock();
+        if (!dir || !watch) return;
+        dir->watch(watch->containers(), [w](const std::string& id, std::uint32_t update) {
+            if (auto watch = w.lock()) watch->changed(id, update);
+        });
+    });
+    device.handle("get", ns_server, "browse", [weak, access, watch](const xml::Element& iq, client::IqResponder r) {
         std::string from = iq.attr_or("from");
         if (auto denied = access->check({from})) return r.error(std::move(*denied));
         auto parsed = parse_browse(*iq.first_element());
@@ -106,13 +103,11 @@ void install_directory_profile(boost::asio::io_context& io, bridge::Device& devi
         auto dir = weak.lock();
         if (!dir) return r.error("remote-server-not-found", "the media server is gone");
         auto req = std::get<BrowseRequest>(parsed);
-        dir->browse(req, [r, req, from, watch, update_source](DirectoryResult res) mutable {
+        dir->browse(req, [r, req, from, watch](DirectoryResult res) mutable {
             if (auto* c = std::get_if<xml::Element>(&res); c && req.subscribe) {
-                bool first = watch->empty();
                 auto node = watch->subscribe(from, req.id);
                 if (!node) return r.error("resource-constraint", "too many watched containers");
                 c->set_attr("node", *node);
-                if (first) update_source();
             }
             answer(r, std::move(res));
         });
@@ -125,15 +120,13 @@ void install_directory_profile(boost::asio::io_context& io, bridge::Device& devi
         if (!dir) return r.error("remote-server-not-found", "the media server is gone");
         dir->search(std::get<SearchRequest>(parsed), [r](DirectoryResult res) mutable { answer(r, std::move(res)); });
     });
-    device.handle("set", ns_pubsub, "pubsub", [access, watch, update_source](const xml::Element& iq,
-                                                                             client::IqResponder r) {
+    device.handle("set", ns_pubsub, "pubsub", [access, watch](const xml::Element& iq, client::IqResponder r) {
         std::string from = iq.attr_or("from");
         if (auto denied = access->check({from})) return r.error(std::move(*denied));
         const auto* unsub = iq.first_element()->child("unsubscribe", ns_pubsub);
         if (!unsub) return r.error("feature-not-implemented", "only unsubscribe is supported here");
         if (!watch->unsubscribe(from, unsub->attr_or("node")))
             return r.error("item-not-found", "no such watch of yours");
-        if (watch->empty()) update_source();
         r.result();
     });
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <variant>
@@ -61,9 +62,10 @@ public:
     virtual ~MediaDirectory() = default;
     virtual void browse(const BrowseRequest& request, DirectoryCallback done) = 0;
     virtual void search(const SearchRequest& request, DirectoryCallback done) = 0;
-    // Reports changes while a listener is set (container "*": something changed);
-    // nullptr stops. Only called while someone watches.
-    virtual void watch(ChangeListener listener) = 0;
+    // Reports changes of the watched containers (container "*": something
+    // changed, maybe in any of them). Called whenever the set changes; an
+    // empty set stops watching.
+    virtual void watch(const std::set<std::string>& containers, ChangeListener listener) = 0;
 };
 
 // Parse a request payload; on failure the text says what is wrong (bad-request).

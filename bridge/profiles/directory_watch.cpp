@@ -21,7 +21,9 @@ DirectoryWatch::~DirectoryWatch() {
 }
 
 void DirectoryWatch::attach(const std::shared_ptr<client::C2sSession>& session) {
-    session_ = session;
+    send_ = [weak = std::weak_ptr<client::C2sSession>(session)](xml::Element message) {
+        if (auto s = weak.lock()) s->send(std::move(message));
+    };
     // Watches end when the controller goes offline.
     session->router().on_presence([this](const xml::Element& p) {
         if (p.attr_or("type") == "unavailable") drop_controller(p.attr_or("from"));
@@ -40,6 +42,7 @@ std::optional<std::string> DirectoryWatch::subscribe(const std::string& controll
     node.name = name;
     nodes_.emplace(name, std::move(node));
     spdlog::debug("watch {}: {} watches container {}", name, controller, container);
+    watched_changed();
     return name;
 }
 
@@ -48,19 +51,33 @@ bool DirectoryWatch::unsubscribe(const std::string& controller, const std::strin
     if (it == nodes_.end() || it->second.controller != controller) return false;
     if (it->second.timer) it->second.timer->cancel();
     nodes_.erase(it);
+    watched_changed();
     return true;
 }
 
 void DirectoryWatch::drop_controller(const std::string& controller) {
+    bool dropped = false;
     for (auto it = nodes_.begin(); it != nodes_.end();) {
         if (it->second.controller == controller) {
             if (it->second.timer) it->second.timer->cancel();
             spdlog::debug("watch {}: ended, {} went offline", it->first, controller);
             it = nodes_.erase(it);
+            dropped = true;
         } else {
             ++it;
         }
     }
+    if (dropped) watched_changed();
+}
+
+std::set<std::string> DirectoryWatch::containers() const {
+    std::set<std::string> out;
+    for (const auto& [name, node] : nodes_) out.insert(node.container);
+    return out;
+}
+
+void DirectoryWatch::watched_changed() {
+    if (on_watched_changed_) on_watched_changed_();
 }
 
 void DirectoryWatch::changed(const std::string& container_id, std::uint32_t update_id) {
@@ -90,8 +107,7 @@ void DirectoryWatch::changed(const std::string& container_id, std::uint32_t upda
 
 void DirectoryWatch::push(Node& node, std::uint32_t update_id) {
     node.last_sent = std::chrono::steady_clock::now();
-    auto session = session_.lock();
-    if (!session) return;
+    if (!send_) return;
     xml::Element msg("message", ns::client);
     msg.set_attr("to", node.controller);
     auto& items = msg.add("event", kPubsubEvent).add("items");
@@ -101,7 +117,7 @@ void DirectoryWatch::push(Node& node, std::uint32_t update_id) {
     auto& c = item.add("container", kMetadataNs);
     c.set_attr("id", node.container);
     c.set_attr("update-id", std::to_string(update_id));
-    session->send(std::move(msg));
+    send_(std::move(msg));
 }
 
 }  // namespace xpmn::profiles

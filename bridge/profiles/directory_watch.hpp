@@ -10,9 +10,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "xmpp/client/c2s_session.hpp"
@@ -27,7 +29,14 @@ public:
     explicit DirectoryWatch(boost::asio::io_context& io);
     ~DirectoryWatch();
 
+    using Sender = std::function<void(xml::Element message)>;
+
+    // Events go out on this session; its unavailable presences end watches.
     void attach(const std::shared_ptr<client::C2sSession>& session);
+    // Where events go (attach sets it to the session; tests set their own).
+    void set_sender(Sender sender) { send_ = std::move(sender); }
+    // Called after the set of watched containers may have changed.
+    void on_watched_changed(std::function<void()> callback) { on_watched_changed_ = std::move(callback); }
     // The node for (controller, container): the same node again when already watched.
     // nullopt when the limit of nodes is reached.
     std::optional<std::string> subscribe(const std::string& controller, const std::string& container_id);
@@ -38,6 +47,7 @@ public:
     std::size_t size() const { return nodes_.size(); }
     // Whether anything is watched (the source subscribes to GENA only then).
     bool empty() const { return nodes_.empty(); }
+    std::set<std::string> containers() const;
 
 private:
     struct Node {
@@ -47,9 +57,11 @@ private:
         std::unique_ptr<boost::asio::steady_timer> timer;
     };
     void push(Node& node, std::uint32_t update_id);
+    void watched_changed();
 
     boost::asio::io_context& io_;
-    std::weak_ptr<client::C2sSession> session_;
+    Sender send_;
+    std::function<void()> on_watched_changed_;
     std::map<std::string, Node> nodes_;  // by node name
     std::uint64_t counter_ = 0;
 };

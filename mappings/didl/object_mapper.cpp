@@ -140,7 +140,7 @@ void ObjectMapper::map(GUPnPDIDLLiteObject* obj) {
         warn(where + ": no parentID");
     else if (std::strlen(parent) > lim_.max_id_bytes)
         warn(where + ": parentID too long, left out");
-    else
+    else if (std::strcmp(parent, "-1") != 0)  // UPnP's "no parent" of the root: no parent on the wire
         o.parent_id = parent;
 
     o.title = text(gupnp_didl_lite_object_get_title(obj), where, "dc:title");

@@ -1,45 +1,61 @@
-"""UPnP MediaServers through the bridge: a real minidlna in a private network
-namespace (multicast on lo for SSDP), Prosody and the bridge beside it; the
-xpmn CLI and slixmpp browse and search through the bridge, compared with a
-direct ContentDirectory Browse of the same server.
+"""UPnP MediaServers through the bridge: a real minidlna and a real Gerbera
+(two DIDL-Lite dialects; Gerbera has no Search, so the bridge's search by
+browsing is used) in a private network namespace with multicast on lo,
+Prosody and the bridge beside them. The xpmn CLI and slixmpp browse, search
+and watch through the bridge; answers are compared with a direct
+ContentDirectory Browse of the same server.
 
 The whole module runs inside a fresh namespace: when started outside one it
-creates it, re-runs itself there with `ip netns exec`, and deletes it.
+creates it, re-runs itself there, and deletes it (xpmntest.netns).
 """
 import os
 import re
 import shutil
 import sys
 import tempfile
+import time
 import unittest
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-from xpmntest.namespace_run import NS_ENV, run_in_new_namespace  # noqa: E402
+from xpmntest.netns import inside_namespace, run_in_new_namespace  # noqa: E402
 
 
 def _reexec_in_namespace():
     """Runs this module's tests in a new namespace; returns their exit code."""
-    return run_in_new_namespace([sys.executable, '-m', 'unittest', '-v', 'test_upnp_directory'], cwd=HERE)
+    return run_in_new_namespace([sys.executable, '-m', 'unittest', '-v', 'test_upnp_directory'], cwd=HERE,
+                                prefix='xpmn-upnp')
 
 
-if __name__ == '__main__' and not os.environ.get(NS_ENV):
+if __name__ == '__main__' and not inside_namespace():
     sys.exit(_reexec_in_namespace())
 
 
 META = '{urn:xmpp:media:metadata:0}'
+SERVER_NS = 'urn:xmpp:media:server:0'
+MDL = 'Test NAS'          # minidlna's friendly name
+GB = 'Test Gerbera'       # gerbera's
+MDL_EXTRA = 1200          # untagged files in Many/ on minidlna: paging
+GB_EXTRA = 150            # … on gerbera: paging through the search fallback
+POLL = 1                  # [upnp] watch_poll_interval for the test
 
 
 def parse_container(text):
-    """The <container/> xpmn --xml printed: (its attributes, [(tag, attributes)] of its children).
+    """The <container/> xpmn --xml printed: (its attributes, [(tag, attributes, element)] of its children).
     Attribute order is not kept by servers (Prosody re-serializes), so parse, don't match text."""
     root = ET.fromstring(text)
-    kids = [(c.tag[len(META):], c.attrib) for c in root if c.tag in (META + 'item', META + 'container')]
+    kids = [(c.tag[len(META):], c.attrib, c) for c in root if c.tag in (META + 'item', META + 'container')]
     return root.attrib, kids
 
 
-if not os.environ.get(NS_ENV):
+def seconds(upnp_duration):
+    """H+:MM:SS[.F+] → seconds (None when absent or odd)."""
+    m = re.match(r'^(\d+):(\d\d):(\d\d(?:\.\d+)?)$', upnp_duration or '')
+    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) if m else None
+
+
+if not inside_namespace():
     class InNamespace(unittest.TestCase):
         """Outside a namespace this single test runs the module inside one."""
 
@@ -48,148 +64,306 @@ if not os.environ.get(NS_ENV):
 
 else:
     from test_bridge_c2s import PASSWORD
+    from xpmntest import media
     from xpmntest.bridge import Bridge, run_xpmn, write_config, xmpp_section
+    from xpmntest.nas import Gerbera, MiniDlna
+    from xpmntest.netns import NetNs
     from xpmntest.prosody import Prosody
-    from xpmntest.minidlna_quick import MiniDlna, make_library, direct_browse
+    from xpmntest.slix import SlixClient
 
     class TestUpnpDirectory(unittest.TestCase):
         @classmethod
         def setUpClass(cls):
             cls.workdir = tempfile.mkdtemp(prefix='xpmn-upnp-')
-            cls.library = make_library(os.path.join(cls.workdir, 'media'), n_extra=1200)
-            cls.nas = MiniDlna(os.path.join(cls.workdir, 'minidlna'), cls.library, friendly_name='Test NAS',
-                               port=8200)
-            cls.nas.start(expected_items=len(cls.library) + 1200)
+            cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+            ns = NetNs.current()
+            cls.mdl_lib = os.path.join(cls.workdir, 'lib-minidlna')
+            cls.manifest = media.make_library(cls.mdl_lib, n_extra=MDL_EXTRA)
+            cls.gb_lib = os.path.join(cls.workdir, 'lib-gerbera')
+            media.make_library(cls.gb_lib, n_extra=GB_EXTRA)
+            cls.mdl = MiniDlna(os.path.join(cls.workdir, 'minidlna'), cls.mdl_lib, netns=ns, port=8200,
+                               friendly_name=MDL)
+            cls.addClassCleanup(cls.mdl.kill)
+            cls.mdl.start()
+            cls.gb = Gerbera(os.path.join(cls.workdir, 'gerbera'), cls.gb_lib, netns=ns, friendly_name=GB)
+            cls.addClassCleanup(cls.gb.kill)
+            cls.gb.start()
             cls.prosody = Prosody(os.path.join(cls.workdir, 'prosody'))
+            cls.addClassCleanup(cls.prosody.stop)
             cls.prosody.add_user('home', PASSWORD)
             cls.prosody.start()
             cls.xmpp = xmpp_section(cls.prosody, 'home', PASSWORD)
+            # No [upnp] interfaces: all of the namespace's (lo, and gerbera's upnp0).
             cls.bridge = Bridge(cls.workdir, cls.xmpp, security={'require_e2e': False},
-                                upnp={'interfaces': ['lo']})
+                                upnp={'watch_poll_interval': POLL, 'exclude': ['Excluded*']})
+            cls.addClassCleanup(cls.bridge.stop)
             cls.bridge.start()
-            cls.bridge.wait_for_log("media server 'Test NAS'", timeout=30)
-            cls.bridge.wait_for_log('online as home@xpmn.test/upnp-', timeout=20)
+            for name in (MDL, GB):
+                cls.bridge.wait_for_log("media server '%s'" % name, timeout=30)
             cls.config = write_config(os.path.join(cls.workdir, 'xpmn.toml'),
                                       {'xmpp': cls.xmpp, 'bridge': {'state_dir': os.path.join(cls.workdir, 'xs')}})
-
-        @classmethod
-        def tearDownClass(cls):
-            for stop in (cls.bridge.stop, cls.prosody.stop, cls.nas.stop):
-                try:
-                    stop()
-                except Exception as e:
-                    print('teardown:', e)
-            shutil.rmtree(cls.workdir, ignore_errors=True)
+            cls.jids = {}
+            deadline = time.monotonic() + 30
+            while len(cls.jids) < 2 and time.monotonic() < deadline:
+                out = run_xpmn(cls.config, 'devices').stdout
+                cls.jids = {m.group(2): m.group(1) for m in
+                            re.finditer(r'^(home@xpmn\.test/upnp-[0-9a-f]{8}) .*"(.*)"$', out, re.M)}
+                time.sleep(0.2)
+            if len(cls.jids) < 2:
+                raise AssertionError('the bridge does not show both media servers:\n' + out)
 
         def xpmn(self, *args):
             r = run_xpmn(self.config, *args)
             self.assertEqual(r.returncode, 0, r.stderr)
             return r.stdout
 
-        def test_devices_show_the_media_server(self):
+        def browse_all(self, device, cid, page=1000):
+            """Every child of container `cid` through the bridge, page by page."""
+            kids, start = [], 0
+            while True:
+                xml_out = self.xpmn('browse', device, cid, '--start', str(start), '--max', str(page), '--xml')
+                self.assertNotIn('http://', xml_out)  # NAS URLs never leave the bridge
+                attrs, part = parse_container(xml_out)
+                self.assertEqual(attrs['id'], cid)
+                self.assertEqual(int(attrs['returned']), len(part))
+                kids += part
+                start += len(part)
+                if not part or start >= int(attrs['total']):
+                    return attrs, kids
+
+        def phone(self):
+            phone = SlixClient(self.prosody.jid('home', 'phone-%d' % time.monotonic_ns()), PASSWORD, '127.0.0.1',
+                               self.prosody.c2s_port, self.prosody.ca_file)
+            self.addCleanup(phone.close)
+            phone.connect()
+            return phone
+
+        # -- discovery ---------------------------------------------------------------
+        def test_devices_show_the_media_servers(self):
             out = self.xpmn('devices')
-            line = [l for l in out.splitlines() if '/upnp-' in l]
-            self.assertEqual(len(line), 1, out)
-            self.assertIn('automation/media-server "Test NAS"', line[0])
-            self.assertRegex(line[0], r'^home@xpmn\.test/upnp-[0-9a-f]{8} ')
-            self.assertIn('urn:xmpp:media:server:0', out)
+            lines = [line for line in out.splitlines() if '/upnp-' in line]
+            self.assertEqual(len(lines), 2, out)
+            for name in (MDL, GB):
+                self.assertTrue(any(('automation/media-server "%s"' % name) in line for line in lines), out)
+            self.assertIn(SERVER_NS, out)
 
-        def test_browse_matches_direct_content_directory(self):
-            # Walk every container through the bridge and directly; same ids, titles, counts.
-            pending, seen = ['0'], 0
-            while pending:
-                cid = pending.pop()
-                kids, start = [], 0
-                while True:  # a large container comes in several pages
-                    xml_out = self.xpmn('browse', 'Test NAS', cid, '--start', str(start), '--max', '1000', '--xml')
-                    self.assertNotIn('http://', xml_out)  # NAS URLs never leave the bridge
-                    attrs, page = parse_container(xml_out)
-                    self.assertEqual(attrs['id'], cid)
-                    self.assertEqual(int(attrs['returned']), len(page))
-                    kids += page
-                    start += len(page)
-                    if not page or start >= int(attrs['total']):
-                        break
-                direct = direct_browse(self.nas.control_url, cid)
-                self.assertEqual([k['id'] for _, k in kids], [o['id'] for o in direct], 'container %s' % cid)
-                self.assertEqual(int(attrs['total']), len(direct))
-                for kind, k in kids:
-                    self.assertEqual(k['parent'], cid)
+        def test_excluded_server_is_not_a_device(self):
+            # [upnp] exclude = ['Excluded*'] (by friendly name); include/exclude rules: unit tests.
+            mark = self.bridge.log_mark()
+            extra = MiniDlna(os.path.join(self.workdir, 'excluded'), self.gb_lib, netns=NetNs.current(),
+                             port=8201, friendly_name='Excluded NAS', uuid='4d696e69-444c-4e41-0000-0000000000ee')
+            self.addCleanup(extra.kill)
+            extra.start()
+            self.bridge.wait_for_log("media server 'Excluded NAS' (uuid:%s) excluded by configuration" % extra.uuid,
+                                     timeout=30, start=mark)
+            out = self.xpmn('devices')
+            self.assertNotIn('Excluded NAS', out)
+            self.assertEqual(len([line for line in out.splitlines() if '/upnp-' in line]), 2, out)
+            extra.stop()
+
+        # -- browse ------------------------------------------------------------------
+        def compare_walk(self, nas, name, max_containers):
+            """Walks containers through the bridge and directly: same ids, titles, child
+            counts and durations, in the same order."""
+            cd = nas.content_directory()
+            pending, containers, items = ['0'], 0, 0
+            while pending and containers < max_containers:
+                cid = pending.pop(0)
+                containers += 1
+                attrs, kids = self.browse_all(name, cid)
+                direct = cd.browse_all(cid, page=500)
+                where = '%s container %s' % (nas.kind, cid)
+                self.assertEqual(int(attrs['total']), len(direct), where)
+                self.assertEqual([k['id'] for _, k, _ in kids], [o['id'] for o in direct], where)
+                for (kind, k, el), o in zip(kids, direct):
+                    self.assertEqual(kind, o['kind'], where)
+                    self.assertEqual(k['parent'], cid, where)
+                    self.assertEqual(el.findtext(META + 'title'), o['title'], where)
                     if kind == 'container':
+                        if o['child_count'] is not None:
+                            self.assertEqual(int(k['child-count']), o['child_count'], where)
                         pending.append(k['id'])
-                ours = kids
-                seen += len(ours)
-            self.assertGreater(seen, len(self.library))
+                        continue
+                    items += 1
+                    durations = [seconds(r.get('duration')) for r in o['res'] if r.get('duration')]
+                    ours = el.findtext(META + 'duration')
+                    if durations:
+                        self.assertTrue(any(abs(float(ours) - d) < 0.001 for d in durations if d is not None),
+                                        '%s: %s vs %s' % (where, ours, durations))
+                    self.assertIn(el.findtext(META + 'class'), ('audio', 'video', 'image'), where)
+                    self.assertTrue(el.findtext(META + 'uri').startswith('xmpp:' + self.jids[name]), where)
+            return containers, items
 
-        def test_search_by_artist_and_class(self):
-            out = self.xpmn('search', 'Test NAS', 'artist=nightwish')  # case-insensitive substring
-            self.assertIn('Ärger über Café', out)
-            self.assertIn('Amaranth', out)
-            self.assertIn('2 of 2', out)
-            self.assertNotIn('Odd', out)
-            out = self.xpmn('search', 'Test NAS', 'artist=nightwish', 'title=amaranth')  # AND
-            self.assertIn('1 of 1', out)
-            self.assertIn('Amaranth', out)
-            out = self.xpmn('search', 'Test NAS', 'class=video')
-            self.assertIn('clip', out)
-            self.assertNotIn('Ärger', out)
+        def test_browse_minidlna_matches_direct_content_directory(self):
+            containers, items = self.compare_walk(self.mdl, MDL, max_containers=1000)
+            self.assertGreater(items, len(self.manifest))  # every file, and again in the views
+
+        def test_browse_gerbera_matches_direct_content_directory(self):
+            # Gerbera repeats each track in many virtual views and renders slowly: a bounded walk.
+            containers, items = self.compare_walk(self.gb, GB, max_containers=60)
+            self.assertGreater(items, 0)
+            attrs, kids = parse_container(self.xpmn('browse', GB, '0', '--xml'))
+            self.assertNotIn('parent', attrs)  # UPnP's parentID "-1" of the root is left out
+
+        def test_root_has_no_parent(self):
+            attrs, _ = parse_container(self.xpmn('browse', MDL, '0', '--xml'))
+            self.assertEqual(attrs['id'], '0')
+            self.assertNotIn('parent', attrs)
 
         def test_paging_across_1200_items(self):
-            attrs, kids = parse_container(self.xpmn('search', 'Test NAS', 'title=many', '--max', '1', '--xml'))
-            self.assertEqual(attrs['total'], '1200')
+            attrs, kids = parse_container(self.xpmn('search', MDL, 'title=many-', '--max', '1', '--xml'))
+            self.assertEqual(attrs['total'], str(MDL_EXTRA))
             many = kids[0][1]['parent']
             ids, start = [], 0
             while True:
                 attrs, kids = parse_container(
-                    self.xpmn('browse', 'Test NAS', many, '--start', str(start), '--max', '500', '--xml'))
-                self.assertEqual(attrs['total'], '1200')
+                    self.xpmn('browse', MDL, many, '--start', str(start), '--max', '500', '--xml'))
+                self.assertEqual(attrs['total'], str(MDL_EXTRA))
                 self.assertEqual(attrs['returned'], str(len(kids)))
                 if not kids:
                     break
-                ids += [k['id'] for _, k in kids]
+                ids += [k['id'] for _, k, _ in kids]
                 start += len(kids)
-            self.assertEqual(len(ids), 1200)
-            self.assertEqual(len(set(ids)), 1200)  # nothing repeated
-            direct = [o['id'] for o in direct_browse(self.nas.control_url, many)]
+            self.assertEqual(len(ids), MDL_EXTRA)
+            self.assertEqual(len(set(ids)), MDL_EXTRA)  # nothing repeated
+            direct = [o['id'] for o in self.mdl.content_directory().browse_all(many, page=500)]
             self.assertEqual(ids, direct)  # same order, nothing missing
             # max is capped at 1000; start past the end gives zero children.
             # A result stays under the stanza size limit: fewer children, the client pages on.
-            attrs, kids = parse_container(self.xpmn('browse', 'Test NAS', many, '--max', '5000', '--xml'))
+            attrs, kids = parse_container(self.xpmn('browse', MDL, many, '--max', '5000', '--xml'))
             self.assertTrue(0 < int(attrs['returned']) <= 1000, attrs)
             self.assertEqual(int(attrs['returned']), len(kids))
-            attrs, kids = parse_container(self.xpmn('browse', 'Test NAS', many, '--start', '5000', '--xml'))
+            attrs, kids = parse_container(self.xpmn('browse', MDL, many, '--start', '5000', '--xml'))
             self.assertEqual((attrs['returned'], kids), ('0', []))
 
-        def test_zz_nas_gone_and_back(self):
-            from xpmntest.slix import SlixClient
-            phone = SlixClient(self.prosody.jid('home', 'phone'), PASSWORD, '127.0.0.1', self.prosody.c2s_port,
-                               self.prosody.ca_file)
-            self.addCleanup(phone.close)
-            phone.connect()
-            device = re.search(r'(home@xpmn\.test/upnp-[0-9a-f]{8})', self.xpmn('devices')).group(1)
-            phone.wait_presence(device, timeout=10)
-            # Crashed NAS (no byebye): the device is still announced, requests fail cleanly.
-            self.nas.kill()
-            r = run_xpmn(self.config, 'browse', 'Test NAS', '0')
-            self.assertEqual(r.returncode, 1)
-            self.assertIn('remote-server-not-found', r.stderr)
-            self.nas.start(expected_items=len(self.library) + 1200)
-            self.xpmn('browse', 'Test NAS', '0')
-            # A NAS that shuts down says byebye: the device goes unavailable…
-            self.nas.stop()
-            phone.wait_presence(device, available=False, timeout=15)
-            # …and comes back with the same resource.
-            self.nas.start(expected_items=len(self.library) + 1200)
-            phone.wait_presence(device, timeout=30)
-            self.assertIn('1 of 1', self.xpmn('search', 'Test NAS', 'title=amaranth'))
+        # -- search ------------------------------------------------------------------
+        def test_search_by_artist_and_class_on_the_server(self):
+            out = self.xpmn('search', MDL, 'artist=test artist')  # case-insensitive substring
+            for title in ('Ärger über Café', 'Zweiter Ton', 'Ganz verlustfrei', 'Noch ein Ton'):
+                self.assertIn(title, out)
+            self.assertIn('4 of 4', out)
+            self.assertNotIn('Ogg Eins', out)
+            out = self.xpmn('search', MDL, 'artist=test artist', 'title=zweiter')  # AND
+            self.assertIn('1 of 1', out)
+            self.assertIn('Zweiter Ton', out)
+            attrs, kids = parse_container(self.xpmn('search', MDL, 'class=video', '--xml'))
+            self.assertEqual([el.findtext(META + 'title') for _, _, el in kids], ['Testbild'])
+            self.assertNotIn('id', attrs)  # a search result names no container
+
+        def test_search_by_browsing_without_server_search(self):
+            # Gerbera has no Search: the bridge walks the containers and filters.
+            attrs, kids = parse_container(self.xpmn('search', GB, 'artist=Öther Ärtist', '--xml'))
+            self.assertGreater(len(kids), 0)
+            titles = {os.path.splitext(el.findtext(META + 'title'))[0].split(' - ')[-1] for _, _, el in kids}
+            self.assertEqual(titles, {'Ogg Eins', '日本語のタイトル'})
+            for _, _, el in kids:
+                self.assertEqual(el.findtext(META + 'artist'), 'Öther Ärtist')
+            attrs, kids = parse_container(self.xpmn('search', GB, 'class=image', '--xml'))
+            self.assertGreater(len(kids), 0)
+            self.assertEqual({el.findtext(META + 'class') for _, _, el in kids}, {'image'})
+
+        def search_pages(self, device, term, page):
+            """Every hit of a search, `page` at a time: (total, [ids])."""
+            ids, start, total = [], 0, None
+            while True:
+                attrs, kids = parse_container(
+                    self.xpmn('search', device, term, '--start', str(start), '--max', str(page), '--xml'))
+                total = total if total is not None else int(attrs['total'])
+                self.assertEqual(int(attrs['total']), total)  # the same on every page
+                self.assertLessEqual(len(kids), page)
+                if not kids:
+                    return total, ids
+                ids += [k['id'] for _, k, _ in kids]
+                start += len(kids)
+
+        def test_paging_through_search_by_browsing(self):
+            total, ids = self.search_pages(GB, 'title=many-', 1000)  # pages cut by the result size budget
+            self.assertGreaterEqual(total, GB_EXTRA)  # each file is in several of gerbera's views
+            self.assertEqual(len(ids), total)
+            self.assertEqual(len(set(ids)), total)     # nothing repeated
+            self.assertEqual(self.search_pages(GB, 'title=many-', 97), (total, ids))  # same order, nothing missing
 
         def test_errors(self):
-            r = run_xpmn(self.config, 'browse', 'Test NAS', 'no-such-id')
+            r = run_xpmn(self.config, 'browse', MDL, 'no-such-id')
             self.assertEqual(r.returncode, 1)
             self.assertIn('item-not-found', r.stderr)
-            r = run_xpmn(self.config, 'search', 'Test NAS', 'colour=red')
+            r = run_xpmn(self.config, 'search', MDL, 'colour=red')
             self.assertEqual(r.returncode, 1)
             self.assertIn('bad-request', r.stderr)
+
+        # -- watching ------------------------------------------------------------------
+        def watch(self, phone, device, cid):
+            reply = phone.send_iq_raw("<iq type='get' to='%s'><browse xmlns='%s' id='%s' max='1' "
+                                      "subscribe='true'/></iq>" % (device, SERVER_NS, cid))
+            self.assertIn("type=\"result\"", reply.replace("'", '"'), reply)
+            node = ET.fromstring(reply).find(META + 'container').get('node')
+            self.assertTrue(node and node.startswith('dyn-'), reply)
+            return node
+
+        def wait_event(self, phone, node, since, timeout=20):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                for m in phone.messages[since:]:
+                    if "node=\"%s\"" % node in m.replace("'", '"'):
+                        return ET.fromstring(m).find('.//' + META + 'container')
+                time.sleep(0.1)
+            self.fail('no watch event on %s within %ss' % (node, timeout))
+
+        def test_watch_file_added(self):
+            phone = self.phone()
+            rel = 'Music/Misc/Neu hinzugefügt.mp3'
+            # minidlna counts changes in SystemUpdateID (and sends no GENA event): any watch sees them.
+            node_m = self.watch(phone, self.jids[MDL], self.mdl.FOLDERS)
+            # gerbera's SystemUpdateID stays 0: the bridge re-reads the watched folder itself.
+            folder = self.gb.folder_path(rel)
+            gb_folder = self.gb.content_directory().find_container(folder[1:], folder[0])
+            node_g = self.watch(phone, self.jids[GB], gb_folder)
+            self.assertNotEqual(node_m, node_g)
+            time.sleep(2 * POLL + 0.5)  # a quiet spell: nothing changed, nothing is sent
+            self.assertEqual([m for m in phone.messages if 'pubsub#event' in m], [])
+            since = len(phone.messages)
+            self.mdl.add_file(rel, title='Neu hinzugefügt', artist='Test Artist', album='Nachschub', track=1)
+            self.gb.add_file(rel, title='Neu hinzugefügt', artist='Test Artist', album='Nachschub', track=1)
+            ev = self.wait_event(phone, node_m, since)
+            self.assertEqual(ev.get('id'), self.mdl.FOLDERS)
+            self.assertGreater(int(ev.get('update-id')), 0)
+            ev = self.wait_event(phone, node_g, since)
+            self.assertEqual(ev.get('id'), gb_folder)
+            # The new file is there when the controller browses again.
+            self.assertIn('Neu hinzugefügt', self.xpmn('search', MDL, 'album=nachschub'))
+            # Unsubscribing ends the watch; a second time it is unknown.
+            for node, device in ((node_m, MDL), (node_g, GB)):
+                iq = ("<iq type='set' to='%s'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+                      "<unsubscribe node='%s'/></pubsub></iq>" % (self.jids[device], node))
+                self.assertIn('type="result"', phone.send_iq_raw(iq).replace("'", '"'))
+                self.assertIn('item-not-found', phone.send_iq_raw(iq))
+
+        def test_watch_ends_when_the_controller_goes_offline(self):
+            phone = self.phone()
+            self.watch(phone, self.jids[MDL], '0')
+            mark = self.bridge.log_mark()
+            phone.close()
+            self.bridge.wait_for_log('went offline', timeout=10, start=mark)
+
+        # -- the NAS goes and comes back (last: it restarts minidlna) -------------------
+        def test_zz_nas_gone_and_back(self):
+            phone = self.phone()
+            device = self.jids[MDL]
+            phone.wait_presence(device, timeout=10)
+            # Crashed NAS (no byebye): the device is still announced, requests fail cleanly.
+            self.mdl.kill()
+            r = run_xpmn(self.config, 'browse', MDL, '0')
+            self.assertEqual(r.returncode, 1)
+            self.assertIn('remote-server-not-found', r.stderr)
+            self.mdl.start()
+            self.xpmn('browse', MDL, '0')
+            # A NAS that shuts down says byebye: the device goes unavailable…
+            self.mdl.stop()
+            phone.wait_presence(device, available=False, timeout=15)
+            # …and comes back with the same resource.
+            self.mdl.start()
+            phone.wait_presence(device, timeout=30)
+            self.assertIn('1 of 1', self.xpmn('search', MDL, 'title=zweiter'))
 
 
 if __name__ == '__main__':

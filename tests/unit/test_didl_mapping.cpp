@@ -345,7 +345,7 @@ TEST(DidlRecorded, GerberaContainers) {
     ASSERT_TRUE(root.ok) << root.error;
     ASSERT_EQ(root.objects.size(), 1u);
     EXPECT_EQ(root.objects[0].id, "0");
-    EXPECT_EQ(root.objects[0].parent_id, "-1");
+    EXPECT_EQ(root.objects[0].parent_id, "");  // UPnP's "-1": the root has no parent
     EXPECT_EQ(root.objects[0].title, "Root");
     EXPECT_EQ(root.objects[0].child_count, 4u);
 

@@ -125,7 +125,7 @@ def _pick_port(netns, low, high, host='127.0.0.1'):
     raise NasError('no free port in %d-%d' % (low, high))
 
 
-class _MediaServer:
+class _MediaServer(reaper.Server):
     """What MiniDlna and Gerbera share: process control, waits, helpers."""
     kind = 'server'
     log_name = 'server.log'
@@ -308,19 +308,6 @@ class _MediaServer:
     def rescan(self, expected=None):
         """A full rescan of the library (a restart that rescans), bounded like start()."""
         return self.restart(rescan=True, expected=expected)
-
-    def _finish(self):
-        reaper.untrack(self)
-        if self._console:
-            self._console.close()
-            self._console = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
 
     # -- library changes -----------------------------------------------------------
     def add_file(self, relpath, seconds=1, frequency=550, **tags):

@@ -58,6 +58,8 @@ PYTHON = '/usr/bin/python3'
 CLONE_NEWNET = 0x40000000
 SSDP_GROUP = '239.255.255.250'
 
+NS_ENV = 'XPMN_TEST_NETNS'  # set for a command run_in_new_namespace() runs: the namespace's name
+
 _live = {}                 # name -> NetNs (strong refs: the atexit hook must see them)
 _live_lock = threading.Lock()
 
@@ -151,6 +153,16 @@ class NetNs:
         self.extra_interfaces = {}   # name -> IPv4 address (add_upnp_interface)
         if create:
             self.create()
+
+    @classmethod
+    def current(cls):
+        """The namespace this process already runs in (as run_in_new_namespace() started
+        it): commands run directly, sockets are ordinary ones, delete() leaves it alone."""
+        ns = cls(create=False)
+        ns.name = os.environ.get(NS_ENV) or 'current'
+        ns.mode = 'current'
+        ns.path = '/proc/%d/ns/net' % os.getpid()
+        return ns
 
     # -- life cycle ---------------------------------------------------------
     def create(self):
@@ -279,6 +291,9 @@ class NetNs:
         """Kills every process in the namespace (SIGKILL, bounded wait), then removes it."""
         if self.path is None:
             return
+        if self.mode == 'current':  # not ours to delete
+            self.path = None
+            return
         holder = self._holder.pid if self._holder else None
         deadline = time.monotonic() + timeout
         while True:
@@ -338,6 +353,8 @@ class NetNs:
         """argv prefix that runs a command inside the namespace."""
         if self.path is None:
             raise NetNsError('namespace %s is deleted' % self.name)
+        if self.mode == 'current':
+            return []
         if self.mode == 'ip':
             return [IP, 'netns', 'exec', self.name]
         return ['nsenter', '--net=' + self.path, '--']
@@ -417,6 +434,8 @@ class NetNs:
 
     def socket(self, family=socket.AF_INET, type=socket.SOCK_STREAM, proto=0):
         """A socket that lives in the namespace (bind/connect/send happen there)."""
+        if self.mode == 'current':
+            return socket.socket(family, type, proto)
         return self._setns_call(lambda: socket.socket(family, type, proto))
 
     def create_connection(self, address, timeout=10.0):
@@ -436,6 +455,20 @@ class NetNs:
             return True
         except OSError:
             return False
+
+
+def run_in_new_namespace(argv, cwd=None, timeout=900, prefix='xpmn'):
+    """Runs a command (a whole test module, the demo) in a fresh namespace, with
+    $XPMN_TEST_NETNS naming it, then deletes the namespace and everything still
+    running in it. Returns the command's exit code."""
+    with NetNs(prefix=prefix, sweep=True) as ns:
+        env = dict(os.environ, **{NS_ENV: ns.name})
+        return ns.run(argv, timeout=timeout, cwd=cwd, env=env, stdout=None, stderr=None).returncode
+
+
+def inside_namespace():
+    """True in a command run_in_new_namespace() started."""
+    return bool(os.environ.get(NS_ENV))
 
 
 def check_ssdp_loop(ns, timeout=3.0, interface='127.0.0.1'):

@@ -65,7 +65,7 @@ class ProsodyError(AssertionError):
     pass
 
 
-class Prosody:
+class Prosody(reaper.Server):
     def __init__(self, workdir, domain='xpmn.test', c2s_port=None, *,
                  smacks_hibernation_time=60, smacks_max_unacked_stanzas=0,
                  smacks_max_ack_delay=30, modules=(), extra_global_config='',
@@ -279,19 +279,6 @@ class Prosody:
             self.proc.send_signal(sig)
         except ProcessLookupError:
             pass
-
-    def _finish(self):
-        reaper.untrack(self)
-        if self._console:
-            self._console.close()
-            self._console = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
 
     # -- diagnostics --------------------------------------------------------
     def log_text(self):

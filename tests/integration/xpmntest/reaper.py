@@ -31,6 +31,25 @@ def _kill_leftovers():
             pass
 
 
+class Server:
+    """What a test server class shares: a context manager around start()/stop(),
+    and _finish() after it ended (untracks it, closes its console log)."""
+    _console = None
+
+    def _finish(self):
+        untrack(self)
+        if self._console:
+            self._console.close()
+            self._console = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
 def terminate(proc, timeout=10):
     """SIGTERM, wait up to `timeout`, then SIGKILL; returns True when it
     ended on SIGTERM (False: it had to be killed). No-op if it has ended."""
