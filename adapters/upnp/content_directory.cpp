@@ -18,6 +18,7 @@ struct ContentDirectory::Call {
     GCancellable* cancellable = g_cancellable_new();
     guint timeout_source = 0;
     bool timed_out = false;
+    std::int64_t too_large = 0;  // the announced body size, when it was over the limit
     std::variant<BrowseCallback, StringCallback, UintCallback> done;
 
     ~Call() {
@@ -29,8 +30,15 @@ struct ContentDirectory::Call {
 
 namespace {
 
-CdsError error_from(const GError* e, const std::string& action, bool timed_out) {
+CdsError error_from(const GError* e, const std::string& action, bool timed_out, std::int64_t too_large = 0) {
     CdsError out;
+    if (too_large) {
+        out.kind = CdsError::Kind::Failed;
+        out.message = action + ": the media server's response (" + std::to_string(too_large) +
+                      " bytes) is larger than the limit of " +
+                      std::to_string(ContentDirectory::kMaxResponseBytes) + " bytes";
+        return out;
+    }
     if (timed_out) {
         out.kind = CdsError::Kind::Timeout;
         out.message = action + ": the media server did not answer in time";
@@ -73,13 +81,44 @@ void finish_with_error(const Callbacks& done, const CdsError& err) {
 }  // namespace
 
 ContentDirectory::ContentDirectory(GUPnPServiceProxy* proxy, std::chrono::milliseconds timeout)
-    : proxy_(GUPNP_SERVICE_PROXY(g_object_ref(proxy))), timeout_(timeout) {}
+    : proxy_(GUPNP_SERVICE_PROXY(g_object_ref(proxy))), timeout_(timeout) {
+    // gupnp queues an action's HTTP request while call_action_async runs:
+    // that is where the request meets its Call (see start()).
+    GUPnPContext* context = gupnp_service_info_get_context(GUPNP_SERVICE_INFO(proxy_));
+    if (SoupSession* session = context ? gupnp_context_get_session(context) : nullptr) {
+        session_ = g_object_ref(session);
+        queued_handler_ = g_signal_connect(session, "request-queued", G_CALLBACK(&ContentDirectory::on_request_queued),
+                                           this);
+    }
+}
 
 ContentDirectory::~ContentDirectory() {
     set_change_callback(nullptr);
     if (lost_handler_) g_signal_handler_disconnect(proxy_, lost_handler_);
+    if (queued_handler_) g_signal_handler_disconnect(session_, queued_handler_);
+    if (session_) g_object_unref(session_);
     cancel_all();
     g_object_unref(proxy_);
+}
+
+void ContentDirectory::on_request_queued(void*, void* message, void* self) {
+    auto* cd = static_cast<ContentDirectory*>(self);
+    if (!cd->starting_) return;  // another proxy's request, or not an action
+    auto* watch = new std::weak_ptr<Call>(cd->starting_);
+    g_signal_connect_data(
+        message, "got-headers", G_CALLBACK(+[](SoupMessage* msg, gpointer data) {
+            auto call = static_cast<std::weak_ptr<Call>*>(data)->lock();
+            if (!call) return;
+            SoupMessageHeaders* headers = soup_message_get_response_headers(msg);
+            if (soup_message_headers_get_encoding(headers) != SOUP_ENCODING_CONTENT_LENGTH) return;
+            goffset length = soup_message_headers_get_content_length(headers);
+            if (length <= kMaxResponseBytes) return;
+            spdlog::warn("upnp: {} response of {} bytes is over the limit: cancelled", call->action, length);
+            call->too_large = length;
+            g_cancellable_cancel(call->cancellable);
+        }),
+        watch, [](gpointer data, GClosure*) { delete static_cast<std::weak_ptr<Call>*>(data); },
+        GConnectFlags{});
 }
 
 void ContentDirectory::cancel_all() {
@@ -103,6 +142,7 @@ void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
         },
         call.get());
     auto* holder = new std::shared_ptr<Call>(call);
+    starting_ = call;
     gupnp_service_proxy_call_action_async(
         proxy_, call->request, call->cancellable,
         [](GObject* source, GAsyncResult* res, gpointer data) {
@@ -116,7 +156,7 @@ void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
             GUPnPServiceProxyAction* action =
                 gupnp_service_proxy_call_action_finish(GUPNP_SERVICE_PROXY(source), res, &error);
             if (!action) {
-                finish_with_error(c.done, error_from(error, c.action, c.timed_out));
+                finish_with_error(c.done, error_from(error, c.action, c.timed_out, c.too_large));
                 g_clear_error(&error);
                 return;
             }
@@ -159,6 +199,7 @@ void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
             }
         },
         holder);
+    starting_.reset();
     // The call added GLib sources from outside a GLib dispatch: make the
     // loop integration look at the context again.
     g_main_context_wakeup(nullptr);

@@ -36,6 +36,13 @@ struct CdsReply {
 
 class ContentDirectory : public std::enable_shared_from_this<ContentDirectory> {
 public:
+    // A response that announces a larger body is cancelled after its headers
+    // (before gupnp reads it into memory). DIDL itself is limited to 8 MiB,
+    // and the SOAP envelope escapes it. A body without Content-Length
+    // (chunked) is bounded only by the call timeout: libsoup 3.2 has no
+    // per-message body hook.
+    static constexpr std::int64_t kMaxResponseBytes = 16 * 1024 * 1024;
+
     using BrowseCallback = std::function<void(const CdsReply<CdsResult>&)>;
     using StringCallback = std::function<void(const CdsReply<std::string>&)>;
     using UintCallback = std::function<void(const CdsReply<std::uint32_t>&)>;
@@ -68,11 +75,15 @@ private:
     struct Call;
     void start(const char* action, std::shared_ptr<Call> call);
     static void on_notify(GUPnPServiceProxy*, const char* variable, void* value, void* self);
+    static void on_request_queued(void* session, void* message, void* self);
 
     GUPnPServiceProxy* proxy_;
     std::chrono::milliseconds timeout_;
     ChangeCallback on_change_;
     unsigned long lost_handler_ = 0;
+    void* session_ = nullptr;           // the context's SoupSession (a reference)
+    unsigned long queued_handler_ = 0;
+    std::shared_ptr<Call> starting_;    // the call whose request is being queued right now
     std::vector<std::weak_ptr<Call>> calls_;
 };
 
