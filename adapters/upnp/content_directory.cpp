@@ -30,7 +30,7 @@ struct ContentDirectory::Call {
 
 namespace {
 
-CdsError error_from(const GError* e, const std::string& action, bool timed_out, std::int64_t too_large = 0) {
+CdsError classify(const GError* e, const std::string& action, bool timed_out, std::int64_t too_large) {
     CdsError out;
     if (too_large) {
         out.kind = CdsError::Kind::Failed;
@@ -52,10 +52,22 @@ CdsError error_from(const GError* e, const std::string& action, bool timed_out, 
     // ContentDirectory error 701 "No such object", 710 "No such container".
     if (e->domain == GUPNP_CONTROL_ERROR && (e->code == 701 || e->code == 710))
         out.kind = CdsError::Kind::NoSuchObject;
-    else if (e->domain == GUPNP_CONTROL_ERROR)
-        out.kind = CdsError::Kind::Failed;
+    else if (e->domain == GUPNP_CONTROL_ERROR || e->domain == GUPNP_SERVER_ERROR)
+        out.kind = CdsError::Kind::Failed;  // it answered, with a fault, an HTTP error or nonsense
     else
-        out.kind = CdsError::Kind::Unreachable;  // HTTP/transport level
+        out.kind = CdsError::Kind::Unreachable;  // transport level
+    return out;
+}
+
+// Every failed call is logged once; "no such object" is an answer, and a
+// cancel (the server left) is expected.
+CdsError error_from(const GError* e, const std::string& action, bool timed_out, std::int64_t too_large = 0) {
+    CdsError out = classify(e, action, timed_out, too_large);
+    bool cancelled = !timed_out && !too_large && e && g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    if (out.kind == CdsError::Kind::NoSuchObject || cancelled)
+        spdlog::debug("upnp: {}", out.message);
+    else
+        spdlog::warn("upnp: {}", out.message);
     return out;
 }
 
@@ -113,7 +125,7 @@ void ContentDirectory::on_request_queued(void*, void* message, void* self) {
             if (soup_message_headers_get_encoding(headers) != SOUP_ENCODING_CONTENT_LENGTH) return;
             goffset length = soup_message_headers_get_content_length(headers);
             if (length <= kMaxResponseBytes) return;
-            spdlog::warn("upnp: {} response of {} bytes is over the limit: cancelled", call->action, length);
+            spdlog::debug("upnp: {} response of {} bytes is over the limit: cancelled", call->action, length);
             call->too_large = length;
             g_cancellable_cancel(call->cancellable);
         }),

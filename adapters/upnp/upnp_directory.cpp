@@ -186,7 +186,12 @@ void UpnpDirectory::browse(const profiles::BrowseRequest& req, DirectoryCallback
         if (!meta.ok()) return done(self->error_for(meta.error));
         auto parsed = mappings::parse_didl(meta.value->didl);
         for (const auto& w : parsed.warnings) spdlog::debug("didl {}: {}", self->jid_, w);
-        if (!parsed.ok || parsed.objects.empty())
+        if (!parsed.ok) {
+            spdlog::warn("didl {}: metadata of '{}': {}", self->jid_, req.id, parsed.error);
+            return done(DirectoryError{"undefined-condition", "the media server sent unreadable DIDL-Lite for '" +
+                                                                  req.id + "': " + parsed.error});
+        }
+        if (parsed.objects.empty())
             return done(DirectoryError{"item-not-found", "the media server has no object '" + req.id + "'"});
         mappings::MediaObject self_obj = parsed.objects.front();
         if (!self_obj.is_container)

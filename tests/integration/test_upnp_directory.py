@@ -11,25 +11,12 @@ creates it, re-runs itself there, and deletes it (xpmntest.netns).
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 import unittest
 import xml.etree.ElementTree as ET
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-from xpmntest.netns import inside_namespace, run_in_new_namespace  # noqa: E402
-
-
-def _reexec_in_namespace():
-    """Runs this module's tests in a new namespace; returns their exit code."""
-    return run_in_new_namespace([sys.executable, '-m', 'unittest', '-v', 'test_upnp_directory'], cwd=HERE,
-                                prefix='xpmn-upnp')
-
-
-if __name__ == '__main__' and not inside_namespace():
-    sys.exit(_reexec_in_namespace())
+from xpmntest.netns import inside_namespace, module_in_namespace  # noqa: E402
 
 
 META = '{urn:xmpp:media:metadata:0}'
@@ -56,19 +43,14 @@ def seconds(upnp_duration):
 
 
 if not inside_namespace():
-    class InNamespace(unittest.TestCase):
-        """Outside a namespace this single test runs the module inside one."""
-
-        def test_module_in_fresh_network_namespace(self):
-            self.assertEqual(_reexec_in_namespace(), 0, 'the tests inside the namespace failed (output above)')
+    InNamespace = module_in_namespace('test_upnp_directory', prefix='xpmn-upnp')
 
 else:
     from test_bridge_c2s import PASSWORD
     from xpmntest import media
-    from xpmntest.bridge import Bridge, run_xpmn, write_config, xmpp_section
+    from xpmntest.bridge import run_xpmn, start_home_network, wait_devices
     from xpmntest.nas import Gerbera, MiniDlna
     from xpmntest.netns import NetNs
-    from xpmntest.prosody import Prosody
     from xpmntest.slix import SlixClient
 
     class TestUpnpDirectory(unittest.TestCase):
@@ -88,29 +70,13 @@ else:
             cls.gb = Gerbera(os.path.join(cls.workdir, 'gerbera'), cls.gb_lib, netns=ns, friendly_name=GB)
             cls.addClassCleanup(cls.gb.kill)
             cls.gb.start()
-            cls.prosody = Prosody(os.path.join(cls.workdir, 'prosody'))
-            cls.addClassCleanup(cls.prosody.stop)
-            cls.prosody.add_user('home', PASSWORD)
-            cls.prosody.start()
-            cls.xmpp = xmpp_section(cls.prosody, 'home', PASSWORD)
             # No [upnp] interfaces: all of the namespace's (lo, and gerbera's upnp0).
-            cls.bridge = Bridge(cls.workdir, cls.xmpp, security={'require_e2e': False},
-                                upnp={'watch_poll_interval': POLL, 'exclude': ['Excluded*']})
-            cls.addClassCleanup(cls.bridge.stop)
-            cls.bridge.start()
+            start_home_network(cls, PASSWORD, upnp={'watch_poll_interval': POLL, 'exclude': ['Excluded*']})
             for name in (MDL, GB):
                 cls.bridge.wait_for_log("media server '%s'" % name, timeout=30)
-            cls.config = write_config(os.path.join(cls.workdir, 'xpmn.toml'),
-                                      {'xmpp': cls.xmpp, 'bridge': {'state_dir': os.path.join(cls.workdir, 'xs')}})
-            cls.jids = {}
-            deadline = time.monotonic() + 30
-            while len(cls.jids) < 2 and time.monotonic() < deadline:
-                out = run_xpmn(cls.config, 'devices').stdout
-                cls.jids = {m.group(2): m.group(1) for m in
-                            re.finditer(r'^(home@xpmn\.test/upnp-[0-9a-f]{8}) .*"(.*)"$', out, re.M)}
-                time.sleep(0.2)
-            if len(cls.jids) < 2:
-                raise AssertionError('the bridge does not show both media servers:\n' + out)
+            out = wait_devices(cls.config, lambda out: out.count('/upnp-') == 2)
+            cls.jids = {m.group(2): m.group(1) for m in
+                        re.finditer(r'^(home@xpmn\.test/upnp-[0-9a-f]{8}) .*"(.*)"$', out, re.M)}
 
         def xpmn(self, *args):
             r = run_xpmn(self.config, *args)

@@ -116,13 +116,17 @@ TEST_F(ConfigTest, MissingFile) {
 
 TEST_F(ConfigTest, UpnpAndSecuritySections) {
     auto c = xpmn::config::load(write("c.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[upnp]\ninterfaces = [\"lo\"]\n"
-                                                "exclude = [\"uuid:bad*\"]\nsearch_max_depth = 3\n[security]\nrequire_e2e = false\n"));
+                                                "exclude = [\"uuid:bad*\"]\nsearch_max_depth = 3\nwatch_poll_interval = 2\n"
+                                                "[security]\nrequire_e2e = false\n"));
     EXPECT_EQ(c.upnp.interfaces, std::vector<std::string>{"lo"});
+    EXPECT_EQ(c.upnp.watch_poll_interval, 2);
     EXPECT_EQ(c.upnp.exclude, std::vector<std::string>{"uuid:bad*"});
     EXPECT_EQ(c.upnp.search_max_depth, 3);
     EXPECT_FALSE(c.security.require_e2e);
     auto defaults = xpmn::config::load(write("d.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n"));
     EXPECT_TRUE(defaults.security.require_e2e);
+    EXPECT_EQ(defaults.upnp.watch_poll_interval, 5);
+    EXPECT_NE(error_of("[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[upnp]\nwatch_poll_interval = 0\n").find("c.toml:5: upnp.watch_poll_interval"), std::string::npos);
     EXPECT_NE(error_of("[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[upnp]\ninterfaces = \"lo\"\n").find("c.toml:5: upnp.interfaces must be a list of strings"), std::string::npos);
     EXPECT_NE(error_of("[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[security]\nrequire_e2e = \"no\"\n").find("security.require_e2e must be true or false"), std::string::npos);
 }

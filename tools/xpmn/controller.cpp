@@ -13,6 +13,9 @@ Controller::Controller(boost::asio::io_context& io, const config::Config& config
     auto sc = config::session_config(config_, resource);
     sc.ping_interval = std::chrono::milliseconds(0);  // short-lived
     sc.backoff_max = std::chrono::milliseconds(4000);
+    // A request may take as long as the command may: the device's own
+    // timeouts (10 s for a NAS) then arrive as errors instead of ours.
+    sc.iq_timeout = timeout;
     session_ = client::C2sSession::create(io_, sc);
     // Controllers announce only that they are controllers (wire profile §2).
     auto info = std::make_shared<disco::Info>();

@@ -10,6 +10,7 @@ build/default. Logs go to files in the work dir; every wait is bounded.
 import os
 import signal
 import subprocess
+import time
 
 from . import reaper
 from .logs import read_text, wait_for_text
@@ -125,3 +126,37 @@ def run_xpmn(config, *args, timeout=30):
 
 def check_config(path):
     return subprocess.run([BRIDGE_BIN, '--check-config', path], capture_output=True, text=True, timeout=30)
+
+
+def start_home_network(case, password, **sections):
+    """For a TestCase class's setUpClass: Prosody with the home account, the bridge
+    (profiles over plain c2s: [security] require_e2e = false; further config
+    `sections`) and an xpmn config for the same account. Sets case.prosody,
+    case.xmpp, case.bridge and case.config (needs case.workdir); class cleanups
+    stop them, and the bridge's exit status is checked (0: no crash, no
+    sanitizer report)."""
+    from .prosody import Prosody
+    case.prosody = Prosody(os.path.join(case.workdir, 'prosody'))
+    case.addClassCleanup(case.prosody.stop)
+    case.prosody.add_user('home', password)
+    case.prosody.start()
+    case.xmpp = xmpp_section(case.prosody, 'home', password)
+    case.bridge = Bridge(case.workdir, case.xmpp, security={'require_e2e': False}, **sections)
+    case.addClassCleanup(case.bridge.kill)
+    case.addClassCleanup(case.bridge.stop)
+    case.bridge.start()
+    case.config = write_config(os.path.join(case.workdir, 'xpmn.toml'), {
+        'xmpp': case.xmpp, 'bridge': {'state_dir': os.path.join(case.workdir, 'xpmn-state')}})
+
+
+def wait_devices(config, predicate, timeout=30.0):
+    """Runs `xpmn devices` until predicate(output) holds (bounded); returns the output."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = run_xpmn(config, 'devices').stdout
+        if predicate(out):
+            return out
+        if time.monotonic() > deadline:
+            raise AssertionError('xpmn devices did not show what the test waits for within %ss:\n%s' % (
+                timeout, out))
+        time.sleep(0.2)

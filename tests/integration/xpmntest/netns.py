@@ -466,6 +466,27 @@ def run_in_new_namespace(argv, cwd=None, timeout=900, prefix='xpmn'):
         return ns.run(argv, timeout=timeout, cwd=cwd, env=env, stdout=None, stderr=None).returncode
 
 
+def module_in_namespace(module, prefix='xpmn', cwd=None):
+    """A TestCase class for a test module that must run in its own namespace:
+    outside one, its single test re-runs `module` (unittest -v) inside a fresh
+    namespace; the module defines its real tests only when inside_namespace().
+
+        if not inside_namespace():
+            InNamespace = module_in_namespace('test_x', prefix='xpmn-x')
+        else:
+            class TestX(unittest.TestCase): ...
+    """
+    here = cwd or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    class InNamespace(unittest.TestCase):
+        def test_module_in_fresh_network_namespace(self):
+            rc = run_in_new_namespace([PYTHON, '-m', 'unittest', '-v', module], cwd=here, prefix=prefix)
+            self.assertEqual(rc, 0, 'the tests inside the namespace failed (output above)')
+
+    InNamespace.__qualname__ = InNamespace.__name__ = 'InNamespace'
+    return InNamespace
+
+
 def inside_namespace():
     """True in a command run_in_new_namespace() started."""
     return bool(os.environ.get(NS_ENV))
