@@ -11,6 +11,7 @@ creates it, re-runs itself there, and deletes it (xpmntest.netns).
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import time
 import unittest
@@ -48,7 +49,9 @@ if not inside_namespace():
 else:
     from test_bridge_c2s import PASSWORD
     from xpmntest import media
-    from xpmntest.bridge import run_xpmn, start_home_network, wait_devices
+    from xpmntest.bridge import XPMN_BIN, run_xpmn, start_home_network, wait_devices
+    from xpmntest.logs import read_text, wait_for_text
+    from xpmntest.reaper import kill
     from xpmntest.nas import Gerbera, MiniDlna
     from xpmntest.netns import NetNs
     from xpmntest.slix import SlixClient
@@ -57,7 +60,8 @@ else:
         @classmethod
         def setUpClass(cls):
             cls.workdir = tempfile.mkdtemp(prefix='xpmn-upnp-')
-            cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+            if not os.environ.get('XPMN_KEEP_WORKDIR'):
+                cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
             ns = NetNs.current()
             cls.mdl_lib = os.path.join(cls.workdir, 'lib-minidlna')
             cls.manifest = media.make_library(cls.mdl_lib, n_extra=MDL_EXTRA)
@@ -285,8 +289,16 @@ else:
             gb_folder = self.gb.content_directory().find_container(folder[1:], folder[0])
             node_g = self.watch(phone, self.jids[GB], gb_folder)
             self.assertNotEqual(node_m, node_g)
+            # The xpmn CLI watches gerbera's folder too, until the first change.
+            cli_out = os.path.join(self.workdir, 'xpmn-watch.out')
+            with open(cli_out, 'w') as f:
+                cli = subprocess.Popen([XPMN_BIN, '-v', '--config', self.config, 'watch', GB, gb_folder, '--count', '1'],
+                                       stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+            self.addCleanup(kill, cli)
+            wait_for_text(lambda: read_text(cli_out), 'watching container %s' % gb_folder, timeout=20)
             time.sleep(2 * POLL + 0.5)  # a quiet spell: nothing changed, nothing is sent
             self.assertEqual([m for m in phone.messages if 'pubsub#event' in m], [])
+            self.assertNotIn('changed', read_text(cli_out))
             since = len(phone.messages)
             self.mdl.add_file(rel, title='Neu hinzugefügt', artist='Test Artist', album='Nachschub', track=1)
             self.gb.add_file(rel, title='Neu hinzugefügt', artist='Test Artist', album='Nachschub', track=1)
@@ -295,6 +307,8 @@ else:
             self.assertGreater(int(ev.get('update-id')), 0)
             ev = self.wait_event(phone, node_g, since)
             self.assertEqual(ev.get('id'), gb_folder)
+            self.assertEqual(cli.wait(20), 0, read_text(cli_out))  # --count 1: one change, unsubscribed
+            self.assertIn('container %s changed, update-id' % gb_folder, read_text(cli_out))
             # The new file is there when the controller browses again.
             self.assertIn('Neu hinzugefügt', self.xpmn('search', MDL, 'album=nachschub'))
             # Unsubscribing ends the watch; a second time it is unknown.

@@ -29,6 +29,13 @@ struct SearchOptions {
     bool xml = false;
 };
 void search(Controller& c, const SearchOptions& options, Controller::Done done);
+struct WatchOptions {
+    std::string device;
+    std::string id = "0";
+    unsigned count = 0;  // end after this many changes; 0: until SIGINT/SIGTERM
+};
+void watch(Controller& c, const WatchOptions& options, Controller::Done done);
+
 void show_disco(Controller& c, const std::string& jid, Controller::Done done);
 
 }  // namespace xpmn::tools

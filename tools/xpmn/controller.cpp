@@ -42,8 +42,11 @@ int Controller::run(Command command) {
     };
     bool started = false;
     session_->set_events({
-        [&](bool) {
-            if (started) return;
+        [&](bool resumed) {
+            if (started) {
+                if (!resumed && on_session_lost_) on_session_lost_();
+                return;
+            }
             started = true;
             command(*this, finish);
         },

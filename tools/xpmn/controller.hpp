@@ -26,6 +26,12 @@ public:
     int run(Command command);
 
     client::C2sSession& session() { return *session_; }
+    boost::asio::io_context& io() { return io_; }
+    // A long-running command (watch) is past its start: --timeout no longer ends it.
+    void watching() { deadline_.cancel(); }
+    // Called when the connection came back as a new session (not resumed):
+    // what the devices knew about this controller (watches) is gone.
+    void on_session_lost(std::function<void()> callback) { on_session_lost_ = std::move(callback); }
     const config::Config& config() const { return config_; }
     // A full JID from a full JID or a resource of the own account.
     std::string resolve_jid(const std::string& text) const;
@@ -37,6 +43,7 @@ private:
     boost::asio::steady_timer deadline_;
     std::chrono::seconds timeout_;
     std::string last_error_;
+    std::function<void()> on_session_lost_;
 };
 
 }  // namespace xpmn::tools

@@ -9,6 +9,11 @@
 
 namespace xpmn::tools {
 
+// A resource that does not answer disco#info in this time is listed without
+// it: a client gone without closing its stream stays "available" while the
+// server keeps its session for resumption, and must not hold up a command.
+constexpr std::chrono::seconds kDiscoTimeout{4};
+
 void discover_devices(Controller& c, std::function<void(const DeviceMap&)> done) {
     auto& session = c.session();
     auto online = std::make_shared<std::set<std::string>>();
@@ -33,10 +38,13 @@ void discover_devices(Controller& c, std::function<void(const DeviceMap&)> done)
         if (online->empty()) return done(*results);
         auto remaining = std::make_shared<std::size_t>(online->size());
         for (const auto& jid : *online)
-            client::query_disco_info(session, jid, [jid, results, remaining, done](const client::DiscoResult& r) {
-                (*results)[jid] = r;
-                if (--*remaining == 0) done(*results);
-            });
+            client::query_disco_info(
+                session, jid,
+                [jid, results, remaining, done](const client::DiscoResult& r) {
+                    (*results)[jid] = r;
+                    if (--*remaining == 0) done(*results);
+                },
+                kDiscoTimeout);
     });
 }
 

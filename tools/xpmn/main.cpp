@@ -45,6 +45,11 @@ int main(int argc, char** argv) {
     search->add_option("--start", search_opts.start, "index of the first hit");
     search->add_option("--max", search_opts.max, "hits at most");
     search->add_flag("--xml", search_opts.xml, "print the raw <container/>");
+    tools::WatchOptions watch_opts;
+    auto* watch = app.add_subcommand("watch", "print the changes of one container of a media server as they happen");
+    watch->add_option("DEVICE", watch_opts.device, "full JID, resource or unique friendly name")->required();
+    watch->add_option("ID", watch_opts.id, "container id (default: the root, 0)");
+    watch->add_option("--count", watch_opts.count, "end after this many changes (default: until Ctrl-C)");
     CLI11_PARSE(app, argc, argv);
 
     config::Config cfg;
@@ -75,6 +80,8 @@ int main(int argc, char** argv) {
             rc = controller.run([&](tools::Controller& c, auto done) { tools::browse(c, browse_opts, std::move(done)); });
         else if (search->parsed())
             rc = controller.run([&](tools::Controller& c, auto done) { tools::search(c, search_opts, std::move(done)); });
+        else if (watch->parsed())
+            rc = controller.run([&](tools::Controller& c, auto done) { tools::watch(c, watch_opts, std::move(done)); });
         else if (disco->parsed())
             rc = controller.run([&](tools::Controller& c, auto done) { tools::show_disco(c, disco_jid, std::move(done)); });
     } catch (const std::exception& e) {

@@ -29,7 +29,8 @@ xml::Element caps_presence(const disco::Info& info) {
     return p;
 }
 
-void query_disco_info(C2sSession& session, const std::string& jid, std::function<void(const DiscoResult&)> done) {
+void query_disco_info(C2sSession& session, const std::string& jid, std::function<void(const DiscoResult&)> done,
+                      std::optional<std::chrono::milliseconds> timeout) {
     auto iq = stanza::iq("get", jid);
     iq.add("query", ns::disco_info);
     session.send_iq(std::move(iq), [done = std::move(done)](const IqResponse& r) {
@@ -42,7 +43,7 @@ void query_disco_info(C2sSession& session, const std::string& jid, std::function
             out.error = r.ok ? "the answer carries no disco#info query" : r.condition + (r.text.empty() ? "" : ": " + r.text);
         }
         done(out);
-    });
+    }, timeout);
 }
 
 }  // namespace xpmn::client

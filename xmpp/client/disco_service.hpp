@@ -2,8 +2,10 @@
 // `node#ver` node) and disco#items, and queries other entities.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "xmpp/client/c2s_session.hpp"
@@ -25,6 +27,7 @@ struct DiscoResult {
     disco::Info info;
     std::string error;  // condition and text when !ok
 };
-void query_disco_info(C2sSession& session, const std::string& jid, std::function<void(const DiscoResult&)> done);
+void query_disco_info(C2sSession& session, const std::string& jid, std::function<void(const DiscoResult&)> done,
+                      std::optional<std::chrono::milliseconds> timeout = {});
 
 }  // namespace xpmn::client
