@@ -6,6 +6,7 @@
 #include <deque>
 #include <utility>
 
+#include "adapters/upnp/container_update_ids.hpp"
 #include "mappings/didl/didl_parser.hpp"
 #include "mappings/didl/metadata_xml.hpp"
 
@@ -152,18 +153,8 @@ void UpnpDirectory::watch(const std::set<std::string>& containers, ChangeListene
             return;
         }
         if (!std::exchange(gena->container_ids_seen, true)) return;
-        // ContainerUpdateIDs lists "id,updateID" pairs (not every server sends it: minidlna does not).
-        std::size_t pos = 0;
-        while (pos < containers.size()) {
-            auto c1 = containers.find(',', pos);
-            if (c1 == std::string::npos) break;
-            auto c2 = containers.find(',', c1 + 1);
-            std::string id = containers.substr(pos, c1 - pos);
-            std::string upd = containers.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
-            gena->listener(id, static_cast<std::uint32_t>(std::strtoul(upd.c_str(), nullptr, 10)));
-            if (c2 == std::string::npos) break;
-            pos = c2 + 1;
-        }
+        // Not every server sends ContainerUpdateIDs: minidlna does not.
+        for (const auto& [id, update] : parse_container_update_ids(containers)) gena->listener(id, update);
     });
 }
 
