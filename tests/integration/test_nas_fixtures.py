@@ -1,9 +1,9 @@
 """Proves the UPnP-side fixtures: a network namespace with SSDP multicast on its
 loopback (xpmntest.netns), a generated media library (xpmntest.media), real
-minidlna and gerbera servers in the namespace (xpmntest.nas) and the independent
-UPnP client (xpmntest.upnp_direct). Needs root (network namespaces) and Debian's
-minidlna, gerbera and ffmpeg; skipped with the reason when a namespace cannot be
-made. Run from tests/integration:
+minidlna, gerbera and rygel servers in a namespace (xpmntest.nas) and the
+independent UPnP client (xpmntest.upnp_direct). Needs root (network namespaces)
+and Debian's minidlna, gerbera, rygel and ffmpeg; skipped with the reason when a
+namespace cannot be made. Run from tests/integration:
 
     /usr/bin/python3 -m unittest -v test_nas_fixtures
 
@@ -11,9 +11,15 @@ The test process stays on the host: its sockets into the namespace are made by
 NetNs.socket() (setns on a helper thread); one SSDP search also runs as a
 separate process inside it (ip netns exec). Set XPMN_KEEP_TMP=1 to keep the
 work dir (server logs, configs, the library).
+
+NasFixturesTest runs minidlna and gerbera on a library with 1 200 extra files;
+RygelFixturesTest runs rygel in a namespace of its own on a library with 150
+(rygel extracts metadata at ~18 files/s: 1 200 would take ~66 s).
 """
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,12 +27,14 @@ import time
 import unittest
 
 from xpmntest import media, netns, upnp_direct
-from xpmntest.nas import Gerbera, MiniDlna, library_counts
+from xpmntest.nas import Gerbera, MiniDlna, Rygel, library_counts, rygel_file_title
 from xpmntest.upnp_direct import ContentDirectory, SsdpListener, UpnpError, parse_duration
 
 N_EXTRA = 1200
 MDL_UUID = '4d696e69-444c-4e41-7878-706d6e000001'
 GB_UUID = '67657262-6572-6100-7878-706d6e000002'
+RY_UUID = '52796765-6c00-0000-7878-706d6e000003'
+RY_EXTRA = 150
 
 
 def log(msg, *args):
@@ -48,18 +56,37 @@ def own_processes(marker):
     return out
 
 
+def gone(pid):
+    """True when `pid` no longer runs (no such process, or a zombie nobody reaped yet)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
+    except (OSError, IndexError):
+        return True
+
+
+def work_dir(case, prefix, tools):
+    """setUpClass's common part: case.t0, case.tmp (removed at the end unless
+    XPMN_KEEP_TMP is set), and a skip when one of `tools` is missing."""
+    case.t0 = time.monotonic()
+    case.tmp = tempfile.mkdtemp(prefix=prefix)
+    if os.environ.get('XPMN_KEEP_TMP'):
+        print('work dir kept: %s' % case.tmp, file=sys.stderr)
+    else:
+        case.addClassCleanup(shutil.rmtree, case.tmp, True)
+    for tool in tools:
+        if not shutil.which(tool):
+            raise unittest.SkipTest('%s is not installed (see scripts/setup)' % tool)
+
+
 class NasFixturesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.t0 = time.monotonic()
-        cls.tmp = tempfile.mkdtemp(prefix='xpmn-nas-')
-        if os.environ.get('XPMN_KEEP_TMP'):
-            print('work dir kept: %s' % cls.tmp, file=sys.stderr)
-        else:
-            cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
-        for tool in ('minidlnad', 'gerbera', 'ffmpeg', 'ffprobe'):
-            if not shutil.which(tool):
-                raise unittest.SkipTest('%s is not installed (apt-get install minidlna gerbera ffmpeg)' % tool)
+        work_dir(cls, 'xpmn-nas-', ('minidlnad', 'gerbera', 'ffmpeg', 'ffprobe'))
         cls.ns = netns.NetNs(prefix='xpmn-nas', sweep=True)  # unittest.SkipTest when impossible
         cls.addClassCleanup(cls.ns.delete)
         log('namespace %s (%s) in %.2fs', cls.ns.name, cls.ns.mode, time.monotonic() - cls.t0)
@@ -310,6 +337,193 @@ class NasFixturesTest(unittest.TestCase):
         r = subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True, timeout=10)
         self.assertNotIn(name, r.stdout)
         log('clean-up: namespace gone, no process left; whole class %.1fs', time.monotonic() - self.t0)
+
+
+class RygelFixturesTest(unittest.TestCase):
+    """Rygel 0.42 (media-export plugin) in its own namespace, on its own library."""
+
+    @classmethod
+    def setUpClass(cls):
+        work_dir(cls, 'xpmn-rygel-', ('rygel', 'ffmpeg', 'ffprobe'))
+        cls.ns = netns.NetNs(prefix='xpmn-nas', sweep=True)
+        cls.addClassCleanup(cls.ns.delete)
+        t = time.monotonic()
+        cls.library = os.path.join(cls.tmp, 'lib')
+        cls.manifest = media.make_library(cls.library, n_extra=RY_EXTRA)
+        log('rygel library: %d files in %.2fs', len(cls.manifest), time.monotonic() - t)
+        cls.ry = Rygel(os.path.join(cls.tmp, 'rygel'), cls.library, netns=cls.ns, port=8300,
+                       friendly_name='xpmn Test NAS (rygel) – Ärger', uuid=RY_UUID)
+        cls.addClassCleanup(cls.ry.kill)
+        cls.ry.start()
+        log('rygel ready (harvest of %d files done in %.2fs) in %.2fs', len(cls.manifest),
+            cls.ry.harvest_seconds, cls.ry.last_scan_seconds)
+        cls.cd = cls.ry.content_directory()
+
+    def by_relpath(self, relpath):
+        return next(m for m in self.manifest if m['relpath'] == relpath)
+
+    def test_1_ssdp_and_description(self):
+        found = {r['udn']: r for r in upnp_direct.ssdp_search(self.ns, timeout=1.5)}
+        self.assertEqual(found[self.ry.udn]['location'], self.ry.description_url)
+        self.assertIn('GUPnP', found[self.ry.udn]['server'])
+        # a MediaServer:3 that answers a search for :1 with ST :1 (gssdp's version matching)
+        self.assertEqual(found[self.ry.udn]['st'], upnp_direct.MEDIA_SERVER)
+        cd = self.cd
+        self.assertEqual((cd.udn, cd.friendly_name, cd.model_name), (self.ry.udn, self.ry.friendly_name, 'Rygel'))
+        self.assertEqual(cd.device_type, 'urn:schemas-upnp-org:device:MediaServer:3')
+        self.assertEqual(cd.service_type, 'urn:schemas-upnp-org:service:ContentDirectory:3')
+        log('rygel: %r %s control %s events %s', cd.friendly_name, cd.udn, cd.control_url, cd.event_url)
+
+    def test_2_browse(self):
+        root = self.cd.browse_all('0')
+        self.assertEqual({e['title']: e['id'] for e in root},
+                         {'Files & Folders': Rygel.FOLDERS, 'Music': 'virtual-parent:object.item.audioItem.musicTrack',
+                          'Pictures': 'virtual-parent:object.item.imageItem.photo',
+                          'Videos': 'virtual-parent:object.item.videoItem',
+                          'Playlists': 'virtual-parent:object.item.playlistItem'})
+        music = {e['title'] for e in self.cd.browse_all('virtual-parent:object.item.audioItem.musicTrack')}
+        self.assertEqual(music, {'Album', 'All', 'Artist', 'Genre', 'Year'})
+        t = time.monotonic()
+        everything = self.cd.walk('0', max_children=50)
+        log('rygel: walk of every container (at most 50 children each), %d objects in %.2fs',
+            len(everything), time.monotonic() - t)
+        lib_path = ['Files & Folders', os.path.basename(self.library)]
+        files = {'/'.join(e['path'][len(lib_path):]) for e in everything
+                 if e['kind'] == 'item' and e['path'][:len(lib_path)] == lib_path}
+        for m in self.manifest:
+            if not m['relpath'].startswith('Many/'):
+                self.assertIn(os.path.dirname(m['relpath']) + '/' + self.ry.item_title(m['relpath'], m['title']),
+                              files)
+        self.assertIn('Music/Öther Ärtist/Vorbis Album/01 - Eins', files)  # Ogg: the name, "Ogg" cut out
+        cafe = next(e for e in everything if e['path'][:3] == ['Music', 'Album', 'Sine Album'] and
+                    e['title'] == 'Ärger über Café')
+        self.assertEqual((cafe['artist'], cafe['album'], cafe['track'], cafe['genre'], cafe['date']),
+                         ('Test Artist', 'Sine Album', 1, 'Electronic', '2021-01-01'))
+        self.assertEqual(cafe['class'], 'object.item.audioItem.musicTrack')
+        m = self.by_relpath('Music/Test Artist/Sine Album/01 - Ärger über Café.mp3')
+        http_res, internal_res = cafe['res'][0], cafe['res'][1]
+        self.assertEqual((http_res['mime'], int(http_res['size'])), ('audio/mpeg', m['size']))
+        self.assertAlmostEqual(parse_duration(http_res['duration']), m['duration'], delta=1.0)  # whole seconds
+        self.assertTrue(http_res['url'].startswith('http://127.0.0.1:%d/' % self.ry.port), http_res)
+        self.assertTrue(internal_res['protocol_info'].startswith('internal:'), internal_res)
+        self.assertTrue(internal_res['url'].startswith('file:///'), internal_res)
+        status, headers, body = upnp_direct.http_get(http_res['url'], ns=self.ns)
+        with open(m['path'], 'rb') as f:
+            self.assertEqual((status, body), (200, f.read()))
+        odd = next(e for e in everything if e['kind'] == 'item' and e['title'] == 'Odd & <Chars> \'quoted"')
+        self.assertEqual(odd['artist'], 'Sonderzeichen & Co')
+        video = next(e for e in everything if e['path'] == ['Videos', 'All', 'Testbild'])
+        self.assertEqual((video['class'], video['res'][0]['mime']), ('object.item.videoItem', 'video/mp4'))
+        photo = next(e for e in everything if e['path'] == ['Pictures', 'All', 'Testbild'])
+        self.assertEqual((photo['class'], photo['res'][0]['mime']), ('object.item.imageItem.photo', 'image/jpeg'))
+
+    def test_3_paging(self):
+        many = self.cd.find_container([os.path.basename(self.library), 'Many'], Rygel.FOLDERS)
+        ids, titles = [], []
+        for start in range(0, RY_EXTRA, 40):
+            didl, returned, total, _ = self.cd.browse(many, start=start, count=40)
+            self.assertEqual((returned, total), (min(40, RY_EXTRA - start), RY_EXTRA))
+            entries = upnp_direct.parse_didl(didl)
+            ids += [e['id'] for e in entries]
+            titles += [e['title'] for e in entries]
+        self.assertEqual(len(set(ids)), RY_EXTRA)
+        self.assertEqual(sorted(titles), ['many-%04d' % i for i in range(1, RY_EXTRA + 1)])
+        self.assertEqual(rygel_file_title(media.many_name(7)), 'many-0007')
+        self.assertEqual(self.cd.browse(many, start=RY_EXTRA, count=40)[1:3], (0, RY_EXTRA))
+        self.assertEqual(self.cd.browse(many, count=0)[1], RY_EXTRA)  # 0 = everything
+
+    def test_4_search(self):
+        caps = self.cd.search_capabilities()
+        log('rygel SearchCapabilities: %r, SortCapabilities: %r', caps, self.cd.sort_capabilities())
+        self.assertTrue({'dc:title', 'upnp:class', 'upnp:artist', 'upnp:album'} <= set(caps.split(',')))
+        found = self.cd.search_all('0', 'upnp:class derivedfrom "object.item.audioItem" and dc:title contains "Ton"')
+        self.assertEqual(sorted(e['title'] for e in found), ['Noch ein Ton', 'Zweiter Ton'])
+        found = self.cd.search_all('0', 'dc:title = "Ärger über Café"')
+        self.assertEqual([e['title'] for e in found], ['Ärger über Café'])
+        self.assertEqual(self.ry.count_items(), len(self.manifest))
+
+    def test_5_file_added_gena(self):
+        s0 = self.cd.system_update_id()
+        misc = self.cd.find_container(self.ry.folder_path('Music/Misc/x.mp3')[1:], Rygel.FOLDERS)
+        with self.cd.subscribe() as sub:
+            initial = sub.wait_for(lambda v: 'SystemUpdateID' in v, 10)
+            self.assertEqual(initial['seq'], 0)
+            self.assertEqual(int(initial['vars']['SystemUpdateID']), s0)
+            self.assertIn('ContainerUpdateIDs', initial['vars'])
+            self.assertIn('LastChange', initial['vars'])
+            rel = 'Music/Misc/Neu hinzugefügt.mp3'
+            t = time.monotonic()
+            path = self.ry.add_file(rel, title='Neu hinzugefügt', artist='Test Artist', album='Nachschub', track=1)
+            # (the initial event lists the containers of rygel's last batch of changes)
+            ev = sub.wait_for(lambda v: misc in v.get('ContainerUpdateIDs', '').split(',')[::2], 10, start=1)
+            t_cu = time.monotonic() - t
+            updates = ev['vars']['ContainerUpdateIDs'].split(',')
+            updated = dict(zip(updates[::2], map(int, updates[1::2])))
+            self.assertEqual(set(updated), {misc, '0', 'virtual-parent:object.item.audioItem.musicTrack',
+                                            'virtual-parent:object.item.imageItem.photo',
+                                            'virtual-parent:object.item.videoItem',
+                                            'virtual-parent:object.item.playlistItem'})
+            sysev = sub.wait_for(lambda v: int(v.get('SystemUpdateID', -1)) > s0, 5, start=1)
+            s1 = int(sysev['vars']['SystemUpdateID'])
+            self.assertEqual(s1, max(updated.values()))
+            lastchange = sub.wait_for(lambda v: '<objAdd' in v.get('LastChange', ''), 5, start=1)['vars']['LastChange']
+            item = self.ry.wait_item(rel, 'Neu hinzugefügt', timeout=10)
+            self.assertEqual((item['album'], item['parent_id']), ('Nachschub', misc))
+            self.assertRegex(lastchange, r'<objAdd objID="%s"' % re.escape(item['id']))
+            self.assertEqual(self.cd.system_update_id(), s1)
+            self.assertEqual(self.cd.browse('0')[3], s1)  # Browse's UpdateID is the SystemUpdateID
+            log('file added: GENA ContainerUpdateIDs after %.2fs (%s), SystemUpdateID %d -> %d; seqs %s',
+                t_cu, ev['vars']['ContainerUpdateIDs'], s0, s1, [e['seq'] for e in sub.events])
+            # and removed again
+            n, t = len(sub.events), time.monotonic()
+            os.remove(path)
+            sub.wait_for(lambda v: misc in v.get('ContainerUpdateIDs', '').split(',')[::2], 10, start=n)
+            t_del = time.monotonic() - t
+            sub.wait_for(lambda v: '<objDel objID="%s"' % item['id'] in v.get('LastChange', ''), 5, start=n)
+            self.assertIsNone(self.ry.find_item(rel, 'Neu hinzugefügt'))
+            self.assertGreater(self.cd.system_update_id(), s1)
+            log('file removed: GENA ContainerUpdateIDs after %.2fs; SystemUpdateID now %d',
+                t_del, self.cd.system_update_id())
+
+    def test_6_restart(self):
+        n, s = self.ry.count_items(), self.cd.system_update_id()
+        self.ry.restart()  # same database: nothing is extracted again
+        log('rygel restart (same database) ready in %.2fs', self.ry.last_scan_seconds)
+        cd = self.ry.content_directory()
+        self.assertEqual(cd.udn, self.ry.udn)
+        self.assertEqual(self.ry.count_items(), n)
+        self.assertGreaterEqual(cd.system_update_id(), s)  # kept in the database
+        self.ry.kill()
+        self.assertFalse(self.ry.answers(1.0))
+        self.ry.restart()
+        log('rygel kill + restart ready in %.2fs', self.ry.last_scan_seconds)
+        self.assertEqual(self.ry.count_items(), n)
+
+    def test_7_stop_byebye(self):
+        with SsdpListener(self.ns) as listener:
+            self.assertTrue(self.ry.answers())
+            self.ry.stop()
+            self.assertFalse(self.ry.running)
+            self.assertEqual(self.ry.proc.returncode, 0)
+            self.assertFalse(self.ry.answers(1.0))
+            root = self.ry.udn + '::upnp:rootdevice'
+            bye = listener.wait_for(lambda n: n['nts'] == 'ssdp:byebye' and n['usn'] == root, 5)
+            log('rygel said ssdp:byebye (%s and %d more)', bye['usn'],
+                sum(1 for n in listener.notifies if n['nts'] == 'ssdp:byebye') - 1)
+
+    def test_8_cleanup(self):
+        self.ry.start()  # running again: the namespace's deletion must end it (and mx-extract)
+        pids = self.ns.pids()
+        self.assertIn(self.ry.pid, pids)
+        name = self.ns.name
+        self.ns.delete()
+        self.assertNotIn(name, netns.list_named())
+        self.assertEqual(self.ry.proc.wait(5), -signal.SIGKILL)  # reaped here
+        self.ry.kill()  # only the bookkeeping is left
+        for pid in pids:
+            self.assertTrue(gone(pid), 'pid %d survived the namespace' % pid)
+        self.assertEqual(own_processes(self.tmp), [])
+        log('rygel clean-up: namespace gone, no process left; whole class %.1fs', time.monotonic() - self.t0)
 
 
 if __name__ == '__main__':

@@ -24,6 +24,7 @@ META = '{urn:xmpp:media:metadata:0}'
 SERVER_NS = 'urn:xmpp:media:server:0'
 MDL = 'Test NAS'          # minidlna's friendly name
 GB = 'Test Gerbera'       # gerbera's
+RY = 'Test Rygel'         # rygel's: the one that sends GENA events
 MDL_EXTRA = 1200          # untagged files in Many/ on minidlna: paging
 GB_EXTRA = 150            # … on gerbera: paging through the search fallback
 POLL = 1                  # [upnp] watch_poll_interval for the test
@@ -52,7 +53,7 @@ else:
     from xpmntest.bridge import XPMN_BIN, run_xpmn, start_home_network, wait_devices
     from xpmntest.logs import read_text, wait_for_text
     from xpmntest.reaper import kill
-    from xpmntest.nas import Gerbera, MiniDlna
+    from xpmntest.nas import Gerbera, MiniDlna, Rygel
     from xpmntest.netns import NetNs
     from xpmntest.slix import SlixClient
 
@@ -74,11 +75,16 @@ else:
             cls.gb = Gerbera(os.path.join(cls.workdir, 'gerbera'), cls.gb_lib, netns=ns, friendly_name=GB)
             cls.addClassCleanup(cls.gb.kill)
             cls.gb.start()
+            cls.ry_lib = os.path.join(cls.workdir, 'lib-rygel')
+            media.make_library(cls.ry_lib)  # rygel scans ~55 ms per file: the tagged files only
+            cls.ry = Rygel(os.path.join(cls.workdir, 'rygel'), cls.ry_lib, netns=ns, friendly_name=RY)
+            cls.addClassCleanup(cls.ry.kill)
+            cls.ry.start()
             # No [upnp] interfaces: all of the namespace's (lo, and gerbera's upnp0).
             start_home_network(cls, PASSWORD, upnp={'watch_poll_interval': POLL, 'exclude': ['Excluded*']})
-            for name in (MDL, GB):
+            for name in (MDL, GB, RY):
                 cls.bridge.wait_for_log("media server '%s'" % name, timeout=30)
-            out = wait_devices(cls.config, lambda out: out.count('/upnp-') == 2)
+            out = wait_devices(cls.config, lambda out: out.count('/upnp-') == 3)
             cls.jids = {m.group(2): m.group(1) for m in
                         re.finditer(r'^(home@xpmn\.test/upnp-[0-9a-f]{8}) .*"(.*)"$', out, re.M)}
 
@@ -92,7 +98,8 @@ else:
             kids, start = [], 0
             while True:
                 xml_out = self.xpmn('browse', device, cid, '--start', str(start), '--max', str(page), '--xml')
-                self.assertNotIn('http://', xml_out)  # NAS URLs never leave the bridge
+                self.assertNotIn('http://', xml_out)  # NAS URLs (and paths) never leave the bridge
+                self.assertNotIn('file://', xml_out)
                 attrs, part = parse_container(xml_out)
                 self.assertEqual(attrs['id'], cid)
                 self.assertEqual(int(attrs['returned']), len(part))
@@ -112,8 +119,8 @@ else:
         def test_devices_show_the_media_servers(self):
             out = self.xpmn('devices')
             lines = [line for line in out.splitlines() if '/upnp-' in line]
-            self.assertEqual(len(lines), 2, out)
-            for name in (MDL, GB):
+            self.assertEqual(len(lines), 3, out)
+            for name in (MDL, GB, RY):
                 self.assertTrue(any(('automation/media-server "%s"' % name) in line for line in lines), out)
             self.assertIn(SERVER_NS, out)
 
@@ -128,7 +135,7 @@ else:
                                      timeout=30, start=mark)
             out = self.xpmn('devices')
             self.assertNotIn('Excluded NAS', out)
-            self.assertEqual(len([line for line in out.splitlines() if '/upnp-' in line]), 2, out)
+            self.assertEqual(len([line for line in out.splitlines() if '/upnp-' in line]), 3, out)
             extra.stop()
 
         # -- browse ------------------------------------------------------------------
@@ -174,6 +181,15 @@ else:
             self.assertGreater(items, 0)
             attrs, kids = parse_container(self.xpmn('browse', GB, '0', '--xml'))
             self.assertNotIn('parent', attrs)  # UPnP's parentID "-1" of the root is left out
+
+        def test_browse_rygel_matches_direct_content_directory(self):
+            containers, items = self.compare_walk(self.ry, RY, max_containers=60)
+            self.assertGreater(items, 0)
+
+        def test_search_on_rygel(self):
+            out = self.xpmn('search', RY, 'artist=test artist')
+            self.assertIn('4 of 4', out)
+            self.assertIn('Ärger über Café', out)
 
         def test_root_has_no_parent(self):
             attrs, _ = parse_container(self.xpmn('browse', MDL, '0', '--xml'))
@@ -289,6 +305,10 @@ else:
             gb_folder = self.gb.content_directory().find_container(folder[1:], folder[0])
             node_g = self.watch(phone, self.jids[GB], gb_folder)
             self.assertNotEqual(node_m, node_g)
+            # rygel sends GENA events (ContainerUpdateIDs names the folder).
+            folder = self.ry.folder_path(rel)
+            ry_folder = self.ry.content_directory().find_container(folder[1:], folder[0])
+            node_r = self.watch(phone, self.jids[RY], ry_folder)
             # The xpmn CLI watches gerbera's folder too, until the first change.
             cli_out = os.path.join(self.workdir, 'xpmn-watch.out')
             with open(cli_out, 'w') as f:
@@ -302,6 +322,11 @@ else:
             since = len(phone.messages)
             self.mdl.add_file(rel, title='Neu hinzugefügt', artist='Test Artist', album='Nachschub', track=1)
             self.gb.add_file(rel, title='Neu hinzugefügt', artist='Test Artist', album='Nachschub', track=1)
+            mark = self.bridge.log_mark()
+            self.ry.add_file(rel, title='Neu hinzugefügt', artist='Test Artist', album='Nachschub', track=1)
+            ev = self.wait_event(phone, node_r, since)
+            self.assertEqual(ev.get('id'), ry_folder)
+            self.bridge.wait_for_log('upnp: event ContainerUpdateIDs', timeout=5, start=mark)  # it came by GENA
             ev = self.wait_event(phone, node_m, since)
             self.assertEqual(ev.get('id'), self.mdl.FOLDERS)
             self.assertGreater(int(ev.get('update-id')), 0)
@@ -312,7 +337,7 @@ else:
             # The new file is there when the controller browses again.
             self.assertIn('Neu hinzugefügt', self.xpmn('search', MDL, 'album=nachschub'))
             # Unsubscribing ends the watch; a second time it is unknown.
-            for node, device in ((node_m, MDL), (node_g, GB)):
+            for node, device in ((node_m, MDL), (node_g, GB), (node_r, RY)):
                 iq = ("<iq type='set' to='%s'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
                       "<unsubscribe node='%s'/></pubsub></iq>" % (self.jids[device], node))
                 self.assertIn('type="result"', phone.send_iq_raw(iq).replace("'", '"'))

@@ -1,17 +1,18 @@
-"""Real UPnP/DLNA media servers (Debian's minidlna 1.3 and gerbera 1.1) serving a
-library dir, each self-contained in a work dir, for tests of the UPnP side.
+"""Real UPnP/DLNA media servers (Debian's minidlna 1.3, gerbera 1.1 and rygel 0.42)
+serving a library dir, each self-contained in a work dir, for tests of the UPnP side.
 
     ns = NetNs()
     library = os.path.join(tmp, 'lib')
     manifest = media.make_library(library, n_extra=1200)
     mdl = MiniDlna(os.path.join(tmp, 'minidlna'), library, netns=ns, port=8200)
     gb = Gerbera(os.path.join(tmp, 'gerbera'), library, netns=ns)
+    ry = Rygel(os.path.join(tmp, 'rygel'), library, netns=ns)   # slow scan: see below
     mdl.start(); gb.start()                # bounded: description answers, scan complete
     cd = mdl.content_directory()           # upnp_direct.ContentDirectory (through the namespace)
     mdl.add_file('Music/Neu/neu.mp3', title='Neu')    # atomic rename into the library
     mdl.stop(); mdl.restart(); mdl.kill()
 
-Both run in the foreground as children in their own session, under `setpriv
+All run in the foreground as children in their own session, under `setpriv
 --pdeathsig KILL` (start them from the main thread), with an atexit hook that
 kills what a test left; inside a NetNs they are started with `ip netns exec`.
 Config, database, cache and logs live under the work dir; the friendly name
@@ -65,14 +66,98 @@ gerbera (`gerbera -c config.xml -l gerbera.log`):
   takes ~45 s, hence ContentDirectory.walk(max_children=...).
 - the autoscan also watches the parents of the library dir (non-recursively):
   harmless inotify noise from other files in /tmp.
+
+rygel (`rygel`, media-export plugin only; its stderr is workdir/rygel.log):
+- standalone, without a user session: the environment is built from scratch
+  (PATH, LANG=C.UTF-8, HOME and XDG_CONFIG_HOME/XDG_CACHE_HOME/XDG_DATA_HOME
+  under workdir/home, XDG_RUNTIME_DIR=workdir/run, GSETTINGS_BACKEND=memory: no
+  dconf, GIO_USE_VFS=local: no gvfs). With no DBUS_SESSION_BUS_ADDRESS, no
+  $XDG_RUNTIME_DIR/bus and no DISPLAY there is no session bus, and rygel (a
+  GApplication "org.gnome.Rygel") just runs as a non-unique application: no
+  dbus-daemon is needed (only its own D-Bus interface and the MPRIS/External
+  plugins would use one). A NetNs is required (Rygel(netns=None) raises
+  NasError): on the host it would announce itself on every interface.
+- config: `rygel -c FILE` is ignored by 0.42.1, it reads $XDG_CONFIG_HOME/
+  rygel.conf on top of /etc/rygel.conf (which enables Tracker, Tracker3 and
+  Playbin), so the generated one names every plugin and disables all but
+  MediaExport (installed with Debian's rygel: media-export, mpris, external).
+  [general] interface=lo (gupnp makes a context for lo: "New network
+  127.0.0.0/8 (lo) context available"), ipv6=false, port=PORT (HTTP, default a
+  free one in 20000-30000), enable-transcoding=false, no upload/deletion.
+  [MediaExport] title=<friendly name>, uris=<library>, extract-metadata=true,
+  monitor-changes=true, monitor-grace-timeout=0 (rygel's default is 5 s: it
+  waits that long after a file event; add_file() renames atomically, so 0 is
+  safe), virtual-folders=true. debug=True adds log-level *:5 and
+  G_MESSAGES_DEBUG for rygel's own domains.
+- UDN: rygel keeps the description it derives from its template
+  (/usr/share/rygel/xml/MediaServer3.xml) in $XDG_CONFIG_HOME/Rygel/
+  MediaExport.xml and reuses it (with the random UDN it made up) while that
+  file is newer than the template; the class writes the template with
+  <UDN>uuid:<uuid></UDN> there before every start, so the UDN is the one given.
+- description http://127.0.0.1:PORT/<uuid>.xml: device MediaServer:3 (model
+  "Rygel" 0.42.1) with ContentDirectory:3, ConnectionManager:2 and
+  X_MS_MediaReceiverRegistrar:1; it answers an M-SEARCH for MediaServer:1 with
+  ST MediaServer:1 (SERVER "Linux/... UPnP/1.0 GUPnP/1.6.3"). It answers ~0.3 s
+  after the start, while the scan goes on. rygel coexists with minidlna on lo
+  in one namespace (both answer the same M-SEARCH).
+- scan: the media-export database ($XDG_CACHE_HOME/rygel/media-export.db; the
+  GStreamer registry is built under $XDG_CACHE_HOME too) is brought up to date
+  at every start. Metadata is extracted by one helper process (/usr/libexec/
+  rygel/mx-extract, GstDiscoverer) at ~55 ms per file, mostly waiting: ~9 s for
+  the library with n_extra=150 (159 files), ~66 s with n_extra=1200 (1 209), so
+  tests give rygel a small library of its own. With the database kept
+  (restart()) nothing is extracted again: ready in ~0.15 s; rescan=True
+  deletes the database. Items appear one by one during the scan; rygel logs
+  "Harvesting of file:///LIBRARY done in N" at the end: start() waits for that
+  line and for Search to count every media file (harvest_seconds = N).
+- changes: a file renamed into the library shows up (Browse, Search) and is
+  evented ~0.4 s later, a deleted one ~0.2 s later.
+- GENA: works, unlike minidlna and gerbera. SUBSCRIBE gets the initial event
+  (SEQ 0) with SystemUpdateID, ContainerUpdateIDs (the containers of rygel's
+  last batch of changes, e.g. the end of the scan), LastChange (a CDS:3
+  <StateEvent>) and TransferIDs. After a change (moderated 0.2 s) three
+  NOTIFYs follow within a few ms: ContainerUpdateIDs "<folder>,N,virtual-parent:
+  object.item.audioItem.musicTrack,N,virtual-parent:object.item.imageItem.photo,
+  N,virtual-parent:object.item.videoItem,N,virtual-parent:object.item.
+  playlistItem,N,0,N" (the file's own folder in "Files & Folders", the four
+  view roots and the root, not the Album/Artist/... containers), then
+  SystemUpdateID (the highest of those N), then LastChange with <objAdd
+  objID=.. objParentID=.. objClass=..> (<objDel> for a deleted file) and
+  <objMod> for the folder and the root. SystemUpdateID grows with every object
+  changed (about 2 per file during a scan: 355 after 159 files), survives
+  restarts (it is in the database) and is what GetSystemUpdateID and Browse's
+  UpdateID return.
+- views: "Files & Folders" (id "Filesystem") > <library dir name> > the tree,
+  "Music" (Album/All/Artist/Genre/Year), "Pictures" (All/Year), "Videos"
+  (All/Year), "Playlists". Real objects have the MD5 of their URI as id; the
+  views hold "virtual-container:..." containers and "virtual-id:<container>:
+  <md5>" items. Browse with RequestedCount 0 returns everything.
+- titles: the title tag for MP3/FLAC/MP4 (the container's global tags); an Ogg
+  file's title tag is ignored (Vorbis comments are stream tags) although its
+  artist/album/genre/track are read; untagged and Ogg files are titled after
+  the cleaned-up file name (rygel_file_title(): 'many-0001.mp3' -> 'many-0001',
+  '01 - Ogg Eins.ogg' -> '01 - Eins'). dc:date is the date tag ('2021-01-01'),
+  else the file's mtime; durations are whole seconds ('0:00:02.000'); MIME types
+  audio/mpeg, audio/flac, audio/x-vorbis+ogg, video/mp4, image/jpeg.
+- resources: an http-get res (http://127.0.0.1:PORT/MediaExport/i/<base64 of
+  the id>/res/primary_http.<ext>) and, for a client on rygel's own host (as
+  every test client is), a second res "internal:*:<mime>:..." with the file://
+  URI of the file.
+- Search works: SearchCaps "@id,@parentID,@refID,upnp:class,dc:title,
+  upnp:artist,upnp:album,dc:creator,upnp:createClass,@childCount,
+  upnp:objectUpdateID,upnp:containerUpdateID"; it counts real objects only
+  (count_items() searches 'upnp:class derivedfrom "object.item"' below 0).
+- stop(): SIGTERM, ssdp:byebye for every USN, exit status 0 within ~0.05 s.
 """
 import os
 import random
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 from xml.sax.saxutils import escape, quoteattr
 
 from . import media, ports
@@ -82,6 +167,8 @@ from .upnp_direct import ContentDirectory, UpnpError, answers
 
 MINIDLNAD = shutil.which('minidlnad') or '/usr/sbin/minidlnad'
 GERBERA = shutil.which('gerbera') or '/usr/bin/gerbera'
+RYGEL = shutil.which('rygel') or '/usr/bin/rygel'
+RYGEL_DEVICE_TEMPLATE = '/usr/share/rygel/xml/MediaServer3.xml'
 
 MEDIA_EXTENSIONS = {'.mp3': 'audio', '.flac': 'audio', '.ogg': 'audio', '.oga': 'audio', '.m4a': 'audio',
                     '.wav': 'audio', '.mp4': 'video', '.mkv': 'video', '.avi': 'video', '.jpg': 'image',
@@ -126,7 +213,7 @@ def _pick_port(netns, low, high, host='127.0.0.1'):
 
 
 class _MediaServer(reaper.Server):
-    """What MiniDlna and Gerbera share: process control, waits, helpers."""
+    """What MiniDlna, Gerbera and Rygel share: process control, waits, helpers."""
     kind = 'server'
     log_name = 'server.log'
 
@@ -191,10 +278,14 @@ class _MediaServer(reaper.Server):
     def _command(self, rescan):
         raise NotImplementedError
 
+    def _environment(self):
+        """The server's environment (None: the test's own)."""
+        return None
+
     def _popen(self, argv):
         self._console = open(self.console_file, 'ab')
         kw = dict(stdin=subprocess.DEVNULL, stdout=self._console, stderr=subprocess.STDOUT,
-                  cwd=self.workdir, start_new_session=True)
+                  cwd=self.workdir, start_new_session=True, env=self._environment())
         if self.netns is not None:
             return self.netns.popen(argv, die_with_parent=self.die_with_parent, **kw)
         setpriv = shutil.which('setpriv')
@@ -605,3 +696,180 @@ class Gerbera(_MediaServer):
 
     def item_title(self, relpath, title=None):
         return os.path.basename(relpath)  # PC Directory titles are file names
+
+
+# How rygel's media-export (0.42, Rygel.MediaExport.Extractor.strip_invalid_entities)
+# turns a file name into the title of an item whose tags carry none.
+_RYGEL_TITLE_BLACKLIST = ('720p', '1080p', 'x264', 'ws', 'proper', 'real.repack', 'repack', 'hdtv', 'pdtv',
+                          'notv', 'dsr', 'DVDRip', 'divx', 'xvid')
+_RYGEL_TITLE_SUFFIXES = ('webm', 'mkv', 'flv', 'ogv', 'ogg', 'avi', 'mov', 'wmv', 'mp4', 'm4v', 'mpeg', 'mpg',
+                         'iso', 'mp3', 'm4a', 'png', 'jpg', 'jpeg', 'oga', '3gp', 'xml')
+
+
+def rygel_file_title(name):
+    """The title rygel gives a file without a title tag: the file name with the
+    blacklisted words (case-sensitive) and every media suffix (anywhere, any case)
+    cut out, (...)/[...]/{...}/<...> blocks and ()[]<>{}!@#$^&*+=|\\/"'?~ removed,
+    tabs, '_' and '.' turned into spaces, spaces squeezed, the ends stripped:
+    'many-0001.mp3' -> 'many-0001', '01 - Ogg Eins.ogg' -> '01 - Eins'."""
+    p = name
+    for word in _RYGEL_TITLE_BLACKLIST:
+        p = p.replace(word, '')
+    for suffix in _RYGEL_TITLE_SUFFIXES:
+        p = re.sub(re.escape(suffix), '', p, flags=re.IGNORECASE)
+    for opening, closing in ('()', '{}', '[]', '<>'):
+        p = re.sub('%s[^%s]*%s' % (re.escape(opening), re.escape(closing), re.escape(closing)), '', p)
+    p = re.sub('[%s]' % re.escape('()[]<>{}!@#$^&*+=|\\/"\'?~'), '', p)
+    p = re.sub('[\t_.]', ' ', p)
+    return re.sub(r'\s+', ' ', p).strip()
+
+
+def _keyfile_value(value):
+    """A string as a GKeyFile value (rygel.conf)."""
+    v = str(value).replace('\\', '\\\\').replace('\n', '\\n').replace('\t', '\\t').replace('\r', '\\r')
+    return '\\s' + v[1:] if v.startswith(' ') else v
+
+
+class Rygel(_MediaServer):
+    kind = 'rygel'
+    log_name = 'rygel.log'
+    FOLDERS = 'Filesystem'  # "Files & Folders": the exported directory's own tree
+    DEBUG_DOMAINS = 'Rygel RygelCore RygelServer RygelDb MediaExport MxExtract'
+
+    def __init__(self, workdir, library, netns=None, port=None, friendly_name='xpmn rygel',
+                 uuid='52796765-6c00-0000-0000-000000000001', grace_timeout=0, debug=False, **kw):
+        if netns is None:
+            raise NasError('rygel needs a NetNs: on the host it would serve and announce the '
+                           'library on the host\'s own network')
+        super().__init__(workdir, library, netns, port, friendly_name, uuid, **kw)
+        if ';' in self.library:
+            raise NasError('rygel.conf separates its uris with ";": %s cannot be exported' % self.library)
+        self.grace_timeout = grace_timeout
+        self.debug = debug
+        if self.port is None:
+            self.port = _pick_port(netns, 20000, 30000)
+        self.home = os.path.join(self.workdir, 'home')
+        self.config_dir = os.path.join(self.home, 'config')
+        self.cache_dir = os.path.join(self.home, 'cache')
+        self.data_dir = os.path.join(self.home, 'data')
+        self.runtime_dir = os.path.join(self.workdir, 'run')
+        self.config_file = os.path.join(self.config_dir, 'rygel.conf')
+        self.description_file = os.path.join(self.config_dir, 'Rygel', 'MediaExport.xml')
+        self.db_file = os.path.join(self.cache_dir, 'rygel', 'media-export.db')
+        self.console_file = self.log_file  # rygel logs to stderr only: one file per run
+        self.harvest_seconds = None
+
+    @property
+    def description_url(self):
+        return 'http://127.0.0.1:%d/%s.xml' % (self.port, self.uuid)
+
+    def _environment(self):
+        """Everything per-user under the work dir, no session bus, no dconf, no gvfs."""
+        env = {'PATH': os.environ.get('PATH') or '/usr/sbin:/usr/bin:/sbin:/bin',
+               'LANG': 'C.UTF-8', 'HOME': self.home,
+               'XDG_CONFIG_HOME': self.config_dir, 'XDG_CACHE_HOME': self.cache_dir,
+               'XDG_DATA_HOME': self.data_dir, 'XDG_RUNTIME_DIR': self.runtime_dir,
+               'GSETTINGS_BACKEND': 'memory', 'GIO_USE_VFS': 'local'}
+        if self.debug:
+            env['G_MESSAGES_DEBUG'] = self.DEBUG_DOMAINS
+        return env
+
+    def write_config(self):
+        for d in (self.home, self.config_dir, self.cache_dir, self.data_dir, self.runtime_dir,
+                  os.path.dirname(self.description_file)):
+            os.makedirs(d, mode=0o700, exist_ok=True)
+        v = _keyfile_value
+        # Every plugin rygel might find is named: /etc/rygel.conf (read first, then
+        # this file on top of it) enables Tracker, Tracker3 and Playbin.
+        disabled = ''.join('[%s]\nenabled=false\n\n' % name for name in (
+            'Tracker', 'Tracker3', 'LMS', 'Playbin', 'GstLaunch', 'MPRIS', 'External', 'Ruih', 'Test',
+            'ExampleServerPluginVala', 'ExampleServerPluginC', 'ExampleRendererPluginVala',
+            'ExampleRendererPluginC'))
+        text = ('# Generated by xpmntest.nas for one test run.\n'
+                '[general]\n'
+                'ipv6=false\n'
+                'interface=lo\n'
+                'port=%d\n'
+                'enable-transcoding=false\n'
+                'allow-upload=false\n'
+                'allow-deletion=false\n'
+                'acl-fallback-policy=true\n'
+                'media-engine=librygel-media-engine-gst.so\n'
+                'log-level=*:%d\n'
+                '\n'
+                '[MediaExport]\n'
+                'enabled=true\n'
+                'title=%s\n'
+                'uris=%s\n'
+                'extract-metadata=true\n'
+                'monitor-changes=true\n'
+                'monitor-grace-timeout=%d\n'
+                'virtual-folders=true\n'
+                '\n%s' % (self.port, 5 if self.debug else 4, v(self._friendly_name), v(self.library),
+                          self.grace_timeout, disabled))
+        with open(self.config_file, 'w') as f:
+            f.write(text)
+        # rygel keeps the device description it derives from the template (and the
+        # UDN it made up for it) in $XDG_CONFIG_HOME/Rygel/<plugin>.xml, and reuses
+        # that file while it is newer than the template: ours carries our UDN.
+        with open(RYGEL_DEVICE_TEMPLATE) as f:
+            template = f.read()
+        if '<UDN></UDN>' not in template:
+            raise NasError('%s has no empty <UDN></UDN> to fill in' % RYGEL_DEVICE_TEMPLATE)
+        with open(self.description_file, 'w') as f:
+            f.write(template.replace('<UDN></UDN>', '<UDN>%s</UDN>' % escape(self.udn)))
+        return self.config_file
+
+    def _command(self, rescan):
+        self.write_config()
+        if rescan:  # a fresh media-export database: everything is extracted again
+            for suffix in ('', '-journal', '-wal', '-shm'):
+                if os.path.exists(self.db_file + suffix):
+                    os.remove(self.db_file + suffix)
+        return [RYGEL]  # `-c FILE` is ignored by 0.42.1: it reads $XDG_CONFIG_HOME/rygel.conf
+
+    def harvested(self):
+        """Seconds the harvest of the library took in this run (from the log), or None."""
+        for m in re.finditer(r'Harvesting of (file://\S+) done in ([0-9.]+)', self.log_text()):
+            path = urllib.parse.unquote(urllib.parse.urlsplit(m.group(1)).path)
+            if path.rstrip('/') == self.library:
+                return float(m.group(2))
+        return None
+
+    def count_items(self):
+        """Every item below the root (Search counts real objects, not the virtual views)."""
+        return self.content_directory().search('0', 'upnp:class derivedfrom "object.item"', count=1)[2]
+
+    def _wait_ready(self, expected, deadline):
+        if expected is None:
+            c = library_counts(self.library)
+            expected = c['audio'] + c['video'] + c['image']
+
+        def ready():
+            secs = self.harvested()
+            if secs is None:
+                return False
+            try:
+                if self.count_items() < expected:
+                    return False
+            except (OSError, UpnpError):
+                return False
+            self.harvest_seconds = secs
+            return True
+        self._wait(ready, deadline, 'the harvest of %s and %d items' % (self.library, expected), interval=0.2)
+
+    def folder_path(self, relpath):
+        d = os.path.dirname(relpath)
+        return [self.FOLDERS, os.path.basename(self.library)] + (d.split('/') if d else [])
+
+    def item_title(self, relpath, title=None):
+        """`title` (the title tag), or the cleaned-up file name for untagged files and for
+        Ogg files (rygel only reads the container's global tags for the title; Vorbis
+        comments are stream tags, so an Ogg file is titled after its name)."""
+        if title is None or os.path.splitext(relpath)[1].lower() in ('.ogg', '.oga'):
+            return rygel_file_title(os.path.basename(relpath))
+        return title
+
+    def diagnostics(self, lines=60):
+        log = self.log_text().splitlines()[-lines:]
+        return '--- last %d lines of %s (rygel\'s stderr) ---\n%s' % (len(log), self.log_file, '\n'.join(log))
