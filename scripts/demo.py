@@ -1,10 +1,11 @@
 """Demo: a private Prosody, a sample NAS (minidlna with a generated library),
-the bridge, and the xpmn controller browsing and searching the NAS through
-XMPP. Runs inside its own network namespace (SSDP stays on its lo) and
+the bridge, and the xpmn controller browsing, searching and watching the NAS
+through XMPP. Runs inside its own network namespace (SSDP stays on its lo) and
 stops everything at the end. Pass --keep to leave it running until Enter.
 """
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -12,7 +13,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 os.environ.setdefault('XPMN_BUILD_DIR', os.path.join(ROOT, 'build', 'default'))
 
-from xpmntest.bridge import Bridge, run_xpmn, write_config, xmpp_section  # noqa: E402
+from xpmntest.bridge import XPMN_BIN, Bridge, run_xpmn, write_config, xmpp_section  # noqa: E402
 from xpmntest.media import make_library  # noqa: E402
 from xpmntest.nas import MiniDlna  # noqa: E402
 from xpmntest.netns import NetNs, inside_namespace, run_in_new_namespace  # noqa: E402
@@ -30,6 +31,24 @@ def show(config, *args):
     if r.returncode != 0:
         sys.stdout.write(r.stderr)
         raise SystemExit('xpmn %s failed (exit %d)' % (' '.join(args), r.returncode))
+
+
+def watch_changes(config, nas):
+    """`xpmn watch` on the NAS's folder view until one change, while a file arrives."""
+    argv = [XPMN_BIN, '--config', config, 'watch', 'Demo NAS', nas.FOLDERS, '--count', '1']
+    print('$ xpmn watch \'Demo NAS\' %s --count 1' % nas.FOLDERS, flush=True)
+    with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True) as watch:
+        first = watch.stdout.readline()  # "watching container …": subscribed
+        sys.stdout.write(first)
+        nas.add_file('Music/Neu/Neuer Song.mp3', title='Neuer Song', artist='Demo', album='Frisch')
+        try:
+            out, _ = watch.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+            raise SystemExit('xpmn watch saw no change within 30 s')
+        sys.stdout.write(out)
+        if watch.returncode != 0:
+            raise SystemExit('xpmn watch failed (exit %d)' % watch.returncode)
 
 
 def main():
@@ -50,7 +69,7 @@ def main():
                 xmpp = xmpp_section(prosody, 'home', 'demo-password')
                 # The demo's controller uses plain c2s: end-to-end streams come later.
                 with Bridge(work, xmpp, bridge={'log_level': 'info'}, security={'require_e2e': False},
-                            upnp={'interfaces': ['lo']}) as bridge:
+                            upnp={'interfaces': ['lo'], 'watch_poll_interval': 1}) as bridge:
                     bridge.wait_for_log("media server 'Demo NAS'", timeout=30)
                     bridge.wait_for_log('online as home@home.test/upnp-', timeout=30)
                     print('bridge online (log: %s)' % bridge.log_file)
@@ -64,6 +83,8 @@ def main():
                     step('and searches it')
                     show(config, 'search', 'Demo NAS', 'artist=test artist')
                     show(config, 'search', 'Demo NAS', 'class=video')
+                    step('watches its folder view while a file is added to the NAS')
+                    watch_changes(config, nas)
                     if keep:
                         input('\nrunning; config in %s. Press Enter to stop. ' % config)
         finally:
