@@ -22,6 +22,9 @@ std::string_view field(const GLogField& f) {
 // GLib, gupnp, gssdp and libsoup log through GLib: their lines go into our
 // log, in our format, instead of raw onto stderr.
 GLogWriterOutput glib_to_spdlog(GLogLevelFlags level, const GLogField* fields, gsize n, gpointer) {
+    bool chatter = !(level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
+                              G_LOG_LEVEL_INFO));
+    if (chatter && !spdlog::should_log(spdlog::level::trace)) return G_LOG_WRITER_HANDLED;
     std::string_view domain = "glib", message;
     for (gsize i = 0; i < n; ++i) {
         if (std::strcmp(fields[i].key, "GLIB_DOMAIN") == 0)
@@ -51,7 +54,8 @@ void libxml2_to_spdlog(void*, xmlErrorPtr error) {
 void setup_logging(const std::string& level, const std::string& program) {
     auto lvl = spdlog::level::from_str(level);
     if (lvl == spdlog::level::off && level != "off") throw std::invalid_argument("unknown log level " + level);
-    auto logger = spdlog::stderr_logger_st(program);
+    // Thread-safe: GLib may log from its worker threads (resolver, GTask pool).
+    auto logger = spdlog::stderr_logger_mt(program);
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     logger->set_level(lvl);
     logger->flush_on(spdlog::level::trace);

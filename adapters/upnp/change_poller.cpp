@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "mappings/didl/didl_parser.hpp"
+
 namespace xpmn::upnp {
 
 ChangePoller::ChangePoller(boost::asio::io_context& io, std::shared_ptr<ContentDirectory> cds,
@@ -38,20 +40,33 @@ void ChangePoller::schedule() {
     });
 }
 
+bool ChangePoller::offer_system_update_id(std::uint32_t id) {
+    ++offers_;
+    bool news = system_ && *system_ != id;
+    system_ = id;
+    return news;
+}
+
+void ChangePoller::report(const std::string& container_id, std::uint32_t update_id) {
+    auto listener = listener_;  // the listener may change what it runs from
+    if (listener) listener(container_id, update_id);
+}
+
 void ChangePoller::round() {
-    cds_->system_update_id([weak = weak_from_this(), generation = generation_](const CdsReply<std::uint32_t>& r) {
+    cds_->system_update_id([weak = weak_from_this(), generation = generation_,
+                            offers = offers_](const CdsReply<std::uint32_t>& r) {
         auto self = weak.lock();
         if (!self || !self->current(generation)) return;
-        if (!r.ok()) {
-            spdlog::debug("upnp watch: {}", r.error.message);
-            return self->schedule();
+        if (!r.ok()) spdlog::debug("upnp watch: {}", r.error.message);
+        // An answer older than a value GENA brought in the meantime is stale.
+        if (r.ok() && offers == self->offers_) {
+            std::uint32_t id = *r.value;
+            bool changed = self->system_ && *self->system_ != id;
+            self->system_ = id;
+            if (changed) self->report("*", id);
         }
-        std::uint32_t id = *r.value;
-        bool changed = self->system_ && *self->system_ != id;
-        self->system_ = id;
-        if (changed) self->listener_("*", id);
-        if (id != 0) return self->schedule();
-        // The server does not count (yet): look at the containers themselves.
+        if (r.ok() && self->system_ && *self->system_ != 0) return self->schedule();
+        // The server does not count (yet), or cannot say: look at the containers themselves.
         std::vector<std::string> ids(self->containers_.begin(), self->containers_.end());
         if (self->cursor_ >= ids.size()) self->cursor_ = 0;
         std::rotate(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(self->cursor_), ids.end());
@@ -69,28 +84,45 @@ void ChangePoller::check_containers(std::vector<std::string> ids, std::size_t ne
                   id](const CdsReply<CdsResult>& r) mutable {
                      auto self = weak.lock();
                      if (!self || !self->current(generation)) return;
-                     if (r.ok() && self->containers_.count(id))
-                         self->container_read(id, *r.value);
-                     else if (!r.ok())
-                         spdlog::debug("upnp watch: container {}: {}", id, r.error.message);
+                     if (self->containers_.count(id)) self->container_read(id, r);
                      self->check_containers(std::move(ids), next + 1);
                  });
 }
 
-void ChangePoller::container_read(const std::string& id, const CdsResult& metadata) {
-    std::size_t fingerprint = std::hash<std::string>{}(metadata.didl) ^ (std::size_t{metadata.update_id} << 1);
-    auto [it, fresh] = seen_.try_emplace(id);
-    Seen& seen = it->second;
-    if (fresh) {
-        seen.fingerprint = fingerprint;
-        seen.reported = metadata.update_id;
+void ChangePoller::container_read(const std::string& id, const CdsReply<CdsResult>& reply) {
+    auto it = seen_.find(id);
+    if (!reply.ok()) {
+        spdlog::debug("upnp watch: container {}: {}", id, reply.error.message);
+        // A watched container that is gone changed, once.
+        if (reply.error.kind == CdsError::Kind::NoSuchObject && it != seen_.end()) {
+            std::uint32_t next = it->second.reported + 1;
+            seen_.erase(it);
+            report(id, next);
+        }
         return;
     }
+    // What tells a change: child count, title and the update id (not the whole
+    // document, which may carry per-request values such as URL tokens).
+    const CdsResult& metadata = *reply.value;
+    auto parsed = mappings::parse_didl(metadata.didl);
+    std::string key = std::to_string(metadata.update_id);
+    if (parsed.ok && !parsed.objects.empty()) {
+        const auto& o = parsed.objects.front();
+        key += "/" + (o.child_count ? std::to_string(*o.child_count) : std::string("-")) + "/" + o.title;
+    } else {
+        key += "/" + metadata.didl;
+    }
+    std::size_t fingerprint = std::hash<std::string>{}(key);
+    if (it == seen_.end()) {
+        seen_[id] = {fingerprint, metadata.update_id};
+        return;
+    }
+    Seen& seen = it->second;
     if (seen.fingerprint == fingerprint) return;
     seen.fingerprint = fingerprint;
     // Report an update id that moves even when the server's does not.
     seen.reported = std::max(metadata.update_id, seen.reported + 1);
-    listener_(id, seen.reported);
+    report(id, seen.reported);
 }
 
 }  // namespace xpmn::upnp

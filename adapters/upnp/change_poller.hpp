@@ -4,8 +4,9 @@
 // GetSystemUpdateID: a new value is reported as "*" (something changed).
 // While it is 0 (a server that does not count, or one that has not seen a
 // change since its scan) the round also re-reads the watched containers'
-// metadata (BrowseMetadata) and reports each one whose metadata (childCount,
-// its update id, …) changed. One round at a time, a pause between rounds.
+// metadata (BrowseMetadata) and reports each one whose child count, title or
+// update id changed, or that is gone. The same happens while
+// GetSystemUpdateID fails. One round at a time, a pause between rounds.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -37,8 +38,10 @@ public:
 
     // Starts, updates or (empty set) stops polling.
     void watch(const std::set<std::string>& containers, Listener listener);
-    // A SystemUpdateID that arrived as a GENA event: the poll does not report it again.
-    void seen_system_update_id(std::uint32_t id) { system_ = id; }
+    // A SystemUpdateID from elsewhere (a GENA event). True when it is news: it
+    // differs from the last known value. The poll then neither reports it
+    // again nor trusts an answer it asked for before this value came.
+    bool offer_system_update_id(std::uint32_t id);
 
 private:
     struct Seen {
@@ -48,7 +51,8 @@ private:
     void schedule();
     void round();
     void check_containers(std::vector<std::string> ids, std::size_t next);
-    void container_read(const std::string& id, const CdsResult& metadata);
+    void container_read(const std::string& id, const CdsReply<CdsResult>& metadata);
+    void report(const std::string& container_id, std::uint32_t update_id);
     bool current(std::uint64_t generation) const { return generation == generation_ && !containers_.empty(); }
 
     std::shared_ptr<ContentDirectory> cds_;
@@ -60,6 +64,7 @@ private:
     std::map<std::string, Seen> seen_;
     std::size_t cursor_ = 0;      // where the next round starts in containers_
     std::uint64_t generation_ = 0;  // a stop/start makes callbacks of older rounds stale
+    std::uint64_t offers_ = 0;      // SystemUpdateIDs offered from elsewhere so far
 };
 
 }  // namespace xpmn::upnp

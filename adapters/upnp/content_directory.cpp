@@ -1,6 +1,7 @@
 #include "adapters/upnp/content_directory.hpp"
 
 #include <libgupnp/gupnp.h>
+#include <libsoup/soup.h>
 #include <spdlog/spdlog.h>
 
 #include <type_traits>
@@ -18,7 +19,7 @@ struct ContentDirectory::Call {
     GCancellable* cancellable = g_cancellable_new();
     guint timeout_source = 0;
     bool timed_out = false;
-    std::int64_t too_large = 0;  // the announced body size, when it was over the limit
+    std::string refused;  // why the response was cancelled after its headers (too large, compressed)
     std::variant<BrowseCallback, StringCallback, UintCallback> done;
 
     ~Call() {
@@ -30,13 +31,11 @@ struct ContentDirectory::Call {
 
 namespace {
 
-CdsError classify(const GError* e, const std::string& action, bool timed_out, std::int64_t too_large) {
+CdsError classify(const GError* e, const std::string& action, bool timed_out, const std::string& refused) {
     CdsError out;
-    if (too_large) {
+    if (!refused.empty()) {
         out.kind = CdsError::Kind::Failed;
-        out.message = action + ": the media server's response (" + std::to_string(too_large) +
-                      " bytes) is larger than the limit of " +
-                      std::to_string(ContentDirectory::kMaxResponseBytes) + " bytes";
+        out.message = action + ": " + refused;
         return out;
     }
     if (timed_out) {
@@ -61,9 +60,9 @@ CdsError classify(const GError* e, const std::string& action, bool timed_out, st
 
 // Every failed call is logged once; "no such object" is an answer, and a
 // cancel (the server left) is expected.
-CdsError error_from(const GError* e, const std::string& action, bool timed_out, std::int64_t too_large = 0) {
-    CdsError out = classify(e, action, timed_out, too_large);
-    bool cancelled = !timed_out && !too_large && e && g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+CdsError error_from(const GError* e, const std::string& action, bool timed_out, const std::string& refused = {}) {
+    CdsError out = classify(e, action, timed_out, refused);
+    bool cancelled = !timed_out && refused.empty() && e && g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED);
     if (out.kind == CdsError::Kind::NoSuchObject || cancelled)
         spdlog::debug("upnp: {}", out.message);
     else
@@ -113,24 +112,65 @@ ContentDirectory::~ContentDirectory() {
     g_object_unref(proxy_);
 }
 
+namespace {
+
+// Why a response must not be read, judged from its headers; empty: fine.
+std::string refusal(SoupMessage* msg) {
+    SoupMessageHeaders* headers = soup_message_get_response_headers(msg);
+    const char* coding = soup_message_headers_get_one(headers, "Content-Encoding");
+    if (coding && g_ascii_strcasecmp(coding, "identity") != 0)
+        return std::string("the media server sent a compressed response (") + coding + ") it was not asked for";
+    if (soup_message_headers_get_encoding(headers) != SOUP_ENCODING_CONTENT_LENGTH) return {};
+    goffset length = soup_message_headers_get_content_length(headers);
+    if (length <= ContentDirectory::kMaxResponseBytes) return {};
+    return "the media server's response (" + std::to_string(length) + " bytes) is larger than the limit of " +
+           std::to_string(ContentDirectory::kMaxResponseBytes) + " bytes";
+}
+
+}  // namespace
+
+// Every request to this service gets a guard on its response headers. The
+// request of a call being started belongs to that call; any other request to
+// our control URL (gupnp's M-POST retry after a 405) to every call in flight.
 void ContentDirectory::on_request_queued(void*, void* message, void* self) {
     auto* cd = static_cast<ContentDirectory*>(self);
-    if (!cd->starting_) return;  // another proxy's request, or not an action
-    auto* watch = new std::weak_ptr<Call>(cd->starting_);
+    auto* msg = static_cast<SoupMessage*>(message);
+    struct Guard {
+        std::weak_ptr<Call> call;
+        std::weak_ptr<ContentDirectory> directory;
+    };
+    auto guard = std::make_unique<Guard>();
+    if (cd->starting_) {
+        guard->call = cd->starting_;
+    } else {
+        char* control = gupnp_service_info_get_control_url(GUPNP_SERVICE_INFO(cd->proxy_));
+        char* uri = g_uri_to_string(soup_message_get_uri(msg));
+        bool ours = control && uri && g_strcmp0(control, uri) == 0;
+        g_free(control);
+        g_free(uri);
+        if (!ours) return;  // another service's request
+        guard->directory = cd->weak_from_this();
+    }
+    // A compressed body could inflate far beyond what its Content-Length says.
+    soup_message_disable_feature(msg, SOUP_TYPE_CONTENT_DECODER);
+    soup_message_headers_remove(soup_message_get_request_headers(msg), "Accept-Encoding");
     g_signal_connect_data(
-        message, "got-headers", G_CALLBACK(+[](SoupMessage* msg, gpointer data) {
-            auto call = static_cast<std::weak_ptr<Call>*>(data)->lock();
-            if (!call) return;
-            SoupMessageHeaders* headers = soup_message_get_response_headers(msg);
-            if (soup_message_headers_get_encoding(headers) != SOUP_ENCODING_CONTENT_LENGTH) return;
-            goffset length = soup_message_headers_get_content_length(headers);
-            if (length <= kMaxResponseBytes) return;
-            spdlog::debug("upnp: {} response of {} bytes is over the limit: cancelled", call->action, length);
-            call->too_large = length;
-            g_cancellable_cancel(call->cancellable);
+        msg, "got-headers", G_CALLBACK(+[](SoupMessage* m, gpointer data) {
+            auto* g = static_cast<Guard*>(data);
+            std::string why = refusal(m);
+            if (why.empty()) return;
+            std::vector<std::shared_ptr<Call>> calls;
+            if (auto call = g->call.lock()) calls.push_back(call);
+            if (auto directory = g->directory.lock())
+                for (auto& w : directory->calls_)
+                    if (auto call = w.lock()) calls.push_back(call);
+            for (auto& call : calls) {
+                spdlog::debug("upnp: {} response refused: {}", call->action, why);
+                call->refused = why;
+                g_cancellable_cancel(call->cancellable);
+            }
         }),
-        watch, [](gpointer data, GClosure*) { delete static_cast<std::weak_ptr<Call>*>(data); },
-        GConnectFlags{});
+        guard.release(), [](gpointer data, GClosure*) { delete static_cast<Guard*>(data); }, GConnectFlags{});
 }
 
 void ContentDirectory::cancel_all() {
@@ -168,7 +208,7 @@ void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
             GUPnPServiceProxyAction* action =
                 gupnp_service_proxy_call_action_finish(GUPNP_SERVICE_PROXY(source), res, &error);
             if (!action) {
-                finish_with_error(c.done, error_from(error, c.action, c.timed_out, c.too_large));
+                finish_with_error(c.done, error_from(error, c.action, c.timed_out, c.refused));
                 g_clear_error(&error);
                 return;
             }
@@ -255,13 +295,14 @@ void ContentDirectory::system_update_id(UintCallback done) {
 
 void ContentDirectory::on_notify(GUPnPServiceProxy*, const char* variable, void* value, void* self) {
     auto* cd = static_cast<ContentDirectory*>(self);
-    if (!cd->on_change_) return;
+    auto on_change = cd->on_change_;  // the callback may unset itself
+    if (!on_change) return;
     auto* v = static_cast<GValue*>(value);
     spdlog::debug("upnp: event {}", variable ? variable : "?");
     if (g_strcmp0(variable, "SystemUpdateID") == 0 && G_VALUE_HOLDS_UINT(v))
-        cd->on_change_(g_value_get_uint(v), {});
+        on_change(g_value_get_uint(v), {});
     else if (g_strcmp0(variable, "ContainerUpdateIDs") == 0 && G_VALUE_HOLDS_STRING(v))
-        cd->on_change_(std::nullopt, g_value_get_string(v) ? g_value_get_string(v) : "");
+        on_change(std::nullopt, g_value_get_string(v) ? g_value_get_string(v) : "");
 }
 
 void ContentDirectory::set_change_callback(ChangeCallback callback) {

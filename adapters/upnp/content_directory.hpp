@@ -38,8 +38,10 @@ class ContentDirectory : public std::enable_shared_from_this<ContentDirectory> {
 public:
     // A response that announces a larger body is cancelled after its headers
     // (before gupnp reads it into memory). DIDL itself is limited to 8 MiB,
-    // and the SOAP envelope escapes it. A body without Content-Length
-    // (chunked) is bounded only by the call timeout: libsoup 3.2 has no
+    // and the SOAP envelope escapes it. Compression is not offered (a small
+    // gzip body can inflate to gigabytes) and a compressed response is
+    // refused. A body without Content-Length (chunked, or up to the end of
+    // the connection) is bounded only by the call timeout: libsoup 3.2 has no
     // per-message body hook.
     static constexpr std::int64_t kMaxResponseBytes = 16 * 1024 * 1024;
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <utility>
 
 #include "adapters/upnp/container_update_ids.hpp"
@@ -120,12 +121,15 @@ xml::Element UpnpDirectory::page_result(xml::Element result, const CdsResult& pa
     return result;
 }
 
-// What GENA has told since the subscription. The first value of each
-// variable is the initial event (the state, not a change) and is not reported.
+// What GENA has told. A SystemUpdateID is news when it differs from the last
+// one known from GENA or polling (the poller keeps it). ContainerUpdateIDs
+// values are news when they differ from the last known for that container;
+// the first event after subscribing is the server's state, not a change.
 struct UpnpDirectory::GenaWatch {
+    static constexpr std::size_t kMaxKnown = 10000;
     ChangeListener listener;
-    std::optional<std::uint32_t> system_update_id;
     bool container_ids_seen = false;
+    std::map<std::string, std::uint32_t> known;  // container → last ContainerUpdateID
 };
 
 void UpnpDirectory::watch(const std::set<std::string>& containers, ChangeListener listener) {
@@ -145,16 +149,21 @@ void UpnpDirectory::watch(const std::set<std::string>& containers, ChangeListene
     gena_->listener = std::move(listener);
     cds_->set_change_callback([gena = gena_, weak = std::weak_ptr<ChangePoller>(poller_)](
                                   std::optional<std::uint32_t> system, const std::string& containers) {
+        auto listener = gena->listener;  // the listener may replace gena->listener
         if (system) {
-            bool changed = gena->system_update_id && *gena->system_update_id != *system;
-            gena->system_update_id = system;
-            if (auto poller = weak.lock()) poller->seen_system_update_id(*system);
-            if (changed) gena->listener("*", *system);
+            auto poller = weak.lock();
+            if (poller && poller->offer_system_update_id(*system)) listener("*", *system);
             return;
         }
-        if (!std::exchange(gena->container_ids_seen, true)) return;
         // Not every server sends ContainerUpdateIDs: minidlna does not.
-        for (const auto& [id, update] : parse_container_update_ids(containers)) gena->listener(id, update);
+        bool initial = !std::exchange(gena->container_ids_seen, true);
+        if (gena->known.size() > GenaWatch::kMaxKnown) gena->known.clear();
+        for (const auto& [id, update] : parse_container_update_ids(containers)) {
+            auto [it, fresh] = gena->known.try_emplace(id, update);
+            bool news = fresh ? !initial : it->second != update;
+            it->second = update;
+            if (news) listener(id, update);
+        }
     });
 }
 

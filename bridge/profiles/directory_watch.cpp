@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <random>
+#include <vector>
 
 #include "xmpp/core/namespaces.hpp"
 
@@ -25,8 +26,9 @@ void DirectoryWatch::attach(const std::shared_ptr<client::C2sSession>& session) 
         if (auto s = weak.lock()) s->send(std::move(message));
     };
     // Watches end when the controller goes offline.
-    session->router().on_presence([this](const xml::Element& p) {
-        if (p.attr_or("type") == "unavailable") drop_controller(p.attr_or("from"));
+    session->router().on_presence([weak = weak_from_this()](const xml::Element& p) {
+        auto self = weak.lock();
+        if (self && p.attr_or("type") == "unavailable") self->drop_controller(p.attr_or("from"));
     });
 }
 
@@ -82,10 +84,16 @@ void DirectoryWatch::watched_changed() {
 
 void DirectoryWatch::changed(const std::string& container_id, std::uint32_t update_id) {
     auto now = std::chrono::steady_clock::now();
-    for (auto& [name, node] : nodes_) {
-        if (container_id != "*" && node.container != container_id) continue;
+    // Names first: sending may end nodes (nodes_ changes under a loop over it).
+    std::vector<std::string> names;
+    for (const auto& [name, node] : nodes_)
+        if (container_id == "*" || node.container == container_id) names.push_back(name);
+    for (const auto& name : names) {
+        auto it = nodes_.find(name);
+        if (it == nodes_.end()) continue;
+        Node& node = it->second;
         if (now - node.last_sent >= kMinInterval && !node.pending) {
-            push(node, update_id);
+            push(name, update_id);
             continue;
         }
         // Within the interval: remember the latest and send it when the interval is over.
@@ -94,18 +102,22 @@ void DirectoryWatch::changed(const std::string& container_id, std::uint32_t upda
         if (armed) continue;
         if (!node.timer) node.timer = std::make_unique<boost::asio::steady_timer>(io_);
         node.timer->expires_at(node.last_sent + kMinInterval);
-        node.timer->async_wait([this, name = name](const boost::system::error_code& ec) {
-            if (ec) return;
-            auto it = nodes_.find(name);
-            if (it == nodes_.end() || !it->second.pending) return;
+        node.timer->async_wait([weak = weak_from_this(), name](const boost::system::error_code& ec) {
+            auto self = weak.lock();
+            if (ec || !self) return;
+            auto it = self->nodes_.find(name);
+            if (it == self->nodes_.end() || !it->second.pending) return;
             auto id = *it->second.pending;
             it->second.pending.reset();
-            push(it->second, id);
+            self->push(name, id);
         });
     }
 }
 
-void DirectoryWatch::push(Node& node, std::uint32_t update_id) {
+void DirectoryWatch::push(const std::string& name, std::uint32_t update_id) {
+    auto it = nodes_.find(name);
+    if (it == nodes_.end()) return;
+    Node& node = it->second;
     node.last_sent = std::chrono::steady_clock::now();
     if (!send_) return;
     xml::Element msg("message", ns::client);
@@ -117,7 +129,8 @@ void DirectoryWatch::push(Node& node, std::uint32_t update_id) {
     auto& c = item.add("container", kMetadataNs);
     c.set_attr("id", node.container);
     c.set_attr("update-id", std::to_string(update_id));
-    send_(std::move(msg));
+    auto send = send_;  // sending may replace send_
+    send(std::move(msg));
 }
 
 }  // namespace xpmn::profiles

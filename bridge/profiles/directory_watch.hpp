@@ -21,7 +21,7 @@
 
 namespace xpmn::profiles {
 
-class DirectoryWatch {
+class DirectoryWatch : public std::enable_shared_from_this<DirectoryWatch> {
 public:
     static constexpr std::chrono::milliseconds kMinInterval{200};
     static constexpr std::size_t kMaxNodes = 1000;  // per device
@@ -56,7 +56,7 @@ private:
         std::optional<std::uint32_t> pending;  // update waiting for the interval
         std::unique_ptr<boost::asio::steady_timer> timer;
     };
-    void push(Node& node, std::uint32_t update_id);
+    void push(const std::string& name, std::uint32_t update_id);
     void watched_changed();
 
     boost::asio::io_context& io_;

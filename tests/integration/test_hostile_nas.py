@@ -221,6 +221,17 @@ else:
             # The bridge cancels an answer announcing more than 16 MiB after its headers.
             self.assertLess(rec['bytes_sent'], CAP, rec)
 
+        def test_gzip_bomb_is_refused(self):
+            # A small compressed body that would inflate to 200 MiB: gzip is not offered, and a
+            # compressed answer is refused after its headers.
+            mark = self.nas.request_mark()
+            r = self.browse('gzip_bomb')
+            self.assert_error(r, 'undefined-condition')
+            self.assertIn('compressed', r.stderr)
+            rec = self.nas.wait_request(since=mark, object_id='gzip_bomb', timeout=10)
+            self.assertFalse(rec.get('accept_encoding'), rec)
+            self.assert_alive()
+
         def test_huge_chunked_answer(self):
             self.huge('huge_chunked')
 

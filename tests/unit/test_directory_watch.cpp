@@ -31,7 +31,8 @@ protected:
         watch.on_watched_changed([this] { ++set_changes; });
     }
     boost::asio::io_context io;
-    DirectoryWatch watch{io};
+    std::shared_ptr<DirectoryWatch> owner = std::make_shared<DirectoryWatch>(io);  // timers hold it weakly
+    DirectoryWatch& watch = *owner;
     std::vector<Event> sent;
     int set_changes = 0;
 };
@@ -123,6 +124,24 @@ TEST_F(WatchTest, NodeLimit) {
     for (std::size_t i = 0; i < DirectoryWatch::kMaxNodes; ++i) ASSERT_TRUE(watch.subscribe(kAlice, std::to_string(i)));
     EXPECT_FALSE(watch.subscribe(kAlice, "one-too-many"));
     EXPECT_TRUE(watch.subscribe(kAlice, "7"));  // an existing one is still found
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(WatchTest, SendingMayEndNodes) {
+    // A send that fails can make the session report the controller offline at once.
+    watch.set_sender([this](xml::Element m) {
+        sent.push_back({m.attr_or("to"), "", "", ""});
+        watch.drop_controller(m.attr_or("to"));
+    });
+    watch.subscribe(kAlice, "64");
+    watch.subscribe(kAlice, "1$7");
+    watch.subscribe(kBob, "64");
+    watch.changed("*", 3);
+    EXPECT_EQ(sent.size(), 2u);  // Alice's second node was gone before its turn
+    EXPECT_TRUE(watch.empty());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // changes came or SIGINT/SIGTERM; then unsubscribe.
 #include <boost/asio/signal_set.hpp>
 
+#include <chrono>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -35,17 +36,38 @@ struct Watch {
     std::unique_ptr<boost::asio::signal_set> signals;
 };
 
-// Unsubscribes (best effort, bounded by the session's IQ timeout) and finishes.
+// Gives SIGINT/SIGTERM back their default action: a second Ctrl-C while
+// ending ends the process at once.
+void release_signals(Watch& w) {
+    if (!w.signals) return;
+    w.signals->clear();
+    w.signals->cancel();
+}
+
+// Unsubscribes and finishes. Best effort, and briefly: leaving (unavailable
+// presence) ends the watch on the device anyway.
+constexpr std::chrono::seconds kUnsubscribeTimeout{3};
+
 void end(Controller& c, const std::shared_ptr<Watch>& w, int code, Controller::Done done) {
-    if (w->ending) return;
-    w->ending = true;
-    if (w->signals) w->signals->cancel();
+    if (std::exchange(w->ending, true)) return;
+    release_signals(*w);
     auto iq = stanza::iq("set", w->jid);
     iq.add(std::string("pubsub"), kPubsubNs).add("unsubscribe").set_attr("node", w->node);
-    c.session().send_iq(std::move(iq), [code, done](const client::IqResponse& r) {
-        if (!r.ok) std::cerr << "xpmn: unsubscribe: " << r.condition << "\n";
-        done(code);
-    });
+    c.session().send_iq(
+        std::move(iq),
+        [code, done](const client::IqResponse& r) {
+            if (!r.ok) std::cerr << "xpmn: unsubscribe: " << r.condition << "\n";
+            done(code);
+        },
+        kUnsubscribeTimeout);
+}
+
+// Ends without unsubscribing (the device or the connection is gone).
+void abandon(const std::shared_ptr<Watch>& w, const std::string& why, Controller::Done done) {
+    if (std::exchange(w->ending, true)) return;
+    release_signals(*w);
+    std::cerr << "xpmn: " << why << "\n";
+    done(1);
 }
 
 }  // namespace
@@ -76,6 +98,10 @@ void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
             std::cout << "watching container " << o.id << " of " << jid << " (" << result->attr_or("total", "?")
                       << " children, update-id " << result->attr_or("update-id", "?") << "); Ctrl-C ends"
                       << std::endl;
+            c.session().router().on_presence([w, done](const xml::Element& p) {
+                if (!w->ending && p.attr_or("from") == w->jid && p.attr_or("type") == "unavailable")
+                    abandon(w, w->jid + " went offline; the watch ended", done);
+            });
             c.session().router().on_message([&c, o, done, w](const xml::Element& m) {
                 if (w->ending || m.attr_or("from") != w->jid) return;
                 const auto* event = m.child("event", kEventNs);
@@ -89,12 +115,7 @@ void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
                     if (o.count && ++w->seen >= o.count) return end(c, w, 0, done);
                 }
             });
-            c.on_session_lost([w, done] {
-                if (std::exchange(w->ending, true)) return;
-                if (w->signals) w->signals->cancel();
-                std::cerr << "xpmn: the connection was lost and the device ended the watch\n";
-                done(1);
-            });
+            c.on_session_lost([w, done] { abandon(w, "the connection was lost and the device ended the watch", done); });
             w->signals = std::make_unique<boost::asio::signal_set>(c.io(), SIGINT, SIGTERM);
             w->signals->async_wait([&c, w, done](const boost::system::error_code& ec, int) {
                 if (!ec) end(c, w, 0, done);

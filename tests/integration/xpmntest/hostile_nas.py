@@ -37,6 +37,9 @@ Behaviours (BEHAVIOURS):
   huge          a SOAP answer of `huge_bytes` (200 MiB) announced by
                 Content-Length, made lazily chunk by chunk: never in memory
   huge_chunked  the same with Transfer-Encoding: chunked (no length known)
+  gzip_bomb     that huge answer gzip-compressed (Content-Encoding: gzip,
+                Content-Length of the small compressed body), whether or not
+                the client offered gzip
   garbage       HTTP 200, a valid envelope whose Result is not XML
   garbage_envelope  HTTP 200, text/xml, and the body is not XML at all
   truncated     Content-Length promises more than is sent, then the
@@ -64,6 +67,7 @@ import threading
 import time
 import uuid as uuid_module
 import xml.etree.ElementTree as ET
+import zlib
 from xml.sax.saxutils import escape, quoteattr
 
 from . import ports, reaper
@@ -76,7 +80,7 @@ DIDL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 
 MiB = 1024 * 1024
 CHUNK = 64 * 1024
 
-BEHAVIOURS = ('normal', 'slow', 'huge', 'huge_chunked', 'garbage', 'garbage_envelope', 'truncated',
+BEHAVIOURS = ('normal', 'slow', 'huge', 'huge_chunked', 'gzip_bomb', 'garbage', 'garbage_envelope', 'truncated',
               'soap_fault', 'http_500')
 
 # (id, parent, title, upnp:class, extra): the normal content. Containers first.
@@ -369,6 +373,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             behaviour = 'normal'
         if behaviour in ('huge', 'huge_chunked'):
             return self.huge(rec, action, service, chunked=behaviour == 'huge_chunked')
+        if behaviour == 'gzip_bomb':
+            nas._update(rec, accept_encoding=self.headers.get('Accept-Encoding'))
+            return self.respond(rec, 200, nas.gzip_bomb(action, service), encoding='gzip')
         if behaviour == 'http_500':
             return self.respond(rec, 500, '<html><body>Internal Server Error</body></html>', 'text/html')
         if behaviour == 'soap_fault':
@@ -398,12 +405,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self.respond(rec, 500, soap_fault(402, str(e.args[0])))
         self.respond(rec, 200, soap_response(action, SERVICES[service][0], out))
 
-    def respond(self, rec, status, body, content_type='text/xml; charset="utf-8"', length=None):
+    def respond(self, rec, status, body, content_type='text/xml; charset="utf-8"', length=None, encoding=None):
         body = body.encode('utf-8') if isinstance(body, str) else body
         length = len(body) if length is None else length
         self.server.nas._update(rec, status=status, announced=length)
         self.send_response(status)
         self.send_header('Content-Type', content_type)
+        if encoding:
+            self.send_header('Content-Encoding', encoding)
         self.send_header('Content-Length', str(length))
         self.end_headers()
         self.send_body(rec, [body])
@@ -456,6 +465,7 @@ class HostileNas(reaper.Server):
             self.behave(key, b)
         self._lock = threading.Condition()
         self._requests = []
+        self._bombs = {}
         self._handlers = set()
         self._stopping = threading.Event()
         self._http = self._ssdp = None
@@ -546,6 +556,19 @@ class HostileNas(reaper.Server):
         page = hits[start:start + count] if count else hits[start:]
         return [('Result', didl(_entry_xml(e, len(self.children(e[0])), self.base_url) for e in page)),
                 ('NumberReturned', len(page)), ('TotalMatches', len(hits)), ('UpdateID', self.update_id)]
+
+    def gzip_bomb(self, action, service):
+        """huge_body() gzip-compressed (made once per action and service; ~1 s)."""
+        key = (action, service)
+        with self._lock:
+            cached = self._bombs.get(key)
+        if cached is None:
+            packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip framing
+            cached = b''.join(packer.compress(c) for c in self.huge_body(action, service, self.huge_bytes))
+            cached += packer.flush()
+            with self._lock:
+                self._bombs[key] = cached
+        return cached
 
     def huge_body(self, action, service, total):
         """A well-formed SOAP answer of exactly `total` bytes whose Result is an
