@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -41,7 +42,9 @@ if not inside_namespace():
 else:
     from test_bridge_c2s import PASSWORD
     from test_upnp_directory import META, parse_container
-    from xpmntest.bridge import run_xpmn, start_home_network, wait_devices
+    from xpmntest.bridge import XPMN_BIN, run_xpmn, start_home_network, wait_devices
+    from xpmntest.logs import read_text, wait_for_text
+    from xpmntest.reaper import kill
     from xpmntest.hostile_nas import MiB, TREE, HostileNas
     from xpmntest.slix import SlixClient
 
@@ -230,6 +233,36 @@ else:
             self.assertIn('compressed', r.stderr)
             rec = self.nas.wait_request(since=mark, object_id='gzip_bomb', timeout=10)
             self.assertFalse(rec.get('accept_encoding'), rec)
+            self.assert_alive()
+
+        def watch_once(self, container):
+            """`xpmn watch DEVICE container --count 1` started; returns (process, output file)."""
+            out = os.path.join(self.workdir, 'watch-%s.out' % container)
+            with open(out, 'w') as f:
+                proc = subprocess.Popen([XPMN_BIN, '--config', self.config, 'watch', self.jid, container,
+                                         '--count', '1'], stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+            self.addCleanup(kill, proc)
+            wait_for_text(lambda: read_text(out), 'watching container %s' % container, timeout=20)
+            time.sleep(2.5)  # two poll rounds: the bridge has read the container once
+            return proc, out
+
+        def test_watch_when_the_server_cannot_say(self):
+            # GetSystemUpdateID fails (and no GENA event ever comes): the bridge re-reads the watched
+            # container itself; a new child, and later the container's disappearance, are changes.
+            self.nas.behave('GetSystemUpdateID', 'http_500')
+            self.addCleanup(self.nas.behave, 'GetSystemUpdateID', None)
+            self.nas.add_object(('w', '0', 'Watched', 'object.container.storageFolder', {}))
+            self.addCleanup(self.nas.remove_object, 'w')
+            proc, out = self.watch_once('w')
+            self.assertNotIn('changed', read_text(out))
+            self.nas.add_object(('w1', 'w', 'Neues Bild', 'object.item.imageItem.photo',
+                                 {'mime': 'image/jpeg', 'ext': 'jpg'}))
+            self.assertEqual(proc.wait(20), 0, read_text(out))
+            self.assertIn('container w changed', read_text(out))
+            proc, out = self.watch_once('w')
+            self.nas.remove_object('w')
+            self.assertEqual(proc.wait(20), 0, read_text(out))
+            self.assertIn('container w changed', read_text(out))
             self.assert_alive()
 
         def test_huge_chunked_answer(self):

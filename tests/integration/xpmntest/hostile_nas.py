@@ -466,6 +466,7 @@ class HostileNas(reaper.Server):
         self._lock = threading.Condition()
         self._requests = []
         self._bombs = {}
+        self.tree = list(TREE)  # this NAS's content (add_object, remove_object)
         self._handlers = set()
         self._stopping = threading.Event()
         self._http = self._ssdp = None
@@ -518,7 +519,23 @@ class HostileNas(reaper.Server):
 
     # -- the normal content ---------------------------------------------------------------
     def children(self, oid):
-        return [e for e in TREE if e[1] == oid]
+        with self._lock:
+            return [e for e in self.tree if e[1] == oid]
+
+    def add_object(self, entry):
+        """Adds a TREE-style entry (id, parent, title, class, extra) to this NAS's content."""
+        with self._lock:
+            self.tree.append(entry)
+
+    def remove_object(self, oid):
+        """Removes an object and everything below it."""
+        with self._lock:
+            gone, pending = set(), [oid]
+            while pending:
+                cur = pending.pop()
+                gone.add(cur)
+                pending += [e[0] for e in self.tree if e[1] == cur]
+            self.tree = [e for e in self.tree if e[0] not in gone]
 
     def normal_answer(self, action, args):
         """Out arguments [(name, value)] of a well-behaved answer. LookupError: no such object."""
@@ -535,7 +552,8 @@ class HostileNas(reaper.Server):
         if action not in ('Browse', 'Search'):
             raise ValueError('action %s is not supported' % action)
         oid = args.get('ObjectID', args.get('ContainerID', ''))
-        entry = next((e for e in TREE if e[0] == oid), None)
+        with self._lock:
+            entry = next((e for e in self.tree if e[0] == oid), None)
         if entry is None:
             raise LookupError('No such object')
         if action == 'Browse' and args.get('BrowseFlag') == 'BrowseMetadata':
