@@ -2,8 +2,8 @@
 loopback (xpmntest.netns), a generated media library (xpmntest.media), real
 minidlna, gerbera and rygel servers in a namespace (xpmntest.nas) and the
 independent UPnP client (xpmntest.upnp_direct). Needs root (network namespaces)
-and Debian's minidlna, gerbera, rygel and ffmpeg; skipped with the reason when a
-namespace cannot be made. Run from tests/integration:
+and Debian's minidlna, gerbera, rygel and ffmpeg (scripts/setup); fails with the
+reason when a namespace cannot be made or a tool is missing. Run from tests/integration:
 
     /usr/bin/python3 -m unittest -v test_nas_fixtures
 
@@ -71,7 +71,7 @@ def gone(pid):
 
 def work_dir(case, prefix, tools):
     """setUpClass's common part: case.t0, case.tmp (removed at the end unless
-    XPMN_KEEP_TMP is set), and a skip when one of `tools` is missing."""
+    XPMN_KEEP_TMP is set), and a failure when one of `tools` is missing."""
     case.t0 = time.monotonic()
     case.tmp = tempfile.mkdtemp(prefix=prefix)
     if os.environ.get('XPMN_KEEP_TMP'):
@@ -80,14 +80,14 @@ def work_dir(case, prefix, tools):
         case.addClassCleanup(shutil.rmtree, case.tmp, True)
     for tool in tools:
         if not shutil.which(tool):
-            raise unittest.SkipTest('%s is not installed (see scripts/setup)' % tool)
+            raise AssertionError('%s is not installed (scripts/setup installs it)' % tool)
 
 
 class NasFixturesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         work_dir(cls, 'xpmn-nas-', ('minidlnad', 'gerbera', 'ffmpeg', 'ffprobe'))
-        cls.ns = netns.NetNs(prefix='xpmn-nas', sweep=True)  # unittest.SkipTest when impossible
+        cls.ns = netns.NetNs(prefix='xpmn-nas', sweep=True)  # NetNsError when impossible
         cls.addClassCleanup(cls.ns.delete)
         log('namespace %s (%s) in %.2fs', cls.ns.name, cls.ns.mode, time.monotonic() - cls.t0)
 

@@ -28,7 +28,8 @@ How a namespace is made: `ip netns add xpmn-<random>` (a bind mount under
 --net` works (e.g. /run not writable), a holder process (`unshare --net sleep`)
 keeps an anonymous namespace alive and commands enter it with `nsenter
 --net=/proc/PID/ns/net` (mode='unshare' forces this). If neither works the
-constructor raises unittest.SkipTest with the reason.
+constructor raises NetNsError with the reason (a failure, not a skip: the
+UPnP tests need a namespace, and running as root gives one).
 
 delete() SIGKILLs every process still in the namespace (found by comparing
 /proc/*/ns/net with the namespace's inode, as `ip netns pids` does, and
@@ -179,8 +180,7 @@ class NetNs:
             if err is None:
                 return self._setup()
             errors.append('unshare --net: ' + err)
-        raise unittest.SkipTest('cannot create a network namespace on this machine (%s)' %
-                                '; '.join(errors))
+        raise NetNsError('cannot create a network namespace on this machine (%s)' % '; '.join(errors))
 
     def _create_ip(self):
         if os.geteuid() != 0:
