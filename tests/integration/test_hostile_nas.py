@@ -265,6 +265,18 @@ else:
             self.assertIn('container w changed', read_text(out))
             self.assert_alive()
 
+        def test_huge_answer_to_the_mpost_retry_is_cut_early(self):
+            # 405 to POST: gupnp retries with M-POST, a request the bridge did not start itself.
+            mark = self.nas.request_mark()
+            r = self.browse('huge_after_405')
+            self.assert_error(r, 'undefined-condition')
+            self.assertIn('larger than the limit', r.stderr)
+            rec = self.nas.wait_request(since=mark, object_id='huge_after_405', method='M-POST',
+                                        timeout=self.nas.stall_seconds + 5)
+            self.assertEqual(rec['announced'], self.nas.huge_bytes)
+            self.assertLess(rec['bytes_sent'], CAP, rec)
+            self.assert_alive()
+
         def test_huge_chunked_answer(self):
             self.huge('huge_chunked')
 

@@ -37,6 +37,8 @@ Behaviours (BEHAVIOURS):
   huge          a SOAP answer of `huge_bytes` (200 MiB) announced by
                 Content-Length, made lazily chunk by chunk: never in memory
   huge_chunked  the same with Transfer-Encoding: chunked (no length known)
+  huge_after_405  405 Method Not Allowed to POST (gupnp then retries with
+                M-POST), and the huge answer to the M-POST
   gzip_bomb     that huge answer gzip-compressed (Content-Encoding: gzip,
                 Content-Length of the small compressed body), whether or not
                 the client offered gzip
@@ -80,7 +82,7 @@ DIDL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 
 MiB = 1024 * 1024
 CHUNK = 64 * 1024
 
-BEHAVIOURS = ('normal', 'slow', 'huge', 'huge_chunked', 'gzip_bomb', 'garbage', 'garbage_envelope', 'truncated',
+BEHAVIOURS = ('normal', 'slow', 'huge', 'huge_chunked', 'huge_after_405', 'gzip_bomb', 'garbage', 'garbage_envelope', 'truncated',
               'soap_fault', 'http_500')
 
 # (id, parent, title, upnp:class, extra): the normal content. Containers first.
@@ -344,7 +346,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         oid = args.get('ObjectID', args.get('ContainerID'))
         flag = args.get('BrowseFlag')
         behaviour = nas.behaviour_for(oid if oid is not None else action, flag)
-        rec = nas._record(action=action, object_id=oid, flag=flag, behaviour=behaviour, args=args)
+        rec = nas._record(action=action, object_id=oid, flag=flag, behaviour=behaviour, args=args,
+                          method=self.command)
         try:
             self.answer(rec, service, action, args, behaviour)
         except _Abort as e:
@@ -371,6 +374,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     nas._update(rec, client_gone=True)
                     raise _Abort('the client hung up while waiting')
             behaviour = 'normal'
+        if behaviour == 'huge_after_405':
+            if self.command == 'POST':
+                return self.respond(rec, 405, 'use M-POST', 'text/plain')
+            behaviour = 'huge'
         if behaviour in ('huge', 'huge_chunked'):
             return self.huge(rec, action, service, chunked=behaviour == 'huge_chunked')
         if behaviour == 'gzip_bomb':
@@ -435,6 +442,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = (b'%x\r\n%s\r\n' % (len(c), c) for c in body if c)
             body = itertools.chain(body, [b'0\r\n\r\n'])
         self.send_body(rec, body)
+
+
+# gupnp retries a control request with M-POST after a 405 (UDA 1.0 §3.2.1).
+setattr(_Handler, 'do_M-POST', _Handler.do_POST)
 
 
 class _HttpServer(http.server.ThreadingHTTPServer):
