@@ -17,13 +17,14 @@
 
 #include "bridge/access_policy.hpp"
 #include "bridge/device.hpp"
+#include "xmpp/core/namespaces.hpp"
 #include "xmpp/xml/element.hpp"
 
 namespace xpmn::profiles {
 
-inline constexpr const char* ns_server = "urn:xmpp:media:server:0";
-inline constexpr const char* ns_metadata = "urn:xmpp:media:metadata:0";
-inline constexpr const char* ns_pubsub = "http://jabber.org/protocol/pubsub";
+inline constexpr const char* ns_server = ns::media_server;
+inline constexpr const char* ns_metadata = ns::media_metadata;
+inline constexpr const char* ns_pubsub = ns::pubsub;
 
 inline constexpr std::uint32_t kDefaultMax = 100;
 inline constexpr std::uint32_t kMaxMax = 1000;

@@ -9,11 +9,6 @@
 
 namespace xpmn::profiles {
 
-namespace {
-constexpr const char* kPubsubEvent = "http://jabber.org/protocol/pubsub#event";
-constexpr const char* kMetadataNs = "urn:xmpp:media:metadata:0";
-}  // namespace
-
 DirectoryWatch::DirectoryWatch(boost::asio::io_context& io) : io_(io) {}
 
 DirectoryWatch::~DirectoryWatch() {
@@ -122,11 +117,11 @@ void DirectoryWatch::push(const std::string& name, std::uint32_t update_id) {
     if (!send_) return;
     xml::Element msg("message", ns::client);
     msg.set_attr("to", node.controller);
-    auto& items = msg.add("event", kPubsubEvent).add("items");
+    auto& items = msg.add("event", ns::pubsub_event).add("items");
     items.set_attr("node", node.name);
     auto& item = items.add("item");
     item.set_attr("id", "update");
-    auto& c = item.add("container", kMetadataNs);
+    auto& c = item.add("container", ns::media_metadata);
     c.set_attr("id", node.container);
     c.set_attr("update-id", std::to_string(update_id));
     auto send = send_;  // sending may replace send_

@@ -8,11 +8,12 @@
 
 #include "mappings/didl/didl_parser.hpp"
 #include "mappings/didl/transfer_table.hpp"
+#include "xmpp/core/namespaces.hpp"
 #include "xmpp/xml/element.hpp"
 
 namespace xpmn::mappings {
 
-inline constexpr const char* kMetadataNs = "urn:xmpp:media:metadata:0";
+inline constexpr const char* kMetadataNs = ns::media_metadata;
 
 // Children in the profile example's order: class, title, artist, album,
 // genre, track-number, release-date | date, then creator and description

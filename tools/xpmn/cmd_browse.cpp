@@ -5,13 +5,12 @@
 
 #include "tools/xpmn/commands.hpp"
 #include "tools/xpmn/discovery.hpp"
+#include "xmpp/core/namespaces.hpp"
 #include "xmpp/core/stanza.hpp"
 
 namespace xpmn::tools {
 
 namespace {
-
-constexpr const char* kServerNs = "urn:xmpp:media:server:0";
 
 // Display width of UTF-8 text (code points; good enough for a terminal table).
 std::size_t width(const std::string& s) {
@@ -118,7 +117,7 @@ void ask(Controller& c, const std::string& device, xml::Element payload, bool ra
 }  // namespace
 
 void browse(Controller& c, const BrowseOptions& o, Controller::Done done) {
-    xml::Element b("browse", kServerNs);
+    xml::Element b("browse", ns::media_server);
     b.set_attr("id", o.id);
     b.set_attr("start", std::to_string(o.start));
     b.set_attr("max", std::to_string(o.max));
@@ -126,7 +125,7 @@ void browse(Controller& c, const BrowseOptions& o, Controller::Done done) {
 }
 
 void search(Controller& c, const SearchOptions& o, Controller::Done done) {
-    xml::Element s("search", kServerNs);
+    xml::Element s("search", ns::media_server);
     s.set_attr("container", o.container);
     s.set_attr("start", std::to_string(o.start));
     s.set_attr("max", std::to_string(o.max));

@@ -11,16 +11,12 @@
 
 #include "tools/xpmn/commands.hpp"
 #include "tools/xpmn/discovery.hpp"
+#include "xmpp/core/namespaces.hpp"
 #include "xmpp/core/stanza.hpp"
 
 namespace xpmn::tools {
 
 namespace {
-
-constexpr const char* kServerNs = "urn:xmpp:media:server:0";
-constexpr const char* kPubsubNs = "http://jabber.org/protocol/pubsub";
-constexpr const char* kEventNs = "http://jabber.org/protocol/pubsub#event";
-constexpr const char* kMetadataNs = "urn:xmpp:media:metadata:0";
 
 std::string now_text() {
     std::time_t t = std::time(nullptr);
@@ -52,7 +48,7 @@ void end(Controller& c, const std::shared_ptr<Watch>& w, int code, Controller::D
     if (std::exchange(w->ending, true)) return;
     release_signals(*w);
     auto iq = stanza::iq("set", w->jid);
-    iq.add(std::string("pubsub"), kPubsubNs).add("unsubscribe").set_attr("node", w->node);
+    iq.add(std::string("pubsub"), ns::pubsub).add("unsubscribe").set_attr("node", w->node);
     c.session().send_iq(
         std::move(iq),
         [code, done](const client::IqResponse& r) {
@@ -79,7 +75,7 @@ void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
             return done(1);
         }
         auto iq = stanza::iq("get", jid);
-        auto& b = iq.add(std::string("browse"), kServerNs);
+        auto& b = iq.add(std::string("browse"), ns::media_server);
         b.set_attr("id", o.id);
         b.set_attr("max", "0");
         b.set_attr("subscribe", "true");
@@ -104,11 +100,11 @@ void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
             });
             c.session().router().on_message([&c, o, done, w](const xml::Element& m) {
                 if (w->ending || m.attr_or("from") != w->jid) return;
-                const auto* event = m.child("event", kEventNs);
-                const auto* items = event ? event->child("items", kEventNs) : nullptr;
+                const auto* event = m.child("event", ns::pubsub_event);
+                const auto* items = event ? event->child("items", ns::pubsub_event) : nullptr;
                 if (!items || items->attr_or("node") != w->node) return;
                 for (const auto* item : items->elements()) {
-                    const auto* container = item->child("container", kMetadataNs);
+                    const auto* container = item->child("container", ns::media_metadata);
                     if (!container) continue;
                     std::cout << now_text() << " container " << container->attr_or("id", "?") << " changed, update-id "
                               << container->attr_or("update-id", "?") << std::endl;

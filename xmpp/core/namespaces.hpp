@@ -16,4 +16,9 @@ inline constexpr const char* disco_items = "http://jabber.org/protocol/disco#ite
 inline constexpr const char* caps = "http://jabber.org/protocol/caps";
 inline constexpr const char* roster = "jabber:iq:roster";
 inline constexpr const char* xpmn = "urn:xmpp:xpmn:0";
+inline constexpr const char* pubsub = "http://jabber.org/protocol/pubsub";
+inline constexpr const char* pubsub_event = "http://jabber.org/protocol/pubsub#event";
+// The XPMN profiles (wire profile §5, §6).
+inline constexpr const char* media_server = "urn:xmpp:media:server:0";
+inline constexpr const char* media_metadata = "urn:xmpp:media:metadata:0";
 }  // namespace xpmn::ns
