@@ -326,7 +326,7 @@ else:
             self.ry.add_file(rel, title='Neu hinzugefügt', artist='Test Artist', album='Nachschub', track=1)
             ev = self.wait_event(phone, node_r, since)
             self.assertEqual(ev.get('id'), ry_folder)
-            # rygel's GENA event reached the bridge (the poll may still push first: either is one event)
+            # rygel's GENA event reached the bridge (the poll may have pushed the change first)
             self.bridge.wait_for_log('upnp: event ContainerUpdateIDs', timeout=5, start=mark)
             ev = self.wait_event(phone, node_m, since)
             self.assertEqual(ev.get('id'), self.mdl.FOLDERS)
