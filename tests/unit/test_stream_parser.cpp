@@ -83,6 +83,11 @@ std::string nested(int depth) {
     return s;
 }
 
+void feed_in_two(Harness& h, const std::string& data, std::size_t split) {
+    h.parser.feed(data.substr(0, split));
+    h.parser.feed(data.substr(split));
+}
+
 void expect_single_error(const Harness& h, const std::string& condition) {
     ASSERT_EQ(h.errors.size(), 1u) << (h.errors.empty() ? "" : h.errors[0].text);
     EXPECT_EQ(h.errors[0].condition, condition) << h.errors[0].text;
@@ -313,6 +318,39 @@ TEST(StreamParser, UndeclaredEntityReferenceIsRestricted) {
     expect_single_error(attr, "restricted-xml");
 }
 
+// After the stream has started a DTD or markup declaration is in content,
+// where it is not even well-formed; RFC 6120 §11.1 still calls it restricted
+// XML (the wire profile too), whatever the split of the input.
+TEST(StreamParser, DtdAfterStreamStartIsRestricted) {
+    const std::vector<std::string> cases = {
+        "<!DOCTYPE stream:stream>",
+        "<!DOCTYPE x [<!ENTITY a 'b'>]>",
+        "<!ENTITY xxe SYSTEM 'file:///etc/passwd'>",
+        "<!ELEMENT x ANY>",
+        "<!ATTLIST message x CDATA #IMPLIED>",
+        "<!NOTATION n SYSTEM 'x'>",
+        "<message><!DOCTYPE x></message>",
+        "<message><body>hi<!ENTITY a 'b'></body></message>",
+    };
+    for (const auto& c : cases) {
+        std::string data = kHeader + c;
+        for (std::size_t split = kHeader.size(); split <= data.size(); ++split) {
+            Harness h;
+            feed_in_two(h, data, split);
+            SCOPED_TRACE(c + " split at " + std::to_string(split));
+            expect_single_error(h, "restricted-xml");
+            EXPECT_TRUE(h.stanzas.empty());
+        }
+    }
+    // Other malformed markup stays not-well-formed.
+    Harness other;
+    other.parser.feed(kHeader + "<!FOO bar>");
+    expect_single_error(other, "not-well-formed");
+    Harness bang;
+    bang.parser.feed(kHeader + "<message><!x></message>");
+    expect_single_error(bang, "not-well-formed");
+}
+
 // ---- 4./6. size limit ----
 
 TEST(StreamParser, HugeStanzaIsPolicyViolationWithBoundedMemory) {
@@ -453,6 +491,140 @@ TEST(StreamParser, DepthBoundary) {
     small.parser.feed(kHeader + nested(3) + nested(4));
     EXPECT_EQ(small.stanzas.size(), 1u);
     expect_single_error(small, "policy-violation");
+}
+
+// ---- attribute limit ----
+
+std::string with_attributes(int n, const std::string& name = "a") {
+    std::string s = "<message";
+    for (int i = 0; i < n; ++i) s += " " + name + std::to_string(i) + "='v'";
+    return s + "/>";
+}
+
+TEST(StreamParser, AttributeBoundary) {
+    Harness ok;
+    ok.parser.feed(kHeader + with_attributes(64));
+    EXPECT_TRUE(ok.errors.empty());
+    ASSERT_EQ(ok.stanzas.size(), 1u);
+    EXPECT_EQ(ok.stanzas[0].attrs().size(), 64u);
+    EXPECT_EQ(ok.stanzas[0].attr("a0"), "v");
+    EXPECT_EQ(ok.stanzas[0].attr("a63"), "v");
+
+    Harness bad;
+    bad.parser.feed(kHeader + with_attributes(65));
+    expect_single_error(bad, "policy-violation");
+    EXPECT_TRUE(bad.stanzas.empty());
+
+    // Namespace declarations count too: each is one more attribute to libxml2.
+    std::string decls = "<message";
+    for (int i = 0; i < 65; ++i) decls += " xmlns:p" + std::to_string(i) + "='urn:x:" + std::to_string(i) + "'";
+    Harness ns;
+    ns.parser.feed(kHeader + decls + "/>");
+    expect_single_error(ns, "policy-violation");
+
+    StreamLimits limits;
+    limits.max_attributes = 2;
+    Harness small(limits);
+    small.parser.feed(kHeader + "<message a='1' b='2'><x c='3' d='4' e='5'/></message>");
+    expect_single_error(small, "policy-violation");
+    EXPECT_TRUE(small.stanzas.empty());
+}
+
+// The parser appends attributes without looking for an earlier one of the same
+// name: that is safe only because a repeated attribute never gets that far.
+TEST(StreamParser, RepeatedAttributeIsNotWellFormed) {
+    for (std::string stanza : {"<message a='1' a='2'/>", "<message xml:lang='en' xml:lang='de'/>",
+                               "<message xmlns:p='urn:x' xmlns:q='urn:x' p:a='1' q:a='2'/>"}) {
+        Harness h;
+        h.parser.feed(kHeader + stanza);
+        SCOPED_TRACE(stanza);
+        expect_single_error(h, "not-well-formed");
+        EXPECT_TRUE(h.stanzas.empty());
+    }
+    Harness lang;
+    lang.parser.feed(kHeader + "<message xml:lang='en' lang='de'/>");
+    ASSERT_EQ(lang.stanzas.size(), 1u);
+    EXPECT_EQ(lang.stanzas[0].attr("xml:lang"), "en");
+    EXPECT_EQ(lang.stanzas[0].attr("lang"), "de");
+}
+
+TEST(StreamParser, StreamHeaderCountsAgainstTheAttributeLimit) {
+    std::string header = kHeader.substr(0, kHeader.size() - 1);
+    for (int i = 0; i < 70; ++i) header += " a" + std::to_string(i) + "='v'";
+    Harness h;
+    h.parser.feed(header + ">");
+    expect_single_error(h, "policy-violation");
+    EXPECT_TRUE(h.headers.empty());
+}
+
+// The hostile server's stanza: ~27 000 attributes in 256 KiB. It is refused as
+// soon as its start tag is parsed, nothing of it is delivered, and the stream
+// ignores what follows.
+TEST(StreamParser, StanzaWithThousandsOfAttributesIsPolicyViolation) {
+    std::string s = "<iq type='get' id='x'";
+    for (int i = 0; s.size() < 250 * 1024; ++i) s += " a" + std::to_string(i) + "=''";
+    s += "><ping xmlns='urn:xmpp:ping'/></iq>";
+    Harness h;
+    h.parser.feed(kHeader + s + "<message/>");
+    expect_single_error(h, "policy-violation");
+    EXPECT_TRUE(h.stanzas.empty());
+}
+
+// The tag is refused before libxml2 parses it (the raw bytes are counted), yet
+// what came before it is delivered, however the input is split.
+TEST(StreamParser, AttributeLimitAtEverySplit) {
+    const std::string ok = "<message id='1'><body>a=b &gt; c</body></message>";
+    const std::string data = kHeader + ok + with_attributes(65) + "<message id='2'/>";
+    for (std::size_t split = 0; split <= data.size(); ++split) {
+        Harness h;
+        feed_in_two(h, data, split);
+        SCOPED_TRACE("split at " + std::to_string(split));
+        ASSERT_EQ(h.stanzas.size(), 1u);
+        EXPECT_EQ(h.stanzas[0].attr("id"), "1");
+        expect_single_error(h, "policy-violation");
+    }
+}
+
+// Only an '=' between attributes counts: not one in a value, in text or in a CDATA section.
+TEST(StreamParser, AttributeCountIgnoresEqualsSignsElsewhere) {
+    std::string values = "<message";
+    for (int i = 0; i < 64; ++i) values += " a" + std::to_string(i) + (i % 2 ? "='x=y>z==\"'" : "=\"p='q'=>\"");
+    values += "/>";
+    std::string fake_tag = "<x";
+    for (int i = 0; i < 100; ++i) fake_tag += " b" + std::to_string(i) + "='1'";
+    fake_tag += ">";
+    const std::string cdata = "<message><body><![CDATA[" + fake_tag + " ]] > ]]]></body></message>";
+    const std::string text = "<message><body>" + std::string(200, '=') + "</body></message>";
+    const std::string data = kHeader + values + cdata + text;
+    for (std::size_t split = kHeader.size(); split <= data.size(); split += 7) {
+        Harness h;
+        feed_in_two(h, data, split);
+        SCOPED_TRACE("split at " + std::to_string(split));
+        EXPECT_TRUE(h.errors.empty()) << h.errors[0].text;
+        ASSERT_EQ(h.stanzas.size(), 3u);
+        EXPECT_EQ(h.stanzas[0].attrs().size(), 64u);
+        EXPECT_EQ(h.stanzas[0].attr("a1"), "x=y>z==\"");
+        EXPECT_EQ(h.stanzas[1].child_text("body"), fake_tag + " ]] > ]");
+    }
+}
+
+// Many elements each with many (allowed) attributes: every attribute arrives once, in order.
+TEST(StreamParser, ManyAttributesOnManyElementsArriveInOrder) {
+    std::string s = "<message>";
+    for (int e = 0; e < 200; ++e) s += with_attributes(64, "e" + std::to_string(e) + "_").replace(1, 7, "x");
+    s += "</message>";
+    Harness h;
+    h.parser.feed(kHeader + s);
+    EXPECT_TRUE(h.errors.empty());
+    ASSERT_EQ(h.stanzas.size(), 1u);
+    auto xs = h.stanzas[0].elements();
+    ASSERT_EQ(xs.size(), 200u);
+    for (int e = 0; e < 200; ++e) {
+        const auto& attrs = xs[e]->attrs();
+        ASSERT_EQ(attrs.size(), 64u);
+        for (int i = 0; i < 64; ++i)
+            EXPECT_EQ(attrs[i].first, "e" + std::to_string(e) + "_" + std::to_string(i));
+    }
 }
 
 // ---- 7. reset ----

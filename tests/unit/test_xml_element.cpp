@@ -27,6 +27,16 @@ TEST(XmlElement, Attributes) {
     EXPECT_EQ(e.to_string(), "<message xmlns='jabber:client' to='c@d' xml:lang='en'/>");
 }
 
+TEST(XmlElement, AppendAttrKeepsOrderWithoutLookingBack) {
+    Element e("iq");
+    e.append_attr("type", "get").append_attr("id", "1");
+    ASSERT_EQ(e.attrs().size(), 2u);
+    EXPECT_EQ(e.attrs()[0].first, "type");
+    EXPECT_EQ(e.attr("id"), "1");
+    e.set_attr("type", "set");  // set_attr still finds what append_attr added
+    EXPECT_EQ(e.to_string(), "<iq type='set' id='1'/>");
+}
+
 TEST(XmlElement, ChildrenInheritNamespace) {
     Element iq("iq", "jabber:client");
     Element& query = iq.add("query", "jabber:iq:roster");

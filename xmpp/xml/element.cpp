@@ -27,6 +27,11 @@ Element& Element::set_attr(std::string_view name, std::string_view value) {
     return *this;
 }
 
+Element& Element::append_attr(std::string name, std::string value) {
+    attrs_.emplace_back(std::move(name), std::move(value));
+    return *this;
+}
+
 bool Element::remove_attr(std::string_view name) {
     auto it = std::remove_if(attrs_.begin(), attrs_.end(), [&](const auto& a) { return a.first == name; });
     bool removed = it != attrs_.end();

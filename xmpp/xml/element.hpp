@@ -29,6 +29,9 @@ public:
     std::optional<std::string> attr(std::string_view name) const;
     std::string attr_or(std::string_view name, std::string_view fallback = {}) const;
     Element& set_attr(std::string_view name, std::string_view value);
+    // Adds an attribute the caller knows is not there yet (a parser whose input
+    // cannot repeat one): no search, so building an element stays linear.
+    Element& append_attr(std::string name, std::string value);
     bool remove_attr(std::string_view name);
     const std::vector<std::pair<std::string, std::string>>& attrs() const { return attrs_; }
 

@@ -2,6 +2,8 @@
 
 #include <libxml/parser.h>
 
+#include "xmpp/xml/attribute_scanner.hpp"
+
 #include <algorithm>
 #include <exception>
 #include <new>
@@ -49,6 +51,7 @@ struct StreamParser::Impl {
     Callbacks cb;
     StreamLimits limits;
     xmlParserCtxtPtr ctxt = nullptr;
+    AttributeScanner attributes;  // refuses a tag with too many attributes before libxml2 parses it
 
     std::vector<Element> open;  // elements of the stanza being built; open[0] is its root
     bool stream_open = false;   // header seen
@@ -60,7 +63,7 @@ struct StreamParser::Impl {
     std::size_t fed = 0;         // bytes handed to this libxml2 context
     std::size_t mark = 0;        // where the current stanza (or the gap before it) began
 
-    Impl(Callbacks c, StreamLimits l) : cb(std::move(c)), limits(l) {}
+    Impl(Callbacks c, StreamLimits l) : cb(std::move(c)), limits(l), attributes(l.max_attributes) {}
     ~Impl() { free_context(); }
 
     void start_context() {
@@ -68,6 +71,7 @@ struct StreamParser::Impl {
         open.clear();
         stream_open = failed = halted = reset_pending = false;
         fed = mark = 0;
+        attributes.reset();
         // No NOENT / DTDLOAD / HUGE: nothing is substituted or loaded. IGNORE_ENC:
         // XMPP is UTF-8 only, so raw bytes == parsed bytes for the size limit.
         ctxt = xmlCreatePushParserCtxt(&handler(), this, nullptr, 0, nullptr);
@@ -96,6 +100,27 @@ struct StreamParser::Impl {
         fail("restricted-xml", std::string(what) + " is not allowed in an XMPP stream");
     }
 
+    // A markup declaration inside the stream's content never reaches the DTD
+    // callbacks: libxml2 reports it as an error in element content, positioned
+    // at its "<!". It waits for 9 bytes there before deciding, so at least
+    // "<!" + 7 letters are in the buffer (all of a keyword but NOTATION's "N").
+    std::string_view declaration_at_error() const {
+        static constexpr std::string_view kKeywords[] = {"DOCTYPE", "ENTITY", "ELEMENT", "ATTLIST", "NOTATION"};
+        if (!stream_open || !ctxt || !ctxt->input || !ctxt->input->cur || !ctxt->input->end) return {};
+        std::string_view rest = str(ctxt->input->cur, static_cast<std::size_t>(ctxt->input->end - ctxt->input->cur));
+        if (!rest.starts_with("<!")) return {};
+        rest.remove_prefix(2);
+        for (std::string_view kw : kKeywords) {
+            std::size_t n = std::min(kw.size(), rest.size());
+            if (n >= std::min<std::size_t>(kw.size(), 7) && rest.substr(0, n) == kw.substr(0, n)) return kw;
+        }
+        return {};
+    }
+
+    void too_many_attributes() {
+        fail("policy-violation", "an element with more than " + std::to_string(limits.max_attributes) + " attributes");
+    }
+
     // Bytes of input libxml2 has consumed (no encoder, so these are raw bytes).
     std::size_t consumed() const {
         long n = xmlByteConsumed(ctxt);
@@ -113,11 +138,16 @@ struct StreamParser::Impl {
                 return;
             }
             std::size_t n = std::min({bytes.size(), kPiece, max - used});
+            // A tag over the attribute limit: what comes before it is parsed
+            // (stanzas complete in it are delivered), the tag itself never is.
+            std::size_t over = attributes.scan(bytes.substr(0, n));
+            if (over != std::string_view::npos) n = over;
             fed += n;
-            int rc = xmlParseChunk(ctxt, bytes.data(), static_cast<int>(n), 0);
+            int rc = n ? xmlParseChunk(ctxt, bytes.data(), static_cast<int>(n), 0) : XML_ERR_OK;
             bytes.remove_prefix(n);
             // Normally the structured error callback has already reported this.
             if (rc != XML_ERR_OK && !halted) fail("not-well-formed", "XML parse error " + std::to_string(rc));
+            if (over != std::string_view::npos) return too_many_attributes();
         }
     }
 
@@ -125,14 +155,18 @@ struct StreamParser::Impl {
 
     void start_element(const xmlChar* local, const xmlChar* uri, int nb_ns, const xmlChar** nss, int nb_attrs,
                        const xmlChar** attrs) {
+        // The scanner has refused such a tag already; this is the authoritative count.
+        if (nb_attrs + nb_ns > limits.max_attributes) return too_many_attributes();
         Element e{std::string(str(local)), std::string(str(uri))};
         for (int i = 0; i < nb_attrs; ++i) {
             const xmlChar** a = attrs + 5 * i;  // localname, prefix, URI, value, value end
             auto value = attribute_value(str(a[3], static_cast<std::size_t>(a[4] - a[3])));
+            // append_attr: libxml2 has already refused a repeated attribute (not
+            // well-formed), and `xml:` + a local name cannot equal an unprefixed one.
             if (!a[1])
-                e.set_attr(str(a[0]), value);
+                e.append_attr(std::string(str(a[0])), std::move(value));
             else if (str(a[2]) == kXmlNs)
-                e.set_attr("xml:" + std::string(str(a[0])), value);
+                e.append_attr("xml:" + std::string(str(a[0])), std::move(value));
             // Other namespaced attributes are dropped: Element has no way to declare their prefix.
         }
 
@@ -226,7 +260,11 @@ struct StreamParser::Impl {
                 while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
                 // Out of memory, usually the name dictionary being full (see kDictLimit).
                 std::string condition = err->code == XML_ERR_NO_MEMORY ? "resource-constraint" : "not-well-formed";
-                guarded(ud, [&](Impl& d) { d.fail(std::move(condition), msg); });
+                guarded(ud, [&](Impl& d) {
+                    if (auto decl = d.declaration_at_error(); !decl.empty())
+                        return d.restricted("a markup declaration (<!" + std::string(decl) + ")");
+                    d.fail(std::move(condition), msg);
+                });
             };
             // RFC 6120 §11.1. libxml2 keeps parsing the rest of the current slice
             // after we halt (stopping it from inside a callback is fragile in 2.9),

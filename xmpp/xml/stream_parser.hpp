@@ -4,9 +4,11 @@
 //
 // Restricted XML (RFC 6120 §11.1): a DTD, entity declaration/reference other
 // than the five predefined ones, or a processing instruction is the stream
-// error `restricted-xml` (comments too). A top-level element over `max_stanza_bytes` of input
-// or nested deeper than `max_depth` (counted from the stanza root = 1) is
-// `policy-violation`. Limits are enforced on raw input before libxml2 buffers
+// error `restricted-xml` (comments too), also where a markup declaration
+// (`<!DOCTYPE`, `<!ENTITY`, ...) appears after the stream has started. A
+// top-level element over `max_stanza_bytes` of input, nested deeper than
+// `max_depth` (counted from the stanza root = 1), or an element (the stream
+// header too) with more than `max_attributes` attributes is `policy-violation`. Limits are enforced on raw input before libxml2 buffers
 // more, so memory stays bounded. After any error the parser ignores input.
 #pragma once
 
@@ -23,6 +25,11 @@ namespace xpmn::xml {
 struct StreamLimits {
     std::size_t max_stanza_bytes = 256 * 1024;
     int max_depth = 64;
+    // Attributes plus namespace declarations on one element. XMPP and the
+    // profiles use fewer than 10; without a cap a 256 KiB stanza carries ~27 000,
+    // and each is work on the one loop. 64, like the depth limit: far above any
+    // real use, small enough that one element costs next to nothing.
+    int max_attributes = 64;
 };
 
 struct StreamError {
