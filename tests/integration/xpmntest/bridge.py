@@ -14,6 +14,7 @@ import time
 
 from . import reaper
 from .logs import read_text, wait_for_text
+from .netns import NS_ENV
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
@@ -50,9 +51,34 @@ def xmpp_section(prosody, user, password, **extra):
     return s
 
 
+def in_own_network_namespace():
+    """True when this process runs in a network namespace other than the
+    machine's (pid 1's), e.g. a test module that run_in_new_namespace() started."""
+    if os.environ.get(NS_ENV):
+        return True
+    try:
+        return os.stat('/proc/self/ns/net').st_ino != os.stat('/proc/1/ns/net').st_ino
+    except OSError:
+        return False  # cannot tell: assume the machine's, the safe side
+
+
+def confine_upnp(sections, in_namespace=None):
+    """Outside a test namespace the machine's real interfaces are reachable: a
+    bridge there gets `[upnp] interfaces = ["lo"]` unless the test names its own,
+    so SSDP never leaves loopback. Inside a namespace everything stays there.
+    `in_namespace`: None to find out (in_own_network_namespace)."""
+    if in_own_network_namespace() if in_namespace is None else in_namespace:
+        return sections
+    upnp = dict(sections.get('upnp') or {})
+    upnp.setdefault('interfaces', ['lo'])
+    return dict(sections, upnp=upnp)
+
+
 class Bridge:
     def __init__(self, workdir, xmpp, bridge=None, name='bridge', **sections):
-        """`sections`: further config sections, e.g. security={'require_e2e': False}."""
+        """`sections`: further config sections, e.g. security={'require_e2e': False}.
+        Outside a network namespace UPnP is confined to loopback (confine_upnp)."""
+        sections = confine_upnp(sections)
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         b = {'state_dir': os.path.join(workdir, name + '-state'), 'log_level': 'debug'}
