@@ -1,0 +1,388 @@
+#!/usr/bin/python3
+"""Browse latency and walk throughput through the bridge against direct UPnP,
+and XEP-0199 ping round trips to a bridge device against the XMPP server's own;
+started by bench/run, which documents the options.
+
+Everything runs in a fresh network namespace (it re-runs itself inside one, as
+the UPnP tests do): a generated library of several thousand files on minidlna,
+Prosody, the bridge (`[security] require_e2e = false`, so its profiles answer
+over c2s) and one long-lived slixmpp session. Each measurement pairs a request
+through the bridge (A) with the same request made directly (B), alternating
+A, B, A, B ... in one run, so both see the same machine load; the result is a
+ratio of medians, never an absolute time. The report (Markdown) lists each
+ratio beside its target. Nothing is asserted: a missed target is a finding,
+only a failed request fails the run.
+"""
+import argparse
+import asyncio
+import contextlib
+import datetime
+import hashlib
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
+
+from xpmntest.netns import PYTHON, NetNs, inside_namespace, run_in_new_namespace  # noqa: E402
+
+SERVER_NS = 'urn:xmpp:media:server:0'
+META_NS = 'urn:xmpp:media:metadata:0'
+PING_NS = 'urn:xmpp:ping'
+PASSWORD = 'bench-password'
+NAS_NAME = 'Bench NAS'
+WALK_PAGE = 1000  # children per request while walking (the bridge may deliver fewer: page by `returned`)
+
+# rounds per measurement; one untimed warm-up pair precedes each
+FULL = {'files': 3000, 'browse': {10: 30, 100: 30, 1000: 10}, 'walk': 3, 'ping': 40}
+QUICK = {'files': 120, 'browse': {10: 2, 100: 2, 1000: 1}, 'walk': 1, 'ping': 2}
+
+# Targets of issue 7 (items 11 and 13): (kind, bound) with kind 'max' or 'min' on the ratio.
+TARGETS = {('browse', 10): ('max', 3.0), ('browse', 100): ('max', 3.0), ('browse', 1000): ('max', 2.5),
+           ('walk', None): ('min', 0.15)}
+
+
+class BenchError(Exception):
+    pass
+
+
+# -- requests through the bridge (run on the slixmpp client's loop, timed there) --------
+async def send_timed(xmpp, to, payload, timeout=60):
+    """Sends <iq type='get' to=TO>payload</iq>; returns (seconds, reply payload element)."""
+    iq = xmpp.Iq()
+    iq['type'] = 'get'
+    iq['to'] = to
+    iq.xml.append(payload)
+    t0 = time.perf_counter()
+    try:
+        reply = await iq.send(timeout=timeout)
+    except Exception as e:  # IqError, IqTimeout: the benchmark cannot go on
+        raise BenchError('%s to %s failed: %s' % (ET.tostring(payload, encoding='unicode'), to, e)) from e
+    dt = time.perf_counter() - t0
+    return dt, next(iter(reply.xml), None)
+
+
+def browse_payload(cid, start, count):
+    return ET.Element('{%s}browse' % SERVER_NS, {'id': cid, 'start': str(start), 'max': str(count)})
+
+
+def container_of(reply, cid):
+    if reply is None or reply.tag != '{%s}container' % META_NS:
+        raise BenchError('browse %s: no <container/> in the result' % cid)
+    return reply
+
+
+async def bridge_browse(xmpp, device, cid, start, count):
+    """(seconds, items returned) of one browse: the container's metadata and one page of children."""
+    dt, reply = await send_timed(xmpp, device, browse_payload(cid, start, count))
+    return dt, int(container_of(reply, cid).get('returned'))
+
+
+def walker(root):
+    """Walks every object below `root`, depth first, paging by what each answer
+    returned. A generator: it yields (container id, start) and is sent back that
+    page as ([(is_item, id)], total); it returns (items, containers)."""
+    items = containers = 0
+    todo = [root]
+    while todo:
+        cid = todo.pop()
+        start = 0
+        while True:
+            kids, total = yield cid, start
+            for is_item, oid in kids:
+                if is_item:
+                    items += 1
+                else:
+                    containers += 1
+                    todo.append(oid)
+            start += len(kids)
+            if not kids or start >= total:
+                break
+    return items, containers
+
+
+def kids_of(parent, item_tag, container_tag):
+    return [(k.tag == item_tag, k.get('id')) for k in parent if k.tag in (item_tag, container_tag)]
+
+
+async def bridge_walk(xmpp, device, root):
+    """Every object below `root` through the bridge; (seconds, items, containers)."""
+    t0 = time.perf_counter()
+    walk = walker(root)
+    try:
+        cid, start = next(walk)
+        while True:
+            _, reply = await send_timed(xmpp, device, browse_payload(cid, start, WALK_PAGE))
+            c = container_of(reply, cid)
+            cid, start = walk.send((kids_of(c, '{%s}item' % META_NS, '{%s}container' % META_NS), int(c.get('total'))))
+    except StopIteration as done:
+        return (time.perf_counter() - t0, *done.value)
+
+
+async def ping_round(xmpp, device, server):
+    """One XEP-0199 ping to the device 100 ms after the previous answer, one 2 ms
+    after, and one to the server 2 ms after: (seconds, seconds, seconds)."""
+    def ping():
+        return ET.Element('{%s}ping' % PING_NS)
+    await asyncio.sleep(0.1)
+    slow, _ = await send_timed(xmpp, device, ping())
+    await asyncio.sleep(0.002)
+    quick, _ = await send_timed(xmpp, device, ping())
+    await asyncio.sleep(0.002)
+    srv, _ = await send_timed(xmpp, server, ping())
+    return slow, quick, srv
+
+
+# -- the same requests made directly (plain HTTP/SOAP client, this thread) ---------------
+def direct_browse(cd, cid, start, count):
+    t0 = time.perf_counter()
+    cd.browse(cid, 'BrowseMetadata')
+    _, returned, _, _ = cd.browse(cid, start=start, count=count)
+    return time.perf_counter() - t0, returned
+
+
+def direct_walk(cd, root):
+    t0 = time.perf_counter()
+    walk = walker(root)
+    try:
+        cid, start = next(walk)
+        while True:
+            didl, _, total, _ = cd.browse(cid, start=start, count=WALK_PAGE)
+            didl_ns = '{urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/}'
+            cid, start = walk.send((kids_of(ET.fromstring(didl), didl_ns + 'item', didl_ns + 'container'), total))
+    except StopIteration as done:
+        return (time.perf_counter() - t0, *done.value)
+
+
+# -- the run -----------------------------------------------------------------------------
+class Bench:
+    def __init__(self, cfg, workdir, log):
+        self.cfg = cfg
+        self.workdir = workdir
+        self.log = log
+        self.samples = {}  # key -> {'a': [...], 'b': [...], ...}
+
+    def setup(self, stack):
+        from xpmntest import media
+        from xpmntest.bridge import Bridge, xmpp_section
+        from xpmntest.nas import MiniDlna
+        from xpmntest.prosody import Prosody
+        from xpmntest.slix import SlixClient
+        from xpmntest.upnp_direct import ContentDirectory
+
+        ns = NetNs.current()
+        lib = os.path.join(self.workdir, 'library')
+        t0 = time.monotonic()
+        manifest = media.make_library(lib, n_extra=self.cfg['files'])
+        self.files = len(manifest)
+        self.log('library: %d files (%.0f s)' % (self.files, time.monotonic() - t0))
+        self.nas = MiniDlna(os.path.join(self.workdir, 'minidlna'), lib, netns=ns, friendly_name=NAS_NAME,
+                            start_timeout=240)
+        stack.callback(self.nas.kill)
+        self.nas.start()
+        self.log('minidlna: %d files scanned (%.0f s)' % (self.files, self.nas.last_scan_seconds))
+        self.cd = ContentDirectory(self.nas.description_url, ns=None)  # this process is in the namespace
+        self.many = self.cd.find_container([media.MANY_DIR], start=MiniDlna.FOLDERS)
+        if self.many is None:
+            raise BenchError('no %s folder on minidlna' % media.MANY_DIR)
+        self.walk_root = MiniDlna.FOLDERS
+
+        self.prosody = Prosody(os.path.join(self.workdir, 'prosody'))
+        stack.callback(self.prosody.kill)
+        stack.callback(self.prosody.stop)
+        self.prosody.add_user('home', PASSWORD)
+        self.prosody.start()
+        # Logging at info: debug logging per stanza would be measured too.
+        self.bridge = Bridge(self.workdir, xmpp_section(self.prosody, 'home', PASSWORD),
+                             bridge={'log_level': 'info'}, security={'require_e2e': False})
+        stack.callback(self.bridge.kill)
+        stack.callback(self.bridge.stop)
+        self.bridge.start()
+        self.device = self.prosody.jid('home', 'upnp-' + hashlib.sha1(self.cd.udn.encode()).hexdigest()[:8])
+        self.server = self.prosody.domain
+        self.client = SlixClient(self.prosody.jid('home', 'bench'), PASSWORD, '127.0.0.1', self.prosody.c2s_port,
+                                 self.prosody.ca_file)
+        stack.callback(self.client.close)
+        self.client.connect()
+        self.client.wait_presence(self.device, timeout=60)
+        self.log('bridge device %s online' % self.device)
+
+    def on_loop(self, coro, what, timeout=600):
+        return self.client._call(coro, timeout, what)
+
+    def add(self, key, **values):
+        d = self.samples.setdefault(key, {})
+        for k, v in values.items():
+            d.setdefault(k, []).append(v)
+
+    def browse_pair(self, size, start, record):
+        x = self.client.xmpp
+        a, a_n = self.on_loop(bridge_browse(x, self.device, self.many, start, size), 'browse via the bridge')
+        b, b_n = direct_browse(self.cd, self.many, start, size)
+        if record:
+            self.add(('browse', size), a=a, b=b, a_items=a_n, b_items=b_n)
+
+    def walk_pair(self, record):
+        x = self.client.xmpp
+        a, a_items, a_cont = self.on_loop(bridge_walk(x, self.device, self.walk_root), 'walk via the bridge')
+        b, b_items, b_cont = direct_walk(self.cd, self.walk_root)
+        if (a_items, a_cont) != (b_items, b_cont):
+            raise BenchError('the walks differ: bridge %d items / %d containers, direct %d / %d' % (
+                a_items, a_cont, b_items, b_cont))
+        if record:
+            self.add(('walk', None), a=a_items / a, b=b_items / b, items=a_items)
+
+    def ping_pair(self, record):
+        slow, quick, srv = self.on_loop(ping_round(self.client.xmpp, self.device, self.server), 'pings')
+        if record:
+            self.add(('ping', None), slow=slow, quick=quick, server=srv)
+
+    def run(self):
+        total = self.nas_total = self.cd.browse(self.many, count=1)[2]
+        rounds = self.cfg['browse']
+        for size in rounds:  # warm-up: connections, caches
+            self.browse_pair(size, 0, False)
+        for r in range(max(rounds.values())):
+            for size, n in rounds.items():
+                if r < n:  # A/B pairs walk through the container page by page
+                    self.browse_pair(size, (r * size) % max(total - size, 1), True)
+        self.log('browse: done')
+        self.walk_pair(False)
+        for _ in range(self.cfg['walk']):
+            self.walk_pair(True)
+        self.log('walk: done')
+        self.ping_pair(False)
+        for _ in range(self.cfg['ping']):
+            self.ping_pair(True)
+        self.log('ping: done')
+
+    def versions(self):
+        def first_line(argv):
+            try:
+                r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+                return (r.stdout or r.stderr).strip().splitlines()[0]
+            except (OSError, IndexError, subprocess.SubprocessError):
+                return '?'
+        return {'minidlna': first_line(['dpkg-query', '-W', '-f=${Version}', 'minidlna']),
+                'prosody': first_line(['dpkg-query', '-W', '-f=${Version}', 'prosody']),
+                'slixmpp': first_line(['dpkg-query', '-W', '-f=${Version}', 'python3-slixmpp'])}
+
+
+# -- report ------------------------------------------------------------------------------
+def ms(seconds):
+    return '%.1f ms' % (seconds * 1000) if seconds < 0.1 else '%.0f ms' % (seconds * 1000)
+
+
+def verdict(key, ratio):
+    t = TARGETS.get(key)
+    if not t:
+        return '', ''
+    kind, bound = t
+    met = ratio <= bound if kind == 'max' else ratio >= bound
+    return ('≤ %g×' if kind == 'max' else '≥ %g×') % bound, 'yes' if met else '**no**'
+
+
+def report(bench, quick, started, elapsed):
+    med = statistics.median
+    s = bench.samples
+    out = ['# Benchmarks', '']
+    if quick:
+        out += ['**Smoke run (`bench/run --quick`): tiny library, one or two rounds — the numbers mean nothing.**', '']
+    out += ['Generated by `bench/run`; do not edit by hand. Every ratio compares the bridge with a',
+            'baseline measured in the same run, requests interleaved (bridge, direct, bridge, direct, ...),',
+            'medians over the rounds. Targets are those of issue 7 (items 11 and 13).', '',
+            '- Run: %s UTC, %.0f s; %d cores, Linux %s; minidlna %s, Prosody %s, slixmpp %s.' % (
+                started.strftime('%Y-%m-%d %H:%M'), elapsed, os.cpu_count(), platform.release(),
+                *bench.versions().values()),
+            '- Library: %d generated files on minidlna in a network namespace; the browsed container holds %d.' % (
+                bench.files, bench.nas_total),
+            '- Bridge: one logged-in slixmpp session (XEP-0198 off), `<browse/>` IQs to the device resource;',
+            '  direct: a plain HTTP/SOAP client (one connection per call, as `xpmntest/upnp_direct.py`) doing',
+            '  what one browse answers: BrowseMetadata of the container + BrowseDirectChildren of the page.',
+            '', '## Directory', '',
+            '| Measurement | Bridge | Direct | Ratio (bridge/direct) | Target | Met |',
+            '| --- | --- | --- | --- | --- | --- |']
+    for size in sorted(k[1] for k in s if k[0] == 'browse'):
+        d = s[('browse', size)]
+        ratio = med(d['a']) / med(d['b'])
+        target, met = verdict(('browse', size), ratio)
+        out.append('| Browse, page of %d (items returned: bridge %d, direct %d; %d rounds) | %s | %s | %.2f× | %s | %s |'
+                   % (size, med(d['a_items']), med(d['b_items']), len(d['a']), ms(med(d['a'])), ms(med(d['b'])),
+                      ratio, target, met))
+    if ('walk', None) in s:
+        d = s[('walk', None)]
+        ratio = med(d['a']) / med(d['b'])
+        target, met = verdict(('walk', None), ratio)
+        out.append('| Walk of the folder view (%d items, pages of %d; %d rounds), items/s | %.0f | %.0f | %.3f× | %s | %s |'
+                   % (d['items'][0], WALK_PAGE, len(d['a']), med(d['a']), med(d['b']), ratio, target, met))
+    if ('ping', None) in s:
+        d = s[('ping', None)]
+        srv = med(d['server'])
+        quick_ms, slow_ms = med(d['quick']), med(d['slow'])
+        out += ['', '## XEP-0199 ping round trip (the ~40 ms stall of item 11)', '',
+                'Ping to the bridge device `upnp-…` through Prosody (default settings), against a ping to',
+                'the server itself; %d rounds, each: wait 100 ms, ping the device, wait 2 ms, ping the' % len(d['server']),
+                'device, wait 2 ms, ping the server.', '',
+                '| Measurement | Median | p90 | Ratio to server ping | Target |',
+                '| --- | --- | --- | --- | --- |']
+
+        def p90(xs):
+            xs = sorted(xs)
+            return xs[min(len(xs) - 1, int(0.9 * len(xs)))]
+        out.append('| Device, sent 2 ms after the previous answer | %s | %s | %.1f× | no stall: ≈ the 100 ms case |'
+                   % (ms(quick_ms), ms(p90(d['quick'])), quick_ms / srv))
+        out.append('| Device, sent 100 ms after the previous answer | %s | %s | %.1f× | |'
+                   % (ms(slow_ms), ms(p90(d['slow'])), slow_ms / srv))
+        out.append('| Server itself, 2 ms after | %s | %s | 1× | (baseline) |' % (ms(srv), ms(p90(d['server']))))
+        out.append('| Stall: device 2 ms-apart minus 100 ms-apart | %s | | | ≈ 0 (before the fix: ~40 ms) |'
+                   % ms(max(quick_ms - slow_ms, 0.0)))
+    out += ['', 'Re-run with `bench/run` (as root; a few minutes). `bench/run --quick --output FILE` is the',
+            'smoke run the test suite uses (`tests/integration/test_bench_smoke.py`).', '']
+    return '\n'.join(out)
+
+
+def main(argv):
+    p = argparse.ArgumentParser(prog='bench/run', description=__doc__.split('\n\n')[0])
+    p.add_argument('--quick', action='store_true', help='smoke run: tiny library, few rounds')
+    p.add_argument('--output', default=os.path.join(ROOT, 'docs', 'benchmarks.md'), help='report file (Markdown)')
+    args = p.parse_args(argv)
+    args.output = os.path.abspath(args.output)
+    if not inside_namespace():
+        return run_in_new_namespace([PYTHON, os.path.abspath(__file__), '--output', args.output] +
+                                    (['--quick'] if args.quick else []), prefix='xpmn-bench', timeout=1200)
+
+    def log(msg):
+        print('bench: ' + msg, flush=True)
+    cfg = QUICK if args.quick else FULL
+    workdir = tempfile.mkdtemp(prefix='xpmn-bench-')
+    started = datetime.datetime.now(datetime.timezone.utc)
+    t0 = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        if not os.environ.get('XPMN_KEEP_WORKDIR'):
+            stack.callback(shutil.rmtree, workdir, True)
+        bench = Bench(cfg, workdir, log)
+        try:
+            bench.setup(stack)
+            bench.run()
+        except (BenchError, AssertionError) as e:
+            log('failed: %s' % e)
+            return 1
+        text = report(bench, args.quick, started, time.monotonic() - t0)
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    with open(args.output, 'w') as f:
+        f.write(text)
+    print(text)
+    log('report written to %s' % args.output)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
