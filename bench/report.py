@@ -76,7 +76,8 @@ def report(bench, quick, nodelay, started, elapsed):
         srv = med(d['server'])
         quick_ms, slow_ms = med(d['quick']), med(d['slow'])
         out += ['', '## XEP-0199 ping round trip (the ~40 ms stall of item 11)', '',
-                'Ping to the bridge device `upnp-…` through Prosody (default settings), against a ping to',
+                'Ping to the bridge device `upnp-…` through Prosody (%s), against a ping to' % (
+                    'Nagle off' if nodelay else 'default settings'),
                 'the server itself; %d rounds, each: wait 100 ms, ping the device, wait 2 ms, ping the' % len(d['server']),
                 'device, wait 2 ms, ping the server.', '',
                 '| Measurement | Median | p90 | Ratio to server ping | Target |',
