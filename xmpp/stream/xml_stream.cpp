@@ -46,6 +46,7 @@ void XmlStream::attach() {
                 s->finish(reason.empty() ? "connection closed by the server" : reason);
             }
         },
+        nullptr,
     });
 }
 
