@@ -5,57 +5,13 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "tests/unit/tls_test_certs.hpp"
-#include "xmpp/net/memory_pair.hpp"
+#include "tests/unit/tls_test_pair.hpp"
 
 using namespace xpmn;
 
-namespace {
-
-struct Side {
-    std::shared_ptr<tls::TlsStream> tls;
-    std::string handshake_error = "(pending)";
-    std::string data;
-    std::vector<std::string> closed;
-    int drained = 0;
-
-    void begin() {
-        tls->set_handlers({[this](std::string_view d) { data += d; },
-                           [this](const std::string& r) { closed.push_back(r); },
-                           [this] { ++drained; }});
-        tls->handshake([this](const std::string& e) {
-            handshake_error = e;
-            if (e.empty()) tls->start();
-        });
-    }
-};
-
-struct TlsPair {
-    boost::asio::io_context io;
-    std::shared_ptr<net::MemoryStream> client_wire, server_wire;
-    test_tls::SelfSigned id = test_tls::make_self_signed("test.example");
-    Side client, server;
-
-    explicit TlsPair(net::MemoryPairOptions options = {}) {
-        std::tie(client_wire, server_wire) = net::make_memory_pair(io, options);
-        client.tls = test_tls::make_pinned_client(client_wire, id);
-        server.tls = test_tls::make_test_server(server_wire, id);
-        client.begin();
-        server.begin();
-    }
-    void run() {
-        io.restart();
-        io.run();
-    }
-};
-
-std::string pattern(std::size_t n) {
-    std::string s(n, '\0');
-    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('A' + i % 47);
-    return s;
-}
-
-}  // namespace
+using test_tls::pattern;
+using test_tls::TlsPair;
+using test_tls::Side;
 
 TEST(TlsStream, HandshakeAndDataBothWaysOverTheMemoryPair) {
     TlsPair p;
