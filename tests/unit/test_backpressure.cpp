@@ -31,11 +31,9 @@ xml::Element ping(int i) {
 
 TEST(Backpressure, APeerThatDoesNotReadIsNotReadEither) {
     TlsPair p({.max_in_flight = 64 * 1024});
-    p.run();
-    ASSERT_EQ(p.client.handshake_error, "");
     XmlEnd bridge, server;
-    bridge.attach(p.client.tls);
-    server.attach(p.server.tls);
+    p.open_xml(bridge, server);
+    ASSERT_EQ(p.client.handshake_error, "");
     std::size_t most_queued = 0;
     bridge.on_element = [&](const xml::Element& request) {
         xml::Element result("iq", ns::client);

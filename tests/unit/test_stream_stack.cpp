@@ -28,11 +28,9 @@ std::size_t rss_bytes() {
 
 TEST(StreamStack, StanzasBothWaysThroughTls) {
     TlsPair p;
-    p.run();
-    ASSERT_EQ(p.client.handshake_error, "");
     XmlEnd client, server;
-    client.attach(p.client.tls);
-    server.attach(p.server.tls);
+    p.open_xml(client, server);
+    ASSERT_EQ(p.client.handshake_error, "");
     for (int i = 0; i < 50; ++i) {
         client.xml->send(message("to server " + std::to_string(i)));
         server.xml->send(message("to client " + std::to_string(i) + " " + pattern(i * 100)));
@@ -51,10 +49,8 @@ TEST(StreamStack, StanzasBothWaysThroughTls) {
 
 TEST(StreamStack, TheParsersLimitsHoldInsideTls) {
     TlsPair p;
-    p.run();
     XmlEnd client, server;
-    client.attach(p.client.tls);
-    server.attach(p.server.tls, xml::StreamLimits{.max_stanza_bytes = 4096, .max_depth = 8});
+    p.open_xml(client, server, xml::StreamLimits{.max_stanza_bytes = 4096, .max_depth = 8});
     client.xml->send(message(pattern(8192)));
     p.run();
     EXPECT_TRUE(server.got.empty());

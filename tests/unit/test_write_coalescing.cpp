@@ -17,12 +17,9 @@ namespace asio = boost::asio;
 
 TEST(WriteCoalescing, AnAnswerAndItsAcksLeaveAsOneRecordAndOneWrite) {
     TlsPair p;
-    p.run();
-    ASSERT_EQ(p.client.handshake_error, "");
     XmlEnd bridge, server;
-    bridge.attach(p.client.tls);
-    server.attach(p.server.tls);
-    p.run();
+    p.open_xml(bridge, server);
+    ASSERT_EQ(p.client.handshake_error, "");
     const std::size_t writes_before = p.client_tap->writes;
     const std::size_t records_before = p.client_tap->records();
 
@@ -47,11 +44,8 @@ TEST(WriteCoalescing, AnAnswerAndItsAcksLeaveAsOneRecordAndOneWrite) {
 
 TEST(WriteCoalescing, WritesOfLaterTurnsAreNotHeldBack) {
     TlsPair p;
-    p.run();
     XmlEnd bridge, server;
-    bridge.attach(p.client.tls);
-    server.attach(p.server.tls);
-    p.run();
+    p.open_xml(bridge, server);
     const std::size_t writes_before = p.client_tap->writes;
     bridge.xml->send(xml::Element("r", ns::sm));
     p.run();

@@ -58,6 +58,33 @@ private:
     net::ByteStreamPtr inner_;
 };
 
+// An XML stream on one end, recording what it receives.
+struct XmlEnd {
+    std::shared_ptr<stream::XmlStream> xml;
+    std::vector<xml::Element> got;
+    std::vector<std::string> closed;
+    std::function<void(const xml::Element&)> on_element;  // after recording
+
+    void attach(net::ByteStreamPtr transport, xml::StreamLimits limits = {}) {
+        xml = std::make_shared<stream::XmlStream>(std::move(transport), limits);
+        xml->set_handlers({nullptr,
+                           [this](xml::Element e) {
+                               got.push_back(std::move(e));
+                               if (on_element) on_element(got.back());
+                           },
+                           [this](const std::string& r) { closed.push_back(r); }});
+        xml->start();
+        xml->open({{"version", "1.0"}});
+    }
+};
+
+inline xml::Element message(const std::string& body) {
+    xml::Element m("message", ns::client);
+    m.set_attr("type", "chat");
+    m.add_text_child("body", body, ns::client);
+    return m;
+}
+
 struct Side {
     std::shared_ptr<tls::TlsStream> tls;
     std::string handshake_error = "(pending)";
@@ -98,33 +125,13 @@ struct TlsPair {
         io.restart();
         io.run();
     }
-};
-
-// An XML stream on one end, recording what it receives.
-struct XmlEnd {
-    std::shared_ptr<stream::XmlStream> xml;
-    std::vector<xml::Element> got;
-    std::vector<std::string> closed;
-    std::function<void(const xml::Element&)> on_element;  // after recording
-
-    void attach(net::ByteStreamPtr transport, xml::StreamLimits limits = {}) {
-        xml = std::make_shared<stream::XmlStream>(std::move(transport), limits);
-        xml->set_handlers({nullptr,
-                           [this](xml::Element e) {
-                               got.push_back(std::move(e));
-                               if (on_element) on_element(got.back());
-                           },
-                           [this](const std::string& r) { closed.push_back(r); }});
-        xml->start();
-        xml->open({{"version", "1.0"}});
+    // Completes the handshake and puts an XML stream on each end.
+    void open_xml(XmlEnd& on_client, XmlEnd& on_server, xml::StreamLimits server_limits = {}) {
+        run();
+        on_client.attach(client.tls);
+        on_server.attach(server.tls, server_limits);
+        run();
     }
 };
-
-inline xml::Element message(const std::string& body) {
-    xml::Element m("message", ns::client);
-    m.set_attr("type", "chat");
-    m.add_text_child("body", body, ns::client);
-    return m;
-}
 
 }  // namespace xpmn::test_tls
