@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 
 #include "tests/unit/tls_test_pair.hpp"
 #include "xmpp/net/tcp_stream.hpp"
@@ -159,4 +160,29 @@ TEST(ConnectionTeardown, GracefulCloseDeliversEverythingToAReadingPeer) {
     std::size_t got = t.drain_peer(end);
     EXPECT_EQ(end, "eof");
     EXPECT_EQ(got, xml->bytes_sent() + std::string("</stream:stream>").size());
+}
+
+// Pausing a TcpStream stops reading the socket (the one read already in
+// flight is held back), so the peer's writes block; resuming delivers all.
+TEST(Backpressure, PausedTcpStreamStopsReadingTheSocket) {
+    TcpPair t;
+    std::size_t received = 0;
+    t.stream->set_handlers({[&](std::string_view d) { received += d.size(); }, nullptr, nullptr});
+    t.stream->start();  // a read is now in flight
+    t.stream->pause_reading();
+    const std::string sent = pattern(8 * 1024 * 1024);
+    bool peer_done = false;
+    asio::async_write(t.peer, asio::buffer(sent), [&](const boost::system::error_code& ec, std::size_t) {
+        EXPECT_FALSE(ec);
+        peer_done = true;
+    });
+    for (int i = 0; i < 2000; ++i) t.io.poll();
+    EXPECT_EQ(received, 0u);
+    EXPECT_FALSE(peer_done) << "the kernel buffers took 8 MB";
+    t.stream->resume_reading();
+    t.io.restart();
+    while (!peer_done || received < sent.size())
+        if (t.io.run_one_for(std::chrono::seconds(30)) == 0) break;
+    EXPECT_TRUE(peer_done);
+    EXPECT_EQ(received, sent.size());
 }
