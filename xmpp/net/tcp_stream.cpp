@@ -148,7 +148,13 @@ void TcpStream::reset() {
 void TcpStream::fail(const std::string& reason) {
     if (closed_) return;
     closed_ = true;
-    reset();
+    if (reason.empty()) {  // the peer's clean EOF: answer with a FIN
+        shut();
+        drop_queue();
+        held_ = 0;
+    } else {
+        reset();
+    }
     auto handler = std::move(handlers_.on_closed);
     handlers_ = {};
     if (handler) handler(reason);
