@@ -93,7 +93,7 @@ std::uint32_t upnp_count(std::uint32_t max) { return max == 0 ? 1 : max; }
 
 }  // namespace
 
-UpnpDirectory::UpnpDirectory(boost::asio::io_context& io, std::shared_ptr<ContentDirectory> cds,
+UpnpDirectory::UpnpDirectory(boost::asio::io_context& io, std::shared_ptr<ContentDirectoryService> cds,
                              std::string device_jid, DirectoryOptions options)
     : cds_(std::move(cds)),
       jid_(std::move(device_jid)),
@@ -282,8 +282,11 @@ void UpnpDirectory::search_on_server(const profiles::SearchRequest& req, const s
 }
 
 // A breadth-first walk over containers, bounded in depth and objects, that
-// keeps the items matching the terms.
-struct UpnpDirectory::Walk {
+// keeps the items matching the terms. The call in flight owns the walk (its
+// callback holds the only reference): when that call ends or is dropped, the
+// walk answers or is freed with it, whatever happened to the directory.
+struct UpnpDirectory::Walk : std::enable_shared_from_this<Walk> {
+    std::weak_ptr<UpnpDirectory> directory;
     profiles::SearchRequest request;
     DirectoryCallback done;
     std::deque<std::pair<std::string, int>> pending;  // (container id, depth)
@@ -293,79 +296,85 @@ struct UpnpDirectory::Walk {
     int seen = 0;
     bool truncated = false;
     std::vector<mappings::MediaObject> hits;
+
+    void step();
+    void on_page(UpnpDirectory& self, const CdsReply<CdsResult>& page);
+    void answer(UpnpDirectory& self);
+    void finish(profiles::DirectoryResult result) {
+        if (auto d = std::exchange(done, nullptr)) d(std::move(result));
+    }
 };
 
 void UpnpDirectory::search_by_browsing(const profiles::SearchRequest& req, DirectoryCallback done) {
     auto walk = std::make_shared<Walk>();
+    walk->directory = weak_from_this();
     walk->request = req;
     walk->done = std::move(done);
     walk->pending.emplace_back(req.container, 0);
-    std::weak_ptr<UpnpDirectory> weak = weak_from_this();
-    auto step = std::make_shared<std::function<void()>>();
-    *step = [weak, walk, step]() {
-        auto self = weak.lock();
-        if (!self || self->gone_) {
-            walk->done(DirectoryError{"remote-server-not-found", "the media server is gone"});
-            *step = nullptr;  // break the self-reference
-            return;
+    walk->step();
+}
+
+// Asks for the next page of the current container, or answers.
+void UpnpDirectory::Walk::step() {
+    auto self = directory.lock();
+    if (!self || self->gone_)
+        return finish(DirectoryError{"remote-server-not-found", "the media server is gone"});
+    if (current.empty()) {
+        if (pending.empty() || seen >= self->limits_.max_objects) {
+            if (!pending.empty()) truncated = true;
+            return answer(*self);
         }
-        if (walk->current.empty()) {
-            if (walk->pending.empty() || walk->seen >= self->limits_.max_objects) {
-                if (!walk->pending.empty()) walk->truncated = true;
-                if (walk->truncated)
-                    spdlog::warn("upnp {}: search by browsing stopped at the depth/object limit", self->jid_);
-                xml::Element c("container", profiles::ns_metadata);
-                const auto& r = walk->request;
-                std::uint32_t returned = r.start < walk->hits.size()
-                                             ? add_children(c, walk->hits, r.start, r.max, self->transfers_, self->jid_)
-                                             : 0;
-                c.set_attr("start", std::to_string(r.start));
-                c.set_attr("returned", std::to_string(returned));
-                c.set_attr("total", std::to_string(walk->hits.size()));
-                walk->done(std::move(c));
-                *step = nullptr;
-                return;
-            }
-            std::tie(walk->current, walk->depth) = walk->pending.front();
-            walk->pending.pop_front();
-            walk->offset = 0;
+        std::tie(current, depth) = pending.front();
+        pending.pop_front();
+        offset = 0;
+    }
+    constexpr std::uint32_t kPage = 200;
+    self->cds_->browse(current, false, offset, kPage, [walk = shared_from_this()](const CdsReply<CdsResult>& page) {
+        auto self = walk->directory.lock();
+        if (!self || self->gone_)
+            return walk->finish(DirectoryError{"remote-server-not-found", "the media server is gone"});
+        walk->on_page(*self, page);
+    });
+}
+
+void UpnpDirectory::Walk::on_page(UpnpDirectory& self, const CdsReply<CdsResult>& page) {
+    if (!page.ok()) {
+        if (current == request.container) return finish(self.error_for(page.error));
+        spdlog::debug("upnp {}: skipping {} in search: {}", self.jid_, current, page.error.message);
+        current.clear();
+        return step();
+    }
+    auto parsed = mappings::parse_didl(page.value->didl);
+    for (const auto& o : parsed.objects) {
+        if (++seen > self.limits_.max_objects) {
+            truncated = true;
+            break;
         }
-        constexpr std::uint32_t kPage = 200;
-        self->cds_->browse(walk->current, false, walk->offset, kPage, [weak, walk, step](const CdsReply<CdsResult>& page) {
-            auto self = weak.lock();
-            if (!self || !*step) return;
-            if (!page.ok()) {
-                if (walk->current == walk->request.container) {
-                    walk->done(self->error_for(page.error));
-                    *step = nullptr;
-                    return;
-                }
-                spdlog::debug("upnp {}: skipping {} in search: {}", self->jid_, walk->current, page.error.message);
-                walk->current.clear();
-                return (*step)();
-            }
-            auto parsed = mappings::parse_didl(page.value->didl);
-            for (const auto& o : parsed.objects) {
-                if (++walk->seen > self->limits_.max_objects) {
-                    walk->truncated = true;
-                    break;
-                }
-                if (o.is_container) {
-                    if (walk->depth + 1 < self->limits_.max_depth)
-                        walk->pending.emplace_back(o.id, walk->depth + 1);
-                    else
-                        walk->truncated = true;
-                } else if (matches(o, walk->request)) {
-                    walk->hits.push_back(o);
-                }
-            }
-            walk->offset += page.value->returned;
-            bool more = page.value->returned > 0 && walk->offset < page.value->total && !walk->truncated;
-            if (!more) walk->current.clear();
-            (*step)();
-        });
-    };
-    (*step)();
+        if (o.is_container) {
+            if (depth + 1 < self.limits_.max_depth)
+                pending.emplace_back(o.id, depth + 1);
+            else
+                truncated = true;
+        } else if (matches(o, request)) {
+            hits.push_back(o);
+        }
+    }
+    offset += page.value->returned;
+    bool more = page.value->returned > 0 && offset < page.value->total && !truncated;
+    if (!more) current.clear();
+    step();
+}
+
+void UpnpDirectory::Walk::answer(UpnpDirectory& self) {
+    if (truncated) spdlog::warn("upnp {}: search by browsing stopped at the depth/object limit", self.jid_);
+    xml::Element c("container", profiles::ns_metadata);
+    const auto& r = request;
+    std::uint32_t returned =
+        r.start < hits.size() ? add_children(c, hits, r.start, r.max, self.transfers_, self.jid_) : 0;
+    c.set_attr("start", std::to_string(r.start));
+    c.set_attr("returned", std::to_string(returned));
+    c.set_attr("total", std::to_string(hits.size()));
+    finish(std::move(c));
 }
 
 }  // namespace xpmn::upnp

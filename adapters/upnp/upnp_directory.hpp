@@ -30,7 +30,7 @@ struct DirectoryOptions {
 
 class UpnpDirectory : public profiles::MediaDirectory, public std::enable_shared_from_this<UpnpDirectory> {
 public:
-    UpnpDirectory(boost::asio::io_context& io, std::shared_ptr<ContentDirectory> cds, std::string device_jid,
+    UpnpDirectory(boost::asio::io_context& io, std::shared_ptr<ContentDirectoryService> cds, std::string device_jid,
                   DirectoryOptions options);
 
     void browse(const profiles::BrowseRequest& request, profiles::DirectoryCallback done) override;
@@ -56,7 +56,7 @@ private:
     // The result element with one page of children (within the size budget) and its totals.
     xml::Element page_result(xml::Element result, const CdsResult& page, std::uint32_t start, std::uint32_t max);
 
-    std::shared_ptr<ContentDirectory> cds_;
+    std::shared_ptr<ContentDirectoryService> cds_;
     std::string jid_;
     SearchLimits limits_;
     std::shared_ptr<ChangePoller> poller_;
