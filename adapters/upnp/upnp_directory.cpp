@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "adapters/upnp/container_update_ids.hpp"
+#include "adapters/upnp/search_plan.hpp"
 #include "mappings/didl/didl_parser.hpp"
 #include "mappings/didl/metadata_xml.hpp"
 
@@ -17,55 +18,6 @@ using profiles::DirectoryCallback;
 using profiles::DirectoryError;
 
 namespace {
-
-// UPnP property searched for each term of the wire profile.
-const char* upnp_property(const std::string& key) {
-    if (key == "title") return "dc:title";
-    if (key == "artist") return "upnp:artist";
-    if (key == "album") return "upnp:album";
-    if (key == "genre") return "upnp:genre";
-    if (key == "creator") return "dc:creator";
-    if (key == "class") return "upnp:class";
-    return nullptr;
-}
-
-// Quoted string per the UPnP ContentDirectory search grammar: \" and \\ escaped.
-std::string quoted(const std::string& v) {
-    std::string out = "\"";
-    for (char c : v) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "\"";
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
-bool contains_ci(const std::string& hay, const std::string& needle) {
-    return lower(hay).find(lower(needle)) != std::string::npos;
-}
-
-// Whether a mapped item matches every term (AND; substring, case-insensitive; class exact).
-bool matches(const mappings::MediaObject& o, const profiles::SearchRequest& r) {
-    if (o.is_container) return false;
-    for (const auto& [k, v] : r.terms) {
-        const std::string* field = k == "title"    ? &o.title
-                                   : k == "artist" ? &o.artist
-                                   : k == "album"  ? &o.album
-                                   : k == "genre"  ? &o.genre
-                                   : k == "creator" ? &o.creator
-                                                    : nullptr;
-        if (k == "class") {
-            if (o.cls != v) return false;
-        } else if (!field || !contains_ci(*field, v)) {
-            return false;
-        }
-    }
-    return true;
-}
 
 // A result stays well under the 256 KiB stanza limit of peers and servers:
 // children beyond this budget are left for the next page (`returned` says
@@ -108,12 +60,16 @@ void UpnpDirectory::gone() {
     cds_->cancel_all();
 }
 
-xml::Element UpnpDirectory::page_result(xml::Element result, const CdsResult& page, std::uint32_t start,
-                                        std::uint32_t max) {
+std::vector<mappings::MediaObject> UpnpDirectory::objects_of(const CdsResult& page) const {
     auto parsed = mappings::parse_didl(page.didl);
     for (const auto& w : parsed.warnings) spdlog::debug("didl {}: {}", jid_, w);
     if (!parsed.ok) spdlog::warn("didl {}: {}", jid_, parsed.error);
-    std::uint32_t returned = add_children(result, parsed.objects, 0, max, transfers_, jid_);
+    return std::move(parsed.objects);
+}
+
+xml::Element UpnpDirectory::page_result(xml::Element result, const std::vector<mappings::MediaObject>& objects,
+                                        const CdsResult& page, std::uint32_t start, std::uint32_t max) {
+    std::uint32_t returned = add_children(result, objects, 0, max, transfers_, jid_);
     result.set_attr("start", std::to_string(start));
     result.set_attr("returned", std::to_string(returned));
     result.set_attr("total", std::to_string(page.total));
@@ -204,57 +160,20 @@ void UpnpDirectory::browse(const profiles::BrowseRequest& req, DirectoryCallback
                                if (!page.ok()) return done(self->error_for(page.error));
                                xml::Element c = mappings::to_metadata(self_obj, self->transfers_, self->jid_, true);
                                c.remove_children("uri");
-                               done(self->page_result(std::move(c), *page.value, req.start, req.max));
+                               done(self->page_result(std::move(c), self->objects_of(*page.value), *page.value,
+                                                      req.start, req.max));
                            });
     });
-}
-
-std::optional<std::string> UpnpDirectory::search_criteria(const profiles::SearchRequest& r,
-                                                          const std::string& capabilities) {
-    std::set<std::string> caps;
-    std::size_t pos = 0;
-    while (pos <= capabilities.size()) {
-        auto comma = capabilities.find(',', pos);
-        std::string p = capabilities.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-        p.erase(0, p.find_first_not_of(" \t"));
-        p.erase(p.find_last_not_of(" \t") + 1);
-        if (!p.empty()) caps.insert(p);
-        if (comma == std::string::npos) break;
-        pos = comma + 1;
-    }
-    bool all = caps.count("*") > 0;
-    std::string criteria;
-    for (const auto& [k, v] : r.terms) {
-        const char* prop = upnp_property(k);
-        if (!prop || (!all && !caps.count(prop))) return std::nullopt;
-        std::string clause;
-        if (k == "class") {
-            if (v == "other") return std::nullopt;  // "none of the others" has no UPnP expression
-            std::string upnp_class = v == "audio" ? "object.item.audioItem"
-                                     : v == "video" ? "object.item.videoItem"
-                                                    : "object.item.imageItem";
-            clause = std::string(prop) + " derivedfrom " + quoted(upnp_class);
-        } else {
-            clause = std::string(prop) + " contains " + quoted(v);
-        }
-        criteria += (criteria.empty() ? "" : " and ") + clause;
-    }
-    // Items only: a container whose title matches is not a search hit here.
-    if (r.terms.end() == std::find_if(r.terms.begin(), r.terms.end(), [](auto& t) { return t.first == "class"; })) {
-        if (!all && !caps.count("upnp:class")) return std::nullopt;
-        criteria += " and upnp:class derivedfrom \"object.item\"";
-    }
-    return criteria;
 }
 
 void UpnpDirectory::search(const profiles::SearchRequest& req, DirectoryCallback done) {
     if (gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
     auto go = [req, done](std::shared_ptr<UpnpDirectory> self) {
-        auto criteria = search_criteria(req, *self->capabilities_);
-        if (criteria)
-            self->search_on_server(req, *criteria, done);
+        auto plan = plan_search(req, *self->capabilities_);
+        if (plan && plan->exact)
+            self->search_on_server(req, plan->criteria, done);
         else
-            self->search_by_browsing(req, done);
+            self->collect(req, plan ? std::optional<std::string>(plan->criteria) : std::nullopt, done);
     };
     if (capabilities_) return go(shared_from_this());
     std::weak_ptr<UpnpDirectory> weak = weak_from_this();
@@ -271,23 +190,36 @@ void UpnpDirectory::search_on_server(const profiles::SearchRequest& req, const s
                                      DirectoryCallback done) {
     std::weak_ptr<UpnpDirectory> weak = weak_from_this();
     cds_->search(req.container, criteria, req.start, upnp_count(req.max),
-                 [weak, req, done](const CdsReply<CdsResult>& page) {
+                 [weak, req, criteria, done](const CdsReply<CdsResult>& page) {
                      auto self = weak.lock();
                      if (!self || self->gone_)
                          return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
                      if (!page.ok()) return done(self->error_for(page.error));
-                     done(self->page_result(xml::Element("container", profiles::ns_metadata), *page.value, req.start,
-                                            req.max));
+                     auto objects = self->objects_of(*page.value);
+                     // A hit that does not match makes the NAS's totals and
+                     // positions wrong for us: collect and filter it all here.
+                     if (!std::all_of(objects.begin(), objects.end(), SearchMatcher(req))) {
+                         spdlog::debug("upnp {}: the server's search has hits that do not match; filtering",
+                                       self->jid_);
+                         return self->collect(req, criteria, done);
+                     }
+                     done(self->page_result(xml::Element("container", profiles::ns_metadata), objects, *page.value,
+                                            req.start, req.max));
                  });
 }
 
-// A breadth-first walk over containers, bounded in depth and objects, that
-// keeps the items matching the terms. The call in flight owns the walk (its
-// callback holds the only reference): when that call ends or is dropped, the
-// walk answers or is freed with it, whatever happened to the directory.
+// Every hit of a search, filtered here and paged from the bridge's own list:
+// either the server's Search with the plan's criteria, page after page, or
+// (no criteria) a breadth-first walk over containers. Bounded in depth and
+// objects. The call in flight owns the walk (its callback holds the only
+// reference): when that call ends or is dropped, the walk answers or is freed
+// with it, whatever happened to the directory.
 struct UpnpDirectory::Walk : std::enable_shared_from_this<Walk> {
+    Walk(const profiles::SearchRequest& r) : request(r), matcher(r) {}
     std::weak_ptr<UpnpDirectory> directory;
     profiles::SearchRequest request;
+    SearchMatcher matcher;
+    std::optional<std::string> criteria;  // the server's Search, else walk
     DirectoryCallback done;
     std::deque<std::pair<std::string, int>> pending;  // (container id, depth)
     std::string current;
@@ -305,10 +237,11 @@ struct UpnpDirectory::Walk : std::enable_shared_from_this<Walk> {
     }
 };
 
-void UpnpDirectory::search_by_browsing(const profiles::SearchRequest& req, DirectoryCallback done) {
-    auto walk = std::make_shared<Walk>();
+void UpnpDirectory::collect(const profiles::SearchRequest& req, std::optional<std::string> criteria,
+                            DirectoryCallback done) {
+    auto walk = std::make_shared<Walk>(req);
     walk->directory = weak_from_this();
-    walk->request = req;
+    walk->criteria = std::move(criteria);
     walk->done = std::move(done);
     walk->pending.emplace_back(req.container, 0);
     walk->step();
@@ -329,12 +262,16 @@ void UpnpDirectory::Walk::step() {
         offset = 0;
     }
     constexpr std::uint32_t kPage = 200;
-    self->cds_->browse(current, false, offset, kPage, [walk = shared_from_this()](const CdsReply<CdsResult>& page) {
+    auto next = [walk = shared_from_this()](const CdsReply<CdsResult>& page) {
         auto self = walk->directory.lock();
         if (!self || self->gone_)
             return walk->finish(DirectoryError{"remote-server-not-found", "the media server is gone"});
         walk->on_page(*self, page);
-    });
+    };
+    if (criteria)
+        self->cds_->search(current, *criteria, offset, kPage, std::move(next));
+    else
+        self->cds_->browse(current, false, offset, kPage, std::move(next));
 }
 
 void UpnpDirectory::Walk::on_page(UpnpDirectory& self, const CdsReply<CdsResult>& page) {
@@ -351,11 +288,12 @@ void UpnpDirectory::Walk::on_page(UpnpDirectory& self, const CdsReply<CdsResult>
             break;
         }
         if (o.is_container) {
+            if (criteria) continue;  // a search result: nothing to go into
             if (depth + 1 < self.limits_.max_depth)
                 pending.emplace_back(o.id, depth + 1);
             else
                 truncated = true;
-        } else if (matches(o, request)) {
+        } else if (matcher(o)) {
             hits.push_back(o);
         }
     }
@@ -366,7 +304,7 @@ void UpnpDirectory::Walk::on_page(UpnpDirectory& self, const CdsReply<CdsResult>
 }
 
 void UpnpDirectory::Walk::answer(UpnpDirectory& self) {
-    if (truncated) spdlog::warn("upnp {}: search by browsing stopped at the depth/object limit", self.jid_);
+    if (truncated) spdlog::warn("upnp {}: search stopped at the depth/object limit", self.jid_);
     xml::Element c("container", profiles::ns_metadata);
     const auto& r = request;
     std::uint32_t returned =

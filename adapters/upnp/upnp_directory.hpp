@@ -1,7 +1,7 @@
 // The Directory profile over one UPnP ContentDirectory: browse maps to
 // BrowseMetadata + BrowseDirectChildren, search to the server's Search when
 // its search capabilities cover the terms, else to a bounded recursive
-// browse filtered here. DIDL-Lite is mapped by mappings/didl; media and
+// browse; hits are always checked here (see search_plan.hpp). DIDL-Lite is mapped by mappings/didl; media and
 // cover URLs go into the device's transfer table, never onto the wire.
 #pragma once
 
@@ -14,6 +14,7 @@
 #include "adapters/upnp/change_poller.hpp"
 #include "adapters/upnp/content_directory.hpp"
 #include "bridge/profiles/directory_profile.hpp"
+#include "mappings/didl/didl_parser.hpp"
 #include "mappings/didl/transfer_table.hpp"
 
 namespace xpmn::upnp {
@@ -41,20 +42,19 @@ public:
     void gone();
     mappings::TransferTable& transfers() { return transfers_; }
 
-    // UPnP SearchCriteria for the terms, or nullopt when the capabilities
-    // (comma-separated property names, or "*") do not cover them.
-    static std::optional<std::string> search_criteria(const profiles::SearchRequest& request,
-                                                      const std::string& capabilities);
-
 private:
     struct Walk;
     struct GenaWatch;
-    void search_by_browsing(const profiles::SearchRequest& request, profiles::DirectoryCallback done);
+    // All hits of the server's Search with `criteria`, or of a walk (nullopt), filtered and paged here.
+    void collect(const profiles::SearchRequest& request, std::optional<std::string> criteria,
+                 profiles::DirectoryCallback done);
     void search_on_server(const profiles::SearchRequest& request, const std::string& criteria,
                           profiles::DirectoryCallback done);
     profiles::DirectoryError error_for(const CdsError& e) const;
+    std::vector<mappings::MediaObject> objects_of(const CdsResult& page) const;
     // The result element with one page of children (within the size budget) and its totals.
-    xml::Element page_result(xml::Element result, const CdsResult& page, std::uint32_t start, std::uint32_t max);
+    xml::Element page_result(xml::Element result, const std::vector<mappings::MediaObject>& objects,
+                             const CdsResult& page, std::uint32_t start, std::uint32_t max);
 
     std::shared_ptr<ContentDirectoryService> cds_;
     std::string jid_;

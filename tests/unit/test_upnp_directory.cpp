@@ -99,6 +99,22 @@ struct Fixture : ::testing::Test {
     boost::asio::io_context io;
     std::shared_ptr<FakeCds> cds = std::make_shared<FakeCds>();
     std::shared_ptr<UpnpDirectory> dir = std::make_shared<UpnpDirectory>(io, cds, kJid, DirectoryOptions{});
+    std::optional<profiles::DirectoryResult> result;
+
+    // Starts a search; the server has these search capabilities.
+    void search(std::vector<std::pair<std::string, std::string>> terms, const std::string& caps,
+                std::uint32_t max = profiles::kDefaultMax) {
+        profiles::SearchRequest r;
+        r.terms = std::move(terms);
+        r.max = max;
+        dir->search(r, [this](profiles::DirectoryResult res) { result = std::move(res); });
+        cds->answer_caps(caps);
+    }
+    // An attribute of the result container ("" when none, or no result).
+    std::string result_attr(const char* name) const {
+        if (!result || !std::holds_alternative<xml::Element>(*result)) return "";
+        return std::get<xml::Element>(*result).attr(name).value_or("");
+    }
 };
 
 }  // namespace
@@ -151,17 +167,39 @@ TEST_F(Fixture, DroppedCallFreesTheWalk) {
 
 // The walk goes into containers and keeps the items that match.
 TEST_F(Fixture, SearchByBrowsingWalksAndFilters) {
-    std::optional<profiles::DirectoryResult> result;
-    profiles::SearchRequest r;
-    r.terms = {{"artist", "band"}};
-    dir->search(r, [&result](profiles::DirectoryResult res) { result = std::move(res); });
-    cds->answer_caps("");
+    search({{"artist", "band"}}, "");
     cds->take().done(page({container_xml("1", "0", "Music"), item_xml("2", "0", "Top", "The Band")}, 2));
     FakeCds::Call sub = cds->take();
     EXPECT_EQ(sub.id, "1");
     sub.done(page({item_xml("3", "1", "Inner", "A Band"), item_xml("4", "1", "Other", "Solo")}, 2));
-    ASSERT_TRUE(result && std::holds_alternative<xml::Element>(*result));
-    const auto& c = std::get<xml::Element>(*result);
-    EXPECT_EQ(c.attr("total").value_or(""), "2");
-    EXPECT_EQ(c.attr("returned").value_or(""), "2");
+    EXPECT_EQ(result_attr("total"), "2");
+    EXPECT_EQ(result_attr("returned"), "2");
+}
+
+// A term the NAS cannot match reliably is narrowed; the NAS's hits are
+// filtered here and every hit is fetched, so totals are the bridge's.
+TEST_F(Fixture, NarrowedSearchFiltersTheServersHits) {
+    search({{"artist", "Die ärzte"}}, "upnp:artist,upnp:class", 1);
+    FakeCds::Call call = cds->take();
+    EXPECT_EQ(call.action, "Search");
+    EXPECT_EQ(call.criteria, "upnp:artist contains \"rzte\" and upnp:class derivedfrom \"object.item\"");
+    EXPECT_EQ(call.start, 0u);
+    call.done(page({item_xml("1", "9", "Eins", "Die Ärzte"), item_xml("2", "9", "Zwei", "Wurzte"),
+                    item_xml("3", "9", "Drei", "DIE ÄRZTE")},
+                   3));
+    EXPECT_EQ(result_attr("total"), "2");
+    EXPECT_EQ(result_attr("returned"), "1");
+}
+
+// An exact term whose NAS answer holds a hit that does not match: the page
+// is not passed on as it is; all hits are fetched and filtered.
+TEST_F(Fixture, ServerFalseHitIsDropped) {
+    search({{"artist", "band"}}, "*");
+    FakeCds::Call first = cds->take();
+    first.done(page({item_xml("1", "9", "Eins", "The Band"), item_xml("2", "9", "Zwei", "Solo")}, 2));
+    ASSERT_FALSE(result);
+    FakeCds::Call all = cds->take();
+    EXPECT_EQ(all.action, "Search");
+    all.done(page({item_xml("1", "9", "Eins", "The Band"), item_xml("2", "9", "Zwei", "Solo")}, 2));
+    EXPECT_EQ(result_attr("total"), "1");
 }
