@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "adapters/upnp/container_update_ids.hpp"
+#include "adapters/upnp/result_budget.hpp"
 #include "adapters/upnp/search_plan.hpp"
 #include "mappings/didl/didl_parser.hpp"
 #include "mappings/didl/metadata_xml.hpp"
@@ -16,34 +17,6 @@ namespace xpmn::upnp {
 
 using profiles::DirectoryCallback;
 using profiles::DirectoryError;
-
-namespace {
-
-// A result stays well under the 256 KiB stanza limit of peers and servers:
-// children beyond this budget are left for the next page (`returned` says
-// how many came).
-constexpr std::size_t kMaxResultBytes = 192 * 1024;
-
-// Adds mapped children while the result stays within the budget; returns how many.
-std::uint32_t add_children(xml::Element& result, const std::vector<mappings::MediaObject>& objects,
-                           std::size_t first, std::uint32_t max, mappings::TransferTable& transfers,
-                           const std::string& jid) {
-    std::size_t bytes = result.to_string().size();
-    std::uint32_t added = 0;
-    for (std::size_t i = first; i < objects.size() && added < max; ++i) {
-        xml::Element child = mappings::to_metadata(objects[i], transfers, jid, true);
-        bytes += child.to_string().size();
-        if (bytes > kMaxResultBytes && added > 0) break;
-        result.add_child(std::move(child));
-        ++added;
-    }
-    return added;
-}
-
-// RequestedCount 0 means "everything" in UPnP; ask for one and drop it.
-std::uint32_t upnp_count(std::uint32_t max) { return max == 0 ? 1 : max; }
-
-}  // namespace
 
 UpnpDirectory::UpnpDirectory(boost::asio::io_context& io, std::shared_ptr<ContentDirectoryService> cds,
                              std::string device_jid, DirectoryOptions options)
@@ -65,16 +38,6 @@ std::vector<mappings::MediaObject> UpnpDirectory::objects_of(const CdsResult& pa
     for (const auto& w : parsed.warnings) spdlog::debug("didl {}: {}", jid_, w);
     if (!parsed.ok) spdlog::warn("didl {}: {}", jid_, parsed.error);
     return std::move(parsed.objects);
-}
-
-xml::Element UpnpDirectory::page_result(xml::Element result, const std::vector<mappings::MediaObject>& objects,
-                                        const CdsResult& page, std::uint32_t start, std::uint32_t max) {
-    std::uint32_t returned = add_children(result, objects, 0, max, transfers_, jid_);
-    result.set_attr("start", std::to_string(start));
-    result.set_attr("returned", std::to_string(returned));
-    result.set_attr("total", std::to_string(page.total));
-    result.set_attr("update-id", std::to_string(page.update_id));
-    return result;
 }
 
 // What GENA has told. A SystemUpdateID is news when it differs from the last
@@ -152,17 +115,13 @@ void UpnpDirectory::browse(const profiles::BrowseRequest& req, DirectoryCallback
         mappings::MediaObject self_obj = parsed.objects.front();
         if (!self_obj.is_container)
             return done(DirectoryError{"bad-request", "'" + req.id + "' is an item, not a container"});
-        self->cds_->browse(req.id, false, req.start, upnp_count(req.max),
-                           [weak, req, done, self_obj](const CdsReply<CdsResult>& page) {
-                               auto self = weak.lock();
-                               if (!self || self->gone_)
-                                   return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
-                               if (!page.ok()) return done(self->error_for(page.error));
-                               xml::Element c = mappings::to_metadata(self_obj, self->transfers_, self->jid_, true);
-                               c.remove_children("uri");
-                               done(self->page_result(std::move(c), self->objects_of(*page.value), *page.value,
-                                                      req.start, req.max));
-                           });
+        xml::Element c = mappings::to_metadata(self_obj, self->transfers_, self->jid_, true);
+        c.remove_children("uri");
+        auto fetch = [cds = self->cds_, id = req.id](std::uint32_t start, std::uint32_t count,
+                                                      ContentDirectoryService::BrowseCallback cb) {
+            cds->browse(id, false, start, count, std::move(cb));
+        };
+        self->fill_page(std::move(c), req.start, req.max, fetch, nullptr, nullptr, done);
     });
 }
 
@@ -188,24 +147,22 @@ void UpnpDirectory::search(const profiles::SearchRequest& req, DirectoryCallback
 
 void UpnpDirectory::search_on_server(const profiles::SearchRequest& req, const std::string& criteria,
                                      DirectoryCallback done) {
-    std::weak_ptr<UpnpDirectory> weak = weak_from_this();
-    cds_->search(req.container, criteria, req.start, upnp_count(req.max),
-                 [weak, req, criteria, done](const CdsReply<CdsResult>& page) {
-                     auto self = weak.lock();
-                     if (!self || self->gone_)
-                         return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
-                     if (!page.ok()) return done(self->error_for(page.error));
-                     auto objects = self->objects_of(*page.value);
-                     // A hit that does not match makes the NAS's totals and
-                     // positions wrong for us: collect and filter it all here.
-                     if (!std::all_of(objects.begin(), objects.end(), SearchMatcher(req))) {
-                         spdlog::debug("upnp {}: the server's search has hits that do not match; filtering",
-                                       self->jid_);
-                         return self->collect(req, criteria, done);
-                     }
-                     done(self->page_result(xml::Element("container", profiles::ns_metadata), objects, *page.value,
-                                            req.start, req.max));
-                 });
+    auto fetch = [cds = cds_, req, criteria](std::uint32_t start, std::uint32_t count,
+                                             ContentDirectoryService::BrowseCallback cb) {
+        cds->search(req.container, criteria, start, count, std::move(cb));
+    };
+    // A hit that does not match makes the server's totals and positions
+    // wrong for us: then all hits are collected and filtered here.
+    auto check = [matcher = SearchMatcher(req)](const std::vector<mappings::MediaObject>& objects) {
+        return std::all_of(objects.begin(), objects.end(), matcher);
+    };
+    auto rejected = [weak = weak_from_this(), req, criteria, done] {
+        auto self = weak.lock();
+        if (!self) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
+        spdlog::debug("upnp {}: the server's search has hits that do not match; filtering", self->jid_);
+        self->collect(req, criteria, done);
+    };
+    fill_page(xml::Element("container", profiles::ns_metadata), req.start, req.max, fetch, check, rejected, done);
 }
 
 // Every hit of a search, filtered here and paged from the bridge's own list:
@@ -307,8 +264,9 @@ void UpnpDirectory::Walk::answer(UpnpDirectory& self) {
     if (truncated) spdlog::warn("upnp {}: search stopped at the depth/object limit", self.jid_);
     xml::Element c("container", profiles::ns_metadata);
     const auto& r = request;
+    std::size_t bytes = c.to_string().size();
     std::uint32_t returned =
-        r.start < hits.size() ? add_children(c, hits, r.start, r.max, self.transfers_, self.jid_) : 0;
+        r.start < hits.size() ? add_children(c, hits, r.start, r.max, self.transfers_, self.jid_, bytes) : 0;
     c.set_attr("start", std::to_string(r.start));
     c.set_attr("returned", std::to_string(returned));
     c.set_attr("total", std::to_string(hits.size()));

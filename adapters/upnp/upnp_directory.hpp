@@ -6,6 +6,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <set>
@@ -44,7 +46,17 @@ public:
 
 private:
     struct Walk;
+    struct PageFill;
     struct GenaWatch;
+    // One chunk of the server's paged answer: (start, count, done).
+    using Fetch = std::function<void(std::uint32_t, std::uint32_t, ContentDirectoryService::BrowseCallback)>;
+    // Whether a chunk's objects may be passed on as they are.
+    using Check = std::function<bool(const std::vector<mappings::MediaObject>&)>;
+    // Fills `result` with children [start, start + max) of the server's
+    // answer, within the size budget, in chunks (upnp_directory_page.cpp);
+    // calls `rejected` instead of `done` when a chunk fails the check.
+    void fill_page(xml::Element result, std::uint32_t start, std::uint32_t max, Fetch fetch, Check check,
+                   std::function<void()> rejected, profiles::DirectoryCallback done);
     // All hits of the server's Search with `criteria`, or of a walk (nullopt), filtered and paged here.
     void collect(const profiles::SearchRequest& request, std::optional<std::string> criteria,
                  profiles::DirectoryCallback done);
@@ -52,9 +64,6 @@ private:
                           profiles::DirectoryCallback done);
     profiles::DirectoryError error_for(const CdsError& e) const;
     std::vector<mappings::MediaObject> objects_of(const CdsResult& page) const;
-    // The result element with one page of children (within the size budget) and its totals.
-    xml::Element page_result(xml::Element result, const std::vector<mappings::MediaObject>& objects,
-                             const CdsResult& page, std::uint32_t start, std::uint32_t max);
 
     std::shared_ptr<ContentDirectoryService> cds_;
     std::string jid_;
@@ -64,6 +73,7 @@ private:
     mappings::TransferTable transfers_;
     std::optional<std::string> capabilities_;
     bool gone_ = false;
+    std::size_t child_bytes_ = 400;  // running estimate of one child's serialized size (sizes server requests)
 };
 
 }  // namespace xpmn::upnp

@@ -203,3 +203,64 @@ TEST_F(Fixture, ServerFalseHitIsDropped) {
     all.done(page({item_xml("1", "9", "Eins", "The Band"), item_xml("2", "9", "Zwei", "Solo")}, 2));
     EXPECT_EQ(result_attr("total"), "1");
 }
+
+namespace {
+
+std::vector<std::string> items(std::uint32_t from, std::uint32_t n) {
+    std::vector<std::string> out;
+    for (std::uint32_t i = from; i < from + n; ++i)
+        out.push_back(item_xml(std::to_string(i), "1", "Track number " + std::to_string(i) + " of a long enough album title", "Some Artist"));
+    return out;
+}
+
+}  // namespace
+
+// max='1000' asks the server for about what fits in the result's size
+// budget, not for 1000 children that would be parsed and dropped; what is
+// delivered is the same as from one large request.
+TEST_F(Fixture, BrowseFetchesWhatCanBeDelivered) {
+    profiles::BrowseRequest r;
+    r.id = "1";
+    r.max = 1000;
+    dir->browse(r, [this](profiles::DirectoryResult res) { result = std::move(res); });
+    cds->take().done(page({container_xml("1", "0", "Many")}, 1));
+    std::uint32_t asked = 0, calls = 0, next = 0;
+    while (!result && !cds->calls.empty()) {
+        FakeCds::Call c = cds->take();
+        EXPECT_EQ(c.start, next);
+        EXPECT_LE(c.start + c.count, 1000u);
+        asked += c.count;
+        ++calls;
+        next += c.count;
+        c.done(page(items(c.start, c.count), 5000));
+    }
+    ASSERT_TRUE(result && std::holds_alternative<xml::Element>(*result));
+    std::uint32_t returned = std::stoul(result_attr("returned"));
+    EXPECT_GT(returned, 100u);
+    EXPECT_LT(returned, 1000u);  // the budget cut it
+    EXPECT_LE(std::get<xml::Element>(*result).to_string().size(), 192u * 1024);
+    EXPECT_EQ(result_attr("total"), "5000");
+    EXPECT_LE(calls, 3u);
+    EXPECT_LT(asked, returned + returned / 8 + 8) << "asked the server for " << asked << ", delivered " << returned;
+    // Children in the server's order, from the start.
+    auto kids = std::get<xml::Element>(*result).children("item");
+    ASSERT_EQ(kids.size(), returned);
+    EXPECT_EQ(kids.front()->attr("id").value_or(""), "0");
+    EXPECT_EQ(kids.back()->attr("id").value_or(""), std::to_string(returned - 1));
+}
+
+// Small pages are one request of exactly max.
+TEST_F(Fixture, SmallBrowseIsOneRequest) {
+    profiles::BrowseRequest r;
+    r.id = "1";
+    r.start = 5;
+    r.max = 10;
+    dir->browse(r, [this](profiles::DirectoryResult res) { result = std::move(res); });
+    cds->take().done(page({container_xml("1", "0", "Many")}, 1));
+    FakeCds::Call c = cds->take();
+    EXPECT_EQ(c.start, 5u);
+    EXPECT_EQ(c.count, 10u);
+    c.done(page(items(5, 10), 50));
+    EXPECT_EQ(result_attr("returned"), "10");
+    EXPECT_TRUE(cds->calls.empty());
+}
