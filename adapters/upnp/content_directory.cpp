@@ -4,6 +4,7 @@
 #include <libsoup/soup.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -16,6 +17,7 @@ namespace xpmn::upnp {
 // "reply" or "cancelled" reaches the callback.
 struct ContentDirectory::Call {
     std::string action;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     GUPnPServiceProxyAction* request = nullptr;
     GCancellable* cancellable = g_cancellable_new();
     GSource* timeout_source = nullptr;  // a reference, while the timeout is pending
@@ -211,6 +213,9 @@ void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
         [](GObject* source, GAsyncResult* res, gpointer data) {
             std::unique_ptr<std::shared_ptr<Call>> holder(static_cast<std::shared_ptr<Call>*>(data));
             Call& c = **holder;
+            spdlog::debug("upnp: {} answered in {} us", c.action,
+                          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                                c.started).count());
             c.stop_timeout();
             GError* error = nullptr;
             GUPnPServiceProxyAction* action =
