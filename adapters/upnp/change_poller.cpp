@@ -8,7 +8,7 @@
 
 namespace xpmn::upnp {
 
-ChangePoller::ChangePoller(boost::asio::io_context& io, std::shared_ptr<ContentDirectory> cds,
+ChangePoller::ChangePoller(boost::asio::io_context& io, std::shared_ptr<ContentDirectoryService> cds,
                            std::chrono::milliseconds interval)
     : cds_(std::move(cds)), interval_(interval), timer_(io) {}
 

@@ -32,7 +32,7 @@ public:
     // BrowseMetadata calls per round at most; more watched containers are taken in turns.
     static constexpr std::size_t kMaxContainersPerRound = 50;
 
-    ChangePoller(boost::asio::io_context& io, std::shared_ptr<ContentDirectory> cds,
+    ChangePoller(boost::asio::io_context& io, std::shared_ptr<ContentDirectoryService> cds,
                  std::chrono::milliseconds interval);
     ~ChangePoller();
 
@@ -55,7 +55,7 @@ private:
     void report(const std::string& container_id, std::uint32_t update_id);
     bool current(std::uint64_t generation) const { return generation == generation_ && !containers_.empty(); }
 
-    std::shared_ptr<ContentDirectory> cds_;
+    std::shared_ptr<ContentDirectoryService> cds_;
     std::chrono::milliseconds interval_;
     boost::asio::steady_timer timer_;
     std::set<std::string> containers_;

@@ -4,7 +4,9 @@
 #include <libsoup/soup.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -15,15 +17,22 @@ namespace xpmn::upnp {
 // "reply" or "cancelled" reaches the callback.
 struct ContentDirectory::Call {
     std::string action;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     GUPnPServiceProxyAction* request = nullptr;
     GCancellable* cancellable = g_cancellable_new();
-    guint timeout_source = 0;
+    GSource* timeout_source = nullptr;  // a reference, while the timeout is pending
     bool timed_out = false;
     std::string refused;  // why the response was cancelled after its headers (too large, compressed)
     std::variant<BrowseCallback, StringCallback, UintCallback> done;
 
+    void stop_timeout() {
+        if (!timeout_source) return;
+        g_source_destroy(timeout_source);
+        g_source_unref(std::exchange(timeout_source, nullptr));
+    }
+
     ~Call() {
-        if (timeout_source) g_source_remove(timeout_source);
+        stop_timeout();
         if (request) gupnp_service_proxy_action_unref(request);
         g_object_unref(cancellable);
     }
@@ -183,16 +192,20 @@ void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
     call->action = action;
     std::erase_if(calls_, [](const std::weak_ptr<Call>& w) { return w.expired(); });
     calls_.push_back(call);
-    call->timeout_source = g_timeout_add(
-        static_cast<guint>(timeout_.count()),
+    // On the thread's default context, like gupnp's own sources.
+    GSource* timeout = g_timeout_source_new(static_cast<guint>(timeout_.count()));
+    g_source_set_callback(
+        timeout,
         [](gpointer data) -> gboolean {
             auto* c = static_cast<Call*>(data);
-            c->timeout_source = 0;
+            g_source_unref(std::exchange(c->timeout_source, nullptr));  // removed by returning G_SOURCE_REMOVE
             c->timed_out = true;
             g_cancellable_cancel(c->cancellable);
             return G_SOURCE_REMOVE;
         },
-        call.get());
+        call.get(), nullptr);
+    g_source_attach(timeout, g_main_context_get_thread_default());
+    call->timeout_source = timeout;
     auto* holder = new std::shared_ptr<Call>(call);
     starting_ = call;
     gupnp_service_proxy_call_action_async(
@@ -200,10 +213,10 @@ void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
         [](GObject* source, GAsyncResult* res, gpointer data) {
             std::unique_ptr<std::shared_ptr<Call>> holder(static_cast<std::shared_ptr<Call>*>(data));
             Call& c = **holder;
-            if (c.timeout_source) {
-                g_source_remove(c.timeout_source);
-                c.timeout_source = 0;
-            }
+            spdlog::debug("upnp: {} answered in {} us", c.action,
+                          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                                c.started).count());
+            c.stop_timeout();
             GError* error = nullptr;
             GUPnPServiceProxyAction* action =
                 gupnp_service_proxy_call_action_finish(GUPNP_SERVICE_PROXY(source), res, &error);
@@ -252,9 +265,6 @@ void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
         },
         holder);
     starting_.reset();
-    // The call added GLib sources from outside a GLib dispatch: make the
-    // loop integration look at the context again.
-    g_main_context_wakeup(nullptr);
 }
 
 void ContentDirectory::browse(const std::string& object_id, bool metadata, std::uint32_t start_index,
@@ -321,12 +331,10 @@ void ContentDirectory::set_change_callback(ChangeCallback callback) {
                                              nullptr);
         gupnp_service_proxy_set_subscribed(proxy_, TRUE);
         spdlog::debug("upnp: subscribing to ContentDirectory events");
-        g_main_context_wakeup(nullptr);
     } else if (!on_change_ && was) {
         gupnp_service_proxy_set_subscribed(proxy_, FALSE);
         gupnp_service_proxy_remove_notify(proxy_, "SystemUpdateID", notify, this);
         gupnp_service_proxy_remove_notify(proxy_, "ContainerUpdateIDs", notify, this);
-        g_main_context_wakeup(nullptr);
     }
 }
 

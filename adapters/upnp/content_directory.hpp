@@ -34,7 +34,35 @@ struct CdsReply {
     bool ok() const { return value.has_value(); }
 };
 
-class ContentDirectory : public std::enable_shared_from_this<ContentDirectory> {
+// What the Directory profile asks of a ContentDirectory. An interface so
+// that unit tests can stand in for faults a real NAS cannot be made to show
+// on demand (a server leaving while a call is in flight).
+class ContentDirectoryService {
+public:
+    using BrowseCallback = std::function<void(const CdsReply<CdsResult>&)>;
+    using StringCallback = std::function<void(const CdsReply<std::string>&)>;
+    using UintCallback = std::function<void(const CdsReply<std::uint32_t>&)>;
+    // (SystemUpdateID, ContainerUpdateIDs as sent: "id,updateid,id,updateid…")
+    using ChangeCallback = std::function<void(std::optional<std::uint32_t> system_update_id,
+                                              const std::string& container_update_ids)>;
+
+    virtual ~ContentDirectoryService() = default;
+    // Every call ends exactly once, never before it returns.
+    virtual void browse(const std::string& object_id, bool metadata, std::uint32_t start, std::uint32_t count,
+                        BrowseCallback done) = 0;
+    virtual void search(const std::string& container_id, const std::string& criteria, std::uint32_t start,
+                        std::uint32_t count, BrowseCallback done) = 0;
+    virtual void search_capabilities(StringCallback done) = 0;
+    // GetSystemUpdateID: watching polls it, since many servers never send GENA events.
+    virtual void system_update_id(UintCallback done) = 0;
+    // GENA: subscribes to SystemUpdateID and ContainerUpdateIDs while a
+    // callback is set; nullptr unsubscribes.
+    virtual void set_change_callback(ChangeCallback callback) = 0;
+    // Cancels every call in flight (their callbacks still run, with Unreachable).
+    virtual void cancel_all() = 0;
+};
+
+class ContentDirectory : public ContentDirectoryService, public std::enable_shared_from_this<ContentDirectory> {
 public:
     // A response that announces a larger body is cancelled after its headers
     // (before gupnp reads it into memory). DIDL itself is limited to 8 MiB,
@@ -45,13 +73,6 @@ public:
     // per-message body hook.
     static constexpr std::int64_t kMaxResponseBytes = 16 * 1024 * 1024;
 
-    using BrowseCallback = std::function<void(const CdsReply<CdsResult>&)>;
-    using StringCallback = std::function<void(const CdsReply<std::string>&)>;
-    using UintCallback = std::function<void(const CdsReply<std::uint32_t>&)>;
-    // (SystemUpdateID, ContainerUpdateIDs as sent: "id,updateid,id,updateid…")
-    using ChangeCallback = std::function<void(std::optional<std::uint32_t> system_update_id,
-                                              const std::string& container_update_ids)>;
-
     // Takes a reference on `proxy`.
     ContentDirectory(GUPnPServiceProxy* proxy, std::chrono::milliseconds timeout = std::chrono::seconds(10));
     ~ContentDirectory();
@@ -59,19 +80,13 @@ public:
     ContentDirectory& operator=(const ContentDirectory&) = delete;
 
     void browse(const std::string& object_id, bool metadata, std::uint32_t start, std::uint32_t count,
-                BrowseCallback done);
+                BrowseCallback done) override;
     void search(const std::string& container_id, const std::string& criteria, std::uint32_t start,
-                std::uint32_t count, BrowseCallback done);
-    void search_capabilities(StringCallback done);
-    // GetSystemUpdateID: watching polls it, since many servers never send GENA events.
-    void system_update_id(UintCallback done);
-
-    // GENA: subscribes to SystemUpdateID and ContainerUpdateIDs while a
-    // callback is set; nullptr unsubscribes.
-    void set_change_callback(ChangeCallback callback);
-
-    // Cancels every call in flight (their callbacks still run, with Unreachable).
-    void cancel_all();
+                std::uint32_t count, BrowseCallback done) override;
+    void search_capabilities(StringCallback done) override;
+    void system_update_id(UintCallback done) override;
+    void set_change_callback(ChangeCallback callback) override;
+    void cancel_all() override;
 
 private:
     struct Call;

@@ -2,7 +2,10 @@
 
 #include <fnmatch.h>
 #include <libgupnp/gupnp.h>
+#include <libsoup/soup.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace xpmn::upnp {
 
@@ -51,13 +54,16 @@ void MediaServerFinder::start() {
         gupnp_context_filter_set_enabled(filter, TRUE);
     }
     g_signal_connect(manager_, "context-available", G_CALLBACK(&MediaServerFinder::on_context_available), this);
-    g_main_context_wakeup(nullptr);
+    g_signal_connect(manager_, "context-unavailable", G_CALLBACK(&MediaServerFinder::on_context_unavailable), this);
 }
 
 void MediaServerFinder::on_context_available(GUPnPContextManager* manager, GUPnPContext* context, void* data) {
     auto* self = static_cast<MediaServerFinder*>(data);
     spdlog::info("upnp: listening on {} ({})", gssdp_client_get_interface(GSSDP_CLIENT(context)),
                  gssdp_client_get_host_ip(GSSDP_CLIENT(context)));
+    // Media servers are on the LAN: their requests never go through a proxy,
+    // and without a resolver GIO starts no thread to look one up.
+    soup_session_set_proxy_resolver(gupnp_context_get_session(context), nullptr);
     GUPnPControlPoint* cp = gupnp_control_point_new(context, kMediaServer);
     g_signal_connect(cp, "device-proxy-available", G_CALLBACK(&MediaServerFinder::on_proxy_available), self);
     g_signal_connect(cp, "device-proxy-unavailable", G_CALLBACK(&MediaServerFinder::on_proxy_unavailable), self);
@@ -66,47 +72,100 @@ void MediaServerFinder::on_context_available(GUPnPContextManager* manager, GUPnP
     self->control_points_.push_back(cp);
 }
 
-void MediaServerFinder::on_proxy_available(GUPnPControlPoint*, GUPnPDeviceProxy* proxy, void* data) {
+void MediaServerFinder::on_context_unavailable(GUPnPContextManager*, GUPnPContext* context, void* data) {
     auto* self = static_cast<MediaServerFinder*>(data);
+    auto it = std::find_if(self->control_points_.begin(), self->control_points_.end(), [&](GUPnPControlPoint* cp) {
+        return gupnp_control_point_get_context(cp) == context;
+    });
+    if (it == self->control_points_.end()) return;
+    GUPnPControlPoint* cp = *it;
+    self->control_points_.erase(it);
+    spdlog::info("upnp: interface {} gone", gssdp_client_get_interface(GSSDP_CLIENT(context)));
+    g_signal_handlers_disconnect_by_data(cp, self);
+    std::vector<std::string> udns;
+    for (const auto& [udn, cps] : self->seen_)
+        if (std::find(cps.begin(), cps.end(), cp) != cps.end()) udns.push_back(udn);
+    for (const auto& udn : udns) self->lost(udn, cp);
+    gssdp_resource_browser_set_active(GSSDP_RESOURCE_BROWSER(cp), FALSE);
+    g_object_unref(cp);
+}
+
+bool MediaServerFinder::announce(GUPnPDeviceProxy* proxy, const std::string& udn, const std::string& friendly_name) {
     auto* info = GUPNP_DEVICE_INFO(proxy);
     MediaServerInfo s;
-    s.udn = gupnp_device_info_get_udn(info) ? gupnp_device_info_get_udn(info) : "";
-    s.friendly_name = take_string(gupnp_device_info_get_friendly_name(info));
+    s.udn = udn;
+    s.friendly_name = friendly_name;
     s.device_type = gupnp_device_info_get_device_type(info) ? gupnp_device_info_get_device_type(info) : "";
     s.location = gupnp_device_info_get_location(info) ? gupnp_device_info_get_location(info) : "";
-    if (s.udn.empty()) {
-        spdlog::warn("upnp: a media server at {} has no UDN; ignored", s.location);
-        return;
-    }
-    if (s.friendly_name.empty()) s.friendly_name = s.udn;
-    if (!server_selected(self->options_, s.udn, s.friendly_name)) {
-        spdlog::info("upnp: media server '{}' ({}) excluded by configuration", s.friendly_name, s.udn);
-        return;
-    }
-    if (self->seen_[s.udn]++ > 0) return;  // same server on another interface
     GUPnPServiceInfo* service = gupnp_device_info_get_service(info, kContentDirectory);
     if (!service) {
         spdlog::warn("upnp: media server '{}' ({}) has no ContentDirectory; ignored", s.friendly_name, s.udn);
-        self->seen_.erase(s.udn);
-        return;
+        return false;
     }
     s.directory = std::make_shared<ContentDirectory>(GUPNP_SERVICE_PROXY(service));
     g_object_unref(service);
     spdlog::info("upnp: media server '{}' ({}) available", s.friendly_name, s.udn);
     spdlog::debug("upnp: {} described at {}", s.udn, s.location);
-    if (self->events_.on_available) self->events_.on_available(s);
+    if (events_.on_available) events_.on_available(s);
+    return true;
 }
 
-void MediaServerFinder::on_proxy_unavailable(GUPnPControlPoint*, GUPnPDeviceProxy* proxy, void* data) {
+void MediaServerFinder::on_proxy_available(GUPnPControlPoint* cp, GUPnPDeviceProxy* proxy, void* data) {
     auto* self = static_cast<MediaServerFinder*>(data);
-    const char* udn_c = gupnp_device_info_get_udn(GUPNP_DEVICE_INFO(proxy));
-    std::string udn = udn_c ? udn_c : "";
-    auto it = self->seen_.find(udn);
-    if (it == self->seen_.end()) return;
-    if (--it->second > 0) return;
-    self->seen_.erase(it);
+    auto* info = GUPNP_DEVICE_INFO(proxy);
+    std::string udn = gupnp_device_info_get_udn(info) ? gupnp_device_info_get_udn(info) : "";
+    std::string name = take_string(gupnp_device_info_get_friendly_name(info));
+    if (udn.empty()) {
+        const char* location = gupnp_device_info_get_location(info);
+        spdlog::warn("upnp: a media server at {} has no UDN; ignored", location ? location : "?");
+        return;
+    }
+    if (name.empty()) name = udn;
+    if (!server_selected(self->options_, udn, name)) {
+        spdlog::info("upnp: media server '{}' ({}) excluded by configuration", name, udn);
+        return;
+    }
+    auto& cps = self->seen_[udn];
+    if (std::find(cps.begin(), cps.end(), cp) != cps.end()) return;
+    cps.push_back(cp);
+    if (cps.size() > 1) {  // same server on another interface
+        spdlog::debug("upnp: {} also seen on {}", udn,
+                      gssdp_client_get_interface(GSSDP_CLIENT(gupnp_control_point_get_context(cp))));
+        return;
+    }
+    if (!self->announce(proxy, udn, name)) self->seen_.erase(udn);
+}
+
+void MediaServerFinder::on_proxy_unavailable(GUPnPControlPoint* cp, GUPnPDeviceProxy* proxy, void* data) {
+    const char* udn = gupnp_device_info_get_udn(GUPNP_DEVICE_INFO(proxy));
+    if (udn) static_cast<MediaServerFinder*>(data)->lost(udn, cp);
+}
+
+void MediaServerFinder::lost(const std::string& udn, GUPnPControlPoint* cp) {
+    auto it = seen_.find(udn);
+    if (it == seen_.end()) return;
+    auto& cps = it->second;
+    auto where = std::find(cps.begin(), cps.end(), cp);
+    if (where == cps.end()) return;
+    bool serving = where == cps.begin();
+    cps.erase(where);
+    if (!serving) return;
     spdlog::info("upnp: media server {} gone", udn);
-    if (self->events_.on_unavailable) self->events_.on_unavailable(udn);
+    if (events_.on_unavailable) events_.on_unavailable(udn);
+    // Still seen elsewhere: available again, through that interface.
+    while (!cps.empty()) {
+        GUPnPDeviceProxy* other = nullptr;
+        for (const GList* l = gupnp_control_point_list_device_proxies(cps.front()); l && !other; l = l->next) {
+            const char* u = gupnp_device_info_get_udn(GUPNP_DEVICE_INFO(l->data));
+            if (u && udn == u) other = GUPNP_DEVICE_PROXY(l->data);
+        }
+        if (other) {
+            std::string name = take_string(gupnp_device_info_get_friendly_name(GUPNP_DEVICE_INFO(other)));
+            if (announce(other, udn, name.empty() ? udn : name)) return;
+        }
+        cps.erase(cps.begin());
+    }
+    seen_.erase(udn);
 }
 
 }  // namespace xpmn::upnp

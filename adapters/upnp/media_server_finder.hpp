@@ -1,6 +1,10 @@
 // Finds UPnP MediaServers (device types MediaServer:1..4) on the configured
 // interfaces with a gupnp control point per network context, and reports
-// each server's arrival and departure (ssdp:byebye or expiry) by UDN.
+// each server's arrival and departure (ssdp:byebye, expiry, or the network
+// interface it was seen on going away) by UDN. A server seen on several
+// interfaces is served through the proxy of the first; when that interface
+// goes away, the server is reported gone and, if another interface still
+// sees it, available again through that one.
 #pragma once
 
 #include <functional>
@@ -52,15 +56,20 @@ public:
 
 private:
     static void on_context_available(GUPnPContextManager*, GUPnPContext*, void* self);
+    static void on_context_unavailable(GUPnPContextManager*, GUPnPContext*, void* self);
     static void on_proxy_available(GUPnPControlPoint*, GUPnPDeviceProxy*, void* self);
     static void on_proxy_unavailable(GUPnPControlPoint*, GUPnPDeviceProxy*, void* self);
+    // The server is no longer seen through `cp`.
+    void lost(const std::string& udn, GUPnPControlPoint* cp);
+    // Reports the server available through `proxy`; false if it cannot be used.
+    bool announce(GUPnPDeviceProxy* proxy, const std::string& udn, const std::string& friendly_name);
 
     FinderOptions options_;
     Events events_;
     GUPnPContextManager* manager_ = nullptr;
-    std::vector<GUPnPControlPoint*> control_points_;
-    // UDN -> number of contexts (interfaces) it is seen on: gone when zero.
-    std::map<std::string, int> seen_;
+    std::vector<GUPnPControlPoint*> control_points_;  // one per available context (a reference each)
+    // UDN -> control points (contexts) it is seen on, in order: the first serves it.
+    std::map<std::string, std::vector<GUPnPControlPoint*>> seen_;
 };
 
 }  // namespace xpmn::upnp

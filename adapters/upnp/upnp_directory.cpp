@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "adapters/upnp/container_update_ids.hpp"
+#include "adapters/upnp/result_budget.hpp"
+#include "adapters/upnp/search_plan.hpp"
 #include "mappings/didl/didl_parser.hpp"
 #include "mappings/didl/metadata_xml.hpp"
 
@@ -16,84 +18,7 @@ namespace xpmn::upnp {
 using profiles::DirectoryCallback;
 using profiles::DirectoryError;
 
-namespace {
-
-// UPnP property searched for each term of the wire profile.
-const char* upnp_property(const std::string& key) {
-    if (key == "title") return "dc:title";
-    if (key == "artist") return "upnp:artist";
-    if (key == "album") return "upnp:album";
-    if (key == "genre") return "upnp:genre";
-    if (key == "creator") return "dc:creator";
-    if (key == "class") return "upnp:class";
-    return nullptr;
-}
-
-// Quoted string per the UPnP ContentDirectory search grammar: \" and \\ escaped.
-std::string quoted(const std::string& v) {
-    std::string out = "\"";
-    for (char c : v) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "\"";
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
-bool contains_ci(const std::string& hay, const std::string& needle) {
-    return lower(hay).find(lower(needle)) != std::string::npos;
-}
-
-// Whether a mapped item matches every term (AND; substring, case-insensitive; class exact).
-bool matches(const mappings::MediaObject& o, const profiles::SearchRequest& r) {
-    if (o.is_container) return false;
-    for (const auto& [k, v] : r.terms) {
-        const std::string* field = k == "title"    ? &o.title
-                                   : k == "artist" ? &o.artist
-                                   : k == "album"  ? &o.album
-                                   : k == "genre"  ? &o.genre
-                                   : k == "creator" ? &o.creator
-                                                    : nullptr;
-        if (k == "class") {
-            if (o.cls != v) return false;
-        } else if (!field || !contains_ci(*field, v)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-// A result stays well under the 256 KiB stanza limit of peers and servers:
-// children beyond this budget are left for the next page (`returned` says
-// how many came).
-constexpr std::size_t kMaxResultBytes = 192 * 1024;
-
-// Adds mapped children while the result stays within the budget; returns how many.
-std::uint32_t add_children(xml::Element& result, const std::vector<mappings::MediaObject>& objects,
-                           std::size_t first, std::uint32_t max, mappings::TransferTable& transfers,
-                           const std::string& jid) {
-    std::size_t bytes = result.to_string().size();
-    std::uint32_t added = 0;
-    for (std::size_t i = first; i < objects.size() && added < max; ++i) {
-        xml::Element child = mappings::to_metadata(objects[i], transfers, jid, true);
-        bytes += child.to_string().size();
-        if (bytes > kMaxResultBytes && added > 0) break;
-        result.add_child(std::move(child));
-        ++added;
-    }
-    return added;
-}
-
-// RequestedCount 0 means "everything" in UPnP; ask for one and drop it.
-std::uint32_t upnp_count(std::uint32_t max) { return max == 0 ? 1 : max; }
-
-}  // namespace
-
-UpnpDirectory::UpnpDirectory(boost::asio::io_context& io, std::shared_ptr<ContentDirectory> cds,
+UpnpDirectory::UpnpDirectory(boost::asio::io_context& io, std::shared_ptr<ContentDirectoryService> cds,
                              std::string device_jid, DirectoryOptions options)
     : cds_(std::move(cds)),
       jid_(std::move(device_jid)),
@@ -108,17 +33,11 @@ void UpnpDirectory::gone() {
     cds_->cancel_all();
 }
 
-xml::Element UpnpDirectory::page_result(xml::Element result, const CdsResult& page, std::uint32_t start,
-                                        std::uint32_t max) {
+std::vector<mappings::MediaObject> UpnpDirectory::objects_of(const CdsResult& page) const {
     auto parsed = mappings::parse_didl(page.didl);
     for (const auto& w : parsed.warnings) spdlog::debug("didl {}: {}", jid_, w);
     if (!parsed.ok) spdlog::warn("didl {}: {}", jid_, parsed.error);
-    std::uint32_t returned = add_children(result, parsed.objects, 0, max, transfers_, jid_);
-    result.set_attr("start", std::to_string(start));
-    result.set_attr("returned", std::to_string(returned));
-    result.set_attr("total", std::to_string(page.total));
-    result.set_attr("update-id", std::to_string(page.update_id));
-    return result;
+    return std::move(parsed.objects);
 }
 
 // What GENA has told. A SystemUpdateID is news when it differs from the last
@@ -196,65 +115,24 @@ void UpnpDirectory::browse(const profiles::BrowseRequest& req, DirectoryCallback
         mappings::MediaObject self_obj = parsed.objects.front();
         if (!self_obj.is_container)
             return done(DirectoryError{"bad-request", "'" + req.id + "' is an item, not a container"});
-        self->cds_->browse(req.id, false, req.start, upnp_count(req.max),
-                           [weak, req, done, self_obj](const CdsReply<CdsResult>& page) {
-                               auto self = weak.lock();
-                               if (!self || self->gone_)
-                                   return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
-                               if (!page.ok()) return done(self->error_for(page.error));
-                               xml::Element c = mappings::to_metadata(self_obj, self->transfers_, self->jid_, true);
-                               c.remove_children("uri");
-                               done(self->page_result(std::move(c), *page.value, req.start, req.max));
-                           });
+        xml::Element c = mappings::to_metadata(self_obj, self->transfers_, self->jid_, true);
+        c.remove_children("uri");
+        auto fetch = [cds = self->cds_, id = req.id](std::uint32_t start, std::uint32_t count,
+                                                      ContentDirectoryService::BrowseCallback cb) {
+            cds->browse(id, false, start, count, std::move(cb));
+        };
+        self->fill_page(std::move(c), req.start, req.max, fetch, nullptr, nullptr, done);
     });
-}
-
-std::optional<std::string> UpnpDirectory::search_criteria(const profiles::SearchRequest& r,
-                                                          const std::string& capabilities) {
-    std::set<std::string> caps;
-    std::size_t pos = 0;
-    while (pos <= capabilities.size()) {
-        auto comma = capabilities.find(',', pos);
-        std::string p = capabilities.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-        p.erase(0, p.find_first_not_of(" \t"));
-        p.erase(p.find_last_not_of(" \t") + 1);
-        if (!p.empty()) caps.insert(p);
-        if (comma == std::string::npos) break;
-        pos = comma + 1;
-    }
-    bool all = caps.count("*") > 0;
-    std::string criteria;
-    for (const auto& [k, v] : r.terms) {
-        const char* prop = upnp_property(k);
-        if (!prop || (!all && !caps.count(prop))) return std::nullopt;
-        std::string clause;
-        if (k == "class") {
-            if (v == "other") return std::nullopt;  // "none of the others" has no UPnP expression
-            std::string upnp_class = v == "audio" ? "object.item.audioItem"
-                                     : v == "video" ? "object.item.videoItem"
-                                                    : "object.item.imageItem";
-            clause = std::string(prop) + " derivedfrom " + quoted(upnp_class);
-        } else {
-            clause = std::string(prop) + " contains " + quoted(v);
-        }
-        criteria += (criteria.empty() ? "" : " and ") + clause;
-    }
-    // Items only: a container whose title matches is not a search hit here.
-    if (r.terms.end() == std::find_if(r.terms.begin(), r.terms.end(), [](auto& t) { return t.first == "class"; })) {
-        if (!all && !caps.count("upnp:class")) return std::nullopt;
-        criteria += " and upnp:class derivedfrom \"object.item\"";
-    }
-    return criteria;
 }
 
 void UpnpDirectory::search(const profiles::SearchRequest& req, DirectoryCallback done) {
     if (gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
     auto go = [req, done](std::shared_ptr<UpnpDirectory> self) {
-        auto criteria = search_criteria(req, *self->capabilities_);
-        if (criteria)
-            self->search_on_server(req, *criteria, done);
+        auto plan = plan_search(req, *self->capabilities_);
+        if (plan && plan->exact)
+            self->search_on_server(req, plan->criteria, done);
         else
-            self->search_by_browsing(req, done);
+            self->collect(req, plan ? std::optional<std::string>(plan->criteria) : std::nullopt, done);
     };
     if (capabilities_) return go(shared_from_this());
     std::weak_ptr<UpnpDirectory> weak = weak_from_this();
@@ -269,22 +147,36 @@ void UpnpDirectory::search(const profiles::SearchRequest& req, DirectoryCallback
 
 void UpnpDirectory::search_on_server(const profiles::SearchRequest& req, const std::string& criteria,
                                      DirectoryCallback done) {
-    std::weak_ptr<UpnpDirectory> weak = weak_from_this();
-    cds_->search(req.container, criteria, req.start, upnp_count(req.max),
-                 [weak, req, done](const CdsReply<CdsResult>& page) {
-                     auto self = weak.lock();
-                     if (!self || self->gone_)
-                         return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
-                     if (!page.ok()) return done(self->error_for(page.error));
-                     done(self->page_result(xml::Element("container", profiles::ns_metadata), *page.value, req.start,
-                                            req.max));
-                 });
+    auto fetch = [cds = cds_, req, criteria](std::uint32_t start, std::uint32_t count,
+                                             ContentDirectoryService::BrowseCallback cb) {
+        cds->search(req.container, criteria, start, count, std::move(cb));
+    };
+    // A hit that does not match makes the server's totals and positions
+    // wrong for us: then all hits are collected and filtered here.
+    auto check = [matcher = SearchMatcher(req)](const std::vector<mappings::MediaObject>& objects) {
+        return std::all_of(objects.begin(), objects.end(), matcher);
+    };
+    auto rejected = [weak = weak_from_this(), req, criteria, done] {
+        auto self = weak.lock();
+        if (!self) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
+        spdlog::debug("upnp {}: the server's search has hits that do not match; filtering", self->jid_);
+        self->collect(req, criteria, done);
+    };
+    fill_page(xml::Element("container", profiles::ns_metadata), req.start, req.max, fetch, check, rejected, done);
 }
 
-// A breadth-first walk over containers, bounded in depth and objects, that
-// keeps the items matching the terms.
-struct UpnpDirectory::Walk {
+// Every hit of a search, filtered here and paged from the bridge's own list:
+// either the server's Search with the plan's criteria, page after page, or
+// (no criteria) a breadth-first walk over containers. Bounded in depth and
+// objects. The call in flight owns the walk (its callback holds the only
+// reference): when that call ends or is dropped, the walk answers or is freed
+// with it, whatever happened to the directory.
+struct UpnpDirectory::Walk : std::enable_shared_from_this<Walk> {
+    Walk(const profiles::SearchRequest& r) : request(r), matcher(r) {}
+    std::weak_ptr<UpnpDirectory> directory;
     profiles::SearchRequest request;
+    SearchMatcher matcher;
+    std::optional<std::string> criteria;  // the server's Search, else walk
     DirectoryCallback done;
     std::deque<std::pair<std::string, int>> pending;  // (container id, depth)
     std::string current;
@@ -293,79 +185,92 @@ struct UpnpDirectory::Walk {
     int seen = 0;
     bool truncated = false;
     std::vector<mappings::MediaObject> hits;
+
+    void step();
+    void on_page(UpnpDirectory& self, const CdsReply<CdsResult>& page);
+    void answer(UpnpDirectory& self);
+    void finish(profiles::DirectoryResult result) {
+        if (auto d = std::exchange(done, nullptr)) d(std::move(result));
+    }
 };
 
-void UpnpDirectory::search_by_browsing(const profiles::SearchRequest& req, DirectoryCallback done) {
-    auto walk = std::make_shared<Walk>();
-    walk->request = req;
+void UpnpDirectory::collect(const profiles::SearchRequest& req, std::optional<std::string> criteria,
+                            DirectoryCallback done) {
+    auto walk = std::make_shared<Walk>(req);
+    walk->directory = weak_from_this();
+    walk->criteria = std::move(criteria);
     walk->done = std::move(done);
     walk->pending.emplace_back(req.container, 0);
-    std::weak_ptr<UpnpDirectory> weak = weak_from_this();
-    auto step = std::make_shared<std::function<void()>>();
-    *step = [weak, walk, step]() {
-        auto self = weak.lock();
-        if (!self || self->gone_) {
-            walk->done(DirectoryError{"remote-server-not-found", "the media server is gone"});
-            *step = nullptr;  // break the self-reference
-            return;
+    walk->step();
+}
+
+// Asks for the next page of the current container, or answers.
+void UpnpDirectory::Walk::step() {
+    auto self = directory.lock();
+    if (!self || self->gone_)
+        return finish(DirectoryError{"remote-server-not-found", "the media server is gone"});
+    if (current.empty()) {
+        if (pending.empty() || seen >= self->limits_.max_objects) {
+            if (!pending.empty()) truncated = true;
+            return answer(*self);
         }
-        if (walk->current.empty()) {
-            if (walk->pending.empty() || walk->seen >= self->limits_.max_objects) {
-                if (!walk->pending.empty()) walk->truncated = true;
-                if (walk->truncated)
-                    spdlog::warn("upnp {}: search by browsing stopped at the depth/object limit", self->jid_);
-                xml::Element c("container", profiles::ns_metadata);
-                const auto& r = walk->request;
-                std::uint32_t returned = r.start < walk->hits.size()
-                                             ? add_children(c, walk->hits, r.start, r.max, self->transfers_, self->jid_)
-                                             : 0;
-                c.set_attr("start", std::to_string(r.start));
-                c.set_attr("returned", std::to_string(returned));
-                c.set_attr("total", std::to_string(walk->hits.size()));
-                walk->done(std::move(c));
-                *step = nullptr;
-                return;
-            }
-            std::tie(walk->current, walk->depth) = walk->pending.front();
-            walk->pending.pop_front();
-            walk->offset = 0;
-        }
-        constexpr std::uint32_t kPage = 200;
-        self->cds_->browse(walk->current, false, walk->offset, kPage, [weak, walk, step](const CdsReply<CdsResult>& page) {
-            auto self = weak.lock();
-            if (!self || !*step) return;
-            if (!page.ok()) {
-                if (walk->current == walk->request.container) {
-                    walk->done(self->error_for(page.error));
-                    *step = nullptr;
-                    return;
-                }
-                spdlog::debug("upnp {}: skipping {} in search: {}", self->jid_, walk->current, page.error.message);
-                walk->current.clear();
-                return (*step)();
-            }
-            auto parsed = mappings::parse_didl(page.value->didl);
-            for (const auto& o : parsed.objects) {
-                if (++walk->seen > self->limits_.max_objects) {
-                    walk->truncated = true;
-                    break;
-                }
-                if (o.is_container) {
-                    if (walk->depth + 1 < self->limits_.max_depth)
-                        walk->pending.emplace_back(o.id, walk->depth + 1);
-                    else
-                        walk->truncated = true;
-                } else if (matches(o, walk->request)) {
-                    walk->hits.push_back(o);
-                }
-            }
-            walk->offset += page.value->returned;
-            bool more = page.value->returned > 0 && walk->offset < page.value->total && !walk->truncated;
-            if (!more) walk->current.clear();
-            (*step)();
-        });
+        std::tie(current, depth) = pending.front();
+        pending.pop_front();
+        offset = 0;
+    }
+    constexpr std::uint32_t kPage = 200;
+    auto next = [walk = shared_from_this()](const CdsReply<CdsResult>& page) {
+        auto self = walk->directory.lock();
+        if (!self || self->gone_)
+            return walk->finish(DirectoryError{"remote-server-not-found", "the media server is gone"});
+        walk->on_page(*self, page);
     };
-    (*step)();
+    if (criteria)
+        self->cds_->search(current, *criteria, offset, kPage, std::move(next));
+    else
+        self->cds_->browse(current, false, offset, kPage, std::move(next));
+}
+
+void UpnpDirectory::Walk::on_page(UpnpDirectory& self, const CdsReply<CdsResult>& page) {
+    if (!page.ok()) {
+        if (current == request.container) return finish(self.error_for(page.error));
+        spdlog::debug("upnp {}: skipping {} in search: {}", self.jid_, current, page.error.message);
+        current.clear();
+        return step();
+    }
+    auto parsed = mappings::parse_didl(page.value->didl);
+    for (const auto& o : parsed.objects) {
+        if (++seen > self.limits_.max_objects) {
+            truncated = true;
+            break;
+        }
+        if (o.is_container) {
+            if (criteria) continue;  // a search result: nothing to go into
+            if (depth + 1 < self.limits_.max_depth)
+                pending.emplace_back(o.id, depth + 1);
+            else
+                truncated = true;
+        } else if (matcher(o)) {
+            hits.push_back(o);
+        }
+    }
+    offset += page.value->returned;
+    bool more = page.value->returned > 0 && offset < page.value->total && !truncated;
+    if (!more) current.clear();
+    step();
+}
+
+void UpnpDirectory::Walk::answer(UpnpDirectory& self) {
+    if (truncated) spdlog::warn("upnp {}: search stopped at the depth/object limit", self.jid_);
+    xml::Element c("container", profiles::ns_metadata);
+    const auto& r = request;
+    std::size_t bytes = c.to_string().size();
+    std::uint32_t returned =
+        r.start < hits.size() ? add_children(c, hits, r.start, r.max, self.transfers_, self.jid_, bytes) : 0;
+    c.set_attr("start", std::to_string(r.start));
+    c.set_attr("returned", std::to_string(returned));
+    c.set_attr("total", std::to_string(hits.size()));
+    finish(std::move(c));
 }
 
 }  // namespace xpmn::upnp

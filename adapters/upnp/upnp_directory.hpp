@@ -1,11 +1,13 @@
 // The Directory profile over one UPnP ContentDirectory: browse maps to
 // BrowseMetadata + BrowseDirectChildren, search to the server's Search when
 // its search capabilities cover the terms, else to a bounded recursive
-// browse filtered here. DIDL-Lite is mapped by mappings/didl; media and
+// browse; hits are always checked here (see search_plan.hpp). DIDL-Lite is mapped by mappings/didl; media and
 // cover URLs go into the device's transfer table, never onto the wire.
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <set>
@@ -14,6 +16,7 @@
 #include "adapters/upnp/change_poller.hpp"
 #include "adapters/upnp/content_directory.hpp"
 #include "bridge/profiles/directory_profile.hpp"
+#include "mappings/didl/didl_parser.hpp"
 #include "mappings/didl/transfer_table.hpp"
 
 namespace xpmn::upnp {
@@ -30,7 +33,7 @@ struct DirectoryOptions {
 
 class UpnpDirectory : public profiles::MediaDirectory, public std::enable_shared_from_this<UpnpDirectory> {
 public:
-    UpnpDirectory(boost::asio::io_context& io, std::shared_ptr<ContentDirectory> cds, std::string device_jid,
+    UpnpDirectory(boost::asio::io_context& io, std::shared_ptr<ContentDirectoryService> cds, std::string device_jid,
                   DirectoryOptions options);
 
     void browse(const profiles::BrowseRequest& request, profiles::DirectoryCallback done) override;
@@ -41,22 +44,28 @@ public:
     void gone();
     mappings::TransferTable& transfers() { return transfers_; }
 
-    // UPnP SearchCriteria for the terms, or nullopt when the capabilities
-    // (comma-separated property names, or "*") do not cover them.
-    static std::optional<std::string> search_criteria(const profiles::SearchRequest& request,
-                                                      const std::string& capabilities);
-
 private:
     struct Walk;
+    struct PageFill;
     struct GenaWatch;
-    void search_by_browsing(const profiles::SearchRequest& request, profiles::DirectoryCallback done);
+    // One chunk of the server's paged answer: (start, count, done).
+    using Fetch = std::function<void(std::uint32_t, std::uint32_t, ContentDirectoryService::BrowseCallback)>;
+    // Whether a chunk's objects may be passed on as they are.
+    using Check = std::function<bool(const std::vector<mappings::MediaObject>&)>;
+    // Fills `result` with children [start, start + max) of the server's
+    // answer, within the size budget, in chunks (upnp_directory_page.cpp);
+    // calls `rejected` instead of `done` when a chunk fails the check.
+    void fill_page(xml::Element result, std::uint32_t start, std::uint32_t max, Fetch fetch, Check check,
+                   std::function<void()> rejected, profiles::DirectoryCallback done);
+    // All hits of the server's Search with `criteria`, or of a walk (nullopt), filtered and paged here.
+    void collect(const profiles::SearchRequest& request, std::optional<std::string> criteria,
+                 profiles::DirectoryCallback done);
     void search_on_server(const profiles::SearchRequest& request, const std::string& criteria,
                           profiles::DirectoryCallback done);
     profiles::DirectoryError error_for(const CdsError& e) const;
-    // The result element with one page of children (within the size budget) and its totals.
-    xml::Element page_result(xml::Element result, const CdsResult& page, std::uint32_t start, std::uint32_t max);
+    std::vector<mappings::MediaObject> objects_of(const CdsResult& page) const;
 
-    std::shared_ptr<ContentDirectory> cds_;
+    std::shared_ptr<ContentDirectoryService> cds_;
     std::string jid_;
     SearchLimits limits_;
     std::shared_ptr<ChangePoller> poller_;
@@ -64,6 +73,7 @@ private:
     mappings::TransferTable transfers_;
     std::optional<std::string> capabilities_;
     bool gone_ = false;
+    std::size_t child_bytes_ = 400;  // running estimate of one child's serialized size (sizes server requests)
 };
 
 }  // namespace xpmn::upnp

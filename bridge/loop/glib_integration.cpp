@@ -38,6 +38,7 @@ struct GlibIntegration::Impl : std::enable_shared_from_this<GlibIntegration::Imp
     ~Impl() {
         watch.reset();  // deregister the epoll fd from Asio before closing it
         if (epfd >= 0) ::close(epfd);
+        if (pushed) g_main_context_pop_thread_default(ctx);
         if (acquired) g_main_context_release(ctx);
         g_main_context_unref(ctx);
     }
@@ -45,6 +46,7 @@ struct GlibIntegration::Impl : std::enable_shared_from_this<GlibIntegration::Imp
     asio::io_context& io;
     GMainContext* ctx;  // ref held
     bool acquired = false;
+    bool pushed = false;  // as the thread's default context
     int epfd = -1;  // private epoll set of GLib's fds (edge-triggered)
     std::optional<FdWatch> watch;  // on epfd
     asio::steady_timer timer;
@@ -73,6 +75,8 @@ struct GlibIntegration::Impl : std::enable_shared_from_this<GlibIntegration::Imp
             throw std::runtime_error(
                 "GlibIntegration: the GMainContext is owned by another thread");
         acquired = true;
+        g_main_context_push_thread_default(ctx);
+        pushed = true;
         // First iteration from the io_context, not from the constructor:
         // prepare() may run source callbacks' prepare functions.
         asio::post(io, [weak = weak_from_this()] {
@@ -220,9 +224,12 @@ struct GlibIntegration::Impl : std::enable_shared_from_this<GlibIntegration::Imp
 };
 
 GlibIntegration::GlibIntegration(asio::io_context& io, GMainContext* ctx) {
-    if (!ctx) ctx = g_main_context_default();
-    impl_ = std::make_shared<Impl>(io, g_main_context_ref(ctx));
+    impl_ = std::make_shared<Impl>(io, ctx ? g_main_context_ref(ctx) : new_context());
     impl_->start();
+}
+
+GMainContext* GlibIntegration::new_context() {
+    return g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
 }
 
 GlibIntegration::~GlibIntegration() {
@@ -233,7 +240,5 @@ GlibIntegration::~GlibIntegration() {
 }
 
 GMainContext* GlibIntegration::context() const noexcept { return impl_->ctx; }
-
-void GlibIntegration::wakeup() const noexcept { g_main_context_wakeup(impl_->ctx); }
 
 }  // namespace xpmn::loop

@@ -13,21 +13,24 @@
 // Contract:
 //  - Construct, run the io_context and destroy on ONE thread: the constructor
 //    acquires the context for the calling thread (throws std::runtime_error if
-//    another thread owns it); the io_context must be run by that thread only.
+//    another thread owns it) and pushes it as that thread's default context
+//    (g_main_context_push_thread_default), so GLib-based libraries (gupnp,
+//    libsoup, GTask) created afterwards on this thread attach their sources
+//    to it; the io_context must be run by that thread only.
+//  - Without a context argument it creates its own (new_context()); the
+//    global default context is not used.
 //  - While it lives the integration always has a wait pending, so
 //    io_context::run() does not return for lack of work (it is the daemon's
 //    loop): end it with io_context::stop() or by destroying this object.
 //  - Destroy it before the io_context. Destroying it (even from inside a GLib
-//    callback) cancels every wait and releases the context; sources stay
-//    attached to the context and run again under the next integration or
-//    g_main_loop.
-//  - GLib wakes the loop by itself when sources are added from GLib callbacks
-//    (the context is re-prepared after each dispatch), when fd sources are
-//    added, when a ready time changes, and when another thread attaches a
-//    source. It does NOT when an fd-less source (idle, timeout,
-//    g_main_context_invoke) is attached from an Asio handler on the owning
-//    thread: call wakeup() after such calls (e.g. after calling into gupnp /
-//    libsoup from an Asio handler), or that source waits for the next wake-up.
+//    callback) cancels every wait, pops the thread default and releases the
+//    context; sources stay attached to the context and run again under the
+//    next integration or g_main_loop.
+//  - No manual wake-up, ever: the context is made with
+//    G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING, so attaching a source from any
+//    code on any thread (an Asio handler calling into gupnp or libsoup
+//    included) signals the context's wake-up fd, which this integration
+//    waits on. A context passed in must have been made by new_context().
 #pragma once
 
 #include <glib.h>
@@ -46,9 +49,9 @@ public:
 
     GMainContext* context() const noexcept;
 
-    // Re-evaluates the context's sources soon (g_main_context_wakeup()).
-    // Thread-safe. See the contract above for when it is needed.
-    void wakeup() const noexcept;
+    // A context fit for an integration (see the contract); the caller owns
+    // the returned reference.
+    static GMainContext* new_context();
 
 private:
     struct Impl;

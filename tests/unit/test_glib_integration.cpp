@@ -80,7 +80,7 @@ struct Pipe {
 
 class GlibIntegrationTest : public ::testing::Test {
 protected:
-    void SetUp() override { ctx = g_main_context_new(); }
+    void SetUp() override { ctx = GlibIntegration::new_context(); }
     void TearDown() override {
         // Destroys the sources still attached (and their callbacks' data).
         g_main_context_unref(ctx);
@@ -267,8 +267,7 @@ TEST_F(GlibIntegrationTest, KeepsIoBusyAndBusyIdleDoesNotStarveAsio) {
     EXPECT_FALSE(io.stopped()) << "run() returned for lack of work";
     io.restart();
     long idles = 0;
-    add_idle(ctx, [&] { return ++idles, G_SOURCE_CONTINUE; });
-    glib.wakeup();  // attached outside GLib dispatch, on the owning thread
+    add_idle(ctx, [&] { return ++idles, G_SOURCE_CONTINUE; });  // outside GLib dispatch: no wake-up needed
     int posted = 0;
     for (int i = 0; i < 100; ++i) asio::post(io, [&] { ++posted; });
     asio::steady_timer t(io, 20ms);
@@ -278,9 +277,9 @@ TEST_F(GlibIntegrationTest, KeepsIoBusyAndBusyIdleDoesNotStarveAsio) {
     EXPECT_GT(idles, 10);
 }
 
-// Sources attached from an Asio handler while the loop waits: fd sources
-// wake the loop by themselves; fd-less ones (timeout, idle) need wakeup(),
-// since GLib does not signal the thread that owns the context.
+// Sources attached from an Asio handler while the loop waits run without
+// any manual wake-up: fd sources, and fd-less ones (timeout, idle) too (the
+// context signals its wake-up fd on every attach).
 TEST_F(GlibIntegrationTest, SourcesAttachedFromAsioHandlers) {
     GlibIntegration glib(io, ctx);
     Pipe pipe;
@@ -295,7 +294,6 @@ TEST_F(GlibIntegrationTest, SourcesAttachedFromAsioHandlers) {
     });
     t2.async_wait([&](const boost::system::error_code&) {
         add_timeout(ctx, 5, [&] { return order.push_back("timeout"), G_SOURCE_REMOVE; });
-        glib.wakeup();
     });
     t3.async_wait([&](const boost::system::error_code&) {
         add_idle(ctx, [&] {
@@ -303,7 +301,6 @@ TEST_F(GlibIntegrationTest, SourcesAttachedFromAsioHandlers) {
             io.stop();
             return G_SOURCE_REMOVE;
         });
-        glib.wakeup();
     });
     run(2000ms);
     EXPECT_EQ(order, (std::vector<std::string>{"fd", "timeout", "idle"}));
@@ -368,20 +365,28 @@ TEST_F(GlibIntegrationTest, TwoSourcesOnOneFd) {
     EXPECT_EQ(b, 1);
 }
 
-// The default context (g_timeout_add) is used when none is given.
-TEST_F(GlibIntegrationTest, DefaultContext) {
-    GlibIntegration glib(io);
-    EXPECT_EQ(glib.context(), g_main_context_default());
-    static bool fired = false;
-    static asio::io_context* iop = nullptr;
-    iop = &io;
-    g_timeout_add(5, [](gpointer) -> gboolean {
-        fired = true;
-        iop->stop();
-        return G_SOURCE_REMOVE;
-    }, nullptr);
-    run();
-    EXPECT_TRUE(fired);
+// Without a context the integration makes its own and pushes it as the
+// thread's default: what libraries attach there (here from an Asio handler,
+// as gupnp does when called from one) runs; the global default is not used.
+TEST_F(GlibIntegrationTest, OwnContextIsTheThreadDefault) {
+    ASSERT_EQ(g_main_context_get_thread_default(), nullptr);
+    {
+        GlibIntegration glib(io);
+        EXPECT_NE(glib.context(), g_main_context_default());
+        EXPECT_EQ(g_main_context_get_thread_default(), glib.context());
+        bool fired = false;
+        asio::steady_timer t(io, 10ms);
+        t.async_wait([&](const boost::system::error_code&) {
+            add_idle(g_main_context_get_thread_default(), [&] {
+                fired = true;
+                io.stop();
+                return G_SOURCE_REMOVE;
+            });
+        });
+        run(2000ms);
+        EXPECT_TRUE(fired);
+    }
+    EXPECT_EQ(g_main_context_get_thread_default(), nullptr) << "not popped";
 }
 
 // The constructor refuses a context owned by another thread.

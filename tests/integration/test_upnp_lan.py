@@ -1,0 +1,134 @@
+"""The daemon with media servers on its LAN: how many threads it runs while it
+talks to them, and what happens when the network interface a server was seen
+on goes away and comes back.
+
+Two minidlna servers in a private network namespace: one on `lo`, one on a
+second interface (`upnp1`, NetNs.add_upnp_interface) that the test takes down
+and up again; Prosody and the bridge beside them, the bridge configured for
+both interfaces. The module runs inside a fresh namespace (xpmntest.netns).
+"""
+import os
+import re
+import shutil
+import tempfile
+import time
+import unittest
+
+from xpmntest.netns import inside_namespace, module_in_namespace  # noqa: E402
+
+NEAR = 'Near NAS'   # on lo
+FAR = 'Far NAS'     # on upnp1
+FAR_IF, FAR_ADDR = 'upnp1', '10.77.0.1'
+
+# The daemon's own thread, plus GLib's worker thread "gmain" (see
+# docs/architecture.md, "One thread"). Nothing else: no thread pool, no dconf.
+ALLOWED_EXTRA_THREADS = {'gmain'}
+
+
+def threads(pid):
+    """Names of the process's threads, the main thread first."""
+    tids = sorted(int(t) for t in os.listdir('/proc/%d/task' % pid))
+    names = []
+    for t in tids:
+        with open('/proc/%d/task/%d/comm' % (pid, t)) as f:
+            names.append((t == pid, f.read().strip()))
+    names.sort(key=lambda n: not n[0])
+    return [n for _, n in names]
+
+
+if not inside_namespace():
+    InNamespace = module_in_namespace('test_upnp_lan', prefix='xpmn-lan')
+
+else:
+    from test_bridge_c2s import PASSWORD
+    from xpmntest import media
+    from xpmntest.bridge import run_xpmn, start_home_network, wait_devices
+    from xpmntest.nas import MiniDlna
+    from xpmntest.netns import IP, NetNs
+    from xpmntest.slix import SlixClient
+
+    class TestUpnpLan(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls):
+            cls.workdir = tempfile.mkdtemp(prefix='xpmn-lan-')
+            if not os.environ.get('XPMN_KEEP_WORKDIR'):
+                cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+            cls.ns = NetNs.current()
+            cls.ns.add_upnp_interface(FAR_IF, FAR_ADDR)
+            lib = os.path.join(cls.workdir, 'lib')
+            media.make_library(lib)
+            cls.near = MiniDlna(os.path.join(cls.workdir, 'near'), lib, netns=cls.ns, friendly_name=NEAR)
+            cls.addClassCleanup(cls.near.kill)
+            cls.near.start()
+            cls.far = MiniDlna(os.path.join(cls.workdir, 'far'), lib, netns=cls.ns, friendly_name=FAR,
+                               uuid='4d696e69-444c-4e41-0000-0000000000fa', interface=(FAR_IF, FAR_ADDR),
+                               notify_interval=2)
+            cls.addClassCleanup(cls.far.kill)
+            cls.far.start()
+            start_home_network(cls, PASSWORD, upnp={'interfaces': ['lo', FAR_IF]})
+            out = wait_devices(cls.config, lambda out: out.count('/upnp-') == 2)
+            cls.jids = {m.group(2): m.group(1) for m in
+                        re.finditer(r'^(home@xpmn\.test/upnp-[0-9a-f]{8}) .*"(.*)"$', out, re.M)}
+
+        def xpmn(self, *args):
+            r = run_xpmn(self.config, *args)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return r.stdout
+
+        def phone(self):
+            phone = SlixClient(self.prosody.jid('home', 'phone-%d' % time.monotonic_ns()), PASSWORD, '127.0.0.1',
+                               self.prosody.c2s_port, self.prosody.ca_file)
+            self.addCleanup(phone.close)
+            phone.connect()
+            return phone
+
+        def test_one_thread_while_talking_to_a_nas(self):
+            # Browse and search: HTTP requests to the NAS from inside the daemon.
+            self.assertIn('Music', self.xpmn('browse', NEAR, '0'))
+            self.assertIn('Zweiter Ton', self.xpmn('search', NEAR, 'title=zweiter'))
+            names = threads(self.bridge.proc.pid)
+            self.assertEqual(names[0], 'xpmn-bridge', names)
+            extra = names[1:]
+            self.assertLessEqual(set(extra), ALLOWED_EXTRA_THREADS, names)
+            self.assertEqual(len(extra), len(set(extra)), names)
+
+        def search_far(self, timeout=30):
+            """Searches the far server through the bridge until it answers (bounded)."""
+            deadline = time.monotonic() + timeout
+            while True:
+                r = run_xpmn(self.config, 'search', FAR, 'title=zweiter')
+                if r.returncode == 0:
+                    return r.stdout
+                if time.monotonic() > deadline:
+                    self.fail('the far server did not answer through the bridge: %s' % r.stderr)
+                time.sleep(0.5)
+
+        def test_interface_gone_and_back(self):
+            # The far server is first seen on upnp1; a twin (same UDN) appears on lo.
+            phone = self.phone()
+            device = self.jids[FAR]
+            phone.wait_presence(device, timeout=20)
+            mark = self.bridge.log_mark()
+            twin = MiniDlna(os.path.join(self.workdir, 'twin-%d' % time.monotonic_ns()), self.far.library,
+                            netns=self.ns, friendly_name=FAR, uuid=self.far.uuid, notify_interval=2)
+            self.addCleanup(twin.kill)
+            twin.start()
+            self.bridge.wait_for_log('upnp: %s also seen on lo' % self.far.udn, timeout=20, start=mark)
+            # upnp1 goes away: the device it served goes offline, and comes back through lo.
+            self.ns.run([IP, 'addr', 'del', FAR_ADDR + '/32', 'dev', FAR_IF], check=True)
+            try:
+                phone.wait_presence(device, available=False, timeout=20)
+                phone.wait_presence(device, timeout=20)
+                self.assertIn('Zweiter Ton', self.search_far())
+            finally:
+                self.ns.run([IP, 'addr', 'add', FAR_ADDR + '/32', 'dev', FAR_IF], check=True)
+            # Seen on upnp1 again (it announces itself every 2 s): the twin may leave.
+            mark = self.bridge.log_mark()
+            self.bridge.wait_for_log('upnp: %s also seen on %s' % (self.far.udn, FAR_IF), timeout=20, start=mark)
+            twin.stop()
+            self.assertIn('Zweiter Ton', self.search_far())
+            self.assertEqual(phone.presence_of(self.jids[NEAR]), 'available')
+
+
+if __name__ == '__main__':
+    unittest.main()
