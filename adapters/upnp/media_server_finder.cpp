@@ -38,54 +38,66 @@ MediaServerFinder::MediaServerFinder(FinderOptions options, Events events)
     : options_(std::move(options)), events_(std::move(events)) {}
 
 MediaServerFinder::~MediaServerFinder() {
+    for (auto* cp : control_points_) g_signal_handlers_disconnect_by_data(cp, this);
     if (manager_) {
         g_signal_handlers_disconnect_by_data(manager_, this);
-        for (auto* cp : control_points_) g_signal_handlers_disconnect_by_data(cp, this);
         g_object_unref(manager_);  // releases the managed control points with it
     }
     for (auto* cp : control_points_) g_object_unref(cp);
+    interface_contexts_.reset();  // after the control points: they hold the contexts too
 }
 
 void MediaServerFinder::start() {
-    manager_ = gupnp_context_manager_create_full(GSSDP_UDA_VERSION_1_0, G_SOCKET_FAMILY_IPV4, options_.port);
     if (!options_.interfaces.empty()) {
-        GUPnPContextFilter* filter = gupnp_context_manager_get_context_filter(manager_);
-        for (const auto& i : options_.interfaces) gupnp_context_filter_add_entry(filter, i.c_str());
-        gupnp_context_filter_set_enabled(filter, TRUE);
+        // Not gupnp's context filter: it applies only after a context (and
+        // its SSDP group membership) exists on every interface.
+        interface_contexts_ = std::make_unique<InterfaceContexts>(
+            options_.interfaces, options_.port,
+            InterfaceContexts::Events{[this](GUPnPContext* c) { add_context(c, nullptr); },
+                                      [this](GUPnPContext* c) { remove_context(c); }});
+        interface_contexts_->start();
+        return;
     }
+    manager_ = gupnp_context_manager_create_full(GSSDP_UDA_VERSION_1_0, G_SOCKET_FAMILY_IPV4, options_.port);
     g_signal_connect(manager_, "context-available", G_CALLBACK(&MediaServerFinder::on_context_available), this);
     g_signal_connect(manager_, "context-unavailable", G_CALLBACK(&MediaServerFinder::on_context_unavailable), this);
 }
 
 void MediaServerFinder::on_context_available(GUPnPContextManager* manager, GUPnPContext* context, void* data) {
-    auto* self = static_cast<MediaServerFinder*>(data);
+    static_cast<MediaServerFinder*>(data)->add_context(context, manager);
+}
+
+void MediaServerFinder::on_context_unavailable(GUPnPContextManager*, GUPnPContext* context, void* data) {
+    static_cast<MediaServerFinder*>(data)->remove_context(context);
+}
+
+void MediaServerFinder::add_context(GUPnPContext* context, GUPnPContextManager* manager) {
     spdlog::info("upnp: listening on {} ({})", gssdp_client_get_interface(GSSDP_CLIENT(context)),
                  gssdp_client_get_host_ip(GSSDP_CLIENT(context)));
     // Media servers are on the LAN: their requests never go through a proxy,
     // and without a resolver GIO starts no thread to look one up.
     soup_session_set_proxy_resolver(gupnp_context_get_session(context), nullptr);
     GUPnPControlPoint* cp = gupnp_control_point_new(context, kMediaServer);
-    g_signal_connect(cp, "device-proxy-available", G_CALLBACK(&MediaServerFinder::on_proxy_available), self);
-    g_signal_connect(cp, "device-proxy-unavailable", G_CALLBACK(&MediaServerFinder::on_proxy_unavailable), self);
+    g_signal_connect(cp, "device-proxy-available", G_CALLBACK(&MediaServerFinder::on_proxy_available), this);
+    g_signal_connect(cp, "device-proxy-unavailable", G_CALLBACK(&MediaServerFinder::on_proxy_unavailable), this);
     gssdp_resource_browser_set_active(GSSDP_RESOURCE_BROWSER(cp), TRUE);
-    gupnp_context_manager_manage_control_point(manager, cp);
-    self->control_points_.push_back(cp);
+    if (manager) gupnp_context_manager_manage_control_point(manager, cp);
+    control_points_.push_back(cp);
 }
 
-void MediaServerFinder::on_context_unavailable(GUPnPContextManager*, GUPnPContext* context, void* data) {
-    auto* self = static_cast<MediaServerFinder*>(data);
-    auto it = std::find_if(self->control_points_.begin(), self->control_points_.end(), [&](GUPnPControlPoint* cp) {
+void MediaServerFinder::remove_context(GUPnPContext* context) {
+    auto it = std::find_if(control_points_.begin(), control_points_.end(), [&](GUPnPControlPoint* cp) {
         return gupnp_control_point_get_context(cp) == context;
     });
-    if (it == self->control_points_.end()) return;
+    if (it == control_points_.end()) return;
     GUPnPControlPoint* cp = *it;
-    self->control_points_.erase(it);
+    control_points_.erase(it);
     spdlog::info("upnp: interface {} gone", gssdp_client_get_interface(GSSDP_CLIENT(context)));
-    g_signal_handlers_disconnect_by_data(cp, self);
+    g_signal_handlers_disconnect_by_data(cp, this);
     std::vector<std::string> udns;
-    for (const auto& [udn, cps] : self->seen_)
+    for (const auto& [udn, cps] : seen_)
         if (std::find(cps.begin(), cps.end(), cp) != cps.end()) udns.push_back(udn);
-    for (const auto& udn : udns) self->lost(udn, cp);
+    for (const auto& udn : udns) lost(udn, cp);
     gssdp_resource_browser_set_active(GSSDP_RESOURCE_BROWSER(cp), FALSE);
     g_object_unref(cp);
 }

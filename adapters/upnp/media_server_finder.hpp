@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "adapters/upnp/content_directory.hpp"
+#include "adapters/upnp/interface_contexts.hpp"
 
 typedef struct _GUPnPContextManager GUPnPContextManager;
 typedef struct _GUPnPControlPoint GUPnPControlPoint;
@@ -57,6 +58,9 @@ public:
 private:
     static void on_context_available(GUPnPContextManager*, GUPnPContext*, void* self);
     static void on_context_unavailable(GUPnPContextManager*, GUPnPContext*, void* self);
+    // A control point for MediaServers on `context` (`manager`: gupnp's, or null for our own contexts).
+    void add_context(GUPnPContext* context, GUPnPContextManager* manager);
+    void remove_context(GUPnPContext* context);
     static void on_proxy_available(GUPnPControlPoint*, GUPnPDeviceProxy*, void* self);
     static void on_proxy_unavailable(GUPnPControlPoint*, GUPnPDeviceProxy*, void* self);
     // The server is no longer seen through `cp`.
@@ -66,7 +70,8 @@ private:
 
     FinderOptions options_;
     Events events_;
-    GUPnPContextManager* manager_ = nullptr;
+    GUPnPContextManager* manager_ = nullptr;                  // all interfaces
+    std::unique_ptr<InterfaceContexts> interface_contexts_;   // [upnp] interfaces
     std::vector<GUPnPControlPoint*> control_points_;  // one per available context (a reference each)
     // UDN -> control points (contexts) it is seen on, in order: the first serves it.
     std::map<std::string, std::vector<GUPnPControlPoint*>> seen_;
