@@ -68,7 +68,10 @@ void DirectoryWatch::drop(const std::weak_ptr<client::PeerChannel>& channel, con
     for (auto it = nodes_.begin(); it != nodes_.end();) {
         if (same_channel(it->second.channel, channel) && (!peer || it->second.peer == *peer)) {
             if (it->second.timer) it->second.timer->cancel();
-            spdlog::debug("watch {}: ended, {} left", it->first, peer ? peer->str() : "the channel");
+            if (peer)
+                spdlog::debug("watch {}: ended, {} went offline", it->first, peer->str());
+            else
+                spdlog::debug("watch {}: ended with its channel", it->first);
             it = nodes_.erase(it);
             dropped = true;
         } else {
