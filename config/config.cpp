@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/section.hpp"
 #include "config/toml_reader.hpp"
 #include "xmpp/tls/tls_context.hpp"
 
@@ -124,6 +125,12 @@ Config load(const std::string& path, const std::vector<Section*>& sections, Othe
         else
             r.error(b->get("log_level")->source(),
                     "bridge.log_level must be one of trace, debug, info, warn, error, critical, off");
+    }
+    if (auto v = r.string(b, "bridge", "name")) {
+        if (v->empty() || v->size() > 256)
+            r.error(b->get("name")->source(), "bridge.name must have 1 to 256 bytes");
+        else
+            c.bridge.name = *v;
     }
 
     const toml::table* sec = r.table("security");

@@ -9,11 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "config/section.hpp"
 #include "xmpp/client/c2s_session.hpp"
 #include "xmpp/core/jid.hpp"
 
 namespace xpmn::config {
+
+class Section;  // config/section.hpp
 
 struct ConfigError : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -36,6 +37,7 @@ struct XmppSection {
 struct BridgeSection {
     std::string state_dir;     // default: ~/.local/state/xpmn-bridge (or /var/lib/xpmn-bridge as root)
     std::string log_level = "info";
+    std::string name = "xpmn-bridge";  // the /bridge device's disco identity name (wire profile §2)
 };
 
 struct SecuritySection {

@@ -16,6 +16,7 @@
 #include "common/logging.hpp"
 #include "common/state_dir.hpp"
 #include "config/config.hpp"
+#include "config/section.hpp"
 #include "daemon/adapter_registry.hpp"
 
 using namespace xpmn;
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
     try {
         bridge::DeviceHost host(io, cfg);
         auto bridge_device = std::make_shared<bridge::Device>(
-            "bridge", disco::Identity{"automation", "gateway", "", "xpmn-bridge"});
+            "bridge", disco::Identity{"automation", "gateway", "", cfg.bridge.name});
         bridge_device->set_wants_roster(true);
         host.add(bridge_device);
 

@@ -162,6 +162,13 @@ TEST_F(ConfigTest, ATableNoSectionReadsIsRefusedUnlessIgnored) {
                  ConfigError);
 }
 
+TEST_F(ConfigTest, BridgeName) {
+    const std::string head = "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n";
+    EXPECT_EQ(xpmn::config::load(write("a.toml", head)).bridge.name, "xpmn-bridge");
+    EXPECT_EQ(xpmn::config::load(write("b.toml", head + "[bridge]\nname = \"Wohnzimmer\"\n")).bridge.name, "Wohnzimmer");
+    EXPECT_NE(error_of(head + "[bridge]\nname = \"\"\n").find("c.toml:5: bridge.name"), std::string::npos);
+}
+
 TEST_F(ConfigTest, SessionConfigUsesResource) {
     auto c = xpmn::config::load(write("c.toml", "[xmpp]\njid = \"home@example.org\"\npassword = \"p\"\n"));
     auto s = xpmn::config::session_config(c, "bridge");
