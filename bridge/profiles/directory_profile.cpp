@@ -148,7 +148,7 @@ void install_directory_profile(boost::asio::io_context& io, bridge::Device& devi
                                   client::IqResponder r) {
                       if (auto denied = access->check(peer)) return r.error(std::move(*denied));
                       const auto* unsub = iq.first_element()->child("unsubscribe", ns_pubsub);
-                      if (!unsub) return r.error("feature-not-implemented", "only unsubscribe is supported here");
+                      if (!unsub) return r.error("service-unavailable", "only <unsubscribe/> is offered here");
                       if (!watch->unsubscribe(channel, peer, unsub->attr_or("node")))
                           return r.error("item-not-found", "no such watch of yours");
                       r.result();

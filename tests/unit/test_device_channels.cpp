@@ -21,6 +21,7 @@ namespace {
 // Answers every browse with an empty container and remembers what is watched.
 struct StubDirectory : profiles::MediaDirectory {
     void browse(const profiles::BrowseRequest& r, profiles::DirectoryCallback done) override {
+        ++browses;
         xml::Element c("container", profiles::ns_metadata);
         c.set_attr("id", r.id);
         done(std::move(c));
@@ -34,6 +35,7 @@ struct StubDirectory : profiles::MediaDirectory {
     }
     std::set<std::string> watched;
     ChangeListener listener;
+    int browses = 0;
 };
 
 class DeviceChannels : public ::testing::Test {
@@ -120,7 +122,8 @@ TEST_F(DeviceChannels, AClosedChannelServesNothingMore) {
     device->add_channel(e2e);
     e2e->close();
     e2e->deliver(browse("x@y/z", false));  // a request still in flight on a closed stream
-    EXPECT_TRUE(e2e->sent.empty());       // the closed channel sends nothing
+    EXPECT_EQ(directory->browses, 0);     // is not served
+    EXPECT_TRUE(e2e->sent.empty());       // and the closed channel sends nothing
 }
 
 }  // namespace

@@ -105,17 +105,21 @@ void StanzaRouter::send_iq(xml::Element iq, std::chrono::milliseconds timeout, I
         id = id_prefix_ + std::to_string(next_id_++);
         iq.set_attr("id", id);
     }
-    Pending p{iq.attr_or("to"), std::move(callback), std::make_unique<boost::asio::steady_timer>(io_, timeout)};
-    p.timer->async_wait([self = std::weak_ptr<StanzaRouter*>(self_), id](const boost::system::error_code& ec) {
+    Pending p{iq.attr_or("to"), std::move(callback), std::make_unique<boost::asio::steady_timer>(io_, timeout),
+              next_request_++};
+    p.timer->async_wait([self = std::weak_ptr<StanzaRouter*>(self_), id, request = p.request](
+                            const boost::system::error_code& ec) {
         auto alive = self.lock();
-        if (!ec && alive) (*alive)->timed_out(id);
+        if (!ec && alive) (*alive)->timed_out(id, request);
     });
     pending_.emplace(id, std::move(p));
     send_(std::move(iq));
 }
 
-void StanzaRouter::timed_out(const std::string& id) {
-    if (!pending_.count(id)) return;
+void StanzaRouter::timed_out(const std::string& id, std::uint64_t request) {
+    // The request may have been answered (and its id reused) after the timer fired.
+    auto it = pending_.find(id);
+    if (it == pending_.end() || it->second.request != request) return;
     IqResponse r;
     r.condition = "remote-server-timeout";
     r.text = "no response within the timeout";

@@ -92,13 +92,14 @@ private:
         std::string to;
         IqCallback callback;
         std::unique_ptr<boost::asio::steady_timer> timer;
+        std::uint64_t request = 0;  // which request under this id the timer belongs to
     };
     void dispatch_iq(const xml::Element& iq);
     void dispatch_request(const xml::Element& iq, const std::string& type);
     // The <text/> of service-unavailable: what exactly is not offered here.
     std::string unavailable_text(const std::string& type, const xml::Element& payload) const;
     void complete(const std::string& id, IqResponse response);
-    void timed_out(const std::string& id);
+    void timed_out(const std::string& id, std::uint64_t request);
 
     boost::asio::io_context& io_;
     std::function<void(xml::Element)> send_;
@@ -110,6 +111,7 @@ private:
     ListenerId next_listener_ = 1;
     std::map<std::string, Pending> pending_;
     std::uint64_t next_id_ = 1;
+    std::uint64_t next_request_ = 1;
     std::string id_prefix_;
     // Timer handlers hold this weakly: a timer that has fired but not yet run
     // its handler cannot be cancelled, and must not reach a destroyed router.
