@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "xmpp/client/disco_service.hpp"
 
 namespace xpmn::bridge {
@@ -9,7 +11,10 @@ namespace xpmn::bridge {
 DeviceHost::DeviceHost(boost::asio::io_context& io, config::Config config) : io_(io), config_(std::move(config)) {}
 
 DeviceHost::~DeviceHost() {
-    for (auto& [r, e] : entries_) e.session->stop();
+    for (auto& [r, e] : entries_) {
+        e.channel->close();
+        e.session->stop();
+    }
 }
 
 void DeviceHost::add(std::shared_ptr<Device> device) {
@@ -18,15 +23,36 @@ void DeviceHost::add(std::shared_ptr<Device> device) {
     auto sc = config::session_config(config_, resource);
     sc.request_roster = device->wants_roster();
     auto session = client::C2sSession::create(io_, sc);
-    auto info = std::make_shared<const disco::Info>(device->info());
-    client::serve_disco(*session, info);
-    for (const auto& h : device->handlers()) session->router().on_iq(h.type, h.ns, h.name, h.handler);
-    for (const auto& hook : device->session_hooks()) hook(session);
-    session->set_initial_presence(client::caps_presence(*info));
+    session->set_initial_presence(client::caps_presence(device->info()));
+    session->set_events({[self = std::weak_ptr<DeviceHost*>(self_), resource](bool resumed) {
+                             if (auto host = self.lock()) (*host)->session_online(resource, resumed);
+                         },
+                         {},
+                         {}});
     spdlog::info("device {} ({}/{} '{}') starting", resource, device->identity().category, device->identity().type,
                  device->identity().name);
-    entries_[resource] = {std::move(device), session};
+    Entry& entry = entries_[resource] = {std::move(device), session, nullptr, false};
+    open_channel(entry);
     session->start();
+}
+
+void DeviceHost::open_channel(Entry& entry) {
+    entry.channel = client::C2sChannel::create(entry.session);
+    entry.channel_was_online = false;
+    entry.device->add_channel(entry.channel);
+}
+
+void DeviceHost::session_online(const std::string& resource, bool resumed) {
+    auto it = entries_.find(resource);
+    if (it == entries_.end()) return;
+    Entry& entry = it->second;
+    if (!resumed && entry.channel_was_online) {
+        spdlog::info("device {}: new XMPP session; what peers had set up on the last one has ended", resource);
+        auto old = std::exchange(entry.channel, nullptr);
+        open_channel(entry);
+        old->close();
+    }
+    entry.channel_was_online = true;
 }
 
 void DeviceHost::remove(const std::string& resource, std::function<void()> done) {
@@ -36,6 +62,7 @@ void DeviceHost::remove(const std::string& resource, std::function<void()> done)
         return;
     }
     auto session = it->second.session;
+    it->second.channel->close();
     entries_.erase(it);
     spdlog::info("device {} removed", resource);
     session->stop([session, done = std::move(done)] {
@@ -52,10 +79,16 @@ void DeviceHost::stop_all(std::function<void()> done) {
     auto entries = std::move(entries_);
     entries_.clear();
     auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
+    for (auto& [r, e] : entries) e.channel->close();
     for (auto& [r, e] : entries)
         e.session->stop([s = e.session, remaining, shared_done] {
             if (--*remaining == 0 && *shared_done) (*shared_done)();
         });
+}
+
+std::shared_ptr<client::PeerChannel> DeviceHost::channel(const std::string& resource) {
+    auto it = entries_.find(resource);
+    return it == entries_.end() ? nullptr : it->second.channel;
 }
 
 client::C2sSession* DeviceHost::session(const std::string& resource) {

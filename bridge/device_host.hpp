@@ -1,7 +1,10 @@
 // Runs one c2s session per device, all of the same account, on one
 // io_context (wire profile §2). Adding a device brings its resource online
 // with caps presence and its handlers; removing it sends unavailable presence
-// and closes its session.
+// and closes its session. Each session is the device's c2s channel
+// (client::C2sChannel): when it comes back as a new XMPP session rather than
+// a resumed one, the old channel closes (what peers had set up on it, such
+// as watches, ends: they saw the device go offline) and a new one is added.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -13,6 +16,7 @@
 
 #include "bridge/device.hpp"
 #include "config/config.hpp"
+#include "xmpp/client/c2s_channel.hpp"
 #include "xmpp/client/c2s_session.hpp"
 
 namespace xpmn::bridge {
@@ -28,6 +32,8 @@ public:
     void stop_all(std::function<void()> done = {});
 
     client::C2sSession* session(const std::string& resource);
+    // The device's current c2s channel (nullptr for an unknown resource).
+    std::shared_ptr<client::PeerChannel> channel(const std::string& resource);
     boost::asio::io_context& io() { return io_; }
     std::size_t size() const { return entries_.size(); }
 
@@ -35,10 +41,17 @@ private:
     struct Entry {
         std::shared_ptr<Device> device;
         std::shared_ptr<client::C2sSession> session;
+        std::shared_ptr<client::C2sChannel> channel;
+        bool channel_was_online = false;
     };
+    void open_channel(Entry& entry);
+    void session_online(const std::string& resource, bool resumed);
+
     boost::asio::io_context& io_;
     config::Config config_;
     std::map<std::string, Entry> entries_;
+    // Session callbacks hold this weakly: they may outlive the host.
+    std::shared_ptr<DeviceHost*> self_ = std::make_shared<DeviceHost*>(this);
 };
 
 }  // namespace xpmn::bridge

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/section.hpp"
 #include "config/toml_reader.hpp"
 #include "xmpp/tls/tls_context.hpp"
 
@@ -47,7 +48,7 @@ std::optional<std::string> read_password_file(const std::string& path, std::stri
 
 }  // namespace
 
-Config load(const std::string& path) {
+Config load(const std::string& path, const std::vector<Section*>& sections, OtherTables other_tables) {
     toml::table root;
     try {
         root = toml::parse_file(path);
@@ -125,21 +126,19 @@ Config load(const std::string& path) {
             r.error(b->get("log_level")->source(),
                     "bridge.log_level must be one of trace, debug, info, warn, error, critical, off");
     }
-
-    const toml::table* u = r.table("upnp");
-    if (auto v = r.strings(u, "upnp", "interfaces")) c.upnp.interfaces = *v;
-    if (auto v = r.strings(u, "upnp", "include")) c.upnp.include = *v;
-    if (auto v = r.strings(u, "upnp", "exclude")) c.upnp.exclude = *v;
-    if (auto v = r.integer(u, "upnp", "search_max_depth", 1, 64)) c.upnp.search_max_depth = static_cast<int>(*v);
-    if (auto v = r.integer(u, "upnp", "search_max_objects", 1, 100000))
-        c.upnp.search_max_objects = static_cast<int>(*v);
-    if (auto v = r.integer(u, "upnp", "watch_poll_interval", 1, 3600))
-        c.upnp.watch_poll_interval = static_cast<int>(*v);
+    if (auto v = r.string(b, "bridge", "name")) {
+        if (v->empty() || v->size() > 256)
+            r.error(b->get("name")->source(), "bridge.name must have 1 to 256 bytes");
+        else
+            c.bridge.name = *v;
+    }
 
     const toml::table* sec = r.table("security");
     if (auto v = r.boolean(sec, "security", "require_e2e")) c.security.require_e2e = *v;
 
-    r.report_unknown();
+    for (auto* section : sections) section->read(r, r.table(section->name()));
+
+    r.report_unknown(other_tables == OtherTables::Ignore);
     if (!errors.empty()) {
         std::string all;
         for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;

@@ -1,16 +1,20 @@
 // The TOML configuration shared by `xpmn-bridge` and `xpmn`. Loading checks
 // every key: unknown keys, wrong types and bad values are reported with
-// file:line, all at once, before anything connects.
+// file:line, all at once, before anything connects. The common sections are
+// here; adapters bring their own (config::Section).
 #pragma once
 
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "xmpp/client/c2s_session.hpp"
 #include "xmpp/core/jid.hpp"
 
 namespace xpmn::config {
+
+class Section;  // config/section.hpp
 
 struct ConfigError : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -33,15 +37,7 @@ struct XmppSection {
 struct BridgeSection {
     std::string state_dir;     // default: ~/.local/state/xpmn-bridge (or /var/lib/xpmn-bridge as root)
     std::string log_level = "info";
-};
-
-struct UpnpSection {
-    std::vector<std::string> interfaces;  // empty: all
-    std::vector<std::string> include;     // UDN / friendly-name globs; empty: all servers
-    std::vector<std::string> exclude;
-    int search_max_depth = 8;             // fallback search by browsing: how deep
-    int search_max_objects = 5000;        // … and how many objects at most
-    int watch_poll_interval = 5;          // seconds between polls of a watched server
+    std::string name = "xpmn-bridge";  // the /bridge device's disco identity name (wire profile §2)
 };
 
 struct SecuritySection {
@@ -52,11 +48,19 @@ struct Config {
     std::string path;
     XmppSection xmpp;
     BridgeSection bridge;
-    UpnpSection upnp;
     SecuritySection security;
 };
 
-Config load(const std::string& path);
+// What to do with a table no section reads.
+enum class OtherTables {
+    Refuse,  // an error (the daemon: it knows every section)
+    Ignore,  // skipped unread (`xpmn`: the adapters' sections are the daemon's business)
+};
+
+// Reads [xmpp], [bridge], [security] and each of `sections`; throws
+// ConfigError listing every problem with file:line.
+Config load(const std::string& path, const std::vector<Section*>& sections = {},
+            OtherTables other_tables = OtherTables::Refuse);
 
 // Session settings for one resource of the configured account.
 client::SessionConfig session_config(const Config& config, const std::string& resource);

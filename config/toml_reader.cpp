@@ -85,9 +85,9 @@ std::optional<std::vector<std::string>> TomlReader::strings(const toml::table* t
     return out;
 }
 
-void TomlReader::report_unknown() {
+void TomlReader::report_unknown(bool skip_other_tables) {
     for (const auto& [key, node] : root_)
-        if (!used_.count(std::string(key.str())))
+        if (!used_.count(std::string(key.str())) && !(skip_other_tables && node.is_table()))
             error(node.source(), "unknown section or key '" + std::string(key.str()) + "'");
     for (const auto& [name, t] : tables_)
         for (const auto& [key, node] : *t)

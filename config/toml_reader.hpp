@@ -25,8 +25,9 @@ public:
     std::optional<std::vector<std::string>> strings(const toml::table* t, std::string_view section,
                                                     std::string_view key);
 
-    // Reports every key of the root and of the tables read that was never asked for.
-    void report_unknown();
+    // Reports every key of the root and of the tables read that was never
+    // asked for; with `skip_other_tables`, root tables never read are left alone.
+    void report_unknown(bool skip_other_tables = false);
     void error(const toml::source_region& where, const std::string& message);
     std::string where(const toml::source_region& region) const;
 

@@ -10,23 +10,23 @@ namespace xpmn::upnp {
 
 namespace {
 
-FinderOptions finder_options(const config::Config& c) {
+FinderOptions finder_options(const UpnpConfig& c) {
     FinderOptions o;
-    o.interfaces = c.upnp.interfaces;
-    o.include = c.upnp.include;
-    o.exclude = c.upnp.exclude;
+    o.interfaces = c.interfaces;
+    o.include = c.include;
+    o.exclude = c.exclude;
     return o;
 }
 
 }  // namespace
 
-UpnpAdapter::UpnpAdapter(bridge::DeviceHost& host, const config::Config& config,
-                         std::shared_ptr<const bridge::AccessPolicy> access)
-    : host_(host),
-      config_(config),
-      access_(std::move(access)),
-      finder_(finder_options(config), {[this](const MediaServerInfo& s) { on_available(s); },
-                                       [this](const std::string& udn) { on_unavailable(udn); }}) {}
+UpnpAdapter::UpnpAdapter(const bridge::AdapterContext& context, UpnpConfig config)
+    : host_(context.host),
+      account_(context.config.xmpp.jid.bare().str()),
+      access_(context.access),
+      config_(std::move(config)),
+      finder_(finder_options(config_), {[this](const MediaServerInfo& s) { on_available(s); },
+                                        [this](const std::string& udn) { on_unavailable(udn); }}) {}
 
 UpnpAdapter::~UpnpAdapter() {
     for (auto& [udn, e] : servers_) e.directory->gone();
@@ -34,13 +34,23 @@ UpnpAdapter::~UpnpAdapter() {
 
 void UpnpAdapter::start() { finder_.start(); }
 
+void UpnpAdapter::stop() {
+    stopped_ = true;
+    auto servers = std::move(servers_);
+    servers_.clear();
+    for (auto& [udn, e] : servers) {
+        e.directory->gone();
+        host_.remove(e.resource);
+    }
+}
+
 void UpnpAdapter::on_available(const MediaServerInfo& server) {
-    if (servers_.count(server.udn)) return;
+    if (stopped_ || servers_.count(server.udn)) return;
     std::string resource = resource_for_udn("upnp", server.udn);
-    std::string full_jid = config_.xmpp.jid.bare().str() + "/" + resource;
+    std::string full_jid = account_ + "/" + resource;
     DirectoryOptions options;
-    options.search = {config_.upnp.search_max_depth, config_.upnp.search_max_objects};
-    options.watch_poll_interval = std::chrono::seconds(config_.upnp.watch_poll_interval);
+    options.search = {config_.search_max_depth, config_.search_max_objects};
+    options.watch_poll_interval = std::chrono::seconds(config_.watch_poll_interval);
     auto directory = std::make_shared<UpnpDirectory>(host_.io(), server.directory, full_jid, options);
     auto device = std::make_shared<bridge::Device>(
         resource, disco::Identity{"automation", "media-server", "", server.friendly_name});
@@ -60,6 +70,10 @@ void UpnpAdapter::on_unavailable(const std::string& udn) {
     it->second.directory->gone();
     host_.remove(it->second.resource);
     servers_.erase(it);
+}
+
+std::unique_ptr<bridge::Adapter> UpnpAdapterKind::create(const bridge::AdapterContext& context) {
+    return std::make_unique<UpnpAdapter>(context, section_.config());
 }
 
 }  // namespace xpmn::upnp

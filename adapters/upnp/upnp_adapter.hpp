@@ -9,34 +9,46 @@
 #include <string>
 
 #include "adapters/upnp/media_server_finder.hpp"
-#include "bridge/access_policy.hpp"
-#include "bridge/device_host.hpp"
-#include "config/config.hpp"
+#include "adapters/upnp/upnp_config.hpp"
+#include "bridge/adapter.hpp"
 
 namespace xpmn::upnp {
 
 class UpnpDirectory;
 
-class UpnpAdapter {
+class UpnpAdapter : public bridge::Adapter {
 public:
-    UpnpAdapter(bridge::DeviceHost& host, const config::Config& config,
-                std::shared_ptr<const bridge::AccessPolicy> access);
-    ~UpnpAdapter();
-    void start();
+    UpnpAdapter(const bridge::AdapterContext& context, UpnpConfig config);
+    ~UpnpAdapter() override;
+    void start() override;
+    void stop() override;
 
 private:
     void on_available(const MediaServerInfo& server);
     void on_unavailable(const std::string& udn);
 
     bridge::DeviceHost& host_;
-    const config::Config& config_;
+    std::string account_;  // bare JID
     std::shared_ptr<const bridge::AccessPolicy> access_;
+    UpnpConfig config_;
     MediaServerFinder finder_;
+    bool stopped_ = false;
     struct Entry {
         std::string resource;
         std::shared_ptr<UpnpDirectory> directory;
     };
     std::map<std::string, Entry> servers_;  // by UDN
+};
+
+// The [upnp] section and the factory, for the daemon's adapter registry.
+class UpnpAdapterKind : public bridge::AdapterKind {
+public:
+    std::string name() const override { return section_.name(); }
+    void read(config::TomlReader& reader, const toml::table* table) override { section_.read(reader, table); }
+    std::unique_ptr<bridge::Adapter> create(const bridge::AdapterContext& context) override;
+
+private:
+    UpnpSection section_;
 };
 
 }  // namespace xpmn::upnp

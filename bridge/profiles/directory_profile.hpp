@@ -10,7 +10,6 @@
 #include <set>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -18,6 +17,7 @@
 #include "bridge/access_policy.hpp"
 #include "bridge/device.hpp"
 #include "xmpp/core/namespaces.hpp"
+#include "xmpp/core/result.hpp"
 #include "xmpp/xml/element.hpp"
 
 namespace xpmn::profiles {
@@ -33,7 +33,7 @@ inline constexpr std::size_t kMaxTerms = 16;
 inline constexpr std::size_t kMaxTermLength = 256;
 
 struct BrowseRequest {
-    std::string id = "0";
+    std::string id = "0";  // required on the wire
     std::uint32_t start = 0;
     std::uint32_t max = kDefaultMax;
     bool subscribe = false;
@@ -47,13 +47,11 @@ struct SearchRequest {
     std::vector<std::pair<std::string, std::string>> terms;
 };
 
-struct DirectoryError {
-    std::string condition;  // item-not-found, remote-server-not-found, remote-server-timeout, …
-    std::string text;
-};
+// item-not-found, remote-server-not-found, remote-server-timeout, … with a text.
+using DirectoryError = Error;
 
 // Either the <container xmlns='urn:xmpp:media:metadata:0'/> result or an error.
-using DirectoryResult = std::variant<xml::Element, DirectoryError>;
+using DirectoryResult = Result<xml::Element>;
 using DirectoryCallback = std::function<void(DirectoryResult)>;
 
 class MediaDirectory {
@@ -69,9 +67,12 @@ public:
     virtual void watch(const std::set<std::string>& containers, ChangeListener listener) = 0;
 };
 
-// Parse a request payload; on failure the text says what is wrong (bad-request).
-std::variant<BrowseRequest, std::string> parse_browse(const xml::Element& browse);
-std::variant<SearchRequest, std::string> parse_search(const xml::Element& search);
+// Parse a request payload; on failure a bad-request whose text says what is wrong.
+Result<BrowseRequest> parse_browse(const xml::Element& browse);
+Result<SearchRequest> parse_search(const xml::Element& search);
+
+// Length in characters (Unicode code points) of UTF-8 text, as the profile counts limits.
+std::size_t char_count(std::string_view utf8);
 
 // Adds the feature and the browse/search/unsubscribe IQ handlers to the device.
 void install_directory_profile(boost::asio::io_context& io, bridge::Device& device,

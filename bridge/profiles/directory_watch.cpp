@@ -16,48 +16,62 @@ DirectoryWatch::~DirectoryWatch() {
         if (node.timer) node.timer->cancel();
 }
 
-void DirectoryWatch::attach(const std::shared_ptr<client::C2sSession>& session) {
-    send_ = [weak = std::weak_ptr<client::C2sSession>(session)](xml::Element message) {
-        if (auto s = weak.lock()) s->send(std::move(message));
-    };
-    // Watches end when the controller goes offline.
-    session->router().on_presence([weak = weak_from_this()](const xml::Element& p) {
-        auto self = weak.lock();
-        if (self && p.attr_or("type") == "unavailable") self->drop_controller(p.attr_or("from"));
+void DirectoryWatch::attach(const Channel& channel) {
+    std::weak_ptr<client::PeerChannel> weak_channel = channel;
+    channel->on_peer_gone([weak = weak_from_this(), weak_channel](const client::Peer& peer) {
+        if (auto self = weak.lock()) self->drop(weak_channel, peer.jid);
+    });
+    channel->on_closed([weak = weak_from_this(), weak_channel] {
+        if (auto self = weak.lock()) self->drop(weak_channel, std::nullopt);
     });
 }
 
-std::optional<std::string> DirectoryWatch::subscribe(const std::string& controller, const std::string& container) {
+// Same channel object: compared by ownership, so a channel that is gone is
+// never confused with a new one at the same address.
+static bool same_channel(const std::weak_ptr<client::PeerChannel>& a, const std::weak_ptr<client::PeerChannel>& b) {
+    return !a.owner_before(b) && !b.owner_before(a);
+}
+
+bool DirectoryWatch::on_channel(const Node& node, const Channel& channel) const {
+    return same_channel(node.channel, channel);
+}
+
+std::optional<std::string> DirectoryWatch::subscribe(const Channel& channel, const client::Peer& peer,
+                                                     const std::string& container) {
     for (auto& [name, node] : nodes_)
-        if (node.controller == controller && node.container == container) return name;
+        if (on_channel(node, channel) && node.peer == peer.jid && node.container == container) return name;
     if (nodes_.size() >= kMaxNodes) return std::nullopt;
     static std::mt19937_64 rng{std::random_device{}()};
     std::string name = "dyn-" + std::to_string(++counter_) + "-" + std::to_string(rng() % 1000000);
     Node node;
-    node.controller = controller;
+    node.channel = channel;
+    node.peer = peer.jid;
     node.container = container;
     node.name = name;
     nodes_.emplace(name, std::move(node));
-    spdlog::debug("watch {}: {} watches container {}", name, controller, container);
+    spdlog::debug("watch {}: {} watches container {} on {}", name, peer.describe(), container, channel->describe());
     watched_changed();
     return name;
 }
 
-bool DirectoryWatch::unsubscribe(const std::string& controller, const std::string& node) {
+bool DirectoryWatch::unsubscribe(const Channel& channel, const client::Peer& peer, const std::string& node) {
     auto it = nodes_.find(node);
-    if (it == nodes_.end() || it->second.controller != controller) return false;
+    if (it == nodes_.end() || !on_channel(it->second, channel) || it->second.peer != peer.jid) return false;
     if (it->second.timer) it->second.timer->cancel();
     nodes_.erase(it);
     watched_changed();
     return true;
 }
 
-void DirectoryWatch::drop_controller(const std::string& controller) {
+void DirectoryWatch::drop(const std::weak_ptr<client::PeerChannel>& channel, const std::optional<Jid>& peer) {
     bool dropped = false;
     for (auto it = nodes_.begin(); it != nodes_.end();) {
-        if (it->second.controller == controller) {
+        if (same_channel(it->second.channel, channel) && (!peer || it->second.peer == *peer)) {
             if (it->second.timer) it->second.timer->cancel();
-            spdlog::debug("watch {}: ended, {} went offline", it->first, controller);
+            if (peer)
+                spdlog::debug("watch {}: ended, {} went offline", it->first, peer->str());
+            else
+                spdlog::debug("watch {}: ended with its channel", it->first);
             it = nodes_.erase(it);
             dropped = true;
         } else {
@@ -114,9 +128,10 @@ void DirectoryWatch::push(const std::string& name, std::uint32_t update_id) {
     if (it == nodes_.end()) return;
     Node& node = it->second;
     node.last_sent = std::chrono::steady_clock::now();
-    if (!send_) return;
+    auto channel = node.channel.lock();
+    if (!channel || channel->closed()) return;
     xml::Element msg("message", ns::client);
-    msg.set_attr("to", node.controller);
+    msg.set_attr("to", node.peer.str());
     auto& items = msg.add("event", ns::pubsub_event).add("items");
     items.set_attr("node", node.name);
     auto& item = items.add("item");
@@ -124,8 +139,7 @@ void DirectoryWatch::push(const std::string& name, std::uint32_t update_id) {
     auto& c = item.add("container", ns::media_metadata);
     c.set_attr("id", node.container);
     c.set_attr("update-id", std::to_string(update_id));
-    auto send = send_;  // sending may replace send_
-    send(std::move(msg));
+    channel->send(std::move(msg));  // may end nodes (nodes_ changes)
 }
 
 }  // namespace xpmn::profiles

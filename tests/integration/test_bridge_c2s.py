@@ -173,6 +173,20 @@ class TestBridgeC2s(ProsodyCase):
                                   % bridge_jid)
         self.assertIn("type=\"error\"", reply.replace("'", '"'))
         self.assertIn('service-unavailable', reply)
+        # Every error carries a <text/> (wire profile §8): an unknown namespace,
+        # a profile request to /bridge, an unknown element, the wrong IQ type.
+        stanzas_ns = '{urn:ietf:params:xml:ns:xmpp-stanzas}'
+        for n, (payload, iq_type) in enumerate((("<x xmlns='urn:example:unknown'/>", 'get'),
+                                 ("<browse xmlns='urn:xmpp:media:server:0' id='0'/>", 'get'),
+                                 ("<teleport xmlns='%s'/>" % DISCO_INFO, 'get'),
+                                 ("<query xmlns='%s'/>" % DISCO_INFO, 'set'))):
+            raw = phone.send_iq_raw("<iq type='%s' to='%s' id='t%d'>%s</iq>" % (iq_type, bridge_jid, n, payload))
+            error = next((c for c in ET.fromstring(raw) if c.tag.rsplit('}', 1)[-1] == 'error'), None)
+            self.assertIsNotNone(error, raw)
+            self.assertEqual(error.get('type'), 'cancel', raw)
+            self.assertIsNotNone(error.find(stanzas_ns + 'service-unavailable'), raw)
+            text = error.find(stanzas_ns + 'text')
+            self.assertTrue(text is not None and text.text, raw)
         # The XEP-0115 caps in its presence match its disco#info (ver computed here, §5.1).
         caps = ET.fromstring(phone.presence_xml[bridge_jid]).find('{http://jabber.org/protocol/caps}c')
         self.assertIsNotNone(caps, phone.presence_xml[bridge_jid])

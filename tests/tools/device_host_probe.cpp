@@ -9,7 +9,7 @@
 #include <iostream>
 
 #include "bridge/device_host.hpp"
-#include "bridge/logging.hpp"
+#include "common/logging.hpp"
 #include "config/config.hpp"
 
 using namespace xpmn;
@@ -19,9 +19,9 @@ int main(int argc, char** argv) {
         std::cerr << "usage: device_host_probe CONFIG N\n";
         return 2;
     }
-    auto cfg = config::load(argv[1]);
+    auto cfg = config::load(argv[1], {}, config::OtherTables::Ignore);
     int n = std::stoi(argv[2]);
-    bridge::setup_logging(cfg.bridge.log_level, "probe");
+    common::setup_logging(cfg.bridge.log_level, "probe");
     boost::asio::io_context io;
     bridge::DeviceHost host(io, cfg);
     for (int i = 1; i <= n; ++i) {

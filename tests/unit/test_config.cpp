@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "adapters/upnp/upnp_config.hpp"
 #include "config/config.hpp"
 
 namespace fs = std::filesystem;
@@ -114,21 +115,58 @@ TEST_F(ConfigTest, MissingFile) {
     EXPECT_THROW(xpmn::config::load((dir_ / "absent.toml").string()), ConfigError);
 }
 
-TEST_F(ConfigTest, UpnpAndSecuritySections) {
+TEST_F(ConfigTest, AdapterSectionsAreReadByTheirAdapter) {
+    xpmn::upnp::UpnpSection upnp;
     auto c = xpmn::config::load(write("c.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[upnp]\ninterfaces = [\"lo\"]\n"
                                                 "exclude = [\"uuid:bad*\"]\nsearch_max_depth = 3\nwatch_poll_interval = 2\n"
-                                                "[security]\nrequire_e2e = false\n"));
-    EXPECT_EQ(c.upnp.interfaces, std::vector<std::string>{"lo"});
-    EXPECT_EQ(c.upnp.watch_poll_interval, 2);
-    EXPECT_EQ(c.upnp.exclude, std::vector<std::string>{"uuid:bad*"});
-    EXPECT_EQ(c.upnp.search_max_depth, 3);
+                                                "[security]\nrequire_e2e = false\n"),
+                                {&upnp});
+    EXPECT_EQ(upnp.config().interfaces, std::vector<std::string>{"lo"});
+    EXPECT_EQ(upnp.config().watch_poll_interval, 2);
+    EXPECT_EQ(upnp.config().exclude, std::vector<std::string>{"uuid:bad*"});
+    EXPECT_EQ(upnp.config().search_max_depth, 3);
     EXPECT_FALSE(c.security.require_e2e);
-    auto defaults = xpmn::config::load(write("d.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n"));
+    xpmn::upnp::UpnpSection defaults_upnp;
+    auto defaults = xpmn::config::load(write("d.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n"), {&defaults_upnp});
     EXPECT_TRUE(defaults.security.require_e2e);
-    EXPECT_EQ(defaults.upnp.watch_poll_interval, 5);
-    EXPECT_NE(error_of("[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[upnp]\nwatch_poll_interval = 0\n").find("c.toml:5: upnp.watch_poll_interval"), std::string::npos);
-    EXPECT_NE(error_of("[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[upnp]\ninterfaces = \"lo\"\n").find("c.toml:5: upnp.interfaces must be a list of strings"), std::string::npos);
+    EXPECT_EQ(defaults_upnp.config().watch_poll_interval, 5);
+    auto upnp_error = [this](const std::string& text) {
+        xpmn::upnp::UpnpSection section;
+        try {
+            xpmn::config::load(write("c.toml", text), {&section});
+        } catch (const ConfigError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    const std::string head = "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[upnp]\n";
+    EXPECT_NE(upnp_error(head + "watch_poll_interval = 0\n").find("c.toml:5: upnp.watch_poll_interval"), std::string::npos);
+    EXPECT_NE(upnp_error(head + "interfaces = \"lo\"\n").find("c.toml:5: upnp.interfaces must be a list of strings"),
+              std::string::npos);
+    EXPECT_NE(upnp_error(head + "colour = 1\n").find("c.toml:5: unknown key 'colour' in [upnp]"), std::string::npos);
     EXPECT_NE(error_of("[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[security]\nrequire_e2e = \"no\"\n").find("security.require_e2e must be true or false"), std::string::npos);
+}
+
+TEST_F(ConfigTest, ATableNoSectionReadsIsRefusedUnlessIgnored) {
+    const std::string text = "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[upnp]\ninterfaces = [\"lo\"]\n";
+    // The daemon knows every section: a table nobody reads is a mistake.
+    EXPECT_NE(error_of(text).find("unknown section or key 'upnp'"), std::string::npos);
+    // xpmn reads the same file and leaves the adapters' tables to the daemon…
+    auto path = write("c.toml", text);
+    EXPECT_NO_THROW(xpmn::config::load(path, {}, xpmn::config::OtherTables::Ignore));
+    // … but still refuses unknown keys of its own sections and at the top.
+    EXPECT_THROW(xpmn::config::load(write("e.toml", text + "[bridge]\ncolour = 1\n"), {},
+                                    xpmn::config::OtherTables::Ignore),
+                 ConfigError);
+    EXPECT_THROW(xpmn::config::load(write("f.toml", "colour = 1\n" + text), {}, xpmn::config::OtherTables::Ignore),
+                 ConfigError);
+}
+
+TEST_F(ConfigTest, BridgeName) {
+    const std::string head = "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n";
+    EXPECT_EQ(xpmn::config::load(write("a.toml", head)).bridge.name, "xpmn-bridge");
+    EXPECT_EQ(xpmn::config::load(write("b.toml", head + "[bridge]\nname = \"Wohnzimmer\"\n")).bridge.name, "Wohnzimmer");
+    EXPECT_NE(error_of(head + "[bridge]\nname = \"\"\n").find("c.toml:5: bridge.name"), std::string::npos);
 }
 
 TEST_F(ConfigTest, SessionConfigUsesResource) {

@@ -76,8 +76,8 @@ TEST(StanzaRouter, DroppedResponderAnswersOnce) {
     client::StanzaRouter router(io);
     std::vector<xml::Element> sent;
     router.set_sender([&](xml::Element e) { sent.push_back(std::move(e)); });
-    router.on_iq("get", "urn:t", "q", [](const xml::Element&, client::IqResponder) {});
-    router.on_iq("set", "urn:t", "q", [](const xml::Element&, client::IqResponder r) {
+    router.on_iq("get", "urn:t", "q", [](const client::Peer&, const xml::Element&, client::IqResponder) {});
+    router.on_iq("set", "urn:t", "q", [](const client::Peer&, const xml::Element&, client::IqResponder r) {
         r.result();
         r.error("bad-request");  // ignored: already answered
     });

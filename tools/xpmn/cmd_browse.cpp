@@ -97,7 +97,7 @@ void ask(Controller& c, const std::string& device, xml::Element payload, bool ra
         iq.add_child(payload);
         c.session().send_iq(std::move(iq), [raw, done, jid](const client::IqResponse& r) {
             if (!r.ok) {
-                std::cerr << "xpmn: " << jid << ": " << r.condition << (r.text.empty() ? "" : ": " + r.text) << "\n";
+                std::cerr << "xpmn: " << jid << ": " << r.error().describe() << "\n";
                 return done(1);
             }
             const auto* result = r.payload();

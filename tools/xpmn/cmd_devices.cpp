@@ -30,7 +30,7 @@ void list_devices(Controller& c, Controller::Done done) {
             return done(0);
         }
         for (const auto& [jid, r] : devices)
-            std::cout << jid << (r.ok ? describe(r.info) : "  (disco#info failed: " + r.error + ")") << "\n";
+            std::cout << jid << (r.ok() ? describe(*r) : "  (disco#info failed: " + r.error().describe() + ")") << "\n";
         done(0);
     });
 }
@@ -43,16 +43,16 @@ void show_disco(Controller& c, const std::string& text, Controller::Done done) {
         return;
     }
     client::query_disco_info(c.session(), jid, [jid, done](const client::DiscoResult& r) {
-        if (!r.ok) {
-            std::cerr << "xpmn: disco#info of " << jid << " failed: " << r.error << "\n";
+        if (!r.ok()) {
+            std::cerr << "xpmn: disco#info of " << jid << " failed: " << r.error().describe() << "\n";
             done(1);
             return;
         }
         std::cout << jid << "\n";
-        for (const auto& id : r.info.identities)
+        for (const auto& id : r->identities)
             std::cout << "identity " << id.category << "/" << id.type << (id.name.empty() ? "" : " \"" + id.name + "\"")
                       << "\n";
-        for (const auto& f : r.info.features) std::cout << "feature " << f << "\n";
+        for (const auto& f : r->features) std::cout << "feature " << f << "\n";
         done(0);
     });
 }

@@ -52,7 +52,7 @@ void end(Controller& c, const std::shared_ptr<Watch>& w, int code, Controller::D
     c.session().send_iq(
         std::move(iq),
         [code, done](const client::IqResponse& r) {
-            if (!r.ok) std::cerr << "xpmn: unsubscribe: " << r.condition << "\n";
+            if (!r.ok) std::cerr << "xpmn: unsubscribe: " << r.error().describe() << "\n";
             done(code);
         },
         kUnsubscribeTimeout);
@@ -83,7 +83,7 @@ void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
             const auto* result = r.ok ? r.payload() : nullptr;
             if (!r.ok || !result || !result->attr("node")) {
                 std::cerr << "xpmn: " << jid << ": "
-                          << (r.ok ? "answered without a watch node" : r.condition + (r.text.empty() ? "" : ": " + r.text))
+                          << (r.ok ? "answered without a watch node" : r.error().describe())
                           << "\n";
                 return done(1);
             }

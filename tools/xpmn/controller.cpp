@@ -21,7 +21,7 @@ Controller::Controller(boost::asio::io_context& io, const config::Config& config
     auto info = std::make_shared<disco::Info>();
     info->identities.push_back({"client", "pc", "", "xpmn"});
     info->features = {ns::disco_info, ns::ping, "urn:xmpp:xpmn:controller:0"};
-    client::serve_disco(*session_, info);
+    client::serve_disco(session_->router(), info);
     session_->set_initial_presence(client::caps_presence(*info));
 }
 

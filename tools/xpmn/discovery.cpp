@@ -41,7 +41,7 @@ void discover_devices(Controller& c, std::function<void(const DeviceMap&)> done)
             client::query_disco_info(
                 session, jid,
                 [jid, results, remaining, done](const client::DiscoResult& r) {
-                    (*results)[jid] = r;
+                    results->insert_or_assign(jid, r);
                     if (--*remaining == 0) done(*results);
                 },
                 kDiscoTimeout);
@@ -62,8 +62,8 @@ void resolve_device(Controller& c, const std::string& text,
             auto parsed = Jid::parse(jid);
             bool by_resource = parsed && parsed->resource() == text;
             bool by_name = false;
-            if (info.ok)
-                for (const auto& id : info.info.identities) by_name = by_name || lower(id.name) == lower(text);
+            if (info.ok())
+                for (const auto& id : info->identities) by_name = by_name || lower(id.name) == lower(text);
             if (by_resource) return done(jid, {});
             if (by_name) hits.push_back(jid);
         }

@@ -9,8 +9,8 @@
 #include <iostream>
 #include <random>
 
-#include "bridge/logging.hpp"
-#include "bridge/state_dir.hpp"
+#include "common/logging.hpp"
+#include "common/state_dir.hpp"
 #include "config/config.hpp"
 #include "tools/xpmn/commands.hpp"
 
@@ -54,9 +54,9 @@ int main(int argc, char** argv) {
 
     config::Config cfg;
     try {
-        cfg = config::load(config_path);
-        bridge::setup_logging(verbose ? "info" : "warn", "xpmn");
-        bridge::ensure_state_dir(cfg.bridge.state_dir);
+        cfg = config::load(config_path, {}, config::OtherTables::Ignore);
+        common::setup_logging(verbose ? "info" : "warn", "xpmn");
+        common::ensure_state_dir(cfg.bridge.state_dir);
     } catch (const std::exception& e) {
         std::cerr << e.what() << "\n";
         return 2;

@@ -32,7 +32,7 @@ C2sSession::C2sSession(asio::io_context& io, SessionConfig config)
     tls_ctx_ = tls::make_client_context(config_.tls);  // throws on bad CA file / key: before connecting
     router_.set_account(config_.jid.bare().str(), config_.jid.domain());
     // XEP-0199: always answered, by every session.
-    router_.on_iq("get", ns::ping, "ping", [](const xml::Element&, IqResponder r) { r.result(); });
+    router_.on_iq("get", ns::ping, "ping", [](const Peer&, const xml::Element&, IqResponder r) { r.result(); });
 }
 
 C2sSession::~C2sSession() {

@@ -66,10 +66,37 @@ StanzaRouter::~StanzaRouter() {
 void StanzaRouter::set_account(std::string bare_jid, std::string domain) {
     account_ = std::move(bare_jid);
     domain_ = std::move(domain);
+    account_jid_ = Jid::parse(account_).value_or(Jid{});
 }
 
 void StanzaRouter::on_iq(std::string type, std::string ns, std::string name, IqHandler handler) {
     handlers_[{std::move(type), std::move(ns), std::move(name)}] = std::move(handler);
+}
+
+StanzaRouter::ListenerId StanzaRouter::on_presence(StanzaListener l) {
+    presence_listeners_.emplace(next_listener_, std::move(l));
+    return next_listener_++;
+}
+
+StanzaRouter::ListenerId StanzaRouter::on_message(StanzaListener l) {
+    message_listeners_.emplace(next_listener_, std::move(l));
+    return next_listener_++;
+}
+
+void StanzaRouter::remove_listener(ListenerId id) {
+    presence_listeners_.erase(id);
+    message_listeners_.erase(id);
+}
+
+// Listeners may add or remove listeners: each is looked up again before it runs.
+static void notify(const std::map<std::uint64_t, StanzaListener>& listeners, const xml::Element& stanza) {
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, l] : listeners) ids.push_back(id);
+    for (auto id : ids)
+        if (auto it = listeners.find(id); it != listeners.end()) {
+            auto listener = it->second;  // it may remove itself while running
+            listener(stanza);
+        }
 }
 
 void StanzaRouter::send_iq(xml::Element iq, std::chrono::milliseconds timeout, IqCallback callback) {
@@ -78,19 +105,26 @@ void StanzaRouter::send_iq(xml::Element iq, std::chrono::milliseconds timeout, I
         id = id_prefix_ + std::to_string(next_id_++);
         iq.set_attr("id", id);
     }
-    Pending p{iq.attr_or("to"), std::move(callback), std::make_unique<boost::asio::steady_timer>(io_, timeout)};
-    p.timer->async_wait([this, id](const boost::system::error_code& ec) {
-        if (ec) return;
-        auto it = pending_.find(id);
-        if (it == pending_.end()) return;
-        IqResponse r;
-        r.condition = "remote-server-timeout";
-        r.text = "no response within the timeout";
-        r.stanza = stanza::error_reply(stanza::iq("get", {}, id), r.condition, r.text);
-        complete(id, std::move(r));
+    Pending p{iq.attr_or("to"), std::move(callback), std::make_unique<boost::asio::steady_timer>(io_, timeout),
+              next_request_++};
+    p.timer->async_wait([self = std::weak_ptr<StanzaRouter*>(self_), id, request = p.request](
+                            const boost::system::error_code& ec) {
+        auto alive = self.lock();
+        if (!ec && alive) (*alive)->timed_out(id, request);
     });
     pending_.emplace(id, std::move(p));
     send_(std::move(iq));
+}
+
+void StanzaRouter::timed_out(const std::string& id, std::uint64_t request) {
+    // The request may have been answered (and its id reused) after the timer fired.
+    auto it = pending_.find(id);
+    if (it == pending_.end() || it->second.request != request) return;
+    IqResponse r;
+    r.condition = "remote-server-timeout";
+    r.text = "no response within the timeout";
+    r.stanza = stanza::error_reply(stanza::iq("get", {}, id), r.condition, r.text);
+    complete(id, std::move(r));
 }
 
 void StanzaRouter::fail_pending(std::string_view condition, std::string_view text) {
@@ -119,9 +153,9 @@ void StanzaRouter::dispatch(const xml::Element& stanza) {
     if (stanza.name() == "iq") {
         dispatch_iq(stanza);
     } else if (stanza.name() == "presence") {
-        for (auto& l : presence_listeners_) l(stanza);
+        notify(presence_listeners_, stanza);
     } else if (stanza.name() == "message") {
-        for (auto& l : message_listeners_) l(stanza);
+        notify(message_listeners_, stanza);
     }
 }
 
@@ -160,10 +194,14 @@ void StanzaRouter::dispatch_iq(const xml::Element& iq) {
         return;
     }
     if (type != "get" && type != "set") {
-        if (!id.empty()) send_(stanza::error_reply(iq, "bad-request", "unknown IQ type"));
+        if (!id.empty()) send_(stanza::error_reply(iq, "bad-request", "unknown IQ type '" + type + "'"));
         return;
     }
     if (id.empty()) return;  // cannot be answered (RFC 6120 §8.2.3 requires an id)
+    dispatch_request(iq, type);
+}
+
+void StanzaRouter::dispatch_request(const xml::Element& iq, const std::string& type) {
     auto payloads = iq.elements();
     if (payloads.size() != 1) {
         send_(stanza::error_reply(iq, "bad-request", "an IQ request carries exactly one payload"));
@@ -172,15 +210,33 @@ void StanzaRouter::dispatch_iq(const xml::Element& iq) {
     const xml::Element& payload = *payloads.front();
     auto h = handlers_.find({type, payload.ns(), payload.name()});
     if (h == handlers_.end()) {
-        send_(stanza::error_reply(iq, "service-unavailable"));
+        send_(stanza::error_reply(iq, "service-unavailable", unavailable_text(type, payload)));
+        return;
+    }
+    auto peer = resolve_peer_ ? resolve_peer_(iq) : Peer::routed_by_server(iq, account_jid_);
+    if (!peer) {
+        send_(stanza::error_reply(iq, "jid-malformed", "the sender's address is not a valid JID"));
         return;
     }
     try {
-        h->second(iq, IqResponder(iq, send_));
+        h->second(*peer, iq, IqResponder(iq, send_));
     } catch (const std::exception& e) {
         spdlog::error("handler for {} {} failed: {}", payload.ns(), payload.name(), e.what());
         // The responder's destructor has answered internal-server-error if needed.
     }
+}
+
+std::string StanzaRouter::unavailable_text(const std::string& type, const xml::Element& payload) const {
+    bool ns_known = false;
+    for (const auto& [key, handler] : handlers_) {
+        const auto& [t, ns, name] = key;
+        if (ns != payload.ns()) continue;
+        ns_known = true;
+        if (name == payload.name())
+            return "<" + name + "/> of " + ns + " is answered to IQ type '" + t + "', not '" + type + "'";
+    }
+    if (ns_known) return "unknown element <" + payload.name() + "/> in " + payload.ns();
+    return "this entity offers no service for " + (payload.ns().empty() ? "that payload" : payload.ns());
 }
 
 }  // namespace xpmn::client

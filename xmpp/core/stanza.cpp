@@ -29,11 +29,25 @@ std::string_view default_error_type(std::string_view c) {
     return "modify";  // bad-request, not-acceptable, jid-malformed, unexpected-request, policy-violation…
 }
 
+std::string_view default_error_text(std::string_view c) {
+    if (c == "bad-request") return "the request is malformed";
+    if (c == "service-unavailable") return "this entity offers no such service";
+    if (c == "feature-not-implemented") return "not implemented here";
+    if (c == "item-not-found") return "no such item";
+    if (c == "internal-server-error") return "the request failed inside the bridge";
+    if (c == "remote-server-timeout") return "no answer in time";
+    if (c == "remote-server-not-found") return "the remote entity cannot be reached";
+    if (c == "not-authorized" || c == "forbidden") return "not allowed for this sender";
+    if (c == "resource-constraint") return "a limit of the bridge is reached";
+    return "the request failed";
+}
+
 xml::Element error_element(std::string_view condition, std::string_view text, std::string_view type) {
     xml::Element err("error", ns::client);
     err.set_attr("type", type.empty() ? default_error_type(condition) : type);
     err.add(std::string(condition), ns::stanzas);
-    if (!text.empty()) err.add("text", ns::stanzas).add_text(text);
+    // Wire profile §8: every error carries a <text/>.
+    err.add("text", ns::stanzas).add_text(text.empty() ? default_error_text(condition) : text);
     return err;
 }
 

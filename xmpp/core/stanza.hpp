@@ -15,7 +15,11 @@ xml::Element iq(std::string_view type, std::string_view to = {}, std::string_vie
 // The error type RFC 6120 §8.3.3 recommends for a condition.
 std::string_view default_error_type(std::string_view condition);
 
-// <error type=…><condition/><text>…</text>[extra]</error>
+// A generic text for a condition, used when the caller has none.
+std::string_view default_error_text(std::string_view condition);
+
+// <error type=…><condition/><text>…</text>[extra]</error>; the <text/> is
+// always there (the condition's default text when `text` is empty).
 xml::Element error_element(std::string_view condition, std::string_view text = {}, std::string_view type = {});
 
 // A reply to `request` (iq/message/presence) of type error carrying `error`;

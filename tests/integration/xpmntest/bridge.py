@@ -19,7 +19,7 @@ from .netns import NS_ENV
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 BUILD = os.environ.get('XPMN_BUILD_DIR', os.path.join(ROOT, 'build', 'default'))
-BRIDGE_BIN = os.path.join(BUILD, 'bridge', 'xpmn-bridge')
+BRIDGE_BIN = os.path.join(BUILD, 'daemon', 'xpmn-bridge')
 XPMN_BIN = os.path.join(BUILD, 'tools', 'xpmn')
 
 

@@ -3,10 +3,10 @@
 
 #include <string>
 
-namespace xpmn::bridge {
+namespace xpmn::common {
 
 // Creates the directory (and parents) if missing; throws std::runtime_error
 // with a clear message when it cannot, or when it is not a directory.
 void ensure_state_dir(const std::string& path);
 
-}  // namespace xpmn::bridge
+}  // namespace xpmn::common

@@ -1,6 +1,7 @@
-// xpmn-bridge: the daemon. Loads the configuration, brings the bridge device
-// online and runs everything on one io_context (GLib's main context and,
-// later, sd-bus are driven from it).
+// xpmn-bridge: the daemon and its composition root. Loads the configuration
+// (the common sections and each adapter kind's own), brings the bridge
+// device online, starts the adapters and runs everything on one io_context
+// (GLib's main context and, later, sd-bus are driven from it).
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -8,13 +9,15 @@
 
 #include <iostream>
 
-#include "adapters/upnp/upnp_adapter.hpp"
 #include "bridge/access_policy.hpp"
+#include "bridge/adapter.hpp"
 #include "bridge/device_host.hpp"
-#include "bridge/logging.hpp"
 #include "bridge/loop/glib_integration.hpp"
-#include "bridge/state_dir.hpp"
+#include "common/logging.hpp"
+#include "common/state_dir.hpp"
 #include "config/config.hpp"
+#include "config/section.hpp"
+#include "daemon/adapter_registry.hpp"
 
 using namespace xpmn;
 
@@ -27,9 +30,13 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string(PROJECT_VERSION));
     CLI11_PARSE(app, argc, argv);
 
+    auto kinds = daemon::adapter_kinds();
+    std::vector<config::Section*> sections;
+    for (auto& k : kinds) sections.push_back(k.get());
+
     if (!check_path.empty()) {
         try {
-            auto c = config::load(check_path);
+            auto c = config::load(check_path, sections);
             std::cout << check_path << ": OK (account " << c.xmpp.jid.bare().str() << ", state_dir "
                       << c.bridge.state_dir << ")\n";
             return 0;
@@ -45,9 +52,9 @@ int main(int argc, char** argv) {
 
     config::Config cfg;
     try {
-        cfg = config::load(config_path);
-        bridge::setup_logging(cfg.bridge.log_level, "xpmn-bridge");
-        bridge::ensure_state_dir(cfg.bridge.state_dir);
+        cfg = config::load(config_path, sections);
+        common::setup_logging(cfg.bridge.log_level, "xpmn-bridge");
+        common::ensure_state_dir(cfg.bridge.state_dir);
     } catch (const std::exception& e) {
         std::cerr << e.what() << "\n";
         return 2;
@@ -58,20 +65,23 @@ int main(int argc, char** argv) {
     try {
         bridge::DeviceHost host(io, cfg);
         auto bridge_device = std::make_shared<bridge::Device>(
-            "bridge", disco::Identity{"automation", "gateway", "", "xpmn-bridge"});
+            "bridge", disco::Identity{"automation", "gateway", "", cfg.bridge.name});
         bridge_device->set_wants_roster(true);
         host.add(bridge_device);
 
         auto access = std::make_shared<const bridge::AccessPolicy>(cfg.security.require_e2e, cfg.xmpp.jid.bare().str());
         if (!cfg.security.require_e2e)
             spdlog::warn("security.require_e2e = false: the home account may use profile commands over plain c2s");
-        upnp::UpnpAdapter upnp_adapter(host, cfg, access);
-        upnp_adapter.start();
+        bridge::AdapterContext context{io, host, cfg, access};
+        std::vector<std::unique_ptr<bridge::Adapter>> adapters;
+        for (auto& kind : kinds) adapters.push_back(kind->create(context));
+        for (auto& adapter : adapters) adapter->start();
 
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {
             if (ec) return;
             spdlog::info("signal {}: shutting down", sig);
+            for (auto& adapter : adapters) adapter->stop();
             host.stop_all([&io] { io.stop(); });
         });
         spdlog::info("xpmn-bridge {} running for {}", PROJECT_VERSION, cfg.xmpp.jid.bare().str());

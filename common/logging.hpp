@@ -3,9 +3,9 @@
 
 #include <string>
 
-namespace xpmn::bridge {
+namespace xpmn::common {
 
 // Throws std::invalid_argument for an unknown level name.
 void setup_logging(const std::string& level, const std::string& program);
 
-}  // namespace xpmn::bridge
+}  // namespace xpmn::common

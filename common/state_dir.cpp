@@ -1,11 +1,11 @@
-#include "bridge/state_dir.hpp"
+#include "common/state_dir.hpp"
 
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <stdexcept>
 
-namespace xpmn::bridge {
+namespace xpmn::common {
 
 void ensure_state_dir(const std::string& path) {
     namespace fs = std::filesystem;
@@ -18,4 +18,4 @@ void ensure_state_dir(const std::string& path) {
     if (!fs::is_directory(path, ec)) throw std::runtime_error("state_dir " + path + " is not a directory");
 }
 
-}  // namespace xpmn::bridge
+}  // namespace xpmn::common

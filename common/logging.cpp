@@ -1,4 +1,4 @@
-#include "bridge/logging.hpp"
+#include "common/logging.hpp"
 
 #include <glib.h>
 #include <libxml/xmlerror.h>
@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string_view>
 
-namespace xpmn::bridge {
+namespace xpmn::common {
 
 namespace {
 
@@ -68,4 +68,4 @@ void setup_logging(const std::string& level, const std::string& program) {
     }
 }
 
-}  // namespace xpmn::bridge
+}  // namespace xpmn::common
