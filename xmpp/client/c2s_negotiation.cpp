@@ -283,7 +283,11 @@ bool C2sNegotiation::on_sm(const xml::Element& e) {
         succeed(false);
     } else if (n == "resumed" && state_ == State::Resuming) {
         auto h = parse_sm_h(e.attr_or("h"));
-        if (!h || !sm_.acknowledge(*h)) spdlog::warn("[{}] resumed with an impossible h={}", tag_, e.attr_or("h"));
+        if (!h || !sm_.acknowledge(*h)) {
+            // The same protocol error as in <a/>: see C2sSession::on_sm.
+            fail(lying_h_error(tag_, "<resumed/>", e.attr_or("h"), sm_), "undefined-condition");
+            return true;
+        }
         succeed(true);
     } else if (n == "failed" && state_ == State::Resuming) {
         std::optional<std::uint32_t> h;

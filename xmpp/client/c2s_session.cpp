@@ -129,8 +129,11 @@ void C2sSession::on_sm(const xml::Element& e) {
         if (!h) {
             fail_connection("stream management: invalid h in <a/>");
         } else if (!sm_.acknowledge(*h)) {
-            stream_->close("undefined-condition", "h acknowledges more stanzas than were sent");
-            lost("the server acknowledged more stanzas than were sent");
+            // XEP-0198 §4: a stream error. Which of our stanzas the server
+            // handled is unknown, so none is resent and the session is not resumed.
+            std::string why = lying_h_error(tag_, "<a/>", e.attr_or("h"), sm_);
+            stream_->close("undefined-condition", why);
+            lost(why);
         }
     }
 }

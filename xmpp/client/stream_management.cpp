@@ -1,5 +1,7 @@
 #include "xmpp/client/stream_management.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 
 namespace xpmn::client {
@@ -70,6 +72,16 @@ std::optional<std::uint32_t> parse_sm_h(const std::string& text) {
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), h);
     if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
     return h;
+}
+
+std::string lying_h_error(const std::string& tag, const std::string& where, const std::string& h,
+                          StreamManagement& sm) {
+    std::size_t dropped = sm.forget();
+    spdlog::error("[{}] stream management: the server's h={} in {} acknowledges more than the {} stanza(s) it had "
+                  "not yet acknowledged; they are dropped, not resent (it may have handled them), and the session "
+                  "is not resumed",
+                  tag, h, where, dropped);
+    return "h in " + where + " acknowledges more stanzas than were sent";
 }
 
 }  // namespace xpmn::client

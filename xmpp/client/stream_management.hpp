@@ -62,4 +62,10 @@ private:
 // The server's h in <a/>, <resumed/> or <failed/>: an unsigned 32-bit decimal.
 std::optional<std::uint32_t> parse_sm_h(const std::string& text);
 
+// The server's h in `where` acknowledges more than was sent (or is no
+// number): forgets the session (StreamManagement::forget), logs what is
+// dropped, and returns the reason for the stream error and the log.
+std::string lying_h_error(const std::string& tag, const std::string& where, const std::string& h,
+                          StreamManagement& sm);
+
 }  // namespace xpmn::client
