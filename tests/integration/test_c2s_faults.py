@@ -9,7 +9,7 @@ import threading
 import unittest
 
 from xpmntest.bridge import Bridge
-from xpmntest.fake_xmpp import BIND_NS, CLIENT_NS, SM_NS, STREAMS_ERR_NS, FakeXmppServer, tag
+from xpmntest.fake_xmpp import BIND_NS, CLIENT_NS, SM_NS, STREAM_NS, STREAMS_ERR_NS, FakeXmppServer, tag
 
 PINGS = 3
 
@@ -33,6 +33,11 @@ class TestLyingServer(unittest.TestCase):
         self.addCleanup(b.kill)
         self.addCleanup(b.stop)
         return b
+
+    def assert_stream_error(self, elements, condition):
+        errors = [e for e in elements if e.tag == tag(STREAM_NS, 'error')]
+        self.assertTrue(errors, 'no stream error; the bridge sent %s' % [e.tag for e in elements])
+        self.assertIsNotNone(errors[0].find(tag(STREAMS_ERR_NS, condition)))
 
     def online_with_answers(self, conn, first, sm_id):
         """Binds, enables resumable stream management and has the bridge answer
@@ -63,12 +68,7 @@ class TestLyingServer(unittest.TestCase):
             if n == 1:
                 self.online_with_answers(conn, first, 'sm-1')
                 conn.send("<a xmlns='%s' h='1000'/>" % SM_NS)
-                seen['after'] = []
-                while True:
-                    el = conn.recv(timeout=10)
-                    if el is None:
-                        break
-                    seen['after'].append(el)
+                seen['after'] = conn.recv_all(timeout=10)
             else:
                 # A new session: whatever the bridge resends comes before the
                 # answer to a fresh ping (it is written as soon as it is online).
@@ -85,9 +85,7 @@ class TestLyingServer(unittest.TestCase):
             self.run_bridge(server)
             self.assertTrue(second.wait(40), 'the bridge did not reconnect')
             server.check()
-            errors = [e for e in seen['after'] if e.tag == '{http://etherx.jabber.org/streams}error']
-            self.assertTrue(errors, [e.tag for e in seen['after']])
-            self.assertIsNotNone(errors[0].find(tag(STREAMS_ERR_NS, 'undefined-condition')))
+            self.assert_stream_error(seen['after'], 'undefined-condition')
             # Not resumed, and the first session's answers are not sent again.
             self.assertIsNotNone(seen['second'].find(tag(BIND_NS, 'bind')), seen['second'].tag)
             resent = [e.get('id') for e in seen.get('second_stanzas', [])
@@ -111,13 +109,7 @@ class TestLyingServer(unittest.TestCase):
                 # Resumption, with an h far beyond the handful of stanzas sent.
                 seen['resume'] = first
                 conn.send("<resumed xmlns='%s' previd='sm-1' h='1000'/>" % SM_NS)
-                seen['after'] = []
-                while True:
-                    el = conn.recv(timeout=10)
-                    if el is None:
-                        break
-                    seen['after'].append(el)
-                seen['closed'] = conn.stream_closed
+                seen['after'] = conn.recv_all(timeout=10)
                 resumed_done.set()
             else:
                 seen['third'] = first
@@ -130,9 +122,7 @@ class TestLyingServer(unittest.TestCase):
             server.check()
             self.assertEqual(seen['resume'].tag, tag(SM_NS, 'resume'))
             after = seen['after']
-            errors = [e for e in after if e.tag == '{http://etherx.jabber.org/streams}error']
-            self.assertTrue(errors, 'no stream error; the bridge sent %s' % [e.tag for e in after])
-            self.assertIsNotNone(errors[0].find(tag(STREAMS_ERR_NS, 'undefined-condition')))
+            self.assert_stream_error(after, 'undefined-condition')
             # Nothing resent into the session it cannot trust.
             self.assertEqual([e for e in after if e.tag.startswith('{%s}' % CLIENT_NS)], [])
             # The next connection starts a new session instead of resuming that one.

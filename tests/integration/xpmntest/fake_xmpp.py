@@ -87,6 +87,15 @@ class Conn:
                         self.stream_closed = True  # </stream:stream>
         return self._ready.pop(0)
 
+    def recv_all(self, timeout=None):
+        """Every element until the stream or connection ends (each wait bounded by `timeout`)."""
+        out = []
+        while True:
+            el = self.recv(timeout)
+            if el is None:
+                return out
+            out.append(el)
+
     def expect(self, name, ns):
         el = self.recv()
         if el is None or el.tag != tag(ns, name):
