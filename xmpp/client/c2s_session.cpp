@@ -23,6 +23,11 @@ C2sSession::C2sSession(asio::io_context& io, SessionConfig config)
       tag_(config_.jid.str()),
       bound_(config_.jid),
       router_(io),
+      // The requester's timer holds its state weakly: no call after we are gone.
+      acks_(io, {config_.ack_request_every, config_.ack_request_idle},
+            [this] {
+                if (state_ == State::Online && sm_.active()) write_raw(xml::Element("r", ns::sm));
+            }),
       reconnect_timer_(io),
       ping_timer_(io),
       rng_(std::random_device{}()) {
@@ -134,6 +139,8 @@ void C2sSession::on_sm(const xml::Element& e) {
             std::string why = lying_h_error(tag_, "<a/>", e.attr_or("h"), sm_);
             stream_->close("undefined-condition", why);
             lost(why);
+        } else {
+            acks_.acknowledged(sm_.unacked_count());
         }
     }
 }
@@ -180,23 +187,11 @@ void C2sSession::send_iq(xml::Element iq, IqCallback callback, std::optional<std
 void C2sSession::write_stanza(xml::Element stanza) {
     sm_.sent(stanza);
     write_raw(stanza);
-    if (sm_.active()) request_ack_soon();
+    if (sm_.active()) acks_.sent();
 }
 
 void C2sSession::write_raw(const xml::Element& e) {
     if (stream_) stream_->send(e);
-}
-
-// One <r/> per burst of stanzas, sent once the burst is written.
-void C2sSession::request_ack_soon() {
-    if (ack_requested_) return;
-    ack_requested_ = true;
-    asio::post(io_, [w = weak_from_this()] {
-        auto s = w.lock();
-        if (!s) return;
-        s->ack_requested_ = false;
-        if (s->state_ == State::Online && s->sm_.active()) s->write_raw(xml::Element("r", ns::sm));
-    });
 }
 
 void C2sSession::schedule_ping() {
@@ -237,6 +232,7 @@ void C2sSession::lost(const std::string& reason) {
     bool was_online = state_ == State::Online;
     state_ = State::Idle;
     ping_timer_.cancel();
+    acks_.cancel();
     // Keep the old stream alive until this call stack has unwound.
     asio::post(io_, [old = std::move(stream_)] {});
     stream_.reset();
@@ -268,6 +264,7 @@ void C2sSession::stop(std::function<void()> done) {
     state_ = State::Stopped;
     reconnect_timer_.cancel();
     ping_timer_.cancel();
+    acks_.cancel();
     if (negotiation_) {
         negotiation_->cancel();  // closes its stream cleanly
         asio::post(io_, [old = std::move(negotiation_)] {});

@@ -19,6 +19,7 @@
 #include <random>
 #include <string>
 
+#include "xmpp/client/ack_requester.hpp"
 #include "xmpp/client/session_config.hpp"
 #include "xmpp/client/stanza_router.hpp"
 #include "xmpp/client/stream_management.hpp"
@@ -79,7 +80,6 @@ private:
     void request_roster();
     void write_stanza(xml::Element stanza);
     void write_raw(const xml::Element& e);
-    void request_ack_soon();
     void schedule_ping();
     void lost(const std::string& reason);
     void fail_connection(const std::string& reason);
@@ -92,6 +92,7 @@ private:
     Events events_;
     StanzaRouter router_;
     StreamManagement sm_;
+    AckRequester acks_;
     State state_ = State::Idle;
     std::shared_ptr<C2sNegotiation> negotiation_;  // while State::Negotiating
     std::shared_ptr<stream::XmlStream> stream_;    // while State::Online
@@ -101,7 +102,6 @@ private:
     std::vector<std::string> roster_;
     boost::asio::steady_timer reconnect_timer_;
     boost::asio::steady_timer ping_timer_;
-    bool ack_requested_ = false;
     int attempt_ = 0;
     bool conflict_ = false;  // the last session was replaced by another client
     std::mt19937 rng_;

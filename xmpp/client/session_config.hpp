@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +24,10 @@ struct SessionConfig {
     std::chrono::milliseconds ping_timeout{20000};
     std::chrono::milliseconds backoff_min{1000};
     std::chrono::milliseconds backoff_max{60000};
+    // XEP-0198: ask for an ack after this many stanzas, or once nothing has
+    // been sent for this long with stanzas unacknowledged (see AckRequester).
+    std::size_t ack_request_every = 10;
+    std::chrono::milliseconds ack_request_idle{1000};
     bool request_roster = false;
     std::vector<std::string> sasl_mechanisms;  // allowed; empty: every one we support
 };
