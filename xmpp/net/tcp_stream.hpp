@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <array>
 #include <deque>
 #include <vector>
@@ -17,26 +18,44 @@ public:
 
     void set_handlers(Handlers handlers) override { handlers_ = std::move(handlers); }
     void start() override;
+    void pause_reading() override { paused_ = true; }
+    void resume_reading() override;
     void write(std::string bytes) override;
     std::size_t write_backlog() const override { return backlog_; }
     void close() override;
+    void abort() override;
+    boost::asio::any_io_executor executor() const override { return executor_; }
 
+    void set_close_deadline(std::chrono::milliseconds d) { close_deadline_ = d; }
     boost::asio::ip::tcp::socket& socket() { return socket_; }
 
 private:
     void read_more();
+    void deliver(std::size_t n);
     void write_more();
+    void on_written(const boost::system::error_code& ec, std::size_t n);
+    void drop_queue();
+    void shut();    // FIN after the queue is out
+    void reset();   // RST now, dropping the queue
     void fail(const std::string& reason);
 
     boost::asio::ip::tcp::socket socket_;
+    boost::asio::any_io_executor executor_;
+    boost::asio::steady_timer timer_;  // the close deadline
     Handlers handlers_;
     std::array<char, 16384> read_buf_{};
+    std::size_t held_ = 0;  // bytes in read_buf_ read while paused
+    // Written in order; the first `in_flight_` entries are being written.
     std::deque<std::string> queue_;
+    std::size_t in_flight_ = 0;
     std::size_t backlog_ = 0;
-    bool writing_ = false;
-    bool reading_ = false;
-    bool closed_ = false;
-    bool close_after_write_ = false;
+    std::chrono::milliseconds close_deadline_ = kDefaultCloseDeadline;
+    bool started_ = false;
+    bool paused_ = false;
+    bool read_armed_ = false;
+    bool write_scheduled_ = false;  // a posted write_more() or one in flight
+    bool closed_ = false;           // no more callbacks
+    bool closing_ = false;          // close(): flushing before shut()
 };
 
 // Resolves host:port and connects to the first address that answers, trying

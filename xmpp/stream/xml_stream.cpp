@@ -46,7 +46,25 @@ void XmlStream::attach() {
                 s->finish(reason.empty() ? "connection closed by the server" : reason);
             }
         },
+        [weak] {
+            if (auto s = weak.lock(); s && s->reading_paused_ && !s->closed_) {
+                s->reading_paused_ = false;
+                s->transport_->resume_reading();
+            }
+        },
     });
+}
+
+// Back-pressure: a peer that sends requests but does not read the answers
+// stops being read once its answers pile up, instead of growing our memory;
+// the session's liveness ping then finds the connection dead.
+void XmlStream::write(std::string bytes) {
+    bytes_sent_ += bytes.size();
+    transport_->write(std::move(bytes));
+    if (!reading_paused_ && transport_->write_backlog() > max_write_backlog_) {
+        reading_paused_ = true;
+        transport_->pause_reading();
+    }
 }
 
 void XmlStream::start() {
@@ -63,22 +81,21 @@ void XmlStream::open(const std::map<std::string, std::string>& attrs) {
         header += '\'';
     }
     header += '>';
-    bytes_sent_ += header.size();
-    transport_->write(std::move(header));
+    write(std::move(header));
 }
 
 void XmlStream::send(const xml::Element& element) {
     if (closed_) return;
     std::string out;
     element.serialize_to(out, ns::client);
-    bytes_sent_ += out.size();
-    transport_->write(std::move(out));
+    write(std::move(out));
 }
 
 void XmlStream::restart() { parser_.reset(); }
 
 void XmlStream::replace_transport(net::ByteStreamPtr transport) {
     transport_ = std::move(transport);
+    reading_paused_ = false;
     parser_.reset();
     attach();
     transport_->start();
@@ -104,7 +121,8 @@ void XmlStream::close(const std::string& condition, const std::string& text) {
 void XmlStream::abort() {
     if (closed_) return;
     closed_ = true;
-    transport_->close();
+    // Not close(): that would wait for the unread backlog of a dead peer.
+    transport_->abort();
 }
 
 void XmlStream::finish(const std::string& reason) {

@@ -39,9 +39,16 @@ public:
     void replace_transport(net::ByteStreamPtr transport);
     // Sends a stream error (if condition is set) and </stream:stream>, then closes.
     void close(const std::string& error_condition = {}, const std::string& text = {});
-    // Drops the transport without closing the stream, as a lost connection
-    // would: the server keeps a resumable (XEP-0198) session.
+    // Drops the transport at once without closing the stream, as a lost
+    // connection would (the server keeps a resumable XEP-0198 session); what
+    // was not written yet is discarded.
     void abort();
+
+    // Output back-pressure: while more than this many bytes wait to be
+    // written, the stream stops reading (and so stops taking requests).
+    static constexpr std::size_t kDefaultMaxWriteBacklog = 256 * 1024;
+    void set_max_write_backlog(std::size_t bytes) { max_write_backlog_ = bytes; }
+    bool reading_paused() const { return reading_paused_; }
 
     net::ByteStream& transport() { return *transport_; }
     const net::ByteStreamPtr& transport_ptr() const { return transport_; }
@@ -51,11 +58,14 @@ public:
 private:
     void attach();
     void finish(const std::string& reason);
+    void write(std::string bytes);
 
     net::ByteStreamPtr transport_;
     xml::StreamParser parser_;
     Handlers handlers_;
     bool closed_ = false;
+    bool reading_paused_ = false;  // by write(), for back-pressure
+    std::size_t max_write_backlog_ = kDefaultMaxWriteBacklog;
     std::uint64_t bytes_sent_ = 0;
 };
 

@@ -3,6 +3,9 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <boost/asio/post.hpp>
+#include <algorithm>
+
 namespace xpmn::tls {
 
 TlsStream::TlsStream(net::ByteStreamPtr lower, SslCtxPtr ctx, Role role, PeerCheck check)
@@ -41,6 +44,9 @@ void TlsStream::handshake(HandshakeHandler done) {
         [weak](const std::string& r) {
             if (auto s = weak.lock()) s->on_lower_closed(r);
         },
+        [weak] {
+            if (auto s = weak.lock()) s->on_lower_drained();
+        },
     });
     lower_->start();
     drive();
@@ -48,11 +54,24 @@ void TlsStream::handshake(HandshakeHandler done) {
 
 void TlsStream::start() {
     delivering_ = true;
-    if (!undelivered_.empty() && handlers_.on_data) {
-        std::string data = std::move(undelivered_);
-        undelivered_.clear();
-        handlers_.on_data(data);
-    }
+    post_drive();  // plaintext decrypted with the last handshake message
+}
+
+void TlsStream::resume_reading() {
+    if (!paused_) return;
+    paused_ = false;
+    post_drive();
+}
+
+void TlsStream::post_drive() {
+    if (drive_posted_ || closed_) return;
+    drive_posted_ = true;
+    boost::asio::post(executor(), [w = weak_from_this()] {
+        auto s = w.lock();
+        if (!s) return;
+        s->drive_posted_ = false;
+        if (!s->closed_) s->drive();
+    });
 }
 
 void TlsStream::on_lower_data(std::string_view data) {
@@ -63,11 +82,24 @@ void TlsStream::on_lower_data(std::string_view data) {
 
 void TlsStream::on_lower_closed(const std::string& reason) {
     if (closed_) return;
+    if (reason.empty() && handshake_done_) {
+        // Clean EOF: first hand over what was decrypted or is still held (a
+        // paused reader gets it, and then the end, when it resumes).
+        lower_ended_ = true;
+        drive();
+        return;
+    }
     fail(reason.empty() ? std::string("connection closed") + (handshake_done_ ? "" : " during the TLS handshake")
                         : reason);
 }
 
-// Advances the handshake, then decrypts whatever has arrived.
+void TlsStream::on_lower_drained() {
+    if (closed_ || !plain_out_.empty() || flush_stage_ != 0) return;
+    if (auto h = handlers_.on_drained) h();
+}
+
+// Advances the handshake, then decrypts whatever has arrived, as far as the
+// reader wants it; then tells the layer below whether to go on reading.
 void TlsStream::drive() {
     auto self = shared_from_this();  // callbacks below may drop the last owner
     if (!handshake_done_) {
@@ -95,61 +127,106 @@ void TlsStream::drive() {
             }
         }
         handshake_done_ = true;
-        if (!pending_plain_.empty()) {
-            std::string p = std::move(pending_plain_);
-            pending_plain_.clear();
-            write(std::move(p));
-        }
+        if (!plain_out_.empty()) post_flush();  // written before the handshake finished
         if (auto h = std::move(on_handshake_)) h({});
         if (closed_) return;
     }
+    if (!read_plaintext()) return;
+    bool reader_waits = !delivering_ || paused_;
+    if (reader_waits && !lower_paused_ && BIO_ctrl_pending(in_) >= kMaxHeldCiphertext) {
+        lower_paused_ = true;
+        lower_->pause_reading();
+    } else if (!reader_waits && lower_paused_) {
+        lower_paused_ = false;
+        lower_->resume_reading();
+    }
+}
+
+// False when the stream ended.
+bool TlsStream::read_plaintext() {
     char buf[16384];
-    for (;;) {
+    while (delivering_ && !paused_) {
         ERR_clear_error();
         int n = SSL_read(ssl_, buf, sizeof buf);
         if (n > 0) {
-            if (auto h = handlers_.on_data; delivering_ && h)
-                h(std::string_view(buf, static_cast<std::size_t>(n)));
-            else
-                undelivered_.append(buf, static_cast<std::size_t>(n));
-            if (closed_) return;
+            if (auto h = handlers_.on_data) h(std::string_view(buf, static_cast<std::size_t>(n)));
+            if (closed_) return false;
             continue;
         }
         int err = SSL_get_error(ssl_, n);
         flush_out();  // post-handshake messages (tickets, key updates)
-        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return;
-        if (err == SSL_ERROR_ZERO_RETURN) fail({});
-        else fail("TLS error: " + last_openssl_error());
-        return;
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+            if (!lower_ended_) return true;
+            fail("connection closed");
+        } else if (err == SSL_ERROR_ZERO_RETURN) {
+            fail({});
+        } else {
+            fail("TLS error: " + last_openssl_error());
+        }
+        return false;
     }
+    return true;
+}
+
+void TlsStream::move_ciphertext(std::string& wire) {
+    std::size_t pending = BIO_ctrl_pending(out_);
+    if (pending == 0) return;
+    std::size_t at = wire.size();
+    wire.resize(at + pending);
+    int n = BIO_read(out_, wire.data() + at, static_cast<int>(pending));
+    wire.resize(at + static_cast<std::size_t>(std::max(n, 0)));
 }
 
 void TlsStream::flush_out() {
-    char* data = nullptr;
-    long len = BIO_get_mem_data(out_, &data);
-    if (len <= 0) return;
-    std::string bytes(data, static_cast<std::size_t>(len));
-    (void)BIO_reset(out_);
-    lower_->write(std::move(bytes));
+    std::string wire;
+    move_ciphertext(wire);
+    if (!wire.empty()) lower_->write(std::move(wire));
 }
 
 void TlsStream::write(std::string bytes) {
     if (closed_ || bytes.empty()) return;
-    if (!handshake_done_) {
-        pending_plain_ += bytes;
-        return;
-    }
-    ERR_clear_error();
-    // Memory BIOs never block, so SSL_write takes everything at once.
-    int n = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
-    if (n <= 0) {
-        fail("TLS write failed: " + last_openssl_error());
-        return;
-    }
-    flush_out();
+    plain_out_ += bytes;
+    if (handshake_done_) post_flush();
 }
 
-std::size_t TlsStream::write_backlog() const { return pending_plain_.size() + lower_->write_backlog(); }
+// Two hops: the first lets the tasks the current handler posted (an ack
+// request after a result, say) run and write too, so one turn's output leaves
+// as one TLS record and one write below instead of one per stanza.
+void TlsStream::post_flush() {
+    if (flush_stage_ != 0) return;
+    flush_stage_ = 1;
+    boost::asio::post(executor(), [w = weak_from_this()] {
+        auto s = w.lock();
+        if (!s || s->closed_) return;
+        s->flush_stage_ = 2;
+        boost::asio::post(s->executor(), [w] {
+            auto s = w.lock();
+            if (!s || s->closed_) return;
+            s->flush_stage_ = 0;
+            std::string wire;
+            if (s->encrypt_pending(wire)) s->lower_->write(std::move(wire));
+            else s->fail("TLS write failed: " + last_openssl_error());
+        });
+    });
+}
+
+// Encrypts plain_out_ in bounded chunks (the memory BIO never grows past one
+// chunk's ciphertext) and gives its memory back. False when OpenSSL failed.
+bool TlsStream::encrypt_pending(std::string& wire) {
+    for (std::size_t at = 0; at < plain_out_.size();) {
+        std::size_t n = std::min(kWriteChunk, plain_out_.size() - at);
+        ERR_clear_error();
+        // Memory BIOs never block, so SSL_write takes the whole chunk.
+        int rc = SSL_write(ssl_, plain_out_.data() + at, static_cast<int>(n));
+        if (rc <= 0) return false;
+        at += static_cast<std::size_t>(rc);
+        move_ciphertext(wire);
+    }
+    std::string().swap(plain_out_);
+    return true;
+}
+
+std::size_t TlsStream::write_backlog() const { return plain_out_.size() + lower_->write_backlog(); }
 
 void TlsStream::fail(const std::string& reason) {
     if (closed_) return;
@@ -157,7 +234,9 @@ void TlsStream::fail(const std::string& reason) {
     auto hs = std::move(on_handshake_);
     auto closed = std::move(handlers_.on_closed);
     handlers_ = {};
-    lower_->close();
+    std::string().swap(plain_out_);
+    if (reason.empty()) lower_->close();
+    else lower_->abort();
     if (hs) hs(reason.empty() ? std::string("connection closed during the TLS handshake") : reason);
     else if (closed) closed(reason);
 }
@@ -168,10 +247,22 @@ void TlsStream::close() {
     handlers_ = {};
     on_handshake_ = nullptr;
     if (handshake_done_) {
+        // What was written this turn, then close_notify, in one write.
+        std::string wire;
+        if (!encrypt_pending(wire)) return lower_->abort();
         SSL_shutdown(ssl_);
-        flush_out();
+        move_ciphertext(wire);
+        if (!wire.empty()) lower_->write(std::move(wire));
     }
     lower_->close();
+}
+
+void TlsStream::abort() {
+    closed_ = true;
+    handlers_ = {};
+    on_handshake_ = nullptr;
+    std::string().swap(plain_out_);
+    lower_->abort();
 }
 
 std::string TlsStream::peer_certificate_sha256() const {

@@ -30,9 +30,18 @@ public:
 
     void set_handlers(Handlers handlers) override { handlers_ = std::move(handlers); }
     void start() override;
+    void pause_reading() override { paused_ = true; }
+    void resume_reading() override;
     void write(std::string bytes) override;
     std::size_t write_backlog() const override;
     void close() override;
+    void abort() override;
+    boost::asio::any_io_executor executor() const override { return lower_->executor(); }
+
+    // Limits of what this layer holds itself; beyond them it pushes back on
+    // the layer below (reading) or leaves the bytes with it (writing).
+    static constexpr std::size_t kMaxHeldCiphertext = 64 * 1024;  // read while paused
+    static constexpr std::size_t kWriteChunk = 64 * 1024;         // plaintext per SSL_write
 
     // Valid after the handshake.
     std::string peer_certificate_sha256() const;
@@ -41,7 +50,13 @@ public:
 private:
     void on_lower_data(std::string_view data);
     void on_lower_closed(const std::string& reason);
+    void on_lower_drained();
     void drive();
+    bool read_plaintext();
+    void post_drive();
+    void post_flush();
+    bool encrypt_pending(std::string& wire);
+    void move_ciphertext(std::string& wire);
     void flush_out();
     void fail(const std::string& reason);
 
@@ -54,10 +69,14 @@ private:
     PeerCheck check_;
     Handlers handlers_;
     HandshakeHandler on_handshake_;
-    std::string pending_plain_;  // written before the handshake finished
+    std::string plain_out_;      // written, not yet encrypted (this turn, or before the handshake)
     bool handshake_done_ = false;
     bool delivering_ = false;    // start() called
-    std::string undelivered_;    // plaintext decrypted before start()
+    bool paused_ = false;        // pause_reading() called
+    bool lower_paused_ = false;  // we paused the lower stream
+    bool drive_posted_ = false;
+    int flush_stage_ = 0;        // 0: none; 1, 2: the two hops of a posted flush
+    bool lower_ended_ = false;   // clean EOF from below, maybe with ciphertext still to read
     bool closed_ = false;
 };
 
