@@ -17,6 +17,9 @@ void DeviceHost::add(std::shared_ptr<Device> device) {
     if (entries_.count(resource)) throw std::invalid_argument("device resource '" + resource + "' is already in use");
     auto sc = config::session_config(config_, resource);
     sc.request_roster = device->wants_roster();
+    // One client TLS context for all devices: they differ only in the resource.
+    if (!client_tls_) client_tls_ = tls::make_client_context(sc.tls);
+    sc.tls_context = client_tls_;
     auto session = client::C2sSession::create(io_, sc);
     auto info = std::make_shared<const disco::Info>(device->info());
     client::serve_disco(*session, info);

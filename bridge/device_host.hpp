@@ -39,6 +39,7 @@ private:
     boost::asio::io_context& io_;
     config::Config config_;
     std::map<std::string, Entry> entries_;
+    tls::SslCtxPtr client_tls_;  // shared by every device's session
 };
 
 }  // namespace xpmn::bridge

@@ -32,7 +32,8 @@ C2sSession::C2sSession(asio::io_context& io, SessionConfig config)
       ping_timer_(io),
       rng_(std::random_device{}()) {
     if (config_.tls.server_name.empty()) config_.tls.server_name = config_.jid.domain();
-    tls_ctx_ = tls::make_client_context(config_.tls);  // throws on bad CA file / key: before connecting
+    // Throws on a bad CA file / key: before connecting.
+    tls_ctx_ = config_.tls_context ? config_.tls_context : tls::make_client_context(config_.tls);
     router_.set_account(config_.jid.bare().str(), config_.jid.domain());
     // XEP-0199: always answered, by every session.
     router_.on_iq("get", ns::ping, "ping", [](const xml::Element&, IqResponder r) { r.result(); });

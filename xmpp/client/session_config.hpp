@@ -19,6 +19,9 @@ struct SessionConfig {
     std::string host;        // empty: the JID's domain
     std::uint16_t port = 5222;
     tls::ClientOptions tls;  // server_name defaults to the JID's domain
+    // A client context made from `tls` and shared by several sessions of the
+    // same account (one per device); empty: the session makes its own.
+    tls::SslCtxPtr tls_context;
     std::chrono::milliseconds iq_timeout{10000};
     std::chrono::milliseconds ping_interval{60000};
     std::chrono::milliseconds ping_timeout{20000};
