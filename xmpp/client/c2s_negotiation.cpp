@@ -233,7 +233,11 @@ void C2sNegotiation::request_resume() {
 
 void C2sNegotiation::bind() {
     state_ = State::Binding;
-    sm_.new_session();
+    // Left over when the old session could not even be offered for resumption.
+    if (std::size_t n = sm_.new_session())
+        spdlog::warn("[{}] {} unacknowledged stanza(s) of the previous session will be sent again in the new one "
+                     "(the server may have handled some already)",
+                     tag_, n);
     auto iq = stanza::iq("set", {}, kBindId);
     auto& b = iq.add("bind", ns::bind);
     if (!config_.jid.resource().empty()) b.add_text_child("resource", config_.jid.resource());

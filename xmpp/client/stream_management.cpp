@@ -6,13 +6,15 @@
 
 namespace xpmn::client {
 
-void StreamManagement::new_session() {
+std::size_t StreamManagement::new_session() {
     active_ = false;
     id_.clear();
     inbound_ = 0;
     acked_ = 0;
+    std::size_t n = unacked_.size();
     for (auto& s : unacked_) resend_.push_back(std::move(s));
     unacked_.clear();
+    return n;
 }
 
 void StreamManagement::enabled(std::string id, bool resumable) {

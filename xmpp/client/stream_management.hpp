@@ -18,8 +18,8 @@ class StreamManagement {
 public:
     // A new server session (after bind): counters restart, nothing is
     // enabled. Stanzas the old session never acknowledged move to the resend
-    // list (take_resend()).
-    void new_session();
+    // list (take_resend()); returns how many.
+    std::size_t new_session();
     void enabled(std::string id, bool resumable);
     void disable();  // no SM on this stream: forget the id
 
