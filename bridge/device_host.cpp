@@ -22,6 +22,9 @@ void DeviceHost::add(std::shared_ptr<Device> device) {
     if (entries_.count(resource)) throw std::invalid_argument("device resource '" + resource + "' is already in use");
     auto sc = config::session_config(config_, resource);
     sc.request_roster = device->wants_roster();
+    // One client TLS context for all devices: they differ only in the resource.
+    if (!client_tls_) client_tls_ = tls::make_client_context(sc.tls);
+    sc.tls_context = client_tls_;
     auto session = client::C2sSession::create(io_, sc);
     session->set_initial_presence(client::caps_presence(device->info()));
     session->set_events({[self = std::weak_ptr<DeviceHost*>(self_), resource](bool resumed) {

@@ -50,6 +50,7 @@ private:
     boost::asio::io_context& io_;
     config::Config config_;
     std::map<std::string, Entry> entries_;
+    tls::SslCtxPtr client_tls_;  // shared by every device's session
     // Session callbacks hold this weakly: they may outlive the host.
     std::shared_ptr<DeviceHost*> self_ = std::make_shared<DeviceHost*>(this);
 };

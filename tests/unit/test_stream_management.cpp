@@ -3,6 +3,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "xmpp/client/ack_requester.hpp"
 #include "xmpp/client/stanza_router.hpp"
 #include "xmpp/client/stream_management.hpp"
 #include "xmpp/core/stanza.hpp"
@@ -53,6 +54,96 @@ TEST(StreamManagement, NotActiveKeepsNothing) {
     sm.enabled("", false);
     EXPECT_TRUE(sm.active());
     EXPECT_FALSE(sm.resumable());
+}
+
+TEST(StreamManagement, RefusedResumeMovesTheRestToTheNextSession) {
+    StreamManagement sm;
+    sm.enabled("abc", true);
+    for (int i = 0; i < 4; ++i) sm.sent(msg(i));
+    EXPECT_EQ(sm.resume_failed(1u), 3u);  // the server had handled one
+    EXPECT_FALSE(sm.resumable());
+    sm.new_session();
+    auto resend = sm.take_resend();
+    ASSERT_EQ(resend.size(), 3u);
+    EXPECT_EQ(resend.front().attr_or("id"), "1");
+    EXPECT_TRUE(sm.take_resend().empty());
+}
+
+TEST(StreamManagement, ForgetDropsWhatALyingServerClaims) {
+    StreamManagement sm;
+    sm.enabled("abc", true);
+    for (int i = 0; i < 3; ++i) sm.sent(msg(i));
+    EXPECT_FALSE(sm.acknowledge(1000));
+    EXPECT_EQ(sm.forget(), 3u);
+    EXPECT_FALSE(sm.resumable());
+    sm.new_session();
+    EXPECT_TRUE(sm.take_resend().empty());  // nothing resent either
+}
+
+TEST(StreamManagement, ParsesHStrictly) {
+    EXPECT_EQ(client::parse_sm_h("0"), 0u);
+    EXPECT_EQ(client::parse_sm_h("4294967295"), 4294967295u);
+    EXPECT_FALSE(client::parse_sm_h("4294967296"));
+    EXPECT_FALSE(client::parse_sm_h(""));
+    EXPECT_FALSE(client::parse_sm_h("-1"));
+    EXPECT_FALSE(client::parse_sm_h("12x"));
+}
+
+// When <r/> goes out: never per stanza, after `every` stanzas at once, else
+// once the output went idle with stanzas outstanding.
+struct AckPolicy : ::testing::Test {
+    boost::asio::io_context io;
+    int requests = 0;
+    std::unique_ptr<client::AckRequester> make(std::size_t every, std::chrono::milliseconds idle) {
+        return std::make_unique<client::AckRequester>(io, client::AckRequester::Policy{every, idle},
+                                                      [this] { ++requests; });
+    }
+};
+
+TEST_F(AckPolicy, EveryNStanzasAtOnce) {
+    auto acks = make(3, std::chrono::hours(1));
+    acks->sent();
+    acks->sent();
+    EXPECT_EQ(requests, 0);
+    acks->sent();  // the third: asked in the same turn, with the stanza
+    EXPECT_EQ(requests, 1);
+    for (int i = 0; i < 6; ++i) acks->sent();
+    EXPECT_EQ(requests, 3);
+    acks->cancel();
+    io.run();
+}
+
+TEST_F(AckPolicy, OnceWhenIdle) {
+    auto acks = make(100, std::chrono::milliseconds(5));
+    for (int i = 0; i < 5; ++i) acks->sent();
+    EXPECT_EQ(requests, 0);
+    io.run();  // returns once the idle timer has fired and nothing is outstanding
+    EXPECT_EQ(requests, 1);
+    EXPECT_EQ(acks->since_request(), 0u);
+}
+
+TEST_F(AckPolicy, NothingWhenAllAcknowledged) {
+    auto acks = make(100, std::chrono::milliseconds(5));
+    acks->sent();
+    acks->sent();
+    acks->acknowledged(1);  // one still out
+    EXPECT_EQ(acks->since_request(), 2u);
+    acks->acknowledged(0);  // the server had everything already
+    io.run();
+    EXPECT_EQ(requests, 0);
+}
+
+TEST_F(AckPolicy, NothingAfterCancelOrDestruction) {
+    auto acks = make(100, std::chrono::milliseconds(5));
+    acks->sent();
+    acks->cancel();
+    io.run();
+    EXPECT_EQ(requests, 0);
+    io.restart();
+    acks->sent();
+    acks.reset();  // the pending wait must not call into a destroyed owner
+    io.run();
+    EXPECT_EQ(requests, 0);
 }
 
 TEST(StanzaRouter, UnknownPayloadGetsServiceUnavailable) {

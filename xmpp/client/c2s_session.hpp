@@ -1,9 +1,11 @@
 // One client-to-server session (RFC 6120/6121) for one full JID, kept up
-// forever: connect, mandatory STARTTLS with certificate verification, SASL,
-// bind, XEP-0198 stream management with resumption, XEP-0199 liveness pings,
-// and reconnection with exponential backoff after any loss. Stanzas sent
-// while offline are queued and go out once the session is back; those the
-// server had not acknowledged are resent after a resume.
+// forever. Each connection attempt is a C2sNegotiation (connect, STARTTLS,
+// SASL, bind or resume); this class is the upkeep around it: XEP-0198 acks
+// and the unacknowledged queue, XEP-0199 liveness pings, reconnection with
+// exponential backoff after any loss, the queue of stanzas sent while
+// offline, and the roster. Stanzas sent while offline go out once the
+// session is back; those the server had not acknowledged are resent after a
+// resume.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -17,37 +19,20 @@
 #include <random>
 #include <string>
 
+#include "xmpp/client/ack_requester.hpp"
+#include "xmpp/client/session_config.hpp"
 #include "xmpp/client/stanza_router.hpp"
 #include "xmpp/client/stream_management.hpp"
 #include "xmpp/core/jid.hpp"
 #include "xmpp/tls/tls_context.hpp"
 
-namespace xpmn::net {
-class XmppConnector;
-}
 namespace xpmn::stream {
 class XmlStream;
-}
-namespace xpmn::sasl {
-class SaslClient;
 }
 
 namespace xpmn::client {
 
-struct SessionConfig {
-    Jid jid;                 // account with the resource to bind
-    std::string password;    // never logged
-    std::string host;        // empty: the JID's domain
-    std::uint16_t port = 5222;
-    tls::ClientOptions tls;  // server_name defaults to the JID's domain
-    std::chrono::milliseconds iq_timeout{10000};
-    std::chrono::milliseconds ping_interval{60000};
-    std::chrono::milliseconds ping_timeout{20000};
-    std::chrono::milliseconds backoff_min{1000};
-    std::chrono::milliseconds backoff_max{60000};
-    bool request_roster = false;
-    std::vector<std::string> sasl_mechanisms;  // allowed; empty: every one we support
-};
+class C2sNegotiation;
 
 class C2sSession : public std::enable_shared_from_this<C2sSession> {
 public:
@@ -64,7 +49,6 @@ public:
     void set_events(Events events) { events_ = std::move(events); }
     // Presence sent after every new (not resumed) session, e.g. with caps.
     void set_initial_presence(xml::Element presence) { initial_presence_ = std::move(presence); }
-    // Called after every new (not resumed) session before queued stanzas go out.
     StanzaRouter& router() { return router_; }
 
     void start();
@@ -83,22 +67,19 @@ public:
     int reconnect_attempts() const { return attempt_; }
 
 private:
-    enum class State { Idle, Connecting, Features, StartTls, Sasl, Binding, Resuming, Enabling, Online, Stopped };
-    enum class Stage { PreTls, PostTls, PostAuth };
+    enum class State { Idle, Negotiating, Online, Stopped };
 
     C2sSession(boost::asio::io_context& io, SessionConfig config);
     void connect();
-    void open_stream();
+    void on_negotiated(std::shared_ptr<stream::XmlStream> stream, const Jid& bound, bool resumed);
     void on_element(xml::Element e);
-    void on_features(const xml::Element& features);
-    void on_sasl(const xml::Element& e);
-    void start_tls();
-    void bind();
-    void go_online(bool resumed);
+    void on_stream_closed(const std::string& reason);
+    void on_stream_error(const xml::Element& e);
     void on_sm(const xml::Element& e);
+    void go_online(bool resumed);
+    void request_roster();
     void write_stanza(xml::Element stanza);
     void write_raw(const xml::Element& e);
-    void request_ack_soon();
     void schedule_ping();
     void lost(const std::string& reason);
     void fail_connection(const std::string& reason);
@@ -111,24 +92,19 @@ private:
     Events events_;
     StanzaRouter router_;
     StreamManagement sm_;
+    AckRequester acks_;
     State state_ = State::Idle;
-    Stage stage_ = Stage::PreTls;
-    bool sm_offered_ = false;
-    std::shared_ptr<net::XmppConnector> connector_;
-    std::shared_ptr<stream::XmlStream> stream_;
-    std::unique_ptr<sasl::SaslClient> sasl_;
+    std::shared_ptr<C2sNegotiation> negotiation_;  // while State::Negotiating
+    std::shared_ptr<stream::XmlStream> stream_;    // while State::Online
     tls::SslCtxPtr tls_ctx_;
     std::optional<xml::Element> initial_presence_;
     std::deque<xml::Element> offline_queue_;
-    std::deque<xml::Element> resend_after_bind_;
     std::vector<std::string> roster_;
     boost::asio::steady_timer reconnect_timer_;
     boost::asio::steady_timer ping_timer_;
-    bool ack_requested_ = false;
     int attempt_ = 0;
     bool conflict_ = false;  // the last session was replaced by another client
     std::mt19937 rng_;
-    std::function<void()> stop_done_;
 };
 
 }  // namespace xpmn::client

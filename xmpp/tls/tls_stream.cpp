@@ -27,7 +27,34 @@ TlsStream::TlsStream(net::ByteStreamPtr lower, SslCtxPtr ctx, Role role, PeerChe
         }
     } else {
         SSL_set_accept_state(ssl_);
+        checks_.srp_lookup = check_.srp_lookup;
     }
+    checks_.verify = check_.verify                   ? check_.verify
+                     : !check_.pinned_sha256.empty() ? verify_fingerprint(check_.pinned_sha256)
+                                                     : verify_chain();
+    try {
+        attach_checks(ssl_, &checks_);
+    } catch (...) {
+        SSL_free(ssl_);  // no destructor after a throwing constructor
+        throw;
+    }
+}
+
+// Why the handshake failed, in the words of whoever refused it.
+std::string TlsStream::handshake_failure() const {
+    if (!checks_.rejected.empty()) return "certificate verification failed: " + checks_.rejected;
+    long verify = SSL_get_verify_result(ssl_);
+    if (verify != X509_V_OK)
+        return std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
+    return "TLS handshake failed: " + last_openssl_error();
+}
+
+// A safeguard after a successful handshake: a peer certificate that asked
+// for verification went through the verifier.
+std::string TlsStream::unverified_peer() const {
+    if ((SSL_get_verify_mode(ssl_) & SSL_VERIFY_PEER) && SSL_get0_peer_certificate(ssl_) && !checks_.leaf_checked)
+        return "the peer's certificate was not verified";
+    return {};
 }
 
 TlsStream::~TlsStream() {
@@ -109,22 +136,13 @@ void TlsStream::drive() {
             int err = SSL_get_error(ssl_, rc);
             flush_out();
             if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return;
-            long verify = SSL_get_verify_result(ssl_);
-            std::string why = verify != X509_V_OK
-                                  ? std::string("certificate verification failed: ") +
-                                        X509_verify_cert_error_string(verify)
-                                  : "TLS handshake failed: " + last_openssl_error();
-            fail(why);
+            fail(handshake_failure());
             return;
         }
         flush_out();
-        if (!check_.pinned_sha256.empty()) {
-            std::string got = peer_certificate_sha256();
-            if (got != check_.pinned_sha256) {
-                fail("certificate fingerprint " + (got.empty() ? std::string("(none)") : got) +
-                     " does not match the pinned " + check_.pinned_sha256);
-                return;
-            }
+        if (auto why = unverified_peer(); !why.empty()) {
+            fail(why);
+            return;
         }
         handshake_done_ = true;
         if (!plain_out_.empty()) post_flush();  // written before the handshake finished

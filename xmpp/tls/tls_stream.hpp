@@ -13,9 +13,12 @@
 
 namespace xpmn::tls {
 
+// How this connection judges its peer (the context is shared; this is not).
 struct PeerCheck {
-    std::string host_name;        // verify this name (client side, CA mode); empty: no name check
-    std::string pinned_sha256;    // normalised hex; set: the leaf must match
+    std::string host_name;        // client: SNI, and the name verify_chain() checks; empty: no name check
+    std::string pinned_sha256;    // normalised hex; set: the leaf must match (verify_fingerprint)
+    PeerVerifier verify = {};     // set: replaces the two above as the judge (e.g. a trust store)
+    SrpLookup srp_lookup = {};    // server: an SRP connection, users' verifiers from this
 };
 
 class TlsStream : public net::ByteStream, public std::enable_shared_from_this<TlsStream> {
@@ -59,6 +62,8 @@ private:
     void move_ciphertext(std::string& wire);
     void flush_out();
     void fail(const std::string& reason);
+    std::string handshake_failure() const;
+    std::string unverified_peer() const;
 
     net::ByteStreamPtr lower_;
     SslCtxPtr ctx_;
@@ -67,6 +72,7 @@ private:
     BIO* out_ = nullptr;  // OpenSSL → network
     Role role_;
     PeerCheck check_;
+    ConnectionChecks checks_;    // reached by OpenSSL's callbacks through ssl_
     Handlers handlers_;
     HandshakeHandler on_handshake_;
     std::string plain_out_;      // written, not yet encrypted (this turn, or before the handshake)
