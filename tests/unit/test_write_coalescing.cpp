@@ -6,6 +6,13 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <array>
+#include <functional>
+#include <vector>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "tests/unit/tls_test_pair.hpp"
 #include "xmpp/net/tcp_stream.hpp"
@@ -76,4 +83,50 @@ TEST(WriteCoalescing, ConnectedSocketsHaveNagleOff) {
     asio::ip::tcp::no_delay nodelay;
     stream->socket().get_option(nodelay);
     EXPECT_TRUE(nodelay.value());
+}
+
+// Nagle's other half: after each read the stream asks the kernel to
+// acknowledge at once, so a peer with Nagle on (Prosody's default) does not
+// hold its next segment ~40 ms for our delayed ACK. A connection starts in
+// quick-ACK mode; a few request/answer turns put the kernel into its
+// interactive (delayed-ACK) mode, which is where the stall happens.
+TEST(WriteCoalescing, ReadsAreAcknowledgedAtOnce) {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
+    asio::ip::tcp::socket peer(io);
+    std::array<char, 64> peer_buf{};
+    std::function<void()> peer_turn = [&] {
+        asio::write(peer, asio::buffer(std::string("<iq/>")));
+        peer.async_read_some(asio::buffer(peer_buf), [&](const boost::system::error_code& ec, std::size_t) {
+            if (!ec) peer_turn();
+        });
+    };
+    acceptor.async_accept(peer, [&](const boost::system::error_code& ec) {
+        if (!ec) peer_turn();
+    });
+    std::shared_ptr<net::TcpStream> stream;
+    std::vector<int> quickack;  // TCP_QUICKACK as each read is delivered
+    net::TcpConnector::connect(io, "127.0.0.1", acceptor.local_endpoint().port(),
+                               [&](std::shared_ptr<net::TcpStream> s, const std::string& e) {
+                                   ASSERT_EQ(e, "");
+                                   stream = std::move(s);
+                                   stream->set_handlers({[&](std::string_view) {
+                                                             int on = 0;
+                                                             socklen_t len = sizeof on;
+                                                             getsockopt(stream->socket().native_handle(), IPPROTO_TCP,
+                                                                        TCP_QUICKACK, &on, &len);
+                                                             quickack.push_back(on);
+                                                             if (quickack.size() == 20) {
+                                                                 stream->abort();
+                                                                 peer.close();
+                                                             } else {
+                                                                 stream->write("<iq type='result'/>");
+                                                             }
+                                                         },
+                                                         [](const std::string&) {}});
+                                   stream->start();
+                               });
+    io.run();
+    ASSERT_EQ(quickack.size(), 20u);
+    for (std::size_t i = 0; i < quickack.size(); ++i) EXPECT_EQ(quickack[i], 1) << "read " << i;
 }

@@ -4,6 +4,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -19,6 +23,19 @@ TcpStream::TcpStream(tcp::socket socket)
     // costs ~40 ms per exchange.
     socket_.set_option(tcp::no_delay(true), ec);
     socket_.set_option(asio::socket_base::keep_alive(true), ec);
+    ack_quickly();
+}
+
+// The other half of the ~40 ms stall: a peer with Nagle on (Prosody's
+// default) holds its next small segment until ours is acknowledged, and our
+// kernel delays that ACK when we have nothing to send yet (waiting for the
+// rest of an answer). Linux leaves quick-ACK mode on its own, so it is set
+// again after every read.
+void TcpStream::ack_quickly() {
+    if (!socket_.is_open()) return;
+    int on = 1;
+    // Best effort: a socket that refuses only keeps the kernel's ACK timing.
+    (void)::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
 }
 
 TcpStream::~TcpStream() {
@@ -41,6 +58,7 @@ void TcpStream::read_more() {
                                                                                   std::size_t n) {
         self->read_armed_ = false;
         if (self->closed_) return;
+        self->ack_quickly();
         if (ec) {
             self->fail(ec == asio::error::eof ? std::string() : ec.message());
             return;

@@ -31,6 +31,7 @@ public:
 
 private:
     void read_more();
+    void ack_quickly();
     void deliver(std::size_t n);
     void write_more();
     void on_written(const boost::system::error_code& ec, std::size_t n);
