@@ -96,7 +96,7 @@ void ask(Controller& c, const std::string& device, xml::Element payload, bool ra
         auto iq = stanza::iq("get", jid);
         iq.add_child(payload);
         c.session().send_iq(std::move(iq), [raw, done, jid](const client::IqResponse& r) {
-            if (!r.ok) {
+            if (!r.ok()) {
                 std::cerr << "xpmn: " << jid << ": " << r.error().describe() << "\n";
                 return done(1);
             }

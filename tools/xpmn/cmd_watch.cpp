@@ -52,7 +52,7 @@ void end(Controller& c, const std::shared_ptr<Watch>& w, int code, Controller::D
     c.session().send_iq(
         std::move(iq),
         [code, done](const client::IqResponse& r) {
-            if (!r.ok) std::cerr << "xpmn: unsubscribe: " << r.error().describe() << "\n";
+            if (!r.ok()) std::cerr << "xpmn: unsubscribe: " << r.error().describe() << "\n";
             done(code);
         },
         kUnsubscribeTimeout);
@@ -80,10 +80,10 @@ void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
         b.set_attr("max", "0");
         b.set_attr("subscribe", "true");
         c.session().send_iq(std::move(iq), [&c, o, done, jid](const client::IqResponse& r) {
-            const auto* result = r.ok ? r.payload() : nullptr;
-            if (!r.ok || !result || !result->attr("node")) {
+            const auto* result = r.ok() ? r.payload() : nullptr;
+            if (!r.ok() || !result || !result->attr("node")) {
                 std::cerr << "xpmn: " << jid << ": "
-                          << (r.ok ? "answered without a watch node" : r.error().describe())
+                          << (r.ok() ? "answered without a watch node" : r.error().describe())
                           << "\n";
                 return done(1);
             }
