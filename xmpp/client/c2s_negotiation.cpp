@@ -47,16 +47,16 @@ void C2sNegotiation::start() {
         spdlog::info("[{}] connecting to {}:{}", tag_, config_.host, config_.port);
     std::weak_ptr<C2sNegotiation> weak = weak_from_this();
     connector_ = net::connect_xmpp(io_, config_.jid.domain(), config_.host, config_.port,
-                                   [weak](std::shared_ptr<net::TcpStream> tcp, const std::string& error) {
-                                       if (auto self = weak.lock()) self->on_connected(std::move(tcp), error);
+                                   [weak](Result<std::shared_ptr<net::TcpStream>> tcp) {
+                                       if (auto self = weak.lock()) self->on_connected(std::move(tcp));
                                    });
 }
 
-void C2sNegotiation::on_connected(std::shared_ptr<net::TcpStream> tcp, const std::string& error) {
+void C2sNegotiation::on_connected(Result<std::shared_ptr<net::TcpStream>> tcp) {
     if (state_ != State::Connecting) return;
     connector_.reset();
-    if (!tcp) return finish(failure(error));
-    stream_ = std::make_shared<stream::XmlStream>(tcp);
+    if (!tcp) return finish(failure(tcp.error().text));
+    stream_ = std::make_shared<stream::XmlStream>(std::move(tcp).value());
     stream_->set_handlers(stream_handlers_);
     stream_->start();
     open_stream();

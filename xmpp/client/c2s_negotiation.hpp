@@ -16,6 +16,7 @@
 #include "xmpp/client/session_config.hpp"
 #include "xmpp/client/stream_management.hpp"
 #include "xmpp/core/jid.hpp"
+#include "xmpp/core/result.hpp"
 #include "xmpp/stream/xml_stream.hpp"
 #include "xmpp/tls/tls_context.hpp"
 
@@ -60,7 +61,7 @@ private:
     enum class State { Connecting, Features, StartTls, Sasl, Binding, Resuming, Enabling, Done };
     enum class Stage { PreTls, PostTls, PostAuth };
 
-    void on_connected(std::shared_ptr<net::TcpStream> tcp, const std::string& error);
+    void on_connected(Result<std::shared_ptr<net::TcpStream>> tcp);
     void open_stream();
     void on_features(const xml::Element& features);
     void start_sasl(const xml::Element& features);
