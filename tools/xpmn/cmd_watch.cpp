@@ -69,11 +69,12 @@ void abandon(const std::shared_ptr<Watch>& w, const std::string& why, Controller
 }  // namespace
 
 void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
-    resolve_device(c, o.device, [&c, o, done](const std::string& jid, const std::string& error) {
-        if (!error.empty()) {
-            std::cerr << "xpmn: " << error << "\n";
+    resolve_device(c, o.device, [&c, o, done](Result<std::string> found) {
+        if (!found) {
+            std::cerr << "xpmn: " << found.error().text << "\n";
             return done(1);
         }
+        const std::string& jid = found.value();
         auto iq = stanza::iq("get", jid);
         auto& b = iq.add(std::string("browse"), ns::media_server);
         b.set_attr("id", o.id);

@@ -32,12 +32,13 @@ namespace xpmn::client {
 
 class C2sNegotiation : public std::enable_shared_from_this<C2sNegotiation> {
 public:
-    struct Outcome {
-        std::string error;  // empty: online
-        std::shared_ptr<stream::XmlStream> stream;  // set when online
+    struct Online {
+        std::shared_ptr<stream::XmlStream> stream;
         Jid bound;
         bool resumed = false;  // the session's unacknowledged stanzas are to be resent
     };
+    // Online, or an Error (remote-server-not-found) whose text says why the attempt failed.
+    using Outcome = Result<Online>;
     using Done = std::function<void(Outcome)>;
 
     // `config` and `sm` belong to the session, which outlives this attempt.

@@ -73,8 +73,8 @@ void C2sSession::connect() {
             if (!s) return;
             // Called from inside the negotiation: release it once that call has unwound.
             asio::post(s->io_, [old = std::move(s->negotiation_)] {});
-            if (!o.error.empty()) s->lost(o.error);
-            else s->on_negotiated(std::move(o.stream), o.bound, o.resumed);
+            if (!o) return s->lost(o.error().text);
+            s->on_negotiated(std::move(o->stream), o->bound, o->resumed);
         });
     negotiation_->start();
 }
