@@ -54,13 +54,13 @@ void ChangePoller::report(const std::string& container_id, std::uint32_t update_
 
 void ChangePoller::round() {
     cds_->system_update_id([weak = weak_from_this(), generation = generation_,
-                            offers = offers_](const CdsReply<std::uint32_t>& r) {
+                            offers = offers_](const Result<std::uint32_t>& r) {
         auto self = weak.lock();
         if (!self || !self->current(generation)) return;
-        if (!r.ok()) spdlog::debug("upnp watch: {}", r.error.message);
+        if (!r.ok()) spdlog::debug("upnp watch: {}", r.error().describe());
         // An answer older than a value GENA brought in the meantime is stale.
         if (r.ok() && offers == self->offers_) {
-            std::uint32_t id = *r.value;
+            std::uint32_t id = r.value();
             bool changed = self->system_ && *self->system_ != id;
             self->system_ = id;
             if (changed) self->report("*", id);
@@ -81,7 +81,7 @@ void ChangePoller::check_containers(std::vector<std::string> ids, std::size_t ne
     std::string id = ids[next];
     cds_->browse(id, true, 0, 1,
                  [weak = weak_from_this(), generation = generation_, ids = std::move(ids), next,
-                  id](const CdsReply<CdsResult>& r) mutable {
+                  id](const Result<CdsResult>& r) mutable {
                      auto self = weak.lock();
                      if (!self || !self->current(generation)) return;
                      if (self->containers_.count(id)) self->container_read(id, r);
@@ -89,12 +89,12 @@ void ChangePoller::check_containers(std::vector<std::string> ids, std::size_t ne
                  });
 }
 
-void ChangePoller::container_read(const std::string& id, const CdsReply<CdsResult>& reply) {
+void ChangePoller::container_read(const std::string& id, const Result<CdsResult>& reply) {
     auto it = seen_.find(id);
     if (!reply.ok()) {
-        spdlog::debug("upnp watch: container {}: {}", id, reply.error.message);
+        spdlog::debug("upnp watch: container {}: {}", id, reply.error().describe());
         // A watched container that is gone changed, once.
-        if (reply.error.kind == CdsError::Kind::NoSuchObject && it != seen_.end()) {
+        if (reply.error().condition == "item-not-found" && it != seen_.end()) {
             std::uint32_t next = it->second.reported + 1;
             seen_.erase(it);
             report(id, next);
@@ -103,11 +103,11 @@ void ChangePoller::container_read(const std::string& id, const CdsReply<CdsResul
     }
     // What tells a change: child count, title and the update id (not the whole
     // document, which may carry per-request values such as URL tokens).
-    const CdsResult& metadata = *reply.value;
+    const CdsResult& metadata = reply.value();
     auto parsed = mappings::parse_didl(metadata.didl);
     std::string key = std::to_string(metadata.update_id);
-    if (parsed.ok && !parsed.objects.empty()) {
-        const auto& o = parsed.objects.front();
+    if (parsed && !parsed->objects.empty()) {
+        const auto& o = parsed->objects.front();
         key += "/" + (o.child_count ? std::to_string(*o.child_count) : std::string("-")) + "/" + o.title;
     } else {
         key += "/" + metadata.didl;

@@ -51,7 +51,7 @@ private:
     void schedule();
     void round();
     void check_containers(std::vector<std::string> ids, std::size_t next);
-    void container_read(const std::string& id, const CdsReply<CdsResult>& metadata);
+    void container_read(const std::string& id, const Result<CdsResult>& metadata);
     void report(const std::string& container_id, std::uint32_t update_id);
     bool current(std::uint64_t generation) const { return generation == generation_ && !containers_.empty(); }
 

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -21,6 +22,7 @@ struct ContentDirectory::Call {
     GUPnPServiceProxyAction* request = nullptr;
     GCancellable* cancellable = g_cancellable_new();
     GSource* timeout_source = nullptr;  // a reference, while the timeout is pending
+    std::chrono::milliseconds timeout{};  // as configured, for the error text
     bool timed_out = false;
     std::string refused;  // why the response was cancelled after its headers (too large, compressed)
     std::variant<BrowseCallback, StringCallback, UintCallback> done;
@@ -40,46 +42,48 @@ struct ContentDirectory::Call {
 
 namespace {
 
-CdsError classify(const GError* e, const std::string& action, bool timed_out, const std::string& refused) {
-    CdsError out;
-    if (!refused.empty()) {
-        out.kind = CdsError::Kind::Failed;
-        out.message = action + ": " + refused;
-        return out;
-    }
-    if (timed_out) {
-        out.kind = CdsError::Kind::Timeout;
-        out.message = action + ": the media server did not answer in time";
-        return out;
-    }
-    if (!e) {
-        out.message = action + " failed";
-        return out;
-    }
-    out.message = action + ": " + e->message;
+// The condition a failed call maps to, and the detail for the log.
+struct Failure {
+    const char* condition;
+    std::string detail;
+};
+
+Failure classify(const GError* e, const std::string& action, bool timed_out, const std::string& refused) {
+    if (!refused.empty()) return {"undefined-condition", action + ": " + refused};
+    if (timed_out) return {"remote-server-timeout", action + ": the media server did not answer in time"};
+    if (!e) return {"undefined-condition", action + " failed"};
+    std::string detail = action + ": " + e->message;
     // ContentDirectory error 701 "No such object", 710 "No such container".
-    if (e->domain == GUPNP_CONTROL_ERROR && (e->code == 701 || e->code == 710))
-        out.kind = CdsError::Kind::NoSuchObject;
-    else if (e->domain == GUPNP_CONTROL_ERROR || e->domain == GUPNP_SERVER_ERROR)
-        out.kind = CdsError::Kind::Failed;  // it answered, with a fault, an HTTP error or nonsense
-    else
-        out.kind = CdsError::Kind::Unreachable;  // transport level
-    return out;
+    if (e->domain == GUPNP_CONTROL_ERROR && (e->code == 701 || e->code == 710)) return {"item-not-found", detail};
+    // It answered, with a fault, an HTTP error or nonsense.
+    if (e->domain == GUPNP_CONTROL_ERROR || e->domain == GUPNP_SERVER_ERROR) return {"undefined-condition", detail};
+    return {"remote-server-not-found", detail};  // transport level
+}
+
+std::string seconds(std::chrono::milliseconds t) {
+    if (t.count() % 1000 == 0) return std::to_string(t.count() / 1000) + " s";
+    return std::to_string(t.count()) + " ms";
 }
 
 // Every failed call is logged once; "no such object" is an answer, and a
 // cancel (the server left) is expected.
-CdsError error_from(const GError* e, const std::string& action, bool timed_out, const std::string& refused = {}) {
-    CdsError out = classify(e, action, timed_out, refused);
+Error error_from(const GError* e, const std::string& action, std::chrono::milliseconds timeout, bool timed_out,
+                 const std::string& refused = {}) {
+    Failure f = classify(e, action, timed_out, refused);
     bool cancelled = !timed_out && refused.empty() && e && g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-    if (out.kind == CdsError::Kind::NoSuchObject || cancelled)
-        spdlog::debug("upnp: {}", out.message);
+    std::string_view condition = f.condition;
+    if (condition == "item-not-found" || cancelled)
+        spdlog::debug("upnp: {}", f.detail);
     else
-        spdlog::warn("upnp: {}", out.message);
-    return out;
+        spdlog::warn("upnp: {}", f.detail);
+    if (condition == "item-not-found") return {f.condition, "no such object on the media server"};
+    if (condition == "remote-server-timeout")
+        return {f.condition, "the media server did not answer in " + seconds(timeout)};
+    if (condition == "remote-server-not-found") return {f.condition, "the media server cannot be reached"};
+    return {f.condition, "the media server failed: " + f.detail};
 }
 
-// The reply type a callback takes: std::function<void(const CdsReply<T>&)> → CdsReply<T>.
+// The reply type a callback takes: std::function<void(const Result<T>&)> → Result<T>.
 template <typename Callback>
 struct ReplyOf;
 template <typename Reply>
@@ -88,12 +92,10 @@ struct ReplyOf<std::function<void(const Reply&)>> {
 };
 
 template <typename Callbacks>
-void finish_with_error(const Callbacks& done, const CdsError& err) {
+void finish_with_error(const Callbacks& done, const Error& err) {
     std::visit(
         [&](const auto& callback) {
-            typename ReplyOf<std::remove_cvref_t<decltype(callback)>>::type r;
-            r.error = err;
-            callback(r);
+            callback(typename ReplyOf<std::remove_cvref_t<decltype(callback)>>::type(err));
         },
         done);
 }
@@ -190,6 +192,7 @@ void ContentDirectory::cancel_all() {
 
 void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
     call->action = action;
+    call->timeout = timeout_;
     std::erase_if(calls_, [](const std::weak_ptr<Call>& w) { return w.expired(); });
     calls_.push_back(call);
     // On the thread's default context, like gupnp's own sources.
@@ -221,7 +224,7 @@ void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
             GUPnPServiceProxyAction* action =
                 gupnp_service_proxy_call_action_finish(GUPNP_SERVICE_PROXY(source), res, &error);
             if (!action) {
-                finish_with_error(c.done, error_from(error, c.action, c.timed_out, c.refused));
+                finish_with_error(c.done, error_from(error, c.action, c.timeout, c.timed_out, c.refused));
                 g_clear_error(&error);
                 return;
             }
@@ -231,34 +234,24 @@ void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
                 gupnp_service_proxy_action_get_result(action, &error, "Result", G_TYPE_STRING, &didl,
                                                       "NumberReturned", G_TYPE_UINT, &returned, "TotalMatches",
                                                       G_TYPE_UINT, &total, "UpdateID", G_TYPE_UINT, &update, nullptr);
-                CdsReply<CdsResult> r;
-                if (error) {
-                    r.error = error_from(error, c.action, false);
-                } else {
-                    r.value = CdsResult{didl ? didl : "", returned, total, update};
-                }
+                Result<CdsResult> r = error ? Result<CdsResult>(error_from(error, c.action, c.timeout, false))
+                                            : CdsResult{didl ? didl : "", returned, total, update};
                 g_free(didl);
                 g_clear_error(&error);
                 (*browse)(r);
             } else if (auto* str = std::get_if<StringCallback>(&c.done)) {
                 char* caps = nullptr;
                 gupnp_service_proxy_action_get_result(action, &error, "SearchCaps", G_TYPE_STRING, &caps, nullptr);
-                CdsReply<std::string> r;
-                if (error)
-                    r.error = error_from(error, c.action, false);
-                else
-                    r.value = caps ? caps : "";
+                Result<std::string> r = error ? Result<std::string>(error_from(error, c.action, c.timeout, false))
+                                              : std::string(caps ? caps : "");
                 g_free(caps);
                 g_clear_error(&error);
                 (*str)(r);
             } else if (auto* uint = std::get_if<UintCallback>(&c.done)) {
                 guint id = 0;
                 gupnp_service_proxy_action_get_result(action, &error, "Id", G_TYPE_UINT, &id, nullptr);
-                CdsReply<std::uint32_t> r;
-                if (error)
-                    r.error = error_from(error, c.action, false);
-                else
-                    r.value = id;
+                Result<std::uint32_t> r = error ? Result<std::uint32_t>(error_from(error, c.action, c.timeout, false))
+                                                : std::uint32_t{id};
                 g_clear_error(&error);
                 (*uint)(r);
             }

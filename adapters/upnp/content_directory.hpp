@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "xmpp/core/result.hpp"
+
 typedef struct _GUPnPServiceProxy GUPnPServiceProxy;
 
 namespace xpmn::upnp {
@@ -22,26 +24,21 @@ struct CdsResult {
     std::uint32_t update_id = 0; // UpdateID
 };
 
-struct CdsError {
-    enum class Kind { NoSuchObject, Timeout, Unreachable, Failed } kind = Kind::Failed;
-    std::string message;
-};
-
-template <typename T>
-struct CdsReply {
-    std::optional<T> value;
-    CdsError error;
-    bool ok() const { return value.has_value(); }
-};
+// Failures reach callbacks as the Error the Directory profile answers with
+// (docs/architecture.md, "Errors"): "no such object" (UPnP 701/710) →
+// item-not-found, no answer in time → remote-server-timeout, transport
+// failure or the call cancelled → remote-server-not-found, any other answer
+// (a SOAP fault, an HTTP error, a refused response) → undefined-condition
+// with what the server said. The detail is logged here, once.
 
 // What the Directory profile asks of a ContentDirectory. An interface so
 // that unit tests can stand in for faults a real NAS cannot be made to show
 // on demand (a server leaving while a call is in flight).
 class ContentDirectoryService {
 public:
-    using BrowseCallback = std::function<void(const CdsReply<CdsResult>&)>;
-    using StringCallback = std::function<void(const CdsReply<std::string>&)>;
-    using UintCallback = std::function<void(const CdsReply<std::uint32_t>&)>;
+    using BrowseCallback = std::function<void(const Result<CdsResult>&)>;
+    using StringCallback = std::function<void(const Result<std::string>&)>;
+    using UintCallback = std::function<void(const Result<std::uint32_t>&)>;
     // (SystemUpdateID, ContainerUpdateIDs as sent: "id,updateid,id,updateid…")
     using ChangeCallback = std::function<void(std::optional<std::uint32_t> system_update_id,
                                               const std::string& container_update_ids)>;
@@ -58,7 +55,7 @@ public:
     // GENA: subscribes to SystemUpdateID and ContainerUpdateIDs while a
     // callback is set; nullptr unsubscribes.
     virtual void set_change_callback(ChangeCallback callback) = 0;
-    // Cancels every call in flight (their callbacks still run, with Unreachable).
+    // Cancels every call in flight (their callbacks still run, with remote-server-not-found).
     virtual void cancel_all() = 0;
 };
 

@@ -35,9 +35,12 @@ void UpnpDirectory::gone() {
 
 std::vector<mappings::MediaObject> UpnpDirectory::objects_of(const CdsResult& page) const {
     auto parsed = mappings::parse_didl(page.didl);
-    for (const auto& w : parsed.warnings) spdlog::debug("didl {}: {}", jid_, w);
-    if (!parsed.ok) spdlog::warn("didl {}: {}", jid_, parsed.error);
-    return std::move(parsed.objects);
+    if (!parsed) {
+        spdlog::warn("didl {}: {}", jid_, parsed.error().text);
+        return {};
+    }
+    for (const auto& w : parsed->warnings) spdlog::debug("didl {}: {}", jid_, w);
+    return std::move(parsed->objects);
 }
 
 // What GENA has told. A SystemUpdateID is news when it differs from the last
@@ -86,33 +89,23 @@ void UpnpDirectory::watch(const std::set<std::string>& containers, ChangeListene
     });
 }
 
-DirectoryError UpnpDirectory::error_for(const CdsError& e) const {
-    switch (e.kind) {
-        case CdsError::Kind::NoSuchObject: return {"item-not-found", "no such object on the media server"};
-        case CdsError::Kind::Timeout: return {"remote-server-timeout", "the media server did not answer in 10 s"};
-        case CdsError::Kind::Unreachable: return {"remote-server-not-found", "the media server cannot be reached"};
-        case CdsError::Kind::Failed: break;
-    }
-    return {"undefined-condition", "the media server failed: " + e.message};
-}
-
 void UpnpDirectory::browse(const profiles::BrowseRequest& req, DirectoryCallback done) {
     if (gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
     std::weak_ptr<UpnpDirectory> weak = weak_from_this();
-    cds_->browse(req.id, true, 0, 0, [weak, req, done](const CdsReply<CdsResult>& meta) {
+    cds_->browse(req.id, true, 0, 0, [weak, req, done](const Result<CdsResult>& meta) {
         auto self = weak.lock();
         if (!self || self->gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
-        if (!meta.ok()) return done(self->error_for(meta.error));
-        auto parsed = mappings::parse_didl(meta.value->didl);
-        for (const auto& w : parsed.warnings) spdlog::debug("didl {}: {}", self->jid_, w);
-        if (!parsed.ok) {
-            spdlog::warn("didl {}: metadata of '{}': {}", self->jid_, req.id, parsed.error);
+        if (!meta.ok()) return done(meta.error());
+        auto parsed = mappings::parse_didl(meta->didl);
+        if (!parsed) {
+            spdlog::warn("didl {}: metadata of '{}': {}", self->jid_, req.id, parsed.error().text);
             return done(DirectoryError{"undefined-condition", "the media server sent unreadable DIDL-Lite for '" +
-                                                                  req.id + "': " + parsed.error});
+                                                                  req.id + "': " + parsed.error().text});
         }
-        if (parsed.objects.empty())
+        for (const auto& w : parsed->warnings) spdlog::debug("didl {}: {}", self->jid_, w);
+        if (parsed->objects.empty())
             return done(DirectoryError{"item-not-found", "the media server has no object '" + req.id + "'"});
-        mappings::MediaObject self_obj = parsed.objects.front();
+        mappings::MediaObject self_obj = parsed->objects.front();
         if (!self_obj.is_container)
             return done(DirectoryError{"bad-request", "'" + req.id + "' is an item, not a container"});
         xml::Element c = mappings::to_metadata(self_obj, self->transfers_, self->jid_, true);
@@ -136,10 +129,10 @@ void UpnpDirectory::search(const profiles::SearchRequest& req, DirectoryCallback
     };
     if (capabilities_) return go(shared_from_this());
     std::weak_ptr<UpnpDirectory> weak = weak_from_this();
-    cds_->search_capabilities([weak, go, done](const CdsReply<std::string>& caps) {
+    cds_->search_capabilities([weak, go, done](const Result<std::string>& caps) {
         auto self = weak.lock();
         if (!self || self->gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
-        self->capabilities_ = caps.ok() ? *caps.value : std::string();
+        self->capabilities_ = caps.ok() ? caps.value() : std::string();
         spdlog::info("upnp {}: search capabilities '{}'", self->jid_, *self->capabilities_);
         go(self);
     });
@@ -187,7 +180,7 @@ struct UpnpDirectory::Walk : std::enable_shared_from_this<Walk> {
     std::vector<mappings::MediaObject> hits;
 
     void step();
-    void on_page(UpnpDirectory& self, const CdsReply<CdsResult>& page);
+    void on_page(UpnpDirectory& self, const Result<CdsResult>& page);
     void answer(UpnpDirectory& self);
     void finish(profiles::DirectoryResult result) {
         if (auto d = std::exchange(done, nullptr)) d(std::move(result));
@@ -219,7 +212,7 @@ void UpnpDirectory::Walk::step() {
         offset = 0;
     }
     constexpr std::uint32_t kPage = 200;
-    auto next = [walk = shared_from_this()](const CdsReply<CdsResult>& page) {
+    auto next = [walk = shared_from_this()](const Result<CdsResult>& page) {
         auto self = walk->directory.lock();
         if (!self || self->gone_)
             return walk->finish(DirectoryError{"remote-server-not-found", "the media server is gone"});
@@ -231,15 +224,14 @@ void UpnpDirectory::Walk::step() {
         self->cds_->browse(current, false, offset, kPage, std::move(next));
 }
 
-void UpnpDirectory::Walk::on_page(UpnpDirectory& self, const CdsReply<CdsResult>& page) {
+void UpnpDirectory::Walk::on_page(UpnpDirectory& self, const Result<CdsResult>& page) {
     if (!page.ok()) {
-        if (current == request.container) return finish(self.error_for(page.error));
-        spdlog::debug("upnp {}: skipping {} in search: {}", self.jid_, current, page.error.message);
+        if (current == request.container) return finish(page.error());
+        spdlog::debug("upnp {}: skipping {} in search: {}", self.jid_, current, page.error().describe());
         current.clear();
         return step();
     }
-    auto parsed = mappings::parse_didl(page.value->didl);
-    for (const auto& o : parsed.objects) {
+    for (const auto& o : self.objects_of(*page)) {
         if (++seen > self.limits_.max_objects) {
             truncated = true;
             break;
@@ -254,8 +246,8 @@ void UpnpDirectory::Walk::on_page(UpnpDirectory& self, const CdsReply<CdsResult>
             hits.push_back(o);
         }
     }
-    offset += page.value->returned;
-    bool more = page.value->returned > 0 && offset < page.value->total && !truncated;
+    offset += page->returned;
+    bool more = page->returned > 0 && offset < page->total && !truncated;
     if (!more) current.clear();
     step();
 }

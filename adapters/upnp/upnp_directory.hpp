@@ -62,7 +62,6 @@ private:
                  profiles::DirectoryCallback done);
     void search_on_server(const profiles::SearchRequest& request, const std::string& criteria,
                           profiles::DirectoryCallback done);
-    profiles::DirectoryError error_for(const CdsError& e) const;
     std::vector<mappings::MediaObject> objects_of(const CdsResult& page) const;
 
     std::shared_ptr<ContentDirectoryService> cds_;

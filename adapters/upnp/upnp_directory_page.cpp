@@ -42,7 +42,7 @@ struct UpnpDirectory::PageFill : std::enable_shared_from_this<PageFill> {
     void step() {
         auto self = directory.lock();
         if (!self || self->gone_) return finish(DirectoryError{"remote-server-not-found", "the media server is gone"});
-        fetch(next, chunk(self->child_bytes_), [fill = shared_from_this()](const CdsReply<CdsResult>& page) {
+        fetch(next, chunk(self->child_bytes_), [fill = shared_from_this()](const Result<CdsResult>& page) {
             auto self = fill->directory.lock();
             if (!self || self->gone_)
                 return fill->finish(DirectoryError{"remote-server-not-found", "the media server is gone"});
@@ -50,20 +50,20 @@ struct UpnpDirectory::PageFill : std::enable_shared_from_this<PageFill> {
         });
     }
 
-    void on_chunk(UpnpDirectory& self, const CdsReply<CdsResult>& page) {
-        if (!page.ok()) return finish(self.error_for(page.error));
-        auto objects = self.objects_of(*page.value);
+    void on_chunk(UpnpDirectory& self, const Result<CdsResult>& page) {
+        if (!page.ok()) return finish(page.error());
+        auto objects = self.objects_of(page.value());
         if (check && !check(objects)) return std::exchange(rejected, nullptr)();
-        if (std::exchange(first, false)) update_id = page.value->update_id;
-        total = page.value->total;
+        if (std::exchange(first, false)) update_id = page->update_id;
+        total = page->total;
         std::size_t before = bytes;
         std::uint32_t n = add_children(result, objects, 0, max - added, self.transfers_, self.jid_, bytes, added);
         added += n;
         children_bytes += bytes - before;
         if (added > 0) self.child_bytes_ = children_bytes / added;
-        next += page.value->returned;
+        next += page->returned;
         bool full = n < std::min<std::size_t>(objects.size(), max - (added - n));
-        if (full || added >= max || page.value->returned == 0 || next >= total) return answer();
+        if (full || added >= max || page->returned == 0 || next >= total) return answer();
         step();
     }
 

@@ -16,17 +16,11 @@ namespace {
 // "Could not parse DIDL-Lite XML:\n<document>" when libxml2 gave up).
 constexpr std::string_view kItemRejected = "Could not parse DIDL-Lite XML";
 
-DidlParseResult fail(std::string error, std::vector<std::string> warnings = {}) {
-    DidlParseResult r;
-    r.ok = false;
-    r.error = std::move(error);
-    r.warnings = std::move(warnings);
-    return r;
-}
+Error fail(std::string why) { return {"undefined-condition", std::move(why)}; }
 
 }  // namespace
 
-DidlParseResult parse_didl(std::string_view xml, const DidlLimits& limits) {
+Result<DidlDocument> parse_didl(std::string_view xml, const DidlLimits& limits) {
     if (xml.size() > limits.max_document_bytes)
         return fail("DIDL-Lite document of " + std::to_string(xml.size()) + " bytes exceeds the limit of " +
                     std::to_string(limits.max_document_bytes));
@@ -34,7 +28,7 @@ DidlParseResult parse_didl(std::string_view xml, const DidlLimits& limits) {
     if (has_markup_declaration(xml)) return fail("DIDL-Lite document has a DTD or entity declaration (refused)");
 
     const std::string doc(xml);  // gupnp-av takes a NUL-terminated string
-    DidlParseResult result;
+    DidlDocument result;
     ObjectMapper mapper(result, limits);
     GError* raw_error = nullptr;
     std::vector<std::string> xml_messages;
@@ -68,14 +62,13 @@ DidlParseResult parse_didl(std::string_view xml, const DidlLimits& limits) {
             std::string_view msg(error->message);
             msg = trim_ascii(msg.substr(0, msg.find('\n')));
             if (!msg.empty() && msg.back() == ':') msg.remove_suffix(1);
-            return fail("not a DIDL-Lite document: " + truncate_utf8(msg, 200), std::move(xml_messages));
+            return fail("not a DIDL-Lite document: " + truncate_utf8(msg, 200));
         }
     }
     for (auto& m : xml_messages) mapper.warn(std::move(m));
     if (xml_errors > xml_messages.size())
         mapper.warn(std::to_string(xml_errors - xml_messages.size()) + " more XML errors");
     mapper.finish();
-    result.ok = true;
     return result;
 }
 

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "xmpp/core/result.hpp"
+
 namespace xpmn::mappings {
 
 struct MediaObject {
@@ -34,11 +36,9 @@ struct MediaObject {
     std::string album_art_url;  // first fetchable upnp:albumArtURI (idem)
 };
 
-struct DidlParseResult {
+struct DidlDocument {
     std::vector<MediaObject> objects;  // document order
     std::vector<std::string> warnings; // what was left out or cut, and why
-    bool ok = false;                   // false: not usable DIDL-Lite at all (see error)
-    std::string error;
 };
 
 struct DidlLimits {
@@ -49,6 +49,8 @@ struct DidlLimits {
     std::size_t max_warnings = 100;                    // then one "suppressed" line
 };
 
-DidlParseResult parse_didl(std::string_view xml, const DidlLimits& limits = {});
+// An Error (undefined-condition, the text says why) when the input is not
+// usable DIDL-Lite at all.
+Result<DidlDocument> parse_didl(std::string_view xml, const DidlLimits& limits = {});
 
 }  // namespace xpmn::mappings

@@ -1,6 +1,6 @@
 // One DIDL-Lite object, as GUPnPDIDLLiteParser hands it over, → MediaObject
 // (wire profile §5 rules, DidlLimits). Whatever is left out or cut becomes a
-// warning in the DidlParseResult.
+// warning in the DidlDocument.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +18,7 @@ inline constexpr const char* kDidlLiteNs = "urn:schemas-upnp-org:metadata-1-0/DI
 
 class ObjectMapper {
 public:
-    ObjectMapper(DidlParseResult& result, const DidlLimits& limits) : r_(result), lim_(limits) {}
+    ObjectMapper(DidlDocument& result, const DidlLimits& limits) : r_(result), lim_(limits) {}
 
     // GUPnPDIDLLiteParser::object-available handler; `self` is the mapper.
     static void on_object_available(void* parser, GUPnPDIDLLiteObject* object, void* self);
@@ -40,7 +40,7 @@ private:
     void map_resources(GUPnPDIDLLiteObject* obj, MediaObject& o, const std::string& where);
     void res_numbers(xmlNode* res, MediaObject& o, const std::string& where);
 
-    DidlParseResult& r_;
+    DidlDocument& r_;
     const DidlLimits& lim_;
     std::size_t seen_ = 0, dropped_ = 0, suppressed_ = 0;
     bool root_checked_ = false, wrong_root_ = false, stopped_ = false;

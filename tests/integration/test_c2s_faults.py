@@ -9,7 +9,8 @@ import threading
 import unittest
 
 from xpmntest.bridge import Bridge
-from xpmntest.fake_xmpp import BIND_NS, CLIENT_NS, SM_NS, STREAM_NS, STREAMS_ERR_NS, FakeXmppServer, tag
+from xpmntest.fake_server import BIND_NS, CLIENT_NS, SM_NS, STREAM_NS, STREAMS_ERR_NS, tag
+from xpmntest.fake_xmpp import FakeXmppServer
 
 PINGS = 3
 

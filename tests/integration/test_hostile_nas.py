@@ -42,7 +42,7 @@ if not inside_namespace():
 else:
     from test_bridge_c2s import PASSWORD
     from test_upnp_directory import META, parse_container
-    from xpmntest.bridge import XPMN_BIN, run_xpmn, start_home_network, wait_devices
+    from xpmntest.bridge import XPMN_BIN, run_xpmn, start_home_network, start_server, wait_devices
     from xpmntest.logs import read_text, wait_for_text
     from xpmntest.reaper import kill
     from xpmntest.hostile_nas import MiB, TREE, HostileNas
@@ -54,9 +54,7 @@ else:
             cls.t0 = time.monotonic()
             cls.workdir = tempfile.mkdtemp(prefix='xpmn-hostile-')
             cls.addClassCleanup(cls.remove_workdir)  # the last cleanup
-            cls.nas = HostileNas(friendly_name=NAME, udn=UDN)
-            cls.addClassCleanup(cls.nas.kill)
-            cls.nas.start()
+            cls.nas = start_server(cls, HostileNas(friendly_name=NAME, udn=UDN))
             start_home_network(cls, PASSWORD, upnp={'watch_poll_interval': 1})
             cls.bridge.wait_for_log("media server '%s'" % NAME, timeout=30)
             # The CLI waits for an answer as long as its --timeout says (see xpmn() below).

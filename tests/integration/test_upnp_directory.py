@@ -10,9 +10,7 @@ creates it, re-runs itself there, and deletes it (xpmntest.netns).
 """
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 import unittest
 import xml.etree.ElementTree as ET
@@ -50,7 +48,8 @@ if not inside_namespace():
 else:
     from test_bridge_c2s import PASSWORD
     from xpmntest import media
-    from xpmntest.bridge import XPMN_BIN, run_xpmn, start_home_network, wait_devices
+    from xpmntest.bridge import (XPMN_BIN, class_workdir, device_jids, run_xpmn, start_home_network, start_server,
+                                 wait_devices, xpmn_ok)
     from xpmntest.logs import read_text, wait_for_text
     from xpmntest.reaper import kill
     from xpmntest.nas import Gerbera, MiniDlna, Rygel
@@ -60,38 +59,28 @@ else:
     class TestUpnpDirectory(unittest.TestCase):
         @classmethod
         def setUpClass(cls):
-            cls.workdir = tempfile.mkdtemp(prefix='xpmn-upnp-')
-            if not os.environ.get('XPMN_KEEP_WORKDIR'):
-                cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+            class_workdir(cls, 'xpmn-upnp-')
             ns = NetNs.current()
             cls.mdl_lib = os.path.join(cls.workdir, 'lib-minidlna')
             cls.manifest = media.make_library(cls.mdl_lib, n_extra=MDL_EXTRA)
             cls.gb_lib = os.path.join(cls.workdir, 'lib-gerbera')
             media.make_library(cls.gb_lib, n_extra=GB_EXTRA)
-            cls.mdl = MiniDlna(os.path.join(cls.workdir, 'minidlna'), cls.mdl_lib, netns=ns, port=8200,
-                               friendly_name=MDL)
-            cls.addClassCleanup(cls.mdl.kill)
-            cls.mdl.start()
-            cls.gb = Gerbera(os.path.join(cls.workdir, 'gerbera'), cls.gb_lib, netns=ns, friendly_name=GB)
-            cls.addClassCleanup(cls.gb.kill)
-            cls.gb.start()
+            cls.mdl = start_server(cls, MiniDlna(os.path.join(cls.workdir, 'minidlna'), cls.mdl_lib, netns=ns,
+                                                 port=8200, friendly_name=MDL))
+            cls.gb = start_server(cls, Gerbera(os.path.join(cls.workdir, 'gerbera'), cls.gb_lib, netns=ns,
+                                               friendly_name=GB))
             cls.ry_lib = os.path.join(cls.workdir, 'lib-rygel')
             media.make_library(cls.ry_lib)  # rygel scans ~55 ms per file: the tagged files only
-            cls.ry = Rygel(os.path.join(cls.workdir, 'rygel'), cls.ry_lib, netns=ns, friendly_name=RY)
-            cls.addClassCleanup(cls.ry.kill)
-            cls.ry.start()
+            cls.ry = start_server(cls, Rygel(os.path.join(cls.workdir, 'rygel'), cls.ry_lib, netns=ns,
+                                             friendly_name=RY))
             # No [upnp] interfaces: all of the namespace's (lo, and gerbera's upnp0).
             start_home_network(cls, PASSWORD, upnp={'watch_poll_interval': POLL, 'exclude': ['Excluded*']})
             for name in (MDL, GB, RY):
                 cls.bridge.wait_for_log("media server '%s'" % name, timeout=30)
             out = wait_devices(cls.config, lambda out: out.count('/upnp-') == 3)
-            cls.jids = {m.group(2): m.group(1) for m in
-                        re.finditer(r'^(home@xpmn\.test/upnp-[0-9a-f]{8}) .*"(.*)"$', out, re.M)}
+            cls.jids = device_jids(out)
 
-        def xpmn(self, *args):
-            r = run_xpmn(self.config, *args)
-            self.assertEqual(r.returncode, 0, r.stderr)
-            return r.stdout
+        xpmn = xpmn_ok
 
         def browse_all(self, device, cid, page=1000):
             """Every child of container `cid` through the bridge, page by page."""

@@ -8,9 +8,6 @@ and up again; Prosody and the bridge beside them, the bridge configured for
 both interfaces. The module runs inside a fresh namespace (xpmntest.netns).
 """
 import os
-import re
-import shutil
-import tempfile
 import time
 import unittest
 
@@ -42,7 +39,8 @@ if not inside_namespace():
 else:
     from test_bridge_c2s import PASSWORD
     from xpmntest import media
-    from xpmntest.bridge import run_xpmn, start_home_network, wait_devices
+    from xpmntest.bridge import (class_workdir, device_jids, run_xpmn, start_home_network, start_server,
+                                 wait_devices, xpmn_ok)
     from xpmntest.nas import MiniDlna
     from xpmntest.netns import IP, NetNs
     from xpmntest.slix import SlixClient
@@ -50,30 +48,21 @@ else:
     class TestUpnpLan(unittest.TestCase):
         @classmethod
         def setUpClass(cls):
-            cls.workdir = tempfile.mkdtemp(prefix='xpmn-lan-')
-            if not os.environ.get('XPMN_KEEP_WORKDIR'):
-                cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+            class_workdir(cls, 'xpmn-lan-')
             cls.ns = NetNs.current()
             cls.ns.add_upnp_interface(FAR_IF, FAR_ADDR)
             lib = os.path.join(cls.workdir, 'lib')
             media.make_library(lib)
-            cls.near = MiniDlna(os.path.join(cls.workdir, 'near'), lib, netns=cls.ns, friendly_name=NEAR)
-            cls.addClassCleanup(cls.near.kill)
-            cls.near.start()
-            cls.far = MiniDlna(os.path.join(cls.workdir, 'far'), lib, netns=cls.ns, friendly_name=FAR,
-                               uuid='4d696e69-444c-4e41-0000-0000000000fa', interface=(FAR_IF, FAR_ADDR),
-                               notify_interval=2)
-            cls.addClassCleanup(cls.far.kill)
-            cls.far.start()
+            cls.near = start_server(cls, MiniDlna(os.path.join(cls.workdir, 'near'), lib, netns=cls.ns,
+                                                  friendly_name=NEAR))
+            cls.far = start_server(cls, MiniDlna(os.path.join(cls.workdir, 'far'), lib, netns=cls.ns, friendly_name=FAR,
+                                                 uuid='4d696e69-444c-4e41-0000-0000000000fa',
+                                                 interface=(FAR_IF, FAR_ADDR), notify_interval=2))
             start_home_network(cls, PASSWORD, upnp={'interfaces': ['lo', FAR_IF]})
             out = wait_devices(cls.config, lambda out: out.count('/upnp-') == 2)
-            cls.jids = {m.group(2): m.group(1) for m in
-                        re.finditer(r'^(home@xpmn\.test/upnp-[0-9a-f]{8}) .*"(.*)"$', out, re.M)}
+            cls.jids = device_jids(out)
 
-        def xpmn(self, *args):
-            r = run_xpmn(self.config, *args)
-            self.assertEqual(r.returncode, 0, r.stderr)
-            return r.stdout
+        xpmn = xpmn_ok
 
         def phone(self):
             phone = SlixClient(self.prosody.jid('home', 'phone-%d' % time.monotonic_ns()), PASSWORD, '127.0.0.1',

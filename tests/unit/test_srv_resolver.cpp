@@ -21,6 +21,8 @@
 #include "xmpp/net/xmpp_connector.hpp"
 
 using namespace xpmn::net;
+using xpmn::Error;
+using xpmn::Result;
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using asio::ip::udp;
@@ -482,11 +484,13 @@ LookupResult run_lookup(asio::io_context& io, const std::string& name, udp::endp
     LookupResult res;
     auto r = SrvResolver::lookup(
         io, name,
-        [&](std::vector<SrvTarget> o, std::string e) {
+        [&](Result<std::vector<SrvTarget>> o) {
             res.called = true;
             io.stop();
-            res.ordered = std::move(o);
-            res.error = std::move(e);
+            if (o)
+                res.ordered = std::move(o).value();
+            else
+                res.error = o.error().text;
         },
         ns, timeout);
     EXPECT_FALSE(res.called) << "handler called from inside lookup()";
@@ -577,7 +581,7 @@ TEST(SrvResolverLoop, CancelSilencesTheHandler) {
     asio::io_context io;
     FakeDns dns(io, [](const std::string& q, int) { return std::vector<std::string>{answer(q, {srv_rr(1, 1, 1, "x.org")})}; });
     bool called = false;
-    auto r = SrvResolver::lookup(io, kName, [&](auto, auto) { called = true; }, dns.endpoint(), 300ms);
+    auto r = SrvResolver::lookup(io, kName, [&](auto) { called = true; }, dns.endpoint(), 300ms);
     r->cancel();
     io.run_for(1s);
     EXPECT_FALSE(called);
@@ -643,10 +647,12 @@ struct ConnectResult {
 
 ConnectResult run_connect(asio::io_context& io, const std::string& domain, XmppConnector::Options opts) {
     ConnectResult res;
-    auto c = XmppConnector::connect(io, domain, std::move(opts), [&](std::shared_ptr<TcpStream> s, const std::string& e) {
+    auto c = XmppConnector::connect(io, domain, std::move(opts), [&](Result<std::shared_ptr<TcpStream>> s) {
         res.called = true;
-        res.stream = std::move(s);
-        res.error = e;
+        if (s)
+            res.stream = std::move(s).value();
+        else
+            res.error = s.error().text;
         io.stop();
     });
     EXPECT_FALSE(res.called);
@@ -758,7 +764,7 @@ TEST(XmppConnectorLoop, CancelSilencesTheHandler) {
         return std::vector<std::string>{answer(q, {srv_rr(1, 0, live.port(), "127.0.0.1")})};
     });
     int called = 0;
-    auto handler = [&](std::shared_ptr<TcpStream>, const std::string&) { ++called; };
+    auto handler = [&](Result<std::shared_ptr<TcpStream>>) { ++called; };
     auto during_srv = connect_xmpp(io, "example.org", std::nullopt, 1, handler, dns.endpoint());
     auto during_tcp = connect_xmpp(io, "example.org", "127.0.0.1", live.port(), handler);
     during_srv->cancel();
@@ -774,8 +780,8 @@ TEST(XmppConnectorLoop, KeepsItselfAliveUntilDone) {
         return std::vector<std::string>{answer(q, {srv_rr(1, 0, live.port(), "127.0.0.1")})};
     });
     std::shared_ptr<TcpStream> stream;
-    connect_xmpp(io, "example.org", std::nullopt, 1, [&](std::shared_ptr<TcpStream> s, const std::string&) {
-        stream = std::move(s);
+    connect_xmpp(io, "example.org", std::nullopt, 1, [&](Result<std::shared_ptr<TcpStream>> s) {
+        if (s) stream = std::move(s).value();
         io.stop();
     }, dns.endpoint());  // the returned pointer is dropped at once
     io.run_for(5s);

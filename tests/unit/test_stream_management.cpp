@@ -226,9 +226,9 @@ TEST(StanzaRouter, ResponsesMatchedByIdAndSender) {
     err.set_attr("from", "PEER@x/r");  // normalised compare
     router.dispatch(err);
     EXPECT_EQ(calls, 1);
-    EXPECT_FALSE(got.ok);
-    EXPECT_EQ(got.condition, "item-not-found");
-    EXPECT_EQ(got.text, "nope");
+    EXPECT_FALSE(got.ok());
+    EXPECT_EQ(got.error().condition, "item-not-found");
+    EXPECT_EQ(got.error().text, "nope");
     router.dispatch(err);  // duplicate response: ignored
     EXPECT_EQ(calls, 1);
 }
@@ -242,7 +242,7 @@ TEST(StanzaRouter, TimeoutGivesRemoteServerTimeout) {
     req.add("q", "urn:t");
     router.send_iq(req, std::chrono::milliseconds(20), [&](const client::IqResponse& r) { got = r; });
     io.run();
-    EXPECT_EQ(got.condition, "remote-server-timeout");
+    EXPECT_EQ(got.error().condition, "remote-server-timeout");
     EXPECT_EQ(router.pending_requests(), 0u);
 }
 

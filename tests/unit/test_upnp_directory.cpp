@@ -57,17 +57,11 @@ struct FakeCds : ContentDirectoryService {
         ASSERT_FALSE(caps.empty());
         auto cb = std::move(caps.front());
         caps.pop_front();
-        CdsReply<std::string> r;
-        r.value = v;
-        cb(r);
+        cb(v);
     }
 };
 
-CdsReply<CdsResult> unreachable() {
-    CdsReply<CdsResult> r;
-    r.error = {CdsError::Kind::Unreachable, "Browse: cancelled"};
-    return r;
-}
+Result<CdsResult> unreachable() { return Error{"remote-server-not-found", "the media server cannot be reached"}; }
 
 const std::string kOpen =
     "<DIDL-Lite xmlns=\"urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/\" "
@@ -87,12 +81,10 @@ std::string item_xml(const std::string& id, const std::string& parent, const std
            id + ".mp3</res></item>";
 }
 
-CdsReply<CdsResult> page(const std::vector<std::string>& objects, std::uint32_t total) {
-    CdsReply<CdsResult> r;
+Result<CdsResult> page(const std::vector<std::string>& objects, std::uint32_t total) {
     std::string didl = kOpen;
     for (const auto& o : objects) didl += o;
-    r.value = CdsResult{didl + "</DIDL-Lite>", static_cast<std::uint32_t>(objects.size()), total, 1};
-    return r;
+    return CdsResult{didl + "</DIDL-Lite>", static_cast<std::uint32_t>(objects.size()), total, 1};
 }
 
 struct Fixture : ::testing::Test {

@@ -73,9 +73,9 @@ TEST(WriteCoalescing, ConnectedSocketsHaveNagleOff) {
     std::shared_ptr<net::TcpStream> stream;
     std::string error = "(pending)";
     net::TcpConnector::connect(io, "127.0.0.1", acceptor.local_endpoint().port(),
-                               [&](std::shared_ptr<net::TcpStream> s, const std::string& e) {
-                                   stream = std::move(s);
-                                   error = e;
+                               [&](Result<std::shared_ptr<net::TcpStream>> s) {
+                                   error = s ? std::string() : s.error().text;
+                                   if (s) stream = std::move(s).value();
                                });
     io.run();
     ASSERT_EQ(error, "");

@@ -97,9 +97,9 @@ struct Side {
         tls->set_handlers({[this](std::string_view d) { data += d; },
                            [this](const std::string& r) { closed.push_back(r); },
                            [this] { ++drained; }});
-        tls->handshake([this](const std::string& e) {
-            handshake_error = e;
-            if (e.empty() && auto_start) tls->start();
+        tls->handshake([this](Result<void> secured) {
+            handshake_error = secured ? std::string() : secured.error().text;
+            if (secured && auto_start) tls->start();
         });
     }
 };

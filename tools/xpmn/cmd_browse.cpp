@@ -88,15 +88,16 @@ void print_table(const xml::Element& c) {
 }
 
 void ask(Controller& c, const std::string& device, xml::Element payload, bool raw, Controller::Done done) {
-    resolve_device(c, device, [&c, payload, raw, done](const std::string& jid, const std::string& error) {
-        if (!error.empty()) {
-            std::cerr << "xpmn: " << error << "\n";
+    resolve_device(c, device, [&c, payload, raw, done](Result<std::string> found) {
+        if (!found) {
+            std::cerr << "xpmn: " << found.error().text << "\n";
             return done(1);
         }
+        const std::string& jid = found.value();
         auto iq = stanza::iq("get", jid);
         iq.add_child(payload);
         c.session().send_iq(std::move(iq), [raw, done, jid](const client::IqResponse& r) {
-            if (!r.ok) {
+            if (!r.ok()) {
                 std::cerr << "xpmn: " << jid << ": " << r.error().describe() << "\n";
                 return done(1);
             }

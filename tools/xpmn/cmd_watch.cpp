@@ -52,7 +52,7 @@ void end(Controller& c, const std::shared_ptr<Watch>& w, int code, Controller::D
     c.session().send_iq(
         std::move(iq),
         [code, done](const client::IqResponse& r) {
-            if (!r.ok) std::cerr << "xpmn: unsubscribe: " << r.error().describe() << "\n";
+            if (!r.ok()) std::cerr << "xpmn: unsubscribe: " << r.error().describe() << "\n";
             done(code);
         },
         kUnsubscribeTimeout);
@@ -69,21 +69,22 @@ void abandon(const std::shared_ptr<Watch>& w, const std::string& why, Controller
 }  // namespace
 
 void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
-    resolve_device(c, o.device, [&c, o, done](const std::string& jid, const std::string& error) {
-        if (!error.empty()) {
-            std::cerr << "xpmn: " << error << "\n";
+    resolve_device(c, o.device, [&c, o, done](Result<std::string> found) {
+        if (!found) {
+            std::cerr << "xpmn: " << found.error().text << "\n";
             return done(1);
         }
+        const std::string& jid = found.value();
         auto iq = stanza::iq("get", jid);
         auto& b = iq.add(std::string("browse"), ns::media_server);
         b.set_attr("id", o.id);
         b.set_attr("max", "0");
         b.set_attr("subscribe", "true");
         c.session().send_iq(std::move(iq), [&c, o, done, jid](const client::IqResponse& r) {
-            const auto* result = r.ok ? r.payload() : nullptr;
-            if (!r.ok || !result || !result->attr("node")) {
+            const auto* result = r.ok() ? r.payload() : nullptr;
+            if (!r.ok() || !result || !result->attr("node")) {
                 std::cerr << "xpmn: " << jid << ": "
-                          << (r.ok ? "answered without a watch node" : r.error().describe())
+                          << (r.ok() ? "answered without a watch node" : r.error().describe())
                           << "\n";
                 return done(1);
             }

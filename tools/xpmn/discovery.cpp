@@ -54,8 +54,8 @@ static std::string lower(std::string s) {
 }
 
 void resolve_device(Controller& c, const std::string& text,
-                    std::function<void(const std::string&, const std::string&)> done) {
-    if (text.find('/') != std::string::npos) return done(text, {});
+                    std::function<void(Result<std::string>)> done) {
+    if (text.find('/') != std::string::npos) return done(text);
     discover_devices(c, [text, done](const DeviceMap& devices) {
         std::vector<std::string> hits;
         for (const auto& [jid, info] : devices) {
@@ -64,14 +64,15 @@ void resolve_device(Controller& c, const std::string& text,
             bool by_name = false;
             if (info.ok())
                 for (const auto& id : info->identities) by_name = by_name || lower(id.name) == lower(text);
-            if (by_resource) return done(jid, {});
+            if (by_resource) return done(jid);
             if (by_name) hits.push_back(jid);
         }
-        if (hits.size() == 1) return done(hits.front(), {});
-        if (hits.empty()) return done({}, "no online device is called '" + text + "' (see: xpmn devices)");
+        if (hits.size() == 1) return done(hits.front());
+        if (hits.empty())
+            return done(Error{"item-not-found", "no online device is called '" + text + "' (see: xpmn devices)"});
         std::string list;
         for (const auto& h : hits) list += "\n  " + h;
-        done({}, "'" + text + "' is the name of several devices; use the full JID:" + list);
+        done(Error{"conflict", "'" + text + "' is the name of several devices; use the full JID:" + list});
     });
 }
 

@@ -8,6 +8,7 @@
 
 #include "tools/xpmn/controller.hpp"
 #include "xmpp/client/disco_service.hpp"
+#include "xmpp/core/result.hpp"
 
 namespace xpmn::tools {
 
@@ -16,8 +17,8 @@ using DeviceMap = std::map<std::string, client::DiscoResult>;  // full JID → d
 void discover_devices(Controller& c, std::function<void(const DeviceMap&)> done);
 
 // DEVICE is a full JID, a resource of the account, or a friendly name that
-// only one device has. Calls back with the full JID or an error text.
-void resolve_device(Controller& c, const std::string& text,
-                    std::function<void(const std::string& jid, const std::string& error)> done);
+// only one device has. Calls back with the full JID, or an Error
+// (item-not-found: no such device; conflict: the name is not unique).
+void resolve_device(Controller& c, const std::string& text, std::function<void(Result<std::string> jid)> done);
 
 }  // namespace xpmn::tools

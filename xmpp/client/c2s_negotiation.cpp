@@ -17,11 +17,7 @@ namespace asio = boost::asio;
 namespace {
 constexpr const char* kBindId = "bind-1";
 
-C2sNegotiation::Outcome failure(std::string reason) {
-    C2sNegotiation::Outcome o;
-    o.error = std::move(reason);
-    return o;
-}
+C2sNegotiation::Outcome failure(std::string reason) { return Error{"remote-server-not-found", std::move(reason)}; }
 }  // namespace
 
 C2sNegotiation::C2sNegotiation(asio::io_context& io, const SessionConfig& config, tls::SslCtxPtr tls_ctx,
@@ -47,16 +43,16 @@ void C2sNegotiation::start() {
         spdlog::info("[{}] connecting to {}:{}", tag_, config_.host, config_.port);
     std::weak_ptr<C2sNegotiation> weak = weak_from_this();
     connector_ = net::connect_xmpp(io_, config_.jid.domain(), config_.host, config_.port,
-                                   [weak](std::shared_ptr<net::TcpStream> tcp, const std::string& error) {
-                                       if (auto self = weak.lock()) self->on_connected(std::move(tcp), error);
+                                   [weak](Result<std::shared_ptr<net::TcpStream>> tcp) {
+                                       if (auto self = weak.lock()) self->on_connected(std::move(tcp));
                                    });
 }
 
-void C2sNegotiation::on_connected(std::shared_ptr<net::TcpStream> tcp, const std::string& error) {
+void C2sNegotiation::on_connected(Result<std::shared_ptr<net::TcpStream>> tcp) {
     if (state_ != State::Connecting) return;
     connector_.reset();
-    if (!tcp) return finish(failure(error));
-    stream_ = std::make_shared<stream::XmlStream>(tcp);
+    if (!tcp) return finish(failure(tcp.error().text));
+    stream_ = std::make_shared<stream::XmlStream>(std::move(tcp).value());
     stream_->set_handlers(stream_handlers_);
     stream_->start();
     open_stream();
@@ -136,11 +132,11 @@ void C2sNegotiation::start_tls() {
         return;
     }
     std::weak_ptr<C2sNegotiation> weak = weak_from_this();
-    tls->handshake([weak, tls](const std::string& error) {
+    tls->handshake([weak, tls](Result<void> secured) {
         auto self = weak.lock();
         if (!self || self->state_ != State::StartTls) return;
-        if (!error.empty()) {
-            self->fail("TLS with " + self->config_.tls.server_name + ": " + error);
+        if (!secured) {
+            self->fail("TLS with " + self->config_.tls.server_name + ": " + secured.error().text);
             return;
         }
         spdlog::info("[{}] TLS established ({})", self->tag_, tls->protocol_version());
@@ -319,11 +315,7 @@ void C2sNegotiation::write(const xml::Element& e) {
 }
 
 void C2sNegotiation::succeed(bool resumed) {
-    Outcome o;
-    o.stream = stream_;
-    o.bound = bound_;
-    o.resumed = resumed;
-    finish(std::move(o));
+    finish(Online{stream_, bound_, resumed});
 }
 
 void C2sNegotiation::fail(const std::string& reason, const std::string& condition) {
@@ -337,7 +329,7 @@ void C2sNegotiation::finish(Outcome outcome) {
     bind_timer_.cancel();
     sasl_.reset();
     if (connector_) connector_->cancel(), connector_.reset();
-    if (outcome.error.empty()) {
+    if (outcome.ok()) {
         stream_.reset();  // now the session's
     } else if (stream_) {
         // Keep the stream alive until this call stack has unwound.

@@ -16,6 +16,7 @@
 #include "xmpp/client/session_config.hpp"
 #include "xmpp/client/stream_management.hpp"
 #include "xmpp/core/jid.hpp"
+#include "xmpp/core/result.hpp"
 #include "xmpp/stream/xml_stream.hpp"
 #include "xmpp/tls/tls_context.hpp"
 
@@ -31,12 +32,13 @@ namespace xpmn::client {
 
 class C2sNegotiation : public std::enable_shared_from_this<C2sNegotiation> {
 public:
-    struct Outcome {
-        std::string error;  // empty: online
-        std::shared_ptr<stream::XmlStream> stream;  // set when online
+    struct Online {
+        std::shared_ptr<stream::XmlStream> stream;
         Jid bound;
         bool resumed = false;  // the session's unacknowledged stanzas are to be resent
     };
+    // Online, or an Error (remote-server-not-found) whose text says why the attempt failed.
+    using Outcome = Result<Online>;
     using Done = std::function<void(Outcome)>;
 
     // `config` and `sm` belong to the session, which outlives this attempt.
@@ -60,7 +62,7 @@ private:
     enum class State { Connecting, Features, StartTls, Sasl, Binding, Resuming, Enabling, Done };
     enum class Stage { PreTls, PostTls, PostAuth };
 
-    void on_connected(std::shared_ptr<net::TcpStream> tcp, const std::string& error);
+    void on_connected(Result<std::shared_ptr<net::TcpStream>> tcp);
     void open_stream();
     void on_features(const xml::Element& features);
     void start_sasl(const xml::Element& features);

@@ -73,8 +73,8 @@ void C2sSession::connect() {
             if (!s) return;
             // Called from inside the negotiation: release it once that call has unwound.
             asio::post(s->io_, [old = std::move(s->negotiation_)] {});
-            if (!o.error.empty()) s->lost(o.error);
-            else s->on_negotiated(std::move(o.stream), o.bound, o.resumed);
+            if (!o) return s->lost(o.error().text);
+            s->on_negotiated(std::move(o->stream), o->bound, o->resumed);
         });
     negotiation_->start();
 }
@@ -167,7 +167,7 @@ void C2sSession::request_roster() {
     iq.add("query", ns::roster);
     send_iq(std::move(iq), [w = weak_from_this()](const IqResponse& r) {
         auto s = w.lock();
-        if (!s || !r.ok) return;
+        if (!s || !r.ok()) return;
         s->roster_.clear();
         if (const auto* q = r.stanza.child("query", ns::roster))
             for (const auto* item : q->children("item", ns::roster)) s->roster_.push_back(item->attr_or("jid"));
@@ -211,7 +211,7 @@ void C2sSession::schedule_ping() {
                 auto s = w.lock();
                 if (!s || s->stream_ != stream) return;
                 // Any answer, even an error, proves the connection is alive.
-                if (r.condition == "remote-server-timeout" && !r.stanza.attr("from")) {
+                if (!r.ok() && r.error().condition == "remote-server-timeout" && !r.stanza.attr("from")) {
                     // Dead, not closed: drop it without </stream:stream> so the session can resume.
                     s->stream_->abort();
                     s->lost("the server did not answer a ping; reconnecting");

@@ -33,9 +33,9 @@ void query_disco_info(C2sSession& session, const std::string& jid, std::function
     auto iq = stanza::iq("get", jid);
     iq.add("query", ns::disco_info);
     session.send_iq(std::move(iq), [done = std::move(done)](const IqResponse& r) {
-        const auto* q = r.ok ? r.stanza.child("query", ns::disco_info) : nullptr;
+        const auto* q = r.ok() ? r.stanza.child("query", ns::disco_info) : nullptr;
         if (q) return done(disco::from_element(*q));
-        done(r.ok ? Error{"undefined-condition", "the answer carries no disco#info query"} : r.error());
+        done(r.ok() ? Error{"undefined-condition", "the answer carries no disco#info query"} : r.error());
     }, timeout);
 }
 

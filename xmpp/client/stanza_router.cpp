@@ -121,9 +121,8 @@ void StanzaRouter::timed_out(const std::string& id, std::uint64_t request) {
     auto it = pending_.find(id);
     if (it == pending_.end() || it->second.request != request) return;
     IqResponse r;
-    r.condition = "remote-server-timeout";
-    r.text = "no response within the timeout";
-    r.stanza = stanza::error_reply(stanza::iq("get", {}, id), r.condition, r.text);
+    r.failure = Error{"remote-server-timeout", "no response within the timeout"};
+    r.stanza = stanza::error_reply(stanza::iq("get", {}, id), r.failure->condition, r.failure->text);
     complete(id, std::move(r));
 }
 
@@ -133,8 +132,7 @@ void StanzaRouter::fail_pending(std::string_view condition, std::string_view tex
     for (auto& [id, p] : pending) {
         p.timer->cancel();
         IqResponse r;
-        r.condition = condition;
-        r.text = text;
+        r.failure = Error{std::string(condition), std::string(text)};
         r.stanza = stanza::error_reply(stanza::iq("get", {}, id), condition, text);
         if (p.callback) p.callback(r);
     }
@@ -183,12 +181,10 @@ void StanzaRouter::dispatch_iq(const xml::Element& iq) {
             return;
         }
         IqResponse r;
-        r.ok = type == "result";
         r.stanza = iq;
-        if (!r.ok) {
-            r.condition = stanza::error_condition(iq);
-            r.text = stanza::error_text(iq);
-            if (r.condition.empty()) r.condition = "undefined-condition";
+        if (type == "error") {
+            r.failure = Error{stanza::error_condition(iq), stanza::error_text(iq)};
+            if (r.failure->condition.empty()) r.failure->condition = "undefined-condition";
         }
         complete(id, std::move(r));
         return;

@@ -44,12 +44,11 @@ private:
 };
 
 struct IqResponse {
-    bool ok = false;           // type='result'
-    xml::Element stanza;       // the response (or a locally made error on timeout/disconnect)
-    std::string condition;     // error condition when !ok
-    std::string text;          // error text when !ok
+    xml::Element stanza;           // the response (or a locally made error on timeout/disconnect)
+    std::optional<Error> failure;  // nullopt: type='result'
+    bool ok() const { return !failure; }
+    const Error& error() const { return *failure; }
     const xml::Element* payload() const { return stanza.first_element(); }
-    Error error() const { return {condition, text}; }
 };
 
 // `peer` is who sent the request, as the channel proved it.

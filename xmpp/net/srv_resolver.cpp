@@ -284,7 +284,7 @@ std::shared_ptr<SrvResolver> SrvResolver::lookup(asio::io_context& io, std::stri
     }
     if (!error.empty()) {
         asio::post(io, [r, error] {
-            if (!r->done_) r->finish({}, error);
+            if (!r->done_) r->fail(error);
         });
         return r;
     }
@@ -297,7 +297,7 @@ void SrvResolver::send() {
     ++sent_;
     socket_.async_send(asio::buffer(query_), [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
         if (self->done_ || ec == asio::error::operation_aborted) return;
-        if (ec) self->finish({}, "cannot send DNS query to " + self->server_text_ + ": " + ec.message());
+        if (ec) self->fail("cannot send DNS query to " + self->server_text_ + ": " + ec.message());
     });
     // One retry after half the timeout: a single lost datagram should not
     // cost the whole connection attempt.
@@ -307,7 +307,7 @@ void SrvResolver::send() {
         if (self->sent_ < 2)
             self->send();
         else
-            self->finish({}, "no answer from nameserver " + self->server_text_);
+            self->fail("no answer from nameserver " + self->server_text_, "remote-server-timeout");
     });
 }
 
@@ -316,7 +316,7 @@ void SrvResolver::receive() {
                                                                           std::size_t n) {
         if (self->done_ || ec == asio::error::operation_aborted) return;
         if (ec) {
-            self->finish({}, "nameserver " + self->server_text_ + ": " + ec.message());
+            self->fail("nameserver " + self->server_text_ + ": " + ec.message());
             return;
         }
         auto reply = detail::parse_srv_reply(std::string_view(self->buf_.data(), n), self->id_, self->name_);
@@ -325,22 +325,24 @@ void SrvResolver::receive() {
             return;
         }
         if (!reply.error.empty()) {
-            self->finish({}, reply.error);
+            self->fail(reply.error);
             return;
         }
         std::mt19937 rng(std::random_device{}());
-        self->finish(detail::order_srv(std::move(reply.records), rng), {});
+        self->finish(detail::order_srv(std::move(reply.records), rng));
     });
 }
 
-void SrvResolver::finish(std::vector<SrvTarget> ordered, std::string error) {
+void SrvResolver::fail(std::string why, const char* condition) { finish(Error{condition, std::move(why)}); }
+
+void SrvResolver::finish(Result<std::vector<SrvTarget>> ordered) {
     done_ = true;
     timer_.cancel();
     boost::system::error_code ec;
     socket_.close(ec);
     auto h = std::move(handler_);
     handler_ = nullptr;
-    if (h) h(std::move(ordered), std::move(error));
+    if (h) h(std::move(ordered));
 }
 
 void SrvResolver::cancel() {

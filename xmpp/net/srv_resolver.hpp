@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "xmpp/core/result.hpp"
+
 namespace xpmn::net {
 
 struct SrvTarget {
@@ -32,11 +34,12 @@ struct SrvTarget {
 
 class SrvResolver : public std::enable_shared_from_this<SrvResolver> {
 public:
-    // `ordered` is in RFC 2782 connection order. Empty list and empty error:
-    // the name has no SRV record (NXDOMAIN or NODATA). Error set: the lookup
-    // failed (timeout, SERVFAIL, truncated, malformed reply...). Never called
-    // after cancel(), and never from inside lookup().
-    using Handler = std::function<void(std::vector<SrvTarget> ordered, std::string error)>;
+    // The targets in RFC 2782 connection order; an empty list: the name has
+    // no SRV record (NXDOMAIN or NODATA). An Error: the lookup failed
+    // (remote-server-timeout: no answer; remote-server-not-found: SERVFAIL,
+    // truncated, malformed reply...). Never called after cancel(), and never
+    // from inside lookup().
+    using Handler = std::function<void(Result<std::vector<SrvTarget>> ordered)>;
 
     static std::shared_ptr<SrvResolver> lookup(boost::asio::io_context& io, std::string service_name, Handler handler,
                                                std::optional<boost::asio::ip::udp::endpoint> nameserver = {},
@@ -50,7 +53,8 @@ private:
     SrvResolver(boost::asio::io_context& io, Handler handler);
     void send();
     void receive();
-    void finish(std::vector<SrvTarget> ordered, std::string error);
+    void finish(Result<std::vector<SrvTarget>> ordered);
+    void fail(std::string why, const char* condition = "remote-server-not-found");
 
     boost::asio::ip::udp::socket socket_;
     boost::asio::steady_timer timer_;

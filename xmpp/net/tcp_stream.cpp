@@ -218,7 +218,7 @@ std::shared_ptr<TcpConnector> TcpConnector::connect(asio::io_context& io, std::s
                                    if (c->cancelled_) return;
                                    if (ec) {
                                        auto h = std::move(c->handler_);
-                                       h(nullptr, "cannot resolve " + host + ": " + ec.message());
+                                       h(Error{"remote-server-not-found", "cannot resolve " + host + ": " + ec.message()});
                                        return;
                                    }
                                    for (const auto& r : results) c->endpoints_.push_back(r.endpoint());
@@ -241,7 +241,9 @@ void TcpConnector::cancel() {
 void TcpConnector::try_next() {
     if (next_ >= endpoints_.size()) {
         auto h = std::move(handler_);
-        if (h) h(nullptr, "cannot connect: " + (last_error_.empty() ? std::string("no address") : last_error_));
+        if (h)
+            h(Error{"remote-server-not-found",
+                    "cannot connect: " + (last_error_.empty() ? std::string("no address") : last_error_)});
         return;
     }
     auto ep = endpoints_[next_++];
@@ -255,7 +257,7 @@ void TcpConnector::try_next() {
             return;
         }
         auto h = std::move(self->handler_);
-        if (h) h(std::make_shared<TcpStream>(std::move(self->socket_)), {});
+        if (h) h(std::make_shared<TcpStream>(std::move(self->socket_)));
     });
 }
 

@@ -7,6 +7,7 @@
 #include <deque>
 #include <vector>
 
+#include "xmpp/core/result.hpp"
 #include "xmpp/net/byte_stream.hpp"
 
 namespace xpmn::net {
@@ -60,8 +61,9 @@ private:
 };
 
 // Resolves host:port and connects to the first address that answers, trying
-// each in turn. The callback gets the connected stream or an error text.
-using ConnectHandler = std::function<void(std::shared_ptr<TcpStream>, const std::string& error)>;
+// each in turn. The callback gets the connected stream or an Error
+// (remote-server-not-found, the text says why).
+using ConnectHandler = std::function<void(Result<std::shared_ptr<TcpStream>>)>;
 class TcpConnector : public std::enable_shared_from_this<TcpConnector> {
 public:
     static std::shared_ptr<TcpConnector> connect(boost::asio::io_context& io, std::string host,

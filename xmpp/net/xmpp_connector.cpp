@@ -57,25 +57,27 @@ void XmppConnector::start() {
     std::optional<std::string> direct = options_.host ? options_.host : address_literal(domain_);
     if (direct) {
         tcp_ = TcpConnector::connect(io_, *direct, options_.port,
-                                     [self = shared_from_this()](std::shared_ptr<TcpStream> s, const std::string& e) {
-                                         if (!self->cancelled_) self->finish(std::move(s), e);
+                                     [self = shared_from_this()](Result<std::shared_ptr<TcpStream>> s) {
+                                         if (!self->cancelled_) self->finish(std::move(s));
                                      });
         return;
     }
     resolver_ = SrvResolver::lookup(
         io_, "_xmpp-client._tcp." + dns_domain_,
-        [self = shared_from_this()](std::vector<SrvTarget> ordered, std::string error) {
-            if (!self->cancelled_) self->on_srv(std::move(ordered), std::move(error));
+        [self = shared_from_this()](Result<std::vector<SrvTarget>> ordered) {
+            if (!self->cancelled_) self->on_srv(std::move(ordered));
         },
         options_.nameserver, options_.dns_timeout);
 }
 
-void XmppConnector::on_srv(std::vector<SrvTarget> ordered, std::string error) {
-    if (!error.empty()) {
+void XmppConnector::on_srv(Result<std::vector<SrvTarget>> found) {
+    if (!found) {
+        const std::string& error = found.error().text;
         spdlog::warn("SRV lookup for {} failed: {}; trying {}:{}", domain_, error, dns_domain_, options_.port);
         fallback(error);
         return;
     }
+    std::vector<SrvTarget> ordered = std::move(found).value();
     if (ordered.empty()) {
         spdlog::debug("no SRV record for {}; trying {}:{}", domain_, dns_domain_, options_.port);
         fallback({});
@@ -83,7 +85,7 @@ void XmppConnector::on_srv(std::vector<SrvTarget> ordered, std::string error) {
     }
     // RFC 2782: a single record with target "." says "not here", decidedly.
     if (ordered.size() == 1 && ordered.front().host == ".") {
-        finish(nullptr, "xmpp service not offered for " + domain_ + " (SRV target '.')");
+        finish(Error{"remote-server-not-found", "xmpp service not offered for " + domain_ + " (SRV target '.')"});
         return;
     }
     std::erase_if(ordered, [](const SrvTarget& t) { return t.host == "."; });
@@ -94,19 +96,21 @@ void XmppConnector::on_srv(std::vector<SrvTarget> ordered, std::string error) {
 void XmppConnector::try_next_target() {
     if (next_ >= targets_.size()) {
         // RFC 6120 §3.2.1: the SRV records are the service's word; no fallback.
-        finish(nullptr, "cannot connect to any SRV target of " + domain_ + ": " + target_errors_);
+        finish(Error{"remote-server-not-found",
+                     "cannot connect to any SRV target of " + domain_ + ": " + target_errors_});
         return;
     }
     const SrvTarget& t = targets_[next_++];
     spdlog::debug("{}: trying SRV target {}:{}", domain_, t.host, t.port);
     tcp_ = TcpConnector::connect(io_, t.host, t.port,
                                  [self = shared_from_this(), where = t.host + ":" + std::to_string(t.port)](
-                                     std::shared_ptr<TcpStream> s, const std::string& e) {
+                                     Result<std::shared_ptr<TcpStream>> s) {
                                      if (self->cancelled_) return;
                                      if (s) {
-                                         self->finish(std::move(s), {});
+                                         self->finish(std::move(s));
                                          return;
                                      }
+                                     const std::string& e = s.error().text;
                                      spdlog::debug("{}: SRV target {}: {}", self->domain_, where, e);
                                      if (!self->target_errors_.empty()) self->target_errors_ += "; ";
                                      self->target_errors_ += where + ": " + e;
@@ -116,18 +120,20 @@ void XmppConnector::try_next_target() {
 
 void XmppConnector::fallback(const std::string& srv_error) {
     tcp_ = TcpConnector::connect(io_, dns_domain_, options_.port,
-                                 [self = shared_from_this(), srv_error](std::shared_ptr<TcpStream> s,
-                                                                        const std::string& e) {
+                                 [self = shared_from_this(), srv_error](Result<std::shared_ptr<TcpStream>> s) {
                                      if (self->cancelled_) return;
-                                     std::string error = s || srv_error.empty() ? e : e + " (SRV lookup: " + srv_error + ")";
-                                     self->finish(std::move(s), error);
+                                     if (!s && !srv_error.empty())
+                                         return self->finish(Error{s.error().condition, s.error().text +
+                                                                                            " (SRV lookup: " +
+                                                                                            srv_error + ")"});
+                                     self->finish(std::move(s));
                                  });
 }
 
-void XmppConnector::finish(std::shared_ptr<TcpStream> stream, const std::string& error) {
+void XmppConnector::finish(Result<std::shared_ptr<TcpStream>> stream) {
     auto h = std::move(handler_);
     handler_ = nullptr;
-    if (h) h(std::move(stream), error);
+    if (h) h(std::move(stream));
 }
 
 void XmppConnector::cancel() {

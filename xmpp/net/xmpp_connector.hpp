@@ -39,10 +39,10 @@ public:
 private:
     XmppConnector(boost::asio::io_context& io, std::string domain, Options options, ConnectHandler handler);
     void start();
-    void on_srv(std::vector<SrvTarget> ordered, std::string error);
+    void on_srv(Result<std::vector<SrvTarget>> ordered);
     void try_next_target();
     void fallback(const std::string& srv_error);
-    void finish(std::shared_ptr<TcpStream> stream, const std::string& error);
+    void finish(Result<std::shared_ptr<TcpStream>> stream);
 
     boost::asio::io_context& io_;
     std::string domain_;  // as given (for messages)

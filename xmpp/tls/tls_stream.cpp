@@ -146,7 +146,7 @@ void TlsStream::drive() {
         }
         handshake_done_ = true;
         if (!plain_out_.empty()) post_flush();  // written before the handshake finished
-        if (auto h = std::move(on_handshake_)) h({});
+        if (auto h = std::move(on_handshake_)) h(Result<void>());
         if (closed_) return;
     }
     if (!read_plaintext()) return;
@@ -255,7 +255,8 @@ void TlsStream::fail(const std::string& reason) {
     std::string().swap(plain_out_);
     if (reason.empty()) lower_->close();
     else lower_->abort();
-    if (hs) hs(reason.empty() ? std::string("connection closed during the TLS handshake") : reason);
+    if (hs)
+        hs(Error{"undefined-condition", reason.empty() ? "connection closed during the TLS handshake" : reason});
     else if (closed) closed(reason);
 }
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "xmpp/core/result.hpp"
 #include "xmpp/net/byte_stream.hpp"
 #include "xmpp/tls/tls_context.hpp"
 
@@ -24,7 +25,9 @@ struct PeerCheck {
 class TlsStream : public net::ByteStream, public std::enable_shared_from_this<TlsStream> {
 public:
     enum class Role { Client, Server };
-    using HandshakeHandler = std::function<void(const std::string& error)>;  // empty error: secured
+    // Success: secured. An Error (undefined-condition): the text says why
+    // (the peer's certificate refused, the connection closed, an alert…).
+    using HandshakeHandler = std::function<void(Result<void>)>;
 
     TlsStream(net::ByteStreamPtr lower, SslCtxPtr ctx, Role role, PeerCheck check = {});
     ~TlsStream() override;

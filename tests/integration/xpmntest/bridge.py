@@ -8,8 +8,11 @@ The build directory comes from $XPMN_BUILD_DIR (set by CTest), default
 build/default. Logs go to files in the work dir; every wait is bounded.
 """
 import os
+import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 from . import reaper
@@ -152,6 +155,36 @@ def run_xpmn(config, *args, timeout=30):
 
 def check_config(path):
     return subprocess.run([BRIDGE_BIN, '--check-config', path], capture_output=True, text=True, timeout=30)
+
+
+def class_workdir(case, prefix):
+    """For setUpClass: case.workdir, a new temporary directory removed by a
+    class cleanup unless XPMN_KEEP_WORKDIR is set."""
+    case.workdir = tempfile.mkdtemp(prefix=prefix)
+    if not os.environ.get('XPMN_KEEP_WORKDIR'):
+        case.addClassCleanup(shutil.rmtree, case.workdir, True)
+    return case.workdir
+
+
+def start_server(case, server):
+    """Starts a fixture server (a NAS, say) for a TestCase class; a class cleanup kills it."""
+    case.addClassCleanup(server.kill)
+    server.start()
+    return server
+
+
+def device_jids(devices_output):
+    """`xpmn devices` output → {friendly name: full JID} of the UPnP devices."""
+    return {m.group(2): m.group(1) for m in
+            re.finditer(r'^(home@xpmn\.test/upnp-[0-9a-f]{8}) .*"(.*)"$', devices_output, re.M)}
+
+
+def xpmn_ok(case, *args):
+    """Runs xpmn with the case's config, asserts it succeeded, returns its output
+    (as a TestCase method: `xpmn = xpmn_ok`)."""
+    r = run_xpmn(case.config, *args)
+    case.assertEqual(r.returncode, 0, r.stderr)
+    return r.stdout
 
 
 def start_home_network(case, password, **sections):

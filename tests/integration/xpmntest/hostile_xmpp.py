@@ -23,7 +23,6 @@ stream management, no roster). Then:
 
 Everything runs in threads of this process, on 127.0.0.1 only.
 """
-import base64
 import select
 import socket
 import ssl
@@ -31,24 +30,19 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 
-STREAM = 'http://etherx.jabber.org/streams'
-TLS = 'urn:ietf:params:xml:ns:xmpp-tls'
-SASL = 'urn:ietf:params:xml:ns:xmpp-sasl'
-BIND = 'urn:ietf:params:xml:ns:xmpp-bind'
-CLIENT = 'jabber:client'
+from .fake_server import BIND_NS, CLIENT_NS, ServerStream
 
 
-class Connection:
+class Connection(ServerStream):
     def __init__(self, index, sock, behaviour):
+        super().__init__(sock)  # blocking: a flood waits as long as the client does not read
         self.index = index
-        self.sock = sock
         self.behaviour = behaviour
         self.events = set()      # 'online', 'flooded', 'ended'
         self.ended = None        # 'closed' (FIN), 'reset' (RST), or an error text
         self.flood_sent = 0
         self.jid = None
         self.cond = threading.Condition()
-        self.parser = None
 
     def mark(self, event, **facts):
         with self.cond:
@@ -155,76 +149,16 @@ class HostileXmpp:
             except OSError:
                 pass
 
-    def _send(self, conn, text):
-        conn.sock.sendall(text.encode())
-
-    def _new_stream(self, conn):
-        conn.parser = ET.XMLPullParser(events=('start', 'end'))
-        conn.depth = 0
-
-    def _next_element(self, conn):
-        """The next complete top-level element of the client's stream."""
-        while True:
-            for event, el in conn.parser.read_events():
-                if event == 'start':
-                    conn.depth += 1
-                    if conn.depth == 1:
-                        conn.header_seen = True
-                else:
-                    conn.depth -= 1
-                    if conn.depth == 1:
-                        return el
-            data = conn.sock.recv(65536)
-            if not data:
-                raise ConnectionResetError('the client closed the connection')
-            conn.parser.feed(data)
-
-    def _wait_header(self, conn):
-        conn.header_seen = False
-        while not conn.header_seen:
-            for event, _ in conn.parser.read_events():
-                if event == 'start':
-                    conn.depth += 1
-                    conn.header_seen = True
-                    break
-            else:
-                data = conn.sock.recv(65536)
-                if not data:
-                    raise ConnectionResetError('the client closed the connection')
-                conn.parser.feed(data)
-
-    def _open(self, conn, features):
-        self._new_stream(conn)
-        self._wait_header(conn)
-        self._send(conn, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-                         "xmlns:stream='http://etherx.jabber.org/streams' from='%s' id='h%d' version='1.0'>"
-                         "<stream:features>%s</stream:features>" % (self.domain, conn.index, features))
-
     def _negotiate(self, conn):
-        self._open(conn, "<starttls xmlns='%s'><required/></starttls>" % TLS)
-        el = self._next_element(conn)
-        assert el.tag == '{%s}starttls' % TLS, el.tag
-        self._send(conn, "<proceed xmlns='%s'/>" % TLS)
-        conn.sock = self._ssl.wrap_socket(conn.sock, server_side=True)
-        self._open(conn, "<mechanisms xmlns='%s'><mechanism>PLAIN</mechanism></mechanisms>" % SASL)
-        el = self._next_element(conn)
-        parts = base64.b64decode(el.text or '').split(b'\0')
-        if el.tag != '{%s}auth' % SASL or parts[1:] != [self.user.encode(), self.password.encode()]:
-            self._send(conn, "<failure xmlns='%s'><not-authorized/></failure></stream:stream>" % SASL)
-            raise AssertionError('authentication failed')
-        self._send(conn, "<success xmlns='%s'/>" % SASL)
-        self._open(conn, "<bind xmlns='%s'/>" % BIND)
-        el = self._next_element(conn)
-        resource = el.findtext('{%s}bind/{%s}resource' % (BIND, BIND)) or 'r'
-        conn.jid = '%s@%s/%s' % (self.user, self.domain, resource)
-        self._send(conn, "<iq type='result' id='%s'><bind xmlns='%s'><jid>%s</jid></bind></iq>" % (
-            el.get('id'), BIND, conn.jid))
+        conn.negotiate(self._ssl, self.domain, 'h%d' % conn.index, "<bind xmlns='%s'/>" % BIND_NS,
+                       credentials=(self.user, self.password))
+        conn.jid = conn.bind(conn.next_element(), self.user, self.domain)
 
     def _normal(self, conn):
         while not self._stopping:
-            el = self._next_element(conn)
-            if el.tag == '{%s}iq' % CLIENT and el.get('type') in ('get', 'set'):
-                self._send(conn, "<iq type='result' id='%s' from='%s'/>" % (el.get('id'), self.domain))
+            el = conn.next_element()
+            if el.tag == '{%s}iq' % CLIENT_NS and el.get('type') in ('get', 'set'):
+                conn.send("<iq type='result' id='%s' from='%s'/>" % (el.get('id'), self.domain))
 
     def _flood(self, conn):
         sender = '%s@%s/phone' % (self.user, self.domain)
@@ -233,7 +167,7 @@ class HostileXmpp:
             text = ''.join("<iq type='get' id='f%d' from='%s' to='%s'>"
                            "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>" % (
                                conn.flood_sent + i, sender, conn.jid) for i in range(batch))
-            self._send(conn, text)  # blocks while the client does not read
+            conn.send(text)  # blocks while the client does not read
             conn.flood_sent += batch
         conn.mark('flooded')
         # Still not reading: wait for the client to close (FIN) or reset.
