@@ -107,9 +107,9 @@ TEST(WriteCoalescing, ReadsAreAcknowledgedAtOnce) {
     std::shared_ptr<net::TcpStream> stream;
     std::vector<int> quickack;  // TCP_QUICKACK as each read is delivered
     net::TcpConnector::connect(io, "127.0.0.1", acceptor.local_endpoint().port(),
-                               [&](std::shared_ptr<net::TcpStream> s, const std::string& e) {
-                                   ASSERT_EQ(e, "");
-                                   stream = std::move(s);
+                               [&](Result<std::shared_ptr<net::TcpStream>> s) {
+                                   ASSERT_TRUE(s) << s.error().text;
+                                   stream = std::move(s).value();
                                    stream->set_handlers({[&](std::string_view) {
                                                              int on = 0;
                                                              socklen_t len = sizeof on;
