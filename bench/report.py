@@ -39,30 +39,34 @@ def report(bench, quick, nodelay, started, elapsed):
                                          platform.release(), *bench.versions().values()),
             '- Library: %d generated files on minidlna in a network namespace; the browsed container holds %d.' % (
                 bench.files, bench.nas_total),
-            '- Bridge: one logged-in slixmpp session (XEP-0198 off), `<browse/>` IQs to the device resource;',
-            '  direct: a plain HTTP/SOAP client (one connection per call, as `xpmntest/upnp_direct.py`) doing',
+            '- Bridge: `<browse/>` IQs to the device resource inside one logged-in session of',
+            '  `xpmn-bench-client` (`bench/bench_client.cpp`: the project\'s own XMPP stack, as the `xpmn` CLI,',
+            '  timing each request itself); slixmpp client: the same request from a slixmpp session (Python).',
+            '  Direct: a plain HTTP/SOAP client (one connection per call, as `xpmntest/upnp_direct.py`) doing',
             '  what one browse answers: BrowseMetadata of the container + BrowseDirectChildren of the page.',
             '- Walk: every container below minidlna\'s folder view (each file once), depth first, asking for',
             '  %d children a time and paging by what each answer returned; direct: BrowseDirectChildren only.'
             % bench.walk_page,
-            '- XMPP alone: the same result stanza sent by a second slixmpp client of the account in answer to',
-            '  an IQ (client → Prosody → client and back): what the XMPP path itself costs, slixmpp\'s own',
-            '  serialization on the answering side included. Client parse: ElementTree parsing that result',
-            '  once in this process, a part of both the bridge and the XMPP-alone times.',
+            '- XMPP alone: a bridge result of the same page size kept by a second `xpmn-bench-client` of the',
+            '  account and sent back in answer to an IQ from the measuring one (client → Prosody → client and',
+            '  back): what the XMPP path itself costs, both clients\' own parsing and serialization included.',
             '', '## Directory', '',
-            '| Measurement | Bridge | Direct | Ratio (bridge/direct) | Target | Met | XMPP alone | Client parse |',
-            '| --- | --- | --- | --- | --- | --- | --- | --- |']
+            '| Measurement | Bridge | Direct | Ratio (bridge/direct) | Target | Met | XMPP alone '
+            '| Bridge − XMPP alone | slixmpp client (ratio) |',
+            '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
     for size in sorted(k[1] for k in s if k[0] == 'browse'):
         d = s[('browse', size)]
         ratio = med(d['a']) / med(d['b'])
         target, met = verdict(('browse', size), ratio)
         out.append('| Browse, page of %d (items returned: bridge %d, direct %d; result %.0f KiB; %d rounds) '
-                   '| %s | %s | %.2f× | %s | %s | %s | %s |'
+                   '| %s | %s | %.2f× | %s | %s | %s | %s | %s (%.1f×) |'
                    % (size, med(d['a_items']), med(d['b_items']), med(d['kib']), len(d['a']), ms(med(d['a'])),
-                      ms(med(d['b'])), ratio, target, met, ms(med(d['c'])), ms(med(d['parse']))))
+                      ms(med(d['b'])), ratio, target, met, ms(med(d['c'])), ms(med(d['a']) - med(d['c'])),
+                      ms(med(d['slix'])), med(d['slix']) / med(d['b'])))
     out += ['', 'Bridge minus XMPP alone is roughly what the bridge itself adds (its NAS calls, mapping and',
             'writing); where XMPP alone is close to Bridge, the time goes to the XMPP path (server and',
-            'client), which the ratio to direct UPnP includes as well.', '',
+            'clients), which the ratio to direct UPnP includes as well. The slixmpp column is the same browse',
+            'measured by a Python client, whose own XML costs dominate at 100 items and more.', '',
             '| Measurement | Bridge | Direct | Ratio (bridge/direct) | Target | Met |',
             '| --- | --- | --- | --- | --- | --- |']
     if ('walk', None) in s:
@@ -93,6 +97,15 @@ def report(bench, quick, nodelay, started, elapsed):
         out.append('| Server itself, 2 ms after | %s | %s | 1× | (baseline) |' % (ms(srv), ms(p90(d['server']))))
         out.append('| Stall: device 2 ms-apart minus 100 ms-apart | %s | | | ≈ 0 (before the fix: ~40 ms) |'
                    % ms(max(quick_ms - slow_ms, 0.0)))
+    if ('cli', None) in s:
+        d = s[('cli', None)]
+        out += ['', '## xpmn CLI', '',
+                'Wall time of `xpmn --config … disco DOMAIN` (process start, TCP, STARTTLS, SASL, bind, one',
+                'disco#info IQ to the server, log out) against Prosody with %s; %d runs.' % (
+                    '`nagle = false`' if nodelay else 'its default settings (Nagle on)', len(d['disco'])), '',
+                '| Measurement | Median | Min | Max |', '| --- | --- | --- | --- |',
+                '| xpmn CLI: login + disco#info of the server | %s | %s | %s |' % (
+                    ms(med(d['disco'])), ms(min(d['disco'])), ms(max(d['disco'])))]
     out += ['', 'Re-run with `bench/run` (as root; a few minutes). `bench/run --quick --output FILE` is the',
             'smoke run the test suite uses (`tests/integration/test_bench_smoke.py`).', '']
     return '\n'.join(out)

@@ -6,7 +6,9 @@ started by bench/run, which documents the options.
 Everything runs in a fresh network namespace (it re-runs itself inside one, as
 the UPnP tests do): a generated library of several thousand files on minidlna,
 Prosody, the bridge (`[security] require_e2e = false`, so its profiles answer
-over c2s) and one long-lived slixmpp session. Each measurement pairs a request
+over c2s) and long-lived sessions of xpmn-bench-client (bench/bench_client.cpp,
+the project's own XMPP stack: what a native controller sees) plus one slixmpp
+session for comparison. Each measurement pairs a request
 through the bridge (A) with the same request made directly (B), alternating
 A, B, A, B ... in one run, so both see the same machine load; the result is a
 ratio of medians, never an absolute time. The report (Markdown) lists each
@@ -14,12 +16,11 @@ ratio beside its target. Nothing is asserted: a missed target is a finding,
 only a failed request fails the run.
 """
 import argparse
-import asyncio
 import contextlib
-import copy
 import datetime
 import hashlib
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -37,21 +38,64 @@ from report import report  # noqa: E402  (bench/report.py)
 
 SERVER_NS = 'urn:xmpp:media:server:0'
 META_NS = 'urn:xmpp:media:metadata:0'
-PING_NS = 'urn:xmpp:ping'
-ECHO_NS = 'urn:xpmn:bench:echo'  # the echo client's own request: "send me the result you hold for this size"
 PASSWORD = 'bench-password'
 NAS_NAME = 'Bench NAS'
 WALK_PAGE = 1000  # children per request while walking (the bridge may deliver fewer: page by `returned`)
 
 # rounds per measurement; one untimed warm-up pair precedes each
-FULL = {'files': 3000, 'browse': {10: 30, 100: 30, 1000: 10}, 'walk': 3, 'ping': 40}
-QUICK = {'files': 120, 'browse': {10: 2, 100: 2, 1000: 1}, 'walk': 1, 'ping': 2}
+FULL = {'files': 3000, 'browse': {10: 30, 100: 30, 1000: 10}, 'walk': 3, 'ping': 40, 'cli': 10}
+QUICK = {'files': 120, 'browse': {10: 2, 100: 2, 1000: 1}, 'walk': 1, 'ping': 2, 'cli': 2}
 
 class BenchError(Exception):
     pass
 
 
-# -- requests through the bridge (run on the slixmpp client's loop, timed there) --------
+class NativeClient:
+    """xpmn-bench-client (bench/bench_client.cpp): one logged-in session of the
+    project's own XMPP stack that times each request itself and answers one
+    line per command line (the pipe's own cost is outside what it times)."""
+
+    def __init__(self, binary, config, resource, workdir):
+        self.resource = resource
+        self.stderr = open(os.path.join(workdir, 'bench-client-%s.log' % resource), 'w')
+        self.proc = subprocess.Popen([binary, '--config', config, '--resource', resource, '--timeout', '60'],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
+                                     bufsize=1)
+        line = self._line(60)
+        if not line.startswith('online '):
+            raise BenchError('bench client %s did not come online: %r' % (resource, line))
+        self.full_jid = line.split()[1]
+
+    def _line(self, timeout):
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ''
+        if not line:
+            raise BenchError('bench client %s: no answer within %d s (exit %s)' % (
+                self.resource, timeout, self.proc.poll()))
+        return line.strip()
+
+    def cmd(self, *words, timeout=600):
+        """Sends one command; returns (seconds, [further fields]); a failed request is a BenchError."""
+        line = ' '.join(str(w) for w in words)
+        self.proc.stdin.write(line + '\n')
+        self.proc.stdin.flush()
+        answer = self._line(timeout).split()
+        if len(answer) < 2 or answer[0] == 'bad' or answer[1] != 'result':
+            raise BenchError('bench client %s: %r answered %r' % (self.resource, line, ' '.join(answer)))
+        return int(answer[0]) / 1e6, answer[2:]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()  # end of commands: it logs out and exits
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.stderr.close()
+
+
+# -- requests through the bridge by slixmpp (on the slixmpp client's loop, timed there) ---
 async def send_timed(xmpp, to, payload, timeout=60):
     """Sends <iq type='get' to=TO>payload</iq>; returns (seconds, reply payload element)."""
     iq = xmpp.Iq()
@@ -110,34 +154,6 @@ def kids_of(parent, item_tag, container_tag):
     return [(k.tag == item_tag, k.get('id')) for k in parent if k.tag in (item_tag, container_tag)]
 
 
-async def bridge_walk(xmpp, device, root):
-    """Every object below `root` through the bridge; (seconds, items, containers)."""
-    t0 = time.perf_counter()
-    walk = walker(root)
-    try:
-        cid, start = next(walk)
-        while True:
-            _, reply = await send_timed(xmpp, device, browse_payload(cid, start, WALK_PAGE))
-            c = container_of(reply, cid)
-            cid, start = walk.send((kids_of(c, '{%s}item' % META_NS, '{%s}container' % META_NS), int(c.get('total'))))
-    except StopIteration as done:
-        return (time.perf_counter() - t0, *done.value)
-
-
-async def ping_round(xmpp, device, server):
-    """One XEP-0199 ping to the device 100 ms after the previous answer, one 2 ms
-    after, and one to the server 2 ms after: (seconds, seconds, seconds)."""
-    def ping():
-        return ET.Element('{%s}ping' % PING_NS)
-    await asyncio.sleep(0.1)
-    slow, _ = await send_timed(xmpp, device, ping())
-    await asyncio.sleep(0.002)
-    quick, _ = await send_timed(xmpp, device, ping())
-    await asyncio.sleep(0.002)
-    srv, _ = await send_timed(xmpp, server, ping())
-    return slow, quick, srv
-
-
 # -- the same requests made directly (plain HTTP/SOAP client, this thread) ---------------
 def direct_browse(cd, cid, start, count):
     t0 = time.perf_counter()
@@ -177,8 +193,6 @@ class Bench:
         from xpmntest.prosody import Prosody
         from xpmntest.slix import SlixClient
         from xpmntest.upnp_direct import ContentDirectory
-        from slixmpp.xmlstream.handler import Callback
-        from slixmpp.xmlstream.matcher import MatchXPath
 
         ns = NetNs.current()
         lib = os.path.join(self.workdir, 'library')
@@ -219,25 +233,20 @@ class Bench:
                                  self.prosody.ca_file)
         stack.callback(self.client.close)
         self.client.connect()
-        # A second plain client that answers an echo request with a copy of a
-        # bridge result: the cost of the same stanza through XMPP alone.
-        self.echo_templates = {}
-        self.echo = SlixClient(self.prosody.jid('home', 'echo'), PASSWORD, '127.0.0.1', self.prosody.c2s_port,
-                               self.prosody.ca_file)
-        stack.callback(self.echo.close)
-        self.echo._call_sync(lambda: self.echo.xmpp.register_handler(Callback(
-            'bench echo', MatchXPath('{jabber:client}iq/{%s}echo' % ECHO_NS), self._on_echo)), 5, 'echo handler')
-        self.echo.connect()
-        self.echo_jid = self.echo.full_jid
         self.client.wait_presence(self.device, timeout=60)
         self.log('bridge device %s online' % self.device)
-
-    def _on_echo(self, iq):  # on the echo client's loop
-        template = self.echo_templates.get(iq.xml[0].get('size'))
-        reply = iq.reply(clear=True)
-        if template is not None:
-            reply.xml.append(copy.deepcopy(template))
-        reply.send()
+        # The measuring clients: the project's own XMPP stack, as a native controller would be.
+        # `bench` measures; `echo` keeps a browse result of each size and sends it back on request.
+        from xpmntest.bridge import BUILD, XPMN_BIN, write_config
+        self.xpmn_bin = XPMN_BIN
+        self.xpmn_config = write_config(os.path.join(self.workdir, 'xpmn.toml'), {
+            'xmpp': xmpp_section(self.prosody, 'home', PASSWORD),
+            'bridge': {'state_dir': os.path.join(self.workdir, 'xpmn-state')}})
+        client_bin = os.path.join(BUILD, 'bench', 'xpmn-bench-client')
+        self.native = NativeClient(client_bin, self.xpmn_config, 'bench-native', self.workdir)
+        stack.callback(self.native.close)
+        self.native_echo = NativeClient(client_bin, self.xpmn_config, 'bench-echo', self.workdir)
+        stack.callback(self.native_echo.close)
 
     def on_loop(self, coro, what, timeout=600):
         return self.client._call(coro, timeout, what)
@@ -248,25 +257,22 @@ class Bench:
             d.setdefault(k, []).append(v)
 
     def browse_pair(self, size, start, record):
-        """Bridge, direct, then the bridge's result echoed by a plain client."""
-        x = self.client.xmpp
-        a, a_n, result = self.on_loop(bridge_browse(x, self.device, self.many, start, size), 'browse via the bridge')
+        """Bridge (native client), direct, the bridge's result echoed between two native
+        clients (XMPP alone), then the bridge again with the slixmpp client."""
+        a, (a_n, _, nbytes) = self.native.cmd('browse', self.device, self.many, start, size)
         b, b_n = direct_browse(self.cd, self.many, start, size)
-        if not record:
-            self.echo_templates[str(size)] = result
+        if not record:  # warm-up: the echo client keeps a result of this size to send back
+            self.native_echo.cmd('browse', self.device, self.many, start, size)
+            self.on_loop(bridge_browse(self.client.xmpp, self.device, self.many, start, size), 'browse via slixmpp')
             return
-        # What parsing such a result costs this (Python) client: part of every bridge and echo time.
-        text = ET.tostring(result, encoding='unicode')
-        t0 = time.perf_counter()
-        ET.fromstring(text)
-        parse = time.perf_counter() - t0
-        c, _ = self.on_loop(send_timed(x, self.echo_jid, ET.Element('{%s}echo' % ECHO_NS, {'size': str(size)})),
-                            'echo')
-        self.add(('browse', size), a=a, b=b, c=c, parse=parse, a_items=a_n, b_items=b_n, kib=len(text.encode()) / 1024)
+        c, _ = self.native.cmd('echo', self.native_echo.full_jid, size)
+        slix, _, _ = self.on_loop(bridge_browse(self.client.xmpp, self.device, self.many, start, size),
+                                  'browse via slixmpp')
+        self.add(('browse', size), a=a, b=b, c=c, slix=slix, a_items=int(a_n), b_items=b_n, kib=int(nbytes) / 1024)
 
     def walk_pair(self, record):
-        x = self.client.xmpp
-        a, a_items, a_cont = self.on_loop(bridge_walk(x, self.device, self.walk_root), 'walk via the bridge')
+        a, (a_items, a_cont) = self.native.cmd('walk', self.device, self.walk_root, WALK_PAGE)
+        a_items, a_cont = int(a_items), int(a_cont)
         b, b_items, b_cont = direct_walk(self.cd, self.walk_root)
         if (a_items, a_cont) != (b_items, b_cont):
             raise BenchError('the walks differ: bridge %d items / %d containers, direct %d / %d' % (
@@ -275,9 +281,26 @@ class Bench:
             self.add(('walk', None), a=a_items / a, b=b_items / b, items=a_items)
 
     def ping_pair(self, record):
-        slow, quick, srv = self.on_loop(ping_round(self.client.xmpp, self.device, self.server), 'pings')
+        """A ping to the device 100 ms after the previous answer, one 2 ms after, one to the server 2 ms after."""
+        time.sleep(0.1)
+        slow, _ = self.native.cmd('ping', self.device)
+        time.sleep(0.002)
+        quick, _ = self.native.cmd('ping', self.device)
+        time.sleep(0.002)
+        srv, _ = self.native.cmd('ping', self.server)
         if record:
             self.add(('ping', None), slow=slow, quick=quick, server=srv)
+
+    def cli_disco(self, record):
+        """Wall time of `xpmn disco DOMAIN`: start, TLS, SASL, bind, one IQ, log out."""
+        t0 = time.perf_counter()
+        r = subprocess.run([self.xpmn_bin, '--config', self.xpmn_config, 'disco', self.server],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        dt = time.perf_counter() - t0
+        if r.returncode != 0:
+            raise BenchError('xpmn disco %s: exit %d: %s' % (self.server, r.returncode, r.stderr.strip()))
+        if record:
+            self.add(('cli', None), disco=dt)
 
     def run(self):
         total = self.nas_total = self.cd.browse(self.many, count=1)[2]
@@ -297,6 +320,10 @@ class Bench:
         for _ in range(self.cfg['ping']):
             self.ping_pair(True)
         self.log('ping: done')
+        self.cli_disco(False)
+        for _ in range(self.cfg['cli']):
+            self.cli_disco(True)
+        self.log('xpmn CLI: done')
 
     def versions(self):
         def first_line(argv):

@@ -27,6 +27,7 @@ Controller::Controller(boost::asio::io_context& io, const config::Config& config
 
 std::string Controller::resolve_jid(const std::string& text) const {
     if (text.find('@') != std::string::npos || text.find('/') != std::string::npos) return text;
+    if (text == config_.xmpp.jid.domain()) return text;  // the account's own server
     return config_.xmpp.jid.bare().str() + "/" + text;
 }
 

@@ -33,7 +33,7 @@ public:
     // what the devices knew about this controller (watches) is gone.
     void on_session_lost(std::function<void()> callback) { on_session_lost_ = std::move(callback); }
     const config::Config& config() const { return config_; }
-    // A full JID from a full JID or a resource of the own account.
+    // A full JID from a full JID or a resource of the own account; the account's domain stays itself.
     std::string resolve_jid(const std::string& text) const;
 
 private:

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     auto* devices = app.add_subcommand("devices", "list the account's online devices with their identity and features");
     std::string disco_jid;
     auto* disco = app.add_subcommand("disco", "show the disco#info of a JID");
-    disco->add_option("JID", disco_jid, "full JID (or a resource of the own account)")->required();
+    disco->add_option("JID", disco_jid, "full JID, a resource of the own account, or its server's domain")->required();
     tools::BrowseOptions browse_opts;
     auto* browse = app.add_subcommand("browse", "list one container of a media server");
     browse->add_option("DEVICE", browse_opts.device, "full JID, resource or unique friendly name")->required();
