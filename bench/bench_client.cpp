@@ -51,7 +51,7 @@ long long micros_since(Clock::time_point t0) {
     return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
 }
 
-std::string type_of(const client::IqResponse& r) { return r.ok ? "result" : "error:" + r.condition; }
+std::string type_of(const client::IqResponse& r) { return r.ok() ? "result" : "error:" + r.error().condition; }
 
 class Bench {
 public:
@@ -96,7 +96,7 @@ private:
             return browse(jid, id, start, max, [this, t0, max](const client::IqResponse& r) {
                 auto us = micros_since(t0);
                 const auto* c = r.payload();
-                if (!r.ok || !c) return answer(std::to_string(us) + " " + type_of(r));
+                if (!r.ok() || !c) return answer(std::to_string(us) + " " + type_of(r));
                 std::string text = c->to_string();
                 kept_[std::to_string(max)] = *c;
                 answer(std::to_string(us) + " result " + c->attr_or("returned", "?") + " " + c->attr_or("total", "?") +
@@ -122,7 +122,7 @@ private:
             return c_.session().send_iq(std::move(iq), [this, t0, cmd](const client::IqResponse& r) {
                 auto us = micros_since(t0);
                 std::string tail;
-                if (cmd == "echo" && r.ok) tail = " " + std::to_string(r.payload() ? r.payload()->to_string().size() : 0);
+                if (cmd == "echo" && r.ok()) tail = " " + std::to_string(r.payload() ? r.payload()->to_string().size() : 0);
                 answer(std::to_string(us) + " " + type_of(r) + tail);
             });
         }
@@ -158,8 +158,8 @@ private:
         }
         browse(w->jid, w->current, w->start, w->page, [this, w](const client::IqResponse& r) {
             const auto* c = r.payload();
-            if (!r.ok || !c || c->name() != "container")
-                return answer(std::to_string(micros_since(w->t0)) + " " + (r.ok ? "error:no-container" : type_of(r)));
+            if (!r.ok() || !c || c->name() != "container")
+                return answer(std::to_string(micros_since(w->t0)) + " " + (r.ok() ? "error:no-container" : type_of(r)));
             long long kids = 0;
             for (const auto* o : c->elements()) {
                 if (o->name() == "item") ++w->items, ++kids;
