@@ -216,6 +216,10 @@ class TestBridgeC2s(ProsodyCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn('identity automation/gateway "xpmn-bridge"', r.stdout)
         self.assertIn('feature ' + PING, r.stdout)
+        # The account's own domain is the server, not a resource of the account.
+        r = run_xpmn(self.xpmn_config(), 'disco', self.prosody.domain)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('identity server/', r.stdout)
         r = run_xpmn(self.xpmn_config(), '--timeout', '10', 'disco', 'nobody-here')
         self.assertEqual(r.returncode, 1)
         self.assertIn('failed: service-unavailable', r.stderr)
