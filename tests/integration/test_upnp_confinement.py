@@ -13,7 +13,7 @@ run the daemon beside a loopback Prosody (test_bridge_c2s, test_device_host,
   interface), while an unconfined one searches on upnp0 too (proof that the
   observation sees it). Its UDP sockets (its /proc/PID/fd against
   /proc/PID/net/udp) and group memberships (/proc/net/igmp) are checked too:
-  see the expected failure below.
+  it binds and joins the SSDP group on lo only.
 
 The bridges log in nowhere (their XMPP server port is closed): UPnP starts
 without XMPP, and that is all these tests look at.
