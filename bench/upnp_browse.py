@@ -256,19 +256,37 @@ class Bench:
         for k, v in values.items():
             d.setdefault(k, []).append(v)
 
+    def cpu_seconds(self):
+        """CPU time (user + system) of each process on the path, by role."""
+        def of(pid):
+            with open('/proc/%d/stat' % pid) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+        return {'prosody': of(self.prosody.pid), 'bridge': of(self.bridge.proc.pid),
+                'clients': of(self.native.proc.pid) + of(self.native_echo.proc.pid)}
+
+    def with_cpu(self, fn):
+        """fn()'s result and the CPU seconds each role spent meanwhile."""
+        before = self.cpu_seconds()
+        result = fn()
+        after = self.cpu_seconds()
+        return result, {k: after[k] - before[k] for k in after}
+
     def browse_pair(self, size, start, record):
         """Bridge (native client), direct, the bridge's result echoed between two native
         clients (XMPP alone), then the bridge again with the slixmpp client."""
-        a, (a_n, _, nbytes) = self.native.cmd('browse', self.device, self.many, start, size)
+        (a, (a_n, _, nbytes)), a_cpu = self.with_cpu(
+            lambda: self.native.cmd('browse', self.device, self.many, start, size))
         b, b_n = direct_browse(self.cd, self.many, start, size)
         if not record:  # warm-up: the echo client keeps a result of this size to send back
             self.native_echo.cmd('browse', self.device, self.many, start, size)
             self.on_loop(bridge_browse(self.client.xmpp, self.device, self.many, start, size), 'browse via slixmpp')
             return
-        c, _ = self.native.cmd('echo', self.native_echo.full_jid, size)
+        (c, _), c_cpu = self.with_cpu(lambda: self.native.cmd('echo', self.native_echo.full_jid, size))
         slix, _, _ = self.on_loop(bridge_browse(self.client.xmpp, self.device, self.many, start, size),
                                   'browse via slixmpp')
-        self.add(('browse', size), a=a, b=b, c=c, slix=slix, a_items=int(a_n), b_items=b_n, kib=int(nbytes) / 1024)
+        self.add(('browse', size), a=a, b=b, c=c, slix=slix, a_items=int(a_n), b_items=b_n, kib=int(nbytes) / 1024,
+                 **{'cpu_a_' + k: v for k, v in a_cpu.items()}, **{'cpu_c_' + k: v for k, v in c_cpu.items()})
 
     def walk_pair(self, record):
         a, (a_items, a_cont) = self.native.cmd('walk', self.device, self.walk_root, WALK_PAGE)
