@@ -9,7 +9,7 @@
 namespace xpmn::jingle {
 
 JingleManager::JingleManager(boost::asio::io_context& io, client::StanzaRouter& router, Jid self, Options options)
-    : io_(io), router_(router), self_(std::move(self)), options_(options) {
+    : io_(io), router_(router), self_(std::move(self)), options_(options), ibb_(io, router) {
     router_.on_iq("set", kNs, "jingle",
                   [alive = std::weak_ptr<JingleManager*>(alive_)](const client::Peer& peer, const xml::Element& iq,
                                                                   client::IqResponder r) {

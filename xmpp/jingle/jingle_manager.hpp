@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "xmpp/client/stanza_router.hpp"
+#include "xmpp/jingle/ibb_registry.hpp"
 #include "xmpp/jingle/session.hpp"
 
 namespace xpmn::jingle {
@@ -62,6 +63,8 @@ public:
     boost::asio::io_context& io() { return io_; }
     client::StanzaRouter& router() { return router_; }
     const Options& options() const { return options_; }
+    // The in-band bytestreams (XEP-0047) of this router's sessions.
+    IbbRegistry& ibb() { return ibb_; }
 
 private:
     friend class Session;
@@ -80,6 +83,7 @@ private:
     Options options_;
     std::map<std::string, IncomingHandler> applications_;
     std::map<Key, SessionPtr> sessions_;
+    IbbRegistry ibb_;
     client::StanzaRouter::ListenerId presence_ = 0;
     std::shared_ptr<JingleManager*> alive_ = std::make_shared<JingleManager*>(this);
 };
