@@ -265,6 +265,8 @@ void IbbStream::finish(const std::string& reason) {
     auto done = std::move(open_done_);
     open_done_ = {};
     opened_ = {};
+    if (auto finished = std::exchange(finished_, {}))
+        boost::asio::post(executor_, std::move(finished));  // never from inside close()/abort()
     if (closed_) return;
     closed_ = true;
     auto handlers = std::move(handlers_);

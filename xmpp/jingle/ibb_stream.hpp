@@ -73,6 +73,10 @@ public:
     void open(std::function<void(Result<void>)> done);
     // The peer opens it: called once its acceptable <open/> was answered.
     void set_opened_handler(std::function<void()> opened) { opened_ = std::move(opened); }
+    // Called once when the stream has ended for good, even after close() or
+    // abort() (when close() has flushed): what the Jingle session waits for
+    // before session-terminate, so that it never overtakes the last data.
+    void set_finished_handler(std::function<void()> finished) { finished_ = std::move(finished); }
 
     // net::ByteStream
     void set_handlers(Handlers handlers) override { handlers_ = std::move(handlers); }
@@ -122,6 +126,7 @@ private:
     boost::asio::steady_timer timer_;  // close deadline
     std::function<void(Result<void>)> open_done_;
     std::function<void()> opened_;
+    std::function<void()> finished_;
     // writing
     std::string out_;
     std::size_t out_pos_ = 0;

@@ -34,6 +34,10 @@ JingleManager::~JingleManager() {
 }
 
 void JingleManager::on_application(std::string description_ns, IncomingHandler handler) {
+    if (!handler) {
+        applications_.erase(description_ns);
+        return;
+    }
     applications_[std::move(description_ns)] = std::move(handler);
 }
 

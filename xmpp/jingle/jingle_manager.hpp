@@ -47,6 +47,7 @@ public:
 
     // Incoming sessions whose (first) description has this namespace. The
     // handler sets the session's handlers, then accepts or terminates it.
+    // An empty handler removes the application.
     void on_application(std::string description_ns, IncomingHandler handler);
     // Sends session-initiate to `peer` (a full JID); the session is PENDING
     // until session-accept, and ends with <timeout/> after `pending_timeout`
