@@ -418,6 +418,18 @@ TEST_F(JingleTest, ThePeersUnavailablePresenceEndsItsSessions) {
     EXPECT_EQ(b.session_count(), 0u);  // it was told with session-terminate
 }
 
+TEST_F(JingleTest, APeerCannotStartSessionsWithoutBound) {
+    b.on_application(kApp, [](SessionPtr, const Jingle&) {});
+    RawPeer p(server, "friend@example.net/phone");
+    for (int i = 0; i < 9; ++i)
+        p.send("home@example.org/upnp-1", action(Action::SessionInitiate, ("s" + std::to_string(i)).c_str(), one_content()));
+    run();
+    ASSERT_EQ(p.responses.size(), 9u);
+    for (int i = 0; i < 8; ++i) EXPECT_TRUE(p.responses[i].ok()) << i;
+    EXPECT_EQ(p.responses[8].error().condition, "resource-constraint");
+    EXPECT_EQ(b.session_count(), 8u);
+}
+
 TEST_F(JingleTest, ADestroyedManagerForgetsItsSessionsAndAnswersLaterIqs) {
     RawPeer p(server, "friend@example.net/phone");
     bool ended = false;

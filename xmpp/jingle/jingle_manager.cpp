@@ -124,6 +124,10 @@ void JingleManager::on_initiate(const client::Peer& peer, Jingle j, client::IqRe
         if (!c.description || !c.transport)
             return r.error("bad-request", "content '" + c.name + "' needs a <description/> and a <transport/>");
     if (!break_tie(peer, j, r)) return;
+    std::size_t of_peer = 0;
+    for (const auto& [key, s] : sessions_) of_peer += key.first == peer.jid && s->role() == Session::Role::Responder;
+    if (of_peer >= options_.max_sessions_per_peer || sessions_.size() >= options_.max_sessions)
+        return r.error("resource-constraint", "too many Jingle sessions; end one first");
     r.result();
     auto session = std::make_shared<Session>(*this, Session::Role::Responder, peer, j.sid, j.contents);
     sessions_[{peer.jid, j.sid}] = session;

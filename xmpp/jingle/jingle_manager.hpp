@@ -34,6 +34,9 @@ public:
     struct Options {
         std::chrono::milliseconds pending_timeout{30000};  // session-initiate → session-accept
         std::chrono::milliseconds iq_timeout{15000};       // wire profile §8: wait at least 15 s
+        // Sessions a peer may start here (resource-constraint beyond), and in all.
+        std::size_t max_sessions_per_peer = 8;
+        std::size_t max_sessions = 256;
     };
     using IncomingHandler = std::function<void(SessionPtr session, const Jingle& initiate)>;
 
