@@ -17,6 +17,14 @@ const test_tls::SelfSigned& cert() {
     return c;
 }
 
+std::string base64(const std::string& bytes) {
+    std::string b64(4 * ((bytes.size() + 2) / 3), '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                            reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+    b64.resize(static_cast<std::size_t>(n));
+    return b64;
+}
+
 std::string b64_of_cert() {
     return xtls::make_pubkeys("", cert().cert.get()).child("keyinfo")->child_text("x509cert");
 }
@@ -45,6 +53,7 @@ TEST(Pubkey, MakeAndParse) {
     EXPECT_EQ(k->name, "Pixel 7");
     EXPECT_EQ(k->fingerprint, cert().sha256);
     EXPECT_EQ(X509_cmp(k->cert.get(), cert().cert.get()), 0);
+    EXPECT_EQ(e.child("keyinfo")->child_text("x509cert"), base64(xtls::certificate_der(cert().cert.get())));
     EXPECT_EQ(xtls::pubkeys_request().to_string(), "<pubkeys xmlns='urn:xmpp:pubkey:0'/>");
 }
 
@@ -66,19 +75,10 @@ TEST(Pubkey, MalformedIsBadRequest) {
     EXPECT_NE(refusal(keyinfo_with("")).find("not base64"), std::string::npos);
     EXPECT_NE(refusal(keyinfo_with("aGVsbG8gd29ybGQ=")).find("not one DER"), std::string::npos);
     // A certificate followed by more bytes is not one certificate.
-    std::string der_plus;
-    {
-        int n = i2d_X509(cert().cert.get(), nullptr);
-        der_plus.resize(static_cast<std::size_t>(n));
-        auto* p = reinterpret_cast<unsigned char*>(der_plus.data());
-        i2d_X509(cert().cert.get(), &p);
-        der_plus += "trailing";
-    }
-    std::string b64(4 * ((der_plus.size() + 2) / 3), '\0');
-    b64.resize(static_cast<std::size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
-                                                        reinterpret_cast<const unsigned char*>(der_plus.data()),
-                                                        static_cast<int>(der_plus.size()))));
-    EXPECT_NE(refusal(keyinfo_with(b64)).find("not one DER"), std::string::npos);
+    EXPECT_NE(refusal(keyinfo_with(base64(xtls::certificate_der(cert().cert.get()) + "trailing"))).find("not one DER"),
+              std::string::npos);
+    EXPECT_NE(refusal(keyinfo_with(base64(std::string(xtls::kMaxCertificateDer + 1, 'x')))).find("larger than"),
+              std::string::npos);
     EXPECT_NE(refusal(keyinfo_with(b64_of_cert(), std::string(xtls::kMaxKeyName + 1, 'n'))).find("longer than"),
               std::string::npos);
     EXPECT_EQ(refusal(keyinfo_with(b64_of_cert(), std::string(xtls::kMaxKeyName, 'n'))), "(accepted)");

@@ -13,15 +13,6 @@ namespace {
 
 Error bad(std::string text) { return Error{"bad-request", std::move(text)}; }
 
-std::string der_of(X509* cert) {
-    int n = i2d_X509(cert, nullptr);
-    if (n <= 0) return {};
-    std::string der(static_cast<std::size_t>(n), '\0');
-    auto* p = reinterpret_cast<unsigned char*>(der.data());
-    i2d_X509(cert, &p);
-    return der;
-}
-
 // OpenSSL's streaming decoder: skips whitespace (certificates are often
 // wrapped), refuses anything else outside the alphabet and bad padding.
 std::optional<std::string> decode_base64(std::string_view text) {
@@ -41,10 +32,19 @@ std::optional<std::string> decode_base64(std::string_view text) {
 
 }  // namespace
 
+std::string certificate_der(X509* cert) {
+    int n = cert ? i2d_X509(cert, nullptr) : 0;
+    if (n <= 0) return {};
+    std::string der(static_cast<std::size_t>(n), '\0');
+    auto* p = reinterpret_cast<unsigned char*>(der.data());
+    i2d_X509(cert, &p);
+    return der;
+}
+
 xml::Element pubkeys_request() { return xml::Element("pubkeys", kPubkeyNs); }
 
 xml::Element make_pubkeys(std::string_view name, X509* cert) {
-    std::string der = der_of(cert);
+    std::string der = certificate_der(cert);
     std::string b64(4 * ((der.size() + 2) / 3), '\0');
     int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
                             reinterpret_cast<const unsigned char*>(der.data()), static_cast<int>(der.size()));
@@ -72,6 +72,8 @@ Result<PubKey> parse_pubkeys(const xml::Element& e) {
         return bad("the key's <name/> is longer than " + std::to_string(kMaxKeyName) + " bytes");
     auto der = decode_base64(info->child_text("x509cert"));
     if (!der || der->empty()) return bad("<x509cert/> is not base64");
+    if (der->size() > kMaxCertificateDer)
+        return bad("the certificate is larger than " + std::to_string(kMaxCertificateDer) + " bytes");
     const auto* p = reinterpret_cast<const unsigned char*>(der->data());
     out.cert.reset(d2i_X509(nullptr, &p, static_cast<long>(der->size())), X509_free);
     if (!out.cert || p != reinterpret_cast<const unsigned char*>(der->data()) + der->size()) {
