@@ -210,6 +210,45 @@ TEST_F(Xtls, ResponderSendsItsHeaderAndEmptyFeatures) {
     EXPECT_TRUE(raw.got[0].nodes().empty());
 }
 
+// A responder that follows XEP-0246 without features (or sends them late)
+// still gives the initiator an open stream.
+TEST_F(Xtls, InitiatorNeedsNoFeatures) {
+    tls::PeerCheck check;
+    check.verify = tls::verify_fingerprint(phone.sha256);
+    auto server = std::make_shared<tls::TlsStream>(bridge_wire, tls::make_server_context({identity(bridge), true}),
+                                                   tls::TlsStream::Role::Server, check);
+    std::shared_ptr<stream::XmlStream> xml;
+    std::optional<xml::Element> header;
+    std::vector<xml::Element> got;
+    server->handshake([&](Result<void> secured) {
+        ASSERT_TRUE(secured) << secured.error().text;
+        xml = std::make_shared<stream::XmlStream>(server);
+        xml->set_handlers({[&](const xml::Element& h) {
+                               header = h;
+                               xml->open({{"from", "home@example.org"}, {"version", "1.0"}});
+                           },
+                           [&](xml::Element e) { got.push_back(std::move(e)); }, nullptr});
+        xml->start();
+    });
+    start_initiator(phone_x509());
+    run();
+    ASSERT_TRUE(initiator.channel) << initiator.error.describe();
+    ASSERT_TRUE(header);  // the initiator's, sent first
+    EXPECT_EQ(header->attr_or("from"), phone_jid.bare().str());
+    EXPECT_EQ(header->attr_or("to"), device_jid.bare().str());
+    EXPECT_EQ(header->attr_or("version"), "1.0");
+
+    xml->send(xml::Element("features", ns::stream));  // late features: ignored
+    xml::Element m("message", ns::client);
+    m.add_text_child("body", "hi", ns::client);
+    xml->send(m);
+    std::vector<std::string> bodies;
+    initiator.channel->router().on_message([&](const xml::Element& e) { bodies.push_back(e.child_text("body")); });
+    run();
+    EXPECT_EQ(bodies, std::vector<std::string>{"hi"});
+    EXPECT_FALSE(initiator.channel->closed());
+}
+
 TEST(XtlsSecurity, MakeAndParse) {
     xtls::Security s{std::string(64, 'a'), {xtls::Method::X509, xtls::Method::Srp}};
     xml::Element e = xtls::make_security(s);
