@@ -41,7 +41,12 @@ void read_state_file(const std::string& path, std::string_view record,
                      const std::function<void(StateRecord&)>& read) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return;
-    std::string text = read_file(path, kMaxStateFileBytes);
+    std::string text;
+    try {
+        text = read_file(path, kMaxStateFileBytes);
+    } catch (const FileError& e) {
+        throw StateFileError(e.what());
+    }
 
     toml::table root;
     try {

@@ -51,7 +51,8 @@ private:
 };
 
 // Reads every [[record]] of `path` through `read`; a missing file has none.
-// Throws StateFileError listing every problem (one per line).
+// Throws StateFileError listing every problem (one per line), or saying why
+// the file cannot be read.
 void read_state_file(const std::string& path, std::string_view record,
                      const std::function<void(StateRecord&)>& read);
 

@@ -47,44 +47,38 @@ TrustStore::TrustStore(std::string path) : path_(std::move(path)) {}
 
 TrustStore TrustStore::load(const std::string& path) {
     TrustStore store(path);
-    try {
-        common::read_state_file(path, kRecord, [&](common::StateRecord& r) {
-            TrustEntry e;
-            auto fp = r.get("fingerprint");
-            auto jid = r.get("jid");
-            auto role = r.get("role");
-            auto name = r.get("name", false);
-            auto at = r.get("paired_at");
-            if (fp) {
-                if (auto n = parse_fingerprint(*fp)) e.fingerprint = *n;
-                else r.error("fingerprint", "fingerprint '" + *fp + "' is not 64 hex digits (SHA-256)");
-                if (!e.fingerprint.empty() && store.find(e.fingerprint))
-                    r.error("fingerprint", "fingerprint " + e.fingerprint + " is listed twice");
-            }
-            if (jid) {
-                auto j = Jid::parse(*jid);
-                if (j && j->is_bare()) e.jid = *j;
-                else r.error("jid", "jid '" + *jid + "' is not a bare JID");
-            }
-            if (role) {
-                if (auto ro = parse_role(*role)) e.role = *ro;
-                else r.error("role", "role '" + *role + "' is not owner, friend or device");
-            }
-            if (name) {
-                if (name->size() <= kMaxNameBytes) e.name = *name;
-                else r.error("name", "name is longer than " + std::to_string(kMaxNameBytes) + " bytes");
-            }
-            if (at) {
-                if (auto t = common::parse_rfc3339(*at)) e.paired_at = *t;
-                else r.error("paired_at", "paired_at '" + *at + "' is not an RFC 3339 time");
-            }
-            if (r.finish()) store.entries_.push_back(std::move(e));
-        });
-    } catch (const common::StateFileError& e) {
-        throw TrustStoreError(e.what());
-    } catch (const common::FileError& e) {
-        throw TrustStoreError(e.what());
-    }
+    common::read_state_file(path, kRecord, [&](common::StateRecord& r) {
+        TrustEntry e;
+        auto fp = r.get("fingerprint");
+        auto jid = r.get("jid");
+        auto role = r.get("role");
+        auto name = r.get("name", false);
+        auto at = r.get("paired_at");
+        if (fp) {
+            if (auto n = parse_fingerprint(*fp)) e.fingerprint = *n;
+            else r.error("fingerprint", "fingerprint '" + *fp + "' is not 64 hex digits (SHA-256)");
+            if (!e.fingerprint.empty() && store.find(e.fingerprint))
+                r.error("fingerprint", "fingerprint " + e.fingerprint + " is listed twice");
+        }
+        if (jid) {
+            auto j = Jid::parse(*jid);
+            if (j && j->is_bare()) e.jid = *j;
+            else r.error("jid", "jid '" + *jid + "' is not a bare JID");
+        }
+        if (role) {
+            if (auto ro = parse_role(*role)) e.role = *ro;
+            else r.error("role", "role '" + *role + "' is not owner, friend or device");
+        }
+        if (name) {
+            if (name->size() <= kMaxNameBytes) e.name = *name;
+            else r.error("name", "name is longer than " + std::to_string(kMaxNameBytes) + " bytes");
+        }
+        if (at) {
+            if (auto t = common::parse_rfc3339(*at)) e.paired_at = *t;
+            else r.error("paired_at", "paired_at '" + *at + "' is not an RFC 3339 time");
+        }
+        if (r.finish()) store.entries_.push_back(std::move(e));
+    });
     if (store.entries_.size() > kMaxEntries)
         throw TrustStoreError(path + ": more than " + std::to_string(kMaxEntries) + " entries");
     return store;

@@ -12,11 +12,11 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/state_file.hpp"
 #include "xmpp/core/jid.hpp"
 #include "xmpp/core/result.hpp"
 
@@ -38,9 +38,7 @@ struct TrustEntry {
     std::chrono::system_clock::time_point paired_at;
 };
 
-struct TrustStoreError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using TrustStoreError = common::StateFileError;
 
 class TrustStore {
 public:
