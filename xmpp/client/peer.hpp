@@ -15,6 +15,7 @@ struct Peer {
     enum class Proof {
         C2s,        // routed by our XMPP server: `from` as the server stamped it, not end-to-end
         EndToEnd,   // an end-to-end stream whose TLS certificate has `fingerprint`
+        Pairing,    // an SRP end-to-end stream: knows the pairing PIN, certificate not known yet
     };
 
     Jid jid;                  // full JID (bare when the server sent for the account itself)
