@@ -20,6 +20,7 @@ DeviceHost::~DeviceHost() {
 void DeviceHost::add(std::shared_ptr<Device> device) {
     const std::string& resource = device->resource();
     if (entries_.count(resource)) throw std::invalid_argument("device resource '" + resource + "' is already in use");
+    if (setup_) setup_(device);
     auto sc = config::session_config(config_, resource);
     sc.request_roster = device->wants_roster();
     // One client TLS context for all devices: they differ only in the resource.

@@ -26,6 +26,10 @@ public:
     DeviceHost(boost::asio::io_context& io, config::Config config);
     ~DeviceHost();
 
+    // Runs for each device added, before it gets its first channel (e.g. to
+    // accept end-to-end streams on its channels).
+    using DeviceSetup = std::function<void(const std::shared_ptr<Device>&)>;
+    void set_device_setup(DeviceSetup setup) { setup_ = std::move(setup); }
     // Throws when the resource is taken or the session cannot be set up.
     void add(std::shared_ptr<Device> device);
     void remove(const std::string& resource, std::function<void()> done = {});
@@ -51,6 +55,7 @@ private:
     config::Config config_;
     std::map<std::string, Entry> entries_;
     tls::SslCtxPtr client_tls_;  // shared by every device's session
+    DeviceSetup setup_;
     // Session callbacks hold this weakly: they may outlive the host.
     std::shared_ptr<DeviceHost*> self_ = std::make_shared<DeviceHost*>(this);
 };

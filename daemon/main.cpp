@@ -18,6 +18,7 @@
 #include "config/config.hpp"
 #include "config/section.hpp"
 #include "daemon/adapter_registry.hpp"
+#include "daemon/security_setup.hpp"
 
 using namespace xpmn;
 
@@ -63,16 +64,20 @@ int main(int argc, char** argv) {
     boost::asio::io_context io;
     loop::GlibIntegration glib(io);
     try {
+        auto security = daemon::load_security(io, cfg);
         bridge::DeviceHost host(io, cfg);
         auto bridge_device = std::make_shared<bridge::Device>(
             "bridge", disco::Identity{"automation", "gateway", "", cfg.bridge.name});
         bridge_device->set_wants_roster(true);
+        daemon::serve_bridge_device(security, cfg, bridge_device);
+        host.set_device_setup([streams = security.streams.get()](const std::shared_ptr<bridge::Device>& device) {
+            if (device->resource() != "bridge") streams->serve(device, false);
+        });
         host.add(bridge_device);
 
-        auto access = std::make_shared<const bridge::AccessPolicy>(cfg.security.require_e2e, cfg.xmpp.jid.bare().str());
         if (!cfg.security.require_e2e)
             spdlog::warn("security.require_e2e = false: the home account may use profile commands over plain c2s");
-        bridge::AdapterContext context{io, host, cfg, access};
+        bridge::AdapterContext context{io, host, cfg, security.access};
         std::vector<std::unique_ptr<bridge::Adapter>> adapters;
         for (auto& kind : kinds) adapters.push_back(kind->create(context));
         for (auto& adapter : adapters) adapter->start();

@@ -118,6 +118,17 @@ void UpnpDirectory::browse(const profiles::BrowseRequest& req, DirectoryCallback
     });
 }
 
+void UpnpDirectory::parent_of(const std::string& id, std::function<void(Result<std::string>)> done) {
+    if (gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
+    cds_->browse(id, true, 0, 0, [id, done](const Result<CdsResult>& meta) {
+        if (!meta.ok()) return done(meta.error());
+        auto parsed = mappings::parse_didl(meta->didl);
+        if (!parsed || parsed->objects.empty())
+            return done(DirectoryError{"item-not-found", "the media server has no object '" + id + "'"});
+        done(parsed->objects.front().parent_id);
+    });
+}
+
 void UpnpDirectory::search(const profiles::SearchRequest& req, DirectoryCallback done) {
     if (gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
     auto go = [req, done](std::shared_ptr<UpnpDirectory> self) {

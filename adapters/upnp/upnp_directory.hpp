@@ -39,6 +39,8 @@ public:
     void browse(const profiles::BrowseRequest& request, profiles::DirectoryCallback done) override;
     void search(const profiles::SearchRequest& request, profiles::DirectoryCallback done) override;
     void watch(const std::set<std::string>& containers, ChangeListener listener) override;
+    // From the object's own metadata (BrowseMetadata → parentID).
+    void parent_of(const std::string& id, std::function<void(Result<std::string>)> done) override;
 
     // The server left: every later request is answered remote-server-not-found.
     void gone();

@@ -94,7 +94,66 @@ void answer(client::IqResponder& responder, DirectoryResult result) {
         responder.error(result.error());
 }
 
+// Answers `r` with the policy's error, or runs `go` when the peer may read `container`.
+void gate(const bridge::AccessPolicy& access, const std::weak_ptr<MediaDirectory>& directory,
+          const std::string& device, const client::Peer& peer, const std::string& container,
+          client::IqResponder r, std::function<void(client::IqResponder)> go) {
+    bridge::AccessRequest request{device, security::Permission::Read, container};
+    access.decide(peer, request,
+                  [directory](const std::string& c, const std::string& g, std::function<void(bool)> done) {
+                      container_within(directory, c, g, std::move(done));
+                  },
+                  [r, go = std::move(go)](std::optional<xml::Element> denied) mutable {
+                      if (denied) return r.error(std::move(*denied));
+                      go(std::move(r));
+                  });
+}
+
+// A browse that may also subscribe the peer to the container's changes.
+void browse_and_watch(const std::weak_ptr<MediaDirectory>& weak, const std::shared_ptr<DirectoryWatch>& watch,
+                      const std::weak_ptr<client::PeerChannel>& weak_channel, const client::Peer& peer,
+                      const BrowseRequest& req, client::IqResponder r) {
+    auto dir = weak.lock();
+    if (!dir) return r.error("remote-server-not-found", "the media server is gone");
+    dir->browse(req, [r, req, peer, watch, weak_channel](DirectoryResult res) mutable {
+        if (res.ok() && req.subscribe) {
+            auto channel = weak_channel.lock();
+            if (!channel || channel->closed())
+                return r.error("service-unavailable", "the channel of this request has ended");
+            auto node = watch->subscribe(channel, peer, req.id);
+            if (!node) return r.error("resource-constraint", "too many watched containers");
+            res->set_attr("node", *node);
+        }
+        answer(r, std::move(res));
+    });
+}
+
 }  // namespace
+
+void container_within(std::weak_ptr<MediaDirectory> directory, const std::string& container,
+                      const std::string& granted, std::function<void(bool)> done) {
+    struct Climb : std::enable_shared_from_this<Climb> {
+        std::weak_ptr<MediaDirectory> directory;
+        std::string granted;
+        std::function<void(bool)> done;
+        int depth = 0;
+        void step(const std::string& id) {
+            if (id == granted) return done(true);
+            auto dir = directory.lock();
+            // "0" is the root; "-1" is what a root names as its parent.
+            if (!dir || id.empty() || id == "0" || id == "-1" || ++depth > kMaxGrantDepth) return done(false);
+            dir->parent_of(id, [self = shared_from_this()](Result<std::string> parent) {
+                if (!parent) return self->done(false);
+                self->step(*parent);
+            });
+        }
+    };
+    auto climb = std::make_shared<Climb>();
+    climb->directory = std::move(directory);
+    climb->granted = granted;
+    climb->done = std::move(done);
+    climb->step(container);
+}
 
 void install_directory_profile(boost::asio::io_context& io, bridge::Device& device,
                                std::shared_ptr<MediaDirectory> directory,
@@ -113,40 +172,36 @@ void install_directory_profile(boost::asio::io_context& io, bridge::Device& devi
         });
     });
     device.handle("get", ns_server, "browse",
-                  [weak, access, watch](const bridge::ChannelPtr& channel, const client::Peer& peer,
-                                        const xml::Element& iq, client::IqResponder r) {
-                      if (auto denied = access->check(peer)) return r.error(std::move(*denied));
+                  [weak, access, watch, device = device.resource()](const bridge::ChannelPtr& channel,
+                                                                    const client::Peer& peer, const xml::Element& iq,
+                                                                    client::IqResponder r) {
+                      if (auto admitted = access->admit(peer); !admitted) return r.error(std::move(*admitted.denied));
                       auto req = parse_browse(*iq.first_element());
                       if (!req) return r.error(req.error());
-                      auto dir = weak.lock();
-                      if (!dir) return r.error("remote-server-not-found", "the media server is gone");
                       std::weak_ptr<client::PeerChannel> weak_channel = channel;
-                      dir->browse(*req, [r, req = *req, peer, watch, weak_channel](DirectoryResult res) mutable {
-                          if (res.ok() && req.subscribe) {
-                              auto channel = weak_channel.lock();
-                              if (!channel || channel->closed())
-                                  return r.error("service-unavailable", "the channel of this request has ended");
-                              auto node = watch->subscribe(channel, peer, req.id);
-                              if (!node) return r.error("resource-constraint", "too many watched containers");
-                              res->set_attr("node", *node);
-                          }
-                          answer(r, std::move(res));
-                      });
+                      gate(*access, weak, device, peer, req->id, std::move(r),
+                           [weak, watch, weak_channel, peer, req = *req](client::IqResponder r) {
+                               browse_and_watch(weak, watch, weak_channel, peer, req, std::move(r));
+                           });
                   });
     device.handle("get", ns_server, "search",
-                  [weak, access](const bridge::ChannelPtr&, const client::Peer& peer, const xml::Element& iq,
-                                 client::IqResponder r) {
-                      if (auto denied = access->check(peer)) return r.error(std::move(*denied));
+                  [weak, access, device = device.resource()](const bridge::ChannelPtr&, const client::Peer& peer,
+                                                             const xml::Element& iq, client::IqResponder r) {
+                      if (auto admitted = access->admit(peer); !admitted) return r.error(std::move(*admitted.denied));
                       auto req = parse_search(*iq.first_element());
                       if (!req) return r.error(req.error());
-                      auto dir = weak.lock();
-                      if (!dir) return r.error("remote-server-not-found", "the media server is gone");
-                      dir->search(*req, [r](DirectoryResult res) mutable { answer(r, std::move(res)); });
+                      gate(*access, weak, device, peer, req->container, std::move(r),
+                           [weak, req = *req](client::IqResponder r) {
+                               auto dir = weak.lock();
+                               if (!dir) return r.error("remote-server-not-found", "the media server is gone");
+                               dir->search(req, [r](DirectoryResult res) mutable { answer(r, std::move(res)); });
+                           });
                   });
     device.handle("set", ns_pubsub, "pubsub",
                   [access, watch](const bridge::ChannelPtr& channel, const client::Peer& peer, const xml::Element& iq,
                                   client::IqResponder r) {
-                      if (auto denied = access->check(peer)) return r.error(std::move(*denied));
+                      // Ends only the peer's own watches: any admitted peer may.
+                      if (auto admitted = access->admit(peer); !admitted) return r.error(std::move(*admitted.denied));
                       const auto* unsub = iq.first_element()->child("unsubscribe", ns_pubsub);
                       if (!unsub) return r.error("service-unavailable", "only <unsubscribe/> is offered here");
                       if (!watch->unsubscribe(channel, peer, unsub->attr_or("node")))

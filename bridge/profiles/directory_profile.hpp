@@ -65,7 +65,18 @@ public:
     // changed, maybe in any of them). Called whenever the set changes; an
     // empty set stops watching.
     virtual void watch(const std::set<std::string>& containers, ChangeListener listener) = 0;
+    // The id of the container holding `id` (for grants on a subtree); an
+    // Error when unknown. The default knows no parents.
+    virtual void parent_of(const std::string& id, std::function<void(Result<std::string>)> done) {
+        done(Error{"item-not-found", "this media server cannot say what holds '" + id + "'"});
+    }
 };
+
+// Whether `container` is `granted` or lies below it, asking `directory` for
+// parents (at most kMaxGrantDepth levels); false on any error.
+inline constexpr int kMaxGrantDepth = 32;
+void container_within(std::weak_ptr<MediaDirectory> directory, const std::string& container,
+                      const std::string& granted, std::function<void(bool)> done);
 
 // Parse a request payload; on failure a bad-request whose text says what is wrong.
 Result<BrowseRequest> parse_browse(const xml::Element& browse);

@@ -93,10 +93,15 @@ void ask(Controller& c, const std::string& device, xml::Element payload, bool ra
             std::cerr << "xpmn: " << found.error().text << "\n";
             return done(1);
         }
-        const std::string& jid = found.value();
+        const std::string jid = found.value();
+        c.channel_to(jid, [&c, payload, raw, done, jid](Result<ChannelPtr> channel) {
+        if (!channel) {
+            std::cerr << "xpmn: " << channel.error().text << "\n";
+            return done(1);
+        }
         auto iq = stanza::iq("get", jid);
         iq.add_child(payload);
-        c.session().send_iq(std::move(iq), [raw, done, jid](const client::IqResponse& r) {
+        (*channel)->router().send_iq(std::move(iq), c.request_timeout(), [raw, done, jid](const client::IqResponse& r) {
             if (!r.ok()) {
                 std::cerr << "xpmn: " << jid << ": " << r.error().describe() << "\n";
                 return done(1);
@@ -111,6 +116,7 @@ void ask(Controller& c, const std::string& device, xml::Element payload, bool ra
             else
                 print_table(*result);
             done(0);
+        });
         });
     });
 }

@@ -27,6 +27,8 @@ std::string now_text() {
 
 struct Watch {
     std::string jid, node;
+    // The device's end-to-end stream (or c2s with --no-e2e); the Controller keeps it.
+    std::weak_ptr<client::PeerChannel> channel;
     unsigned seen = 0;
     bool ending = false;
     std::unique_ptr<boost::asio::signal_set> signals;
@@ -49,13 +51,12 @@ void end(Controller& c, const std::shared_ptr<Watch>& w, int code, Controller::D
     release_signals(*w);
     auto iq = stanza::iq("set", w->jid);
     iq.add(std::string("pubsub"), ns::pubsub).add("unsubscribe").set_attr("node", w->node);
-    c.session().send_iq(
-        std::move(iq),
-        [code, done](const client::IqResponse& r) {
-            if (!r.ok()) std::cerr << "xpmn: unsubscribe: " << r.error().describe() << "\n";
-            done(code);
-        },
-        kUnsubscribeTimeout);
+    auto channel = w->channel.lock();
+    if (!channel || channel->closed()) return done(code);
+    channel->router().send_iq(std::move(iq), kUnsubscribeTimeout, [code, done](const client::IqResponse& r) {
+        if (!r.ok()) std::cerr << "xpmn: unsubscribe: " << r.error().describe() << "\n";
+        done(code);
+    });
 }
 
 // Ends without unsubscribing (the device or the connection is gone).
@@ -74,13 +75,20 @@ void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
             std::cerr << "xpmn: " << found.error().text << "\n";
             return done(1);
         }
-        const std::string& jid = found.value();
+        const std::string jid = found.value();
+        c.channel_to(jid, [&c, o, done, jid](Result<ChannelPtr> found_channel) {
+        if (!found_channel) {
+            std::cerr << "xpmn: " << found_channel.error().text << "\n";
+            return done(1);
+        }
+        ChannelPtr channel = *found_channel;
         auto iq = stanza::iq("get", jid);
         auto& b = iq.add(std::string("browse"), ns::media_server);
         b.set_attr("id", o.id);
         b.set_attr("max", "0");
         b.set_attr("subscribe", "true");
-        c.session().send_iq(std::move(iq), [&c, o, done, jid](const client::IqResponse& r) {
+        channel->router().send_iq(std::move(iq), c.request_timeout(), [&c, o, done, jid, channel](
+                                                                             const client::IqResponse& r) {
             const auto* result = r.ok() ? r.payload() : nullptr;
             if (!r.ok() || !result || !result->attr("node")) {
                 std::cerr << "xpmn: " << jid << ": "
@@ -91,6 +99,7 @@ void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
             auto w = std::make_shared<Watch>();
             w->jid = jid;
             w->node = *result->attr("node");
+            w->channel = channel;
             c.watching();  // from now on the command runs until it is told to stop
             std::cout << "watching container " << o.id << " of " << jid << " (" << result->attr_or("total", "?")
                       << " children, update-id " << result->attr_or("update-id", "?") << "); Ctrl-C ends"
@@ -99,8 +108,10 @@ void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
                 if (!w->ending && p.attr_or("from") == w->jid && p.attr_or("type") == "unavailable")
                     abandon(w, w->jid + " went offline; the watch ended", done);
             });
-            c.session().router().on_message([&c, o, done, w](const xml::Element& m) {
-                if (w->ending || m.attr_or("from") != w->jid) return;
+            // Events come on the channel of the watch (an end-to-end stream has
+            // only the device on it; on c2s, `from` names the device).
+            channel->router().on_message([&c, o, done, w](const xml::Element& m) {
+                if (w->ending || Jid::parse(m.attr_or("from")) != Jid::parse(w->jid)) return;
                 const auto* event = m.child("event", ns::pubsub_event);
                 const auto* items = event ? event->child("items", ns::pubsub_event) : nullptr;
                 if (!items || items->attr_or("node") != w->node) return;
@@ -113,10 +124,12 @@ void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
                 }
             });
             c.on_session_lost([w, done] { abandon(w, "the connection was lost and the device ended the watch", done); });
+            channel->on_closed([w, done] { abandon(w, "the stream to the device ended, and the watch with it", done); });
             w->signals = std::make_unique<boost::asio::signal_set>(c.io(), SIGINT, SIGTERM);
             w->signals->async_wait([&c, w, done](const boost::system::error_code& ec, int) {
                 if (!ec) end(c, w, 0, done);
             });
+        });
         });
     });
 }

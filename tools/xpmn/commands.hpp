@@ -38,4 +38,25 @@ void watch(Controller& c, const WatchOptions& options, Controller::Done done);
 
 void show_disco(Controller& c, const std::string& jid, Controller::Done done);
 
+struct PairOptions {
+    std::string bridge;  // BARE/bridge (or a resource of the own account)
+    std::string pin;
+};
+void pair(Controller& c, const PairOptions& options, Controller::Done done);
+// The bridges this controller paired with (no connection needed).
+int list_trust(const config::Config& cfg);
+
+struct GrantOptions {
+    std::string bridge;      // the bridge's full JID (default: BARE/bridge of the own account)
+    std::string jid;         // the friend's account (bare)
+    std::string device;      // full JID, resource or unique friendly name
+    std::string permission;  // read, events, control
+    std::string container;   // read: one container subtree
+    std::string expires;     // RFC 3339 UTC
+};
+void grant(Controller& c, const GrantOptions& options, Controller::Done done);
+void revoke(Controller& c, const GrantOptions& options, Controller::Done done);
+void forget(Controller& c, const GrantOptions& options, Controller::Done done);
+void list_acl(Controller& c, const GrantOptions& options, Controller::Done done);
+
 }  // namespace xpmn::tools

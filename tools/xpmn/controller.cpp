@@ -1,5 +1,9 @@
 #include "tools/xpmn/controller.hpp"
 
+#include <unistd.h>
+
+#include "xmpp/client/c2s_channel.hpp"
+
 #include <iostream>
 
 #include "xmpp/client/disco_service.hpp"
@@ -31,6 +35,30 @@ std::string Controller::resolve_jid(const std::string& text) const {
     return config_.xmpp.jid.bare().str() + "/" + text;
 }
 
+SecureLinks& Controller::links() {
+    if (!links_) {
+        char host[256] = "";
+        if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+        links_ = std::make_unique<SecureLinks>(io_, session_, config_.bridge.state_dir, config_.xmpp.jid,
+                                               std::string("xpmn on ") + (host[0] ? host : "this computer"));
+    }
+    return *links_;
+}
+
+void Controller::channel_to(const std::string& device, ChannelCallback done) {
+    if (!end_to_end_) {
+        if (!c2s_channel_) c2s_channel_ = client::C2sChannel::create(session_);
+        return done(c2s_channel_);
+    }
+    auto jid = Jid::parse(device);
+    if (!jid) return done(Error{"jid-malformed", "'" + device + "' is not a JID"});
+    try {
+        links().channel(*jid, std::move(done));
+    } catch (const std::exception& e) {  // the state directory's identity or trust store
+        done(Error{"internal-server-error", e.what()});
+    }
+}
+
 int Controller::run(Command command) {
     int rc = 1;
     bool finished = false;
@@ -39,6 +67,8 @@ int Controller::run(Command command) {
         finished = true;
         rc = code;
         deadline_.cancel();
+        if (links_) links_->close_all();
+        if (c2s_channel_) c2s_channel_->close();
         session_->stop([this] { io_.stop(); });
     };
     bool started = false;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "tools/xpmn/secure_links.hpp"
 #include "xmpp/client/c2s_session.hpp"
 
 namespace xpmn::tools {
@@ -33,6 +34,17 @@ public:
     // what the devices knew about this controller (watches) is gone.
     void on_session_lost(std::function<void()> callback) { on_session_lost_ = std::move(callback); }
     const config::Config& config() const { return config_; }
+
+    // Profile requests to `device` (full JID) go on its end-to-end stream,
+    // opened on first use and reused (wire profile §3); with end-to-end
+    // switched off (--no-e2e, for a bridge that relaxes require_e2e) on the
+    // c2s session. Errors say what to do (pair first, …).
+    void channel_to(const std::string& device, ChannelCallback done);
+    void set_end_to_end(bool on) { end_to_end_ = on; }
+    // How long a request may wait for its answer (--timeout).
+    std::chrono::milliseconds request_timeout() const { return timeout_; }
+    // This controller's certificate and trust store (made on first use).
+    SecureLinks& links();
     // A full JID from a full JID or a resource of the own account; the account's domain stays itself.
     std::string resolve_jid(const std::string& text) const;
 
@@ -44,6 +56,9 @@ private:
     std::chrono::seconds timeout_;
     std::string last_error_;
     std::function<void()> on_session_lost_;
+    bool end_to_end_ = true;
+    std::unique_ptr<SecureLinks> links_;
+    std::shared_ptr<client::PeerChannel> c2s_channel_;
 };
 
 }  // namespace xpmn::tools

@@ -50,6 +50,36 @@ int main(int argc, char** argv) {
     watch->add_option("DEVICE", watch_opts.device, "full JID, resource or unique friendly name")->required();
     watch->add_option("ID", watch_opts.id, "container id (default: the root, 0)");
     watch->add_option("--count", watch_opts.count, "end after this many changes (default: until Ctrl-C)");
+    bool no_e2e = false;
+    app.add_flag("--no-e2e", no_e2e,
+                 "send profile requests over plain c2s (only a bridge with security.require_e2e = false answers them)");
+    tools::PairOptions pair_opts;
+    auto* pair = app.add_subcommand("pair", "pair with a bridge using the PIN `xpmn-bridge pair` shows");
+    pair->add_option("BRIDGE", pair_opts.bridge, "the bridge's full JID (BARE/bridge)")->required();
+    pair->add_option("--pin", pair_opts.pin, "the one-time PIN")->required();
+    auto* trust = app.add_subcommand("trust", "list the bridges this controller has paired with");
+    tools::GrantOptions acl_opts;
+    auto add_bridge = [&](CLI::App* sub) {
+        sub->add_option("--bridge", acl_opts.bridge, "the bridge's full JID (default: BARE/bridge of this account)");
+    };
+    auto* grant = app.add_subcommand("grant", "give a friend's account access to a device (owners only)");
+    grant->add_option("JID", acl_opts.jid, "the friend's account (bare JID)")->required();
+    grant->add_option("DEVICE", acl_opts.device, "full JID, resource or unique friendly name")->required();
+    grant->add_option("PERMISSION", acl_opts.permission, "read (media server), events or control (player)")
+        ->required()
+        ->check(CLI::IsMember({"read", "events", "control"}));
+    grant->add_option("--container", acl_opts.container, "read: only this container and what is below it");
+    grant->add_option("--expires", acl_opts.expires, "until this time (RFC 3339 UTC, e.g. 2026-12-24T18:00:00Z)");
+    add_bridge(grant);
+    auto* revoke = app.add_subcommand("revoke", "remove a friend's grants on a device (owners only)");
+    revoke->add_option("JID", acl_opts.jid, "the friend's account (bare JID)")->required();
+    revoke->add_option("DEVICE", acl_opts.device, "full JID, resource or unique friendly name")->required();
+    add_bridge(revoke);
+    auto* acl = app.add_subcommand("acl", "list the grants (owners: all; friends: their own)");
+    add_bridge(acl);
+    auto* forget = app.add_subcommand("forget", "unpair an account: its certificates and grants go, its streams close");
+    forget->add_option("JID", acl_opts.jid, "the account (bare JID)")->required();
+    add_bridge(forget);
     CLI11_PARSE(app, argc, argv);
 
     config::Config cfg;
@@ -70,8 +100,11 @@ int main(int argc, char** argv) {
         resource = buf;
     }
 
+    if (trust->parsed()) return tools::list_trust(cfg);
+
     boost::asio::io_context io;
     tools::Controller controller(io, cfg, resource, std::chrono::seconds(timeout_s));
+    controller.set_end_to_end(!no_e2e);
     int rc = 1;
     try {
         if (devices->parsed())
@@ -82,6 +115,16 @@ int main(int argc, char** argv) {
             rc = controller.run([&](tools::Controller& c, auto done) { tools::search(c, search_opts, std::move(done)); });
         else if (watch->parsed())
             rc = controller.run([&](tools::Controller& c, auto done) { tools::watch(c, watch_opts, std::move(done)); });
+        else if (pair->parsed())
+            rc = controller.run([&](tools::Controller& c, auto done) { tools::pair(c, pair_opts, std::move(done)); });
+        else if (grant->parsed())
+            rc = controller.run([&](tools::Controller& c, auto done) { tools::grant(c, acl_opts, std::move(done)); });
+        else if (revoke->parsed())
+            rc = controller.run([&](tools::Controller& c, auto done) { tools::revoke(c, acl_opts, std::move(done)); });
+        else if (acl->parsed())
+            rc = controller.run([&](tools::Controller& c, auto done) { tools::list_acl(c, acl_opts, std::move(done)); });
+        else if (forget->parsed())
+            rc = controller.run([&](tools::Controller& c, auto done) { tools::forget(c, acl_opts, std::move(done)); });
         else if (disco->parsed())
             rc = controller.run([&](tools::Controller& c, auto done) { tools::show_disco(c, disco_jid, std::move(done)); });
     } catch (const std::exception& e) {

@@ -1,0 +1,148 @@
+#include "tools/xpmn/secure_links.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+#include "xmpp/core/stanza.hpp"
+#include "xmpp/jingle/jingle_manager.hpp"
+#include "xmpp/jingle/xmlstream_session.hpp"
+#include "xmpp/xtls/e2e_channel.hpp"
+#include "xmpp/xtls/pubkey.hpp"
+
+namespace xpmn::tools {
+
+namespace {
+
+constexpr std::chrono::seconds kPubkeyTimeout{15};
+
+std::string pair_hint(const Jid& account) {
+    return "run `xpmn-bridge --config FILE pair` on the bridge, then `xpmn pair " + account.bare().str() +
+           "/bridge --pin PIN`";
+}
+
+}  // namespace
+
+SecureLinks::SecureLinks(boost::asio::io_context& io, std::shared_ptr<client::C2sSession> session,
+                         const std::string& state_dir, const Jid& account, std::string name)
+    : io_(io), session_(std::move(session)), account_(account.bare()), name_(std::move(name)),
+      identity_(xtls::load_or_create(state_dir, account_)), trust_(xtls::TrustStore::load(state_dir + "/trust.toml")) {}
+
+SecureLinks::~SecureLinks() = default;
+
+jingle::JingleManager& SecureLinks::jingle() {
+    // Made on first use: the Jingle endpoint needs the JID the server bound.
+    if (!jingle_) jingle_ = std::make_unique<jingle::JingleManager>(io_, session_->router(), session_->jid());
+    return *jingle_;
+}
+
+void SecureLinks::channel(const Jid& device, ChannelCallback done) {
+    if (auto it = open_.find(device); it != open_.end()) {
+        if (!it->second->closed()) return done(it->second);
+        open_.erase(it);
+    }
+    if (trust_.of(device.bare()).empty())
+        return done(Error{"not-authorized", "this controller is not paired with " + device.bare().str() + ": " +
+                                                pair_hint(device)});
+    auto& waiting = opening_[device];
+    waiting.push_back(std::move(done));
+    if (waiting.size() > 1) return;  // already opening: share the stream
+
+    jingle::OpenXmlStream request;
+    request.peer = device;
+    request.offer = xtls::Security{identity_.fingerprint, {xtls::Method::X509}};
+    request.params.identity = identity_.identity;
+    Jid bare = device.bare();
+    request.params.trusted = [this, bare](const std::string& fp) { return trust_.trusts(fp, bare); };
+    jingle::open_xmlstream(jingle(), std::move(request), [this, device](Result<std::shared_ptr<xtls::E2eChannel>> r) {
+        auto callbacks = std::move(opening_[device]);
+        opening_.erase(device);
+        Result<ChannelPtr> out = r ? Result<ChannelPtr>(ChannelPtr(*r)) : Result<ChannelPtr>(r.error());
+        if (!r && r.error().condition == "security-error")
+            out = Error{"security-error", device.str() + " refused the end-to-end stream (" + r.error().text +
+                                              "): the bridge no longer trusts this controller, or its certificate "
+                                              "is not the one paired with; " + pair_hint(device)};
+        if (out) open_[device] = *out;
+        for (auto& cb : callbacks) cb(out);
+    });
+}
+
+void SecureLinks::pair(const Jid& bridge, const std::string& pin,
+                       std::function<void(Result<xtls::TrustEntry>)> done) {
+    jingle::OpenXmlStream request;
+    request.peer = bridge;
+    request.offer = xtls::Security{identity_.fingerprint, {xtls::Method::Srp}};
+    request.params.srp = tls::SrpCredentials{session_->jid().str(), pin};
+    jingle::open_xmlstream(jingle(), std::move(request), [this, bridge, done](
+                                                             Result<std::shared_ptr<xtls::E2eChannel>> r) {
+        if (!r) {
+            std::string why = r.error().condition == "security-error"
+                                  ? "the bridge refused the PIN (wrong, expired or burned; no pairing window open?): " +
+                                        r.error().text
+                                  : r.error().text;
+            return done(Error{r.error().condition, why});
+        }
+        // Both sides ask for the other's certificate (§4.1); pairing is done
+        // when we have the bridge's and the bridge has had ours.
+        struct Exchange {
+            std::shared_ptr<xtls::E2eChannel> stream;
+            std::function<void(Result<xtls::TrustEntry>)> done;
+            std::optional<xtls::TrustEntry> theirs;
+            bool gave_ours = false, finished = false;
+            boost::asio::steady_timer timer;
+            explicit Exchange(boost::asio::io_context& io) : timer(io) {}
+            void finish(Result<xtls::TrustEntry> result) {
+                if (std::exchange(finished, true)) return;
+                timer.cancel();
+                // Kept open_-side by SecureLinks until it ends; dropping it here
+                // breaks the cycle through the handlers on its router.
+                std::exchange(stream, nullptr)->close();  // flushes our answer first
+                done(std::move(result));
+            }
+            void maybe_done() {
+                if (theirs && gave_ours) finish(*theirs);
+            }
+        };
+        auto x = std::make_shared<Exchange>(io_);
+        x->stream = *r;
+        pairing_.push_back(*r);
+        x->done = done;
+        x->timer.expires_after(kPubkeyTimeout);
+        x->timer.async_wait([x](const boost::system::error_code& ec) {
+            if (ec) return;
+            x->finish(Error{"remote-server-timeout", x->theirs ? "the bridge did not ask for this controller's certificate"
+                                                               : "the bridge did not give its certificate"});
+        });
+        x->stream->on_closed([x] { x->finish(Error{"undefined-condition", "the bridge ended the pairing stream early"}); });
+        x->stream->router().on_iq("get", xtls::kPubkeyNs, "pubkeys",
+                                  [x, cert = identity_.identity.cert, name = name_](
+                                      const client::Peer&, const xml::Element&, client::IqResponder responder) {
+                                      responder.result(xtls::make_pubkeys(name, cert.get()));
+                                      x->gave_ours = true;
+                                      x->maybe_done();
+                                  });
+        auto iq = stanza::iq("get", bridge.str());
+        iq.add_child(xtls::pubkeys_request());
+        x->stream->router().send_iq(std::move(iq), kPubkeyTimeout, [this, bridge, x](const client::IqResponse& response) {
+            if (!response.ok())
+                return x->finish(Error{response.error().condition,
+                                       "the bridge did not give its certificate: " + response.error().text});
+            auto key = response.payload() ? xtls::parse_pubkeys(*response.payload())
+                                          : Result<xtls::PubKey>(Error{"bad-request", "an empty answer"});
+            if (!key) return x->finish(Error{"bad-request", "the bridge's certificate: " + key.error().text});
+            xtls::TrustEntry entry{key->fingerprint, bridge.bare(), xtls::TrustRole::Device, key->name,
+                                   std::chrono::system_clock::now()};
+            if (auto saved = trust_.add(entry); !saved) return x->finish(saved.error());
+            x->theirs = entry;
+            x->maybe_done();
+        });
+    });
+}
+
+void SecureLinks::close_all() {
+    for (auto& [jid, channel] : open_) channel->close();
+    for (auto& channel : pairing_) channel->close();
+}
+
+}  // namespace xpmn::tools
