@@ -7,19 +7,55 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
+#include <openssl/pem.h>
+
+#include <cstdio>
 #include <iostream>
 
 #include "bridge/access_policy.hpp"
 #include "bridge/adapter.hpp"
 #include "bridge/device_host.hpp"
 #include "bridge/loop/glib_integration.hpp"
+#include "bridge/security/grants.hpp"
+#include "bridge/security/pairing_window.hpp"
 #include "common/logging.hpp"
 #include "common/state_dir.hpp"
+#include "common/utc_time.hpp"
 #include "config/config.hpp"
 #include "config/section.hpp"
 #include "daemon/adapter_registry.hpp"
+#include "daemon/control_socket.hpp"
+#include "daemon/pair_command.hpp"
+#include "xmpp/tls/tls_context.hpp"
+#include "xmpp/xtls/trust_store.hpp"
 
 using namespace xpmn;
+
+namespace {
+
+// SHA-256 of the device certificate (state_dir/identity.crt), for the pairing URI.
+Result<std::string> device_fingerprint(const std::string& state_dir) {
+    std::string path = state_dir + "/identity.crt";
+    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "r"), std::fclose);
+    if (!f) return Error{"internal-server-error", "the bridge has no device certificate yet (" + path + ")"};
+    std::unique_ptr<X509, void (*)(X509*)> cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr), X509_free);
+    if (!cert) return Error{"internal-server-error", path + " is not a PEM certificate"};
+    return tls::certificate_sha256(cert.get());
+}
+
+// The control socket's `pair`: a new PIN, its expiry, the bridge's JID and fingerprint.
+Result<std::string> open_pairing(security::PairingWindow& window, const config::Config& cfg) {
+    auto fp = device_fingerprint(cfg.bridge.state_dir);
+    if (!fp) return fp.error();
+    auto opened = window.open();
+    auto left = std::chrono::round<std::chrono::seconds>(opened.expires - std::chrono::steady_clock::now());
+    spdlog::info("pairing window open for {} s", left.count());
+    return "pin=" + opened.pin + " expires=" + common::format_utc(std::chrono::system_clock::now() + left) +
+           " seconds=" + std::to_string(left.count()) + " fp=" + *fp + " jid=" + cfg.xmpp.jid.bare().str() +
+           "/bridge";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"xpmn-bridge: puts the home's UPnP/DLNA servers and media players into an XMPP media network"};
@@ -27,6 +63,8 @@ int main(int argc, char** argv) {
     auto* run_opt = app.add_option("--config", config_path, "configuration file (TOML)");
     auto* check_opt = app.add_option("--check-config", check_path, "check a configuration file and exit");
     run_opt->excludes(check_opt);
+    auto* pair_cmd = app.add_subcommand("pair", "open the running daemon's pairing window: print a one-time PIN, "
+                                                "the pairing URI and its QR code");
     app.set_version_flag("--version", std::string(PROJECT_VERSION));
     CLI11_PARSE(app, argc, argv);
 
@@ -53,6 +91,7 @@ int main(int argc, char** argv) {
     config::Config cfg;
     try {
         cfg = config::load(config_path, sections);
+        if (pair_cmd->parsed()) return daemon::run_pair(cfg.bridge.state_dir, std::cout, std::cerr);
         common::setup_logging(cfg.bridge.log_level, "xpmn-bridge");
         common::ensure_state_dir(cfg.bridge.state_dir);
     } catch (const std::exception& e) {
@@ -61,6 +100,24 @@ int main(int argc, char** argv) {
     }
 
     boost::asio::io_context io;
+    // State first: a second daemon on the same state_dir, or a trust store or
+    // grants file that cannot be read, stops here with a clear message.
+    std::unique_ptr<daemon::ControlSocket> control;
+    std::shared_ptr<xtls::TrustStore> trust;
+    std::shared_ptr<security::GrantStore> grants;
+    try {
+        control = std::make_unique<daemon::ControlSocket>(io, cfg.bridge.state_dir);
+        trust = std::make_shared<xtls::TrustStore>(xtls::TrustStore::load(cfg.bridge.state_dir + "/trust.toml"));
+        grants = std::make_shared<security::GrantStore>(security::GrantStore::load(cfg.bridge.state_dir + "/grants.toml"));
+    } catch (const std::exception& e) {
+        std::cerr << "xpmn-bridge: " << e.what() << "\n";
+        return 2;
+    }
+    // The Jingle responder offers srp while this window is active (wired with the e2e streams).
+    auto pairing = std::make_shared<security::PairingWindow>();
+    pairing->on_burned = [](const std::string& why) { spdlog::info("pairing PIN burned: {}", why); };
+    control->on("pair", [pairing, &cfg] { return open_pairing(*pairing, cfg); });
+
     loop::GlibIntegration glib(io);
     try {
         bridge::DeviceHost host(io, cfg);
@@ -69,7 +126,8 @@ int main(int argc, char** argv) {
         bridge_device->set_wants_roster(true);
         host.add(bridge_device);
 
-        auto access = std::make_shared<const bridge::AccessPolicy>(cfg.security.require_e2e, cfg.xmpp.jid.bare().str());
+        auto access = std::make_shared<const bridge::AccessPolicy>(cfg.security.require_e2e, cfg.xmpp.jid.bare().str(),
+                                                                   trust, grants);
         if (!cfg.security.require_e2e)
             spdlog::warn("security.require_e2e = false: the home account may use profile commands over plain c2s");
         bridge::AdapterContext context{io, host, cfg, access};
