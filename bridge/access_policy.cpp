@@ -73,7 +73,9 @@ void AccessPolicy::decide(const client::Peer& peer, const AccessRequest& request
     if (!a) return done(std::move(a.denied));
     if (a.role == PeerRole::Owner) return done(std::nullopt);
     if (!grants_ || request.device.empty()) return done(forbidden_error("no grant for this device"));
-    auto grants = grants_->matching(peer.jid, home_.with_resource(request.device), request.permission);
+    auto device = Jid::parse(home_.str() + "/" + request.device);
+    if (!device) return done(forbidden_error("no such device: " + request.device));
+    auto grants = grants_->matching(peer.jid, *device, request.permission);
     if (grants.empty())
         return done(forbidden_error("no " + std::string(security::permission_name(request.permission)) +
                                     " grant for " + peer.jid.bare().str() + " on this device"));

@@ -7,20 +7,43 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <iostream>
 
 #include "bridge/access_policy.hpp"
 #include "bridge/adapter.hpp"
 #include "bridge/device_host.hpp"
 #include "bridge/loop/glib_integration.hpp"
+#include "bridge/security/grants.hpp"
+#include "bridge/security/pairing_window.hpp"
 #include "common/logging.hpp"
 #include "common/state_dir.hpp"
+#include "common/utc_time.hpp"
 #include "config/config.hpp"
 #include "config/section.hpp"
 #include "daemon/adapter_registry.hpp"
+#include "daemon/control_socket.hpp"
+#include "daemon/pair_command.hpp"
 #include "daemon/security_setup.hpp"
+#include "xmpp/tls/tls_context.hpp"
+#include "xmpp/xtls/trust_store.hpp"
 
 using namespace xpmn;
+
+namespace {
+
+// The control socket's `pair`: a new PIN, its expiry, the bridge's JID and fingerprint.
+Result<std::string> open_pairing(security::PairingWindow& window, const config::Config& cfg,
+                                 const std::string& fingerprint) {
+    auto opened = window.open();
+    auto left = std::chrono::round<std::chrono::seconds>(opened.expires - std::chrono::steady_clock::now());
+    spdlog::info("pairing window open for {} s", left.count());
+    return "pin=" + opened.pin + " expires=" + common::format_utc(std::chrono::system_clock::now() + left) +
+           " seconds=" + std::to_string(left.count()) + " fp=" + fingerprint + " jid=" + cfg.xmpp.jid.bare().str() +
+           "/bridge";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"xpmn-bridge: puts the home's UPnP/DLNA servers and media players into an XMPP media network"};
@@ -28,6 +51,8 @@ int main(int argc, char** argv) {
     auto* run_opt = app.add_option("--config", config_path, "configuration file (TOML)");
     auto* check_opt = app.add_option("--check-config", check_path, "check a configuration file and exit");
     run_opt->excludes(check_opt);
+    auto* pair_cmd = app.add_subcommand("pair", "open the running daemon's pairing window: print a one-time PIN, "
+                                                "the pairing URI and its QR code");
     app.set_version_flag("--version", std::string(PROJECT_VERSION));
     CLI11_PARSE(app, argc, argv);
 
@@ -54,6 +79,7 @@ int main(int argc, char** argv) {
     config::Config cfg;
     try {
         cfg = config::load(config_path, sections);
+        if (pair_cmd->parsed()) return daemon::run_pair(cfg.bridge.state_dir, std::cout, std::cerr);
         common::setup_logging(cfg.bridge.log_level, "xpmn-bridge");
         common::ensure_state_dir(cfg.bridge.state_dir);
     } catch (const std::exception& e) {
@@ -62,9 +88,23 @@ int main(int argc, char** argv) {
     }
 
     boost::asio::io_context io;
+    // State first: a second daemon on the same state_dir, or an identity,
+    // trust store or grants file that cannot be read, stops here with a clear message.
+    std::unique_ptr<daemon::ControlSocket> control;
+    daemon::Security security;
+    try {
+        control = std::make_unique<daemon::ControlSocket>(io, cfg.bridge.state_dir);
+        security = daemon::load_security(io, cfg);
+    } catch (const std::exception& e) {
+        std::cerr << "xpmn-bridge: " << e.what() << "\n";
+        return 2;
+    }
+    control->on("pair", [pairing = security.pairing, &cfg, fp = security.identity.fingerprint] {
+        return open_pairing(*pairing, cfg, fp);
+    });
+
     loop::GlibIntegration glib(io);
     try {
-        auto security = daemon::load_security(io, cfg);
         bridge::DeviceHost host(io, cfg);
         auto bridge_device = std::make_shared<bridge::Device>(
             "bridge", disco::Identity{"automation", "gateway", "", cfg.bridge.name});
