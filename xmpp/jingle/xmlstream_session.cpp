@@ -116,12 +116,13 @@ struct Link : std::enable_shared_from_this<Link> {
     void session_ended(const Reason& reason, bool by_peer) {
         if (by_peer) spdlog::debug("xmlstream session {} ended by the peer: {}", session->sid(), reason.condition);
         report(error_for(reason));
-        if (channel) {
-            channel->close();
-        } else {
-            transport->cancel();
-            if (stream) stream->abort();
-        }
+        if (channel) return channel->close();
+        // A handshake under way is left to end by itself (the peer's IBB
+        // <close/> follows its session-terminate, else establish() times
+        // out): aborting its transport would leave it waiting for ever, as
+        // an aborted stream makes no more callbacks. `established` then
+        // closes whatever it brings.
+        if (!stream) transport->cancel();
     }
 };
 
