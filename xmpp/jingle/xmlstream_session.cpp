@@ -216,8 +216,6 @@ void XmlStreamResponder::incoming(const SessionPtr& session, const Jingle& initi
     if (!method) return refuse("security-error", "no offered security method is acceptable for this peer");
     if (*method == xtls::Method::X509 && offer->fingerprint.empty())
         return refuse("security-error", "x509 needs the initiator's fingerprint");
-    IbbStream::Options ibb;
-    ibb.block_size = max_block_size;
     auto transport = IbbTransport::answer(manager_.ibb(), session->peer().jid, *c->transport, ibb);
     if (!transport) return refuse("failed-transport", transport.error().text);
 
