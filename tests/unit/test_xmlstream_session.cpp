@@ -55,6 +55,7 @@ struct XmlStreamTest : ::testing::Test {
             device, xtls::Security{device_cert.sha256, {}},
             [this](const client::Peer& peer, const xtls::Security& offer) { return policy(peer, offer); },
             [this](std::shared_ptr<xtls::E2eChannel> c) { device_channels.push_back(c); });
+        responder->ibb.close_deadline = std::chrono::milliseconds(20);
     }
 
     // The device's policy: x509 for a trusted fingerprint, srp while "pairing".
@@ -237,6 +238,27 @@ TEST_F(XmlStreamTest, ThePeersSessionTerminateClosesTheChannel) {
     EXPECT_TRUE(device_closed);
     EXPECT_TRUE(phone_channel->closed());
     expect_all_gone();
+}
+
+TEST_F(XmlStreamTest, ThePhoneGoingUnavailableClosesTheDevicesChannel) {
+    open(request());
+    ASSERT_TRUE(phone_channel);
+    EXPECT_NE(std::find(sets.begin(), sets.end(), "security-info"), sets.end());  // informative, acknowledged
+    bool device_closed = false;
+    device_channels.at(0)->on_closed([&] { device_closed = true; });
+    // The phone vanished: nothing it sends arrives any more.
+    server.drop = [](const xml::Element& e) { return e.attr_or("from") == kPhone; };
+    xml::Element gone("presence", ns::client);
+    gone.set_attr("type", "unavailable").set_attr("from", kPhone);
+    rdevice.dispatch(gone);
+    run();
+    EXPECT_TRUE(device_closed);
+    EXPECT_EQ(device.session_count(), 0u);
+    // The IBB stream's last bytes are never acknowledged: it gives up after its close deadline.
+    io.restart();
+    while (device.ibb().size() > 0 && io.run_one() > 0) {
+    }
+    EXPECT_EQ(device.ibb().size(), 0u);
 }
 
 TEST_F(XmlStreamTest, NoResponderMeansUnsupportedApplications) {

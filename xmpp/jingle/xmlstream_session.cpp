@@ -116,12 +116,13 @@ struct Link : std::enable_shared_from_this<Link> {
     void session_ended(const Reason& reason, bool by_peer) {
         if (by_peer) spdlog::debug("xmlstream session {} ended by the peer: {}", session->sid(), reason.condition);
         report(error_for(reason));
-        if (channel) {
-            channel->close();
-        } else {
-            transport->cancel();
-            if (stream) stream->abort();
-        }
+        if (channel) return channel->close();
+        // A handshake under way is left to end by itself (the peer's IBB
+        // <close/> follows its session-terminate, else establish() times
+        // out): aborting its transport would leave it waiting for ever, as
+        // an aborted stream makes no more callbacks. `established` then
+        // closes whatever it brings.
+        if (!stream) transport->cancel();
     }
 };
 
@@ -215,8 +216,6 @@ void XmlStreamResponder::incoming(const SessionPtr& session, const Jingle& initi
     if (!method) return refuse("security-error", "no offered security method is acceptable for this peer");
     if (*method == xtls::Method::X509 && offer->fingerprint.empty())
         return refuse("security-error", "x509 needs the initiator's fingerprint");
-    IbbStream::Options ibb;
-    ibb.block_size = max_block_size;
     auto transport = IbbTransport::answer(manager_.ibb(), session->peer().jid, *c->transport, ibb);
     if (!transport) return refuse("failed-transport", transport.error().text);
 

@@ -63,8 +63,13 @@ public:
     XmlStreamResponder(const XmlStreamResponder&) = delete;
     XmlStreamResponder& operator=(const XmlStreamResponder&) = delete;
 
-    // The block-size this side answers at most (≤ IbbStream::kMaxBlockSize).
-    std::size_t max_block_size = IbbStream::kMaxBlockSize;
+    // IBB streams of the sessions: block_size is the most this side answers
+    // (≤ IbbStream::kMaxBlockSize), window, bounds and deadlines as there.
+    IbbStream::Options ibb = [] {
+        IbbStream::Options o;
+        o.block_size = IbbStream::kMaxBlockSize;
+        return o;
+    }();
 
 private:
     void incoming(const SessionPtr& session, const Jingle& initiate);
