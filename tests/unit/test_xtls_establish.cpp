@@ -196,6 +196,39 @@ TEST_F(Xtls, SilentPeerTimesOut) {
     EXPECT_EQ(initiator.error.condition, "remote-server-timeout");
 }
 
+// The owner gives up (its Jingle session ended): no callback, the transport
+// is dropped, the peer's attempt fails.
+TEST_F(Xtls, CancelledAttemptsEndQuietly) {
+    start_responder(bridge_x509(bridge));
+    auto cancel = xtls::establish(io, phone_wire, phone_x509(), {phone_jid, device_jid}, initiator.handler());
+    cancel();  // before it began
+    run();
+    EXPECT_EQ(initiator.calls, 0);
+    EXPECT_EQ(responder.calls, 1);
+    EXPECT_EQ(responder.error.condition, "security-error");
+
+    // In the middle of the TLS handshake.
+    initiator = {};
+    responder = {};
+    std::tie(phone_wire, bridge_wire) = net::make_memory_pair(io);
+    cancel = xtls::establish(io, phone_wire, phone_x509(), {phone_jid, device_jid}, initiator.handler());
+    start_responder(bridge_x509(bridge));
+    io.restart();
+    io.poll_one();  // the initiator's start: the client hello is on its way
+    cancel();
+    run();
+    EXPECT_EQ(initiator.calls, 0);
+    EXPECT_EQ(responder.calls, 1);
+    EXPECT_EQ(responder.error.condition, "security-error");
+
+    // After the end it does nothing.
+    initiator = {};
+    responder = {};
+    std::tie(phone_wire, bridge_wire) = net::make_memory_pair(io);
+    connect(phone_x509(), bridge_x509(bridge));
+    ASSERT_TRUE(initiator.channel);
+}
+
 // What the responder writes after its header: an empty <stream:features/>
 // (RFC 6120 §4.3.2), seen by a plain TLS client with an XML stream.
 TEST_F(Xtls, ResponderSendsItsHeaderAndEmptyFeatures) {
