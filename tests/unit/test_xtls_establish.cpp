@@ -199,34 +199,38 @@ TEST_F(Xtls, SilentPeerTimesOut) {
 // The owner gives up (its Jingle session ended): no callback, the transport
 // is dropped, the peer's attempt fails.
 TEST_F(Xtls, CancelledAttemptsEndQuietly) {
-    start_responder(bridge_x509(bridge));
-    auto cancel = xtls::establish(io, phone_wire, phone_x509(), {phone_jid, device_jid}, initiator.handler());
-    cancel();  // before it began
-    run();
-    EXPECT_EQ(initiator.calls, 0);
-    EXPECT_EQ(responder.calls, 1);
-    EXPECT_EQ(responder.error.condition, "security-error");
+    auto attempt = [this](bool mid_handshake) {
+        initiator = {};
+        responder = {};
+        std::tie(phone_wire, bridge_wire) = net::make_memory_pair(io);
+        start_responder(bridge_x509(bridge));
+        auto cancel = start_initiator(phone_x509());
+        if (mid_handshake) {
+            io.restart();
+            io.poll_one();  // the responder's start
+            io.poll_one();  // the initiator's: its client hello is on the way
+        }
+        cancel();
+        run();
+        EXPECT_EQ(initiator.calls, 0) << mid_handshake;
+        EXPECT_EQ(responder.calls, 1) << mid_handshake;
+        EXPECT_EQ(responder.error.condition, "security-error") << mid_handshake;
+    };
+    attempt(false);  // before it began
+    attempt(true);
 
-    // In the middle of the TLS handshake.
+    // After `done` it does nothing.
     initiator = {};
     responder = {};
     std::tie(phone_wire, bridge_wire) = net::make_memory_pair(io);
-    cancel = xtls::establish(io, phone_wire, phone_x509(), {phone_jid, device_jid}, initiator.handler());
+    auto cancel = start_initiator(phone_x509());
     start_responder(bridge_x509(bridge));
-    io.restart();
-    io.poll_one();  // the initiator's start: the client hello is on its way
+    run();
+    ASSERT_TRUE(initiator.channel && responder.channel);
     cancel();
     run();
-    EXPECT_EQ(initiator.calls, 0);
-    EXPECT_EQ(responder.calls, 1);
-    EXPECT_EQ(responder.error.condition, "security-error");
-
-    // After the end it does nothing.
-    initiator = {};
-    responder = {};
-    std::tie(phone_wire, bridge_wire) = net::make_memory_pair(io);
-    connect(phone_x509(), bridge_x509(bridge));
-    ASSERT_TRUE(initiator.channel);
+    EXPECT_FALSE(initiator.channel->closed());
+    EXPECT_FALSE(responder.channel->closed());
 }
 
 // What the responder writes after its header: an empty <stream:features/>
