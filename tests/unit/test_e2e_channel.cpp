@@ -190,6 +190,27 @@ TEST_F(E2e, NonStanzaElementEndsTheStream) {
     EXPECT_TRUE(raw.got.back().child("unsupported-stanza-type", ns::streams_err));
 }
 
+TEST_F(E2e, StreamErrorFromThePeerEndsTheChannel) {
+    test_xtls::RawInitiator raw;
+    ASSERT_NO_FATAL_FAILURE(open_to(raw));
+    std::vector<client::Peer> gone;
+    responder.channel->on_peer_gone([&](const client::Peer& p) { gone.push_back(p); });
+    xml::Element away("presence", ns::client);
+    away.set_attr("type", "unavailable");
+    raw.xml->send(away);
+    run();
+    ASSERT_EQ(gone.size(), 1u);
+    EXPECT_EQ(gone[0].jid, phone_jid);
+    EXPECT_FALSE(responder.channel->closed());
+
+    raw.xml->close("conflict", "replaced by a new stream");
+    run();
+    EXPECT_TRUE(responder.channel->closed());
+    EXPECT_NE(responder.channel->end_reason().find("stream error from the peer: conflict (replaced by a new stream)"),
+              std::string::npos)
+        << responder.channel->end_reason();
+}
+
 TEST_F(E2e, TransportFailureEndsOnlyThatChannel) {
     open_both();
     // A second, independent stream between two other resources.

@@ -196,6 +196,43 @@ TEST_F(Xtls, SilentPeerTimesOut) {
     EXPECT_EQ(initiator.error.condition, "remote-server-timeout");
 }
 
+// The owner gives up (its Jingle session ended): no callback, the transport
+// is dropped, the peer's attempt fails.
+TEST_F(Xtls, CancelledAttemptsEndQuietly) {
+    auto attempt = [this](bool mid_handshake) {
+        initiator = {};
+        responder = {};
+        std::tie(phone_wire, bridge_wire) = net::make_memory_pair(io);
+        start_responder(bridge_x509(bridge));
+        auto cancel = start_initiator(phone_x509());
+        if (mid_handshake) {
+            io.restart();
+            io.poll_one();  // the responder's start
+            io.poll_one();  // the initiator's: its client hello is on the way
+        }
+        cancel();
+        run();
+        EXPECT_EQ(initiator.calls, 0) << mid_handshake;
+        EXPECT_EQ(responder.calls, 1) << mid_handshake;
+        EXPECT_EQ(responder.error.condition, "security-error") << mid_handshake;
+    };
+    attempt(false);  // before it began
+    attempt(true);
+
+    // After `done` it does nothing.
+    initiator = {};
+    responder = {};
+    std::tie(phone_wire, bridge_wire) = net::make_memory_pair(io);
+    auto cancel = start_initiator(phone_x509());
+    start_responder(bridge_x509(bridge));
+    run();
+    ASSERT_TRUE(initiator.channel && responder.channel);
+    cancel();
+    run();
+    EXPECT_FALSE(initiator.channel->closed());
+    EXPECT_FALSE(responder.channel->closed());
+}
+
 // What the responder writes after its header: an empty <stream:features/>
 // (RFC 6120 §4.3.2), seen by a plain TLS client with an XML stream.
 TEST_F(Xtls, ResponderSendsItsHeaderAndEmptyFeatures) {
