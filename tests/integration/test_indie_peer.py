@@ -1,5 +1,5 @@
 """The independent end-to-end peer (xpmntest/indie_peer.py) against itself:
-two peers on a real Prosody, one as initiator (a controller), one as
+two peers on a real Prosody (and again on ejabberd), one as initiator (a controller), one as
 responder (a stand-in device), over Jingle + IBB + TLS + XEP-0246:
 
 - x509 with trusted fingerprints both ways: IQs both ways, errors with <text/>;
@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 
 from xpmntest.bridge import class_workdir
 from xpmntest.indie_peer import CLIENT, STANZAS, IndieError, IndiePeer, IqFailure, q
+from xpmntest.ejabberd import Ejabberd
 from xpmntest.prosody import Prosody
 
 PASSWORD = 'indie-pw'
@@ -32,10 +33,12 @@ def refuse(stream, iq):
 
 
 class IndiePeerTest(unittest.TestCase):
+    SERVER = Prosody
+
     @classmethod
     def setUpClass(cls):
         class_workdir(cls, 'xpmn-indie-')
-        cls.srv = Prosody(os.path.join(cls.workdir, 'prosody'))
+        cls.srv = cls.SERVER(os.path.join(cls.workdir, 'server'))
         cls.addClassCleanup(cls.srv.kill)
         cls.srv.add_user('home', PASSWORD)
         cls.srv.start()
@@ -126,6 +129,11 @@ class IndiePeerTest(unittest.TestCase):
         self.assertEqual(e.exception.reason, 'security-error')
         self.assertIn('SRP handshake failed', str(e.exception))
         self.assertNotIn(device.fingerprint, phone.trusted)
+
+
+class IndiePeerOverEjabberdTest(IndiePeerTest):
+    """The same through ejabberd (IQ routing and IBB through another server)."""
+    SERVER = Ejabberd
 
 
 if __name__ == '__main__':

@@ -45,7 +45,7 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from .certs import XMPP_ADDR_OID, _openssl
-from .indie_tls import IbbPipe, IndieError, SrpTls, SslObjectTls
+from .indie_tls import IbbPipe, IndieError, SrpTls, SslObjectTls, release
 from .slix import SlixClient
 
 JINGLE = 'urn:xmpp:jingle:1'
@@ -361,13 +361,7 @@ class E2eStream:
         if self._torn_down:
             return
         self._torn_down = True
-        try:
-            self.tls.close()
-        except (OSError, ValueError, ssl.SSLError):
-            pass
-        await self.pipe.close()
-        if isinstance(self.tls, SrpTls):
-            await self.tls.finish()
+        await release(self.tls, self.pipe)
         if self._reader and self._reader is not asyncio.current_task():
             self._reader.cancel()
 
@@ -450,6 +444,15 @@ class IndiePeer:
         return self
 
     def close(self):
+        """Releases every stream (TLS, IBB, SRP tool), then disconnects."""
+        async def release_all():
+            for session in list(self.sessions.values()):
+                if session.get('stream') is not None:
+                    await session['stream'].teardown()
+        try:
+            self._client._call(release_all(), 30, 'release end-to-end streams')
+        except AssertionError:
+            pass   # the client loop is gone already
         self._client.close()
 
     def __enter__(self):
@@ -595,7 +598,13 @@ class IndiePeer:
                 raise IndieError('security-error', 'the responder\'s fingerprint %s is not trusted' % their_fp)
             if method == 'srp' and not pin:
                 raise IndieError('security-error', 'srp needs a PIN')
-            ibb = await self.xmpp['xep_0047'].open_stream(peer, block_size=BLOCK_SIZE, sid=ibb_sid)
+            # XEP-0261: the initiator opens the IBB stream with the sid and the
+            # block size of the session-accept (a responder may lower it).
+            block = BLOCK_SIZE
+            t = accept.find('%s/%s' % (q('content', JINGLE), q('transport', IBB_TRANSPORT)))
+            if t is not None and t.get('block-size', '').isdigit():
+                block = max(1, min(block, int(t.get('block-size'))))
+            ibb = await self.xmpp['xep_0047'].open_stream(peer, block_size=block, sid=ibb_sid)
             pipe = IbbPipe(ibb)
             self._watch_ibb_end(ibb, pipe)
             return await self._secure(session, pipe, method, their_fp, pin, initiator=True,
@@ -622,6 +631,13 @@ class IndiePeer:
         else:
             user = self.full_jid if initiator else session['peer']
             tls = SrpTls(pipe, server_side=not initiator, user=user, pin=pin)
+        try:
+            return await self._handshake_and_open(session, pipe, tls, method, their_fp, initiator, timeout)
+        except BaseException:
+            await release(tls, pipe)
+            raise
+
+    async def _handshake_and_open(self, session, pipe, tls, method, their_fp, initiator, timeout):
         try:
             peer_der = await asyncio.wait_for(tls.handshake(), timeout)
         except ssl.SSLError as e:

@@ -246,6 +246,17 @@ class SrpTls:
             self._sock_writer.close()
 
 
+async def release(tls, pipe):
+    """Ends TLS (close_notify where possible), the SRP tool, then the IBB stream."""
+    try:
+        tls.close()
+    except (OSError, ValueError, ssl.SSLError):
+        pass
+    if isinstance(tls, SrpTls):
+        await tls.finish()
+    await pipe.close()
+
+
 def _free_loopback_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
