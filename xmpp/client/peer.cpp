@@ -3,7 +3,12 @@
 namespace xpmn::client {
 
 std::string Peer::describe() const {
-    return jid.str() + (end_to_end() ? " (e2e " + fingerprint + ")" : " (c2s)");
+    switch (proof) {
+        case Proof::EndToEnd: return jid.str() + " (e2e " + fingerprint + ")";
+        case Proof::Pairing: return jid.str() + " (pairing)";
+        case Proof::C2s: break;
+    }
+    return jid.str() + " (c2s)";
 }
 
 std::optional<Peer> Peer::routed_by_server(const xml::Element& stanza, const Jid& account) {
@@ -17,5 +22,7 @@ std::optional<Peer> Peer::routed_by_server(const xml::Element& stanza, const Jid
 Peer Peer::end_to_end_peer(Jid jid, std::string fingerprint) {
     return Peer{std::move(jid), Proof::EndToEnd, std::move(fingerprint)};
 }
+
+Peer Peer::pairing_peer(Jid jid) { return Peer{std::move(jid), Proof::Pairing, {}}; }
 
 }  // namespace xpmn::client

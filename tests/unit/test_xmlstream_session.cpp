@@ -1,0 +1,251 @@
+// The xmlstream application end to end (wire profile §3.1): two routers
+// through an in-memory server, Jingle on each, IBB under a real TLS
+// handshake (x509 and srp), and the E2eChannel on both sides. Accepted,
+// refused by the policy, TLS failures, and clean closes both ways.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include "jingle_test_server.hpp"
+#include "tests/unit/tls_test_certs.hpp"
+#include "xmpp/core/namespaces.hpp"
+#include "xmpp/core/stanza.hpp"
+#include "xmpp/jingle/xmlstream_session.hpp"
+
+using namespace xpmn;
+using namespace xpmn::jingle;
+
+namespace {
+
+constexpr const char* kPhone = "home@example.org/phone";
+constexpr const char* kDevice = "home@example.org/upnp-3fa2c1d0";
+constexpr const char* kPin = "493817";
+
+tls::Identity identity(const test_tls::SelfSigned& s) { return {s.cert, s.key}; }
+
+struct XmlStreamTest : ::testing::Test {
+    boost::asio::io_context io;
+    jingletest::MemoryServer server{io};
+    client::StanzaRouter& rphone = server.connect(kPhone);
+    client::StanzaRouter& rdevice = server.connect(kDevice);
+    JingleManager phone{io, rphone, Jid::must_parse(kPhone)};
+    JingleManager device{io, rdevice, Jid::must_parse(kDevice)};
+    test_tls::SelfSigned phone_cert = test_tls::make_self_signed("phone");
+    test_tls::SelfSigned device_cert = test_tls::make_self_signed("bridge");
+    std::set<std::string> device_trusts{phone_cert.sha256};
+    std::vector<std::string> security_failures;
+    std::vector<std::shared_ptr<xtls::E2eChannel>> device_channels;
+    std::vector<Jingle> terminates;  // session-terminates on the wire
+    std::vector<std::string> sets;   // "data", "close" (IBB) and Jingle actions, in wire order
+    std::unique_ptr<XmlStreamResponder> responder;
+    // The phone's outcome.
+    std::shared_ptr<xtls::E2eChannel> phone_channel;
+    std::optional<Error> phone_error;
+    int phone_calls = 0;
+
+    XmlStreamTest() {
+        server.tap = [this](const xml::Element& e) {
+            if (e.attr_or("type") == "set" && e.first_element())
+                sets.push_back(e.first_element()->ns() == kNs ? e.first_element()->attr_or("action")
+                                                              : e.first_element()->name());
+            if (const auto* j = e.child("jingle", kNs); j && j->attr_or("action") == "session-terminate")
+                terminates.push_back(*parse_jingle(*j));
+        };
+        responder = std::make_unique<XmlStreamResponder>(
+            device, xtls::Security{device_cert.sha256, {}},
+            [this](const client::Peer& peer, const xtls::Security& offer) { return policy(peer, offer); },
+            [this](std::shared_ptr<xtls::E2eChannel> c) { device_channels.push_back(c); });
+    }
+
+    // The device's policy: x509 for a trusted fingerprint, srp while "pairing".
+    bool pairing = false;
+    Acceptance policy(const client::Peer& peer, const xtls::Security& offer) {
+        EXPECT_EQ(peer.jid.str(), kPhone);
+        Acceptance a;
+        if (device_trusts.count(offer.fingerprint)) a.methods.push_back(xtls::Method::X509);
+        if (pairing) a.methods.push_back(xtls::Method::Srp);
+        a.params.identity = identity(device_cert);
+        a.params.trusted = [this](const std::string& fp) { return device_trusts.count(fp) > 0; };
+        a.params.srp_lookup = [](const std::string& user) -> std::optional<tls::SrpVerifier> {
+            return tls::make_srp_verifier(user, kPin);
+        };
+        a.on_security_failure = [this](const std::string& why) { security_failures.push_back(why); };
+        return a;
+    }
+
+    OpenXmlStream request(std::vector<xtls::Method> methods = {xtls::Method::X509}) {
+        OpenXmlStream r;
+        r.peer = Jid::must_parse(kDevice);
+        r.offer = xtls::Security{phone_cert.sha256, std::move(methods)};
+        r.params.identity = identity(phone_cert);
+        r.params.trusted = [this](const std::string& fp) { return fp == device_cert.sha256; };
+        r.params.srp.password = kPin;
+        return r;
+    }
+    void open(OpenXmlStream r) {
+        open_xmlstream(phone, std::move(r), [this](Result<std::shared_ptr<xtls::E2eChannel>> c) {
+            ++phone_calls;
+            if (c) phone_channel = *c;
+            else phone_error = c.error();
+        });
+        run();
+    }
+    void run() {
+        io.restart();
+        while (io.poll() > 0) {
+        }
+    }
+    // Nothing left behind on either side.
+    void expect_all_gone() {
+        EXPECT_EQ(phone.session_count(), 0u);
+        EXPECT_EQ(device.session_count(), 0u);
+        EXPECT_EQ(phone.ibb().size(), 0u);
+        EXPECT_EQ(device.ibb().size(), 0u);
+    }
+    // The first session-terminate follows the last IBB data: the stream had flushed.
+    void expect_terminate_after_the_data() {
+        auto terminate = std::find(sets.begin(), sets.end(), "session-terminate");
+        ASSERT_NE(terminate, sets.end());
+        EXPECT_EQ(std::find(terminate, sets.end(), "data"), sets.end());
+        EXPECT_NE(std::find(sets.begin(), terminate, "close"), terminate);
+    }
+    void expect_refused_with_security_error() {
+        EXPECT_EQ(phone_calls, 1);
+        ASSERT_TRUE(phone_error);
+        EXPECT_EQ(phone_error->condition, "security-error");
+        EXPECT_TRUE(device_channels.empty());
+        ASSERT_FALSE(terminates.empty());
+        EXPECT_EQ(terminates[0].reason->condition, "security-error");
+        expect_all_gone();
+    }
+};
+
+TEST_F(XmlStreamTest, AcceptedX509StreamCarriesStanzasWithTheProvenPeer) {
+    open(request());
+    ASSERT_EQ(phone_calls, 1);
+    ASSERT_TRUE(phone_channel) << phone_error->describe();
+    ASSERT_EQ(device_channels.size(), 1u);
+    auto device_channel = device_channels[0];
+    ASSERT_TRUE(device_channel->peer());
+    EXPECT_TRUE(device_channel->peer()->end_to_end());
+    EXPECT_EQ(device_channel->peer()->fingerprint, phone_cert.sha256);
+    EXPECT_EQ(device_channel->peer()->jid.str(), kPhone);
+    EXPECT_EQ(phone_channel->peer()->fingerprint, device_cert.sha256);
+    EXPECT_EQ(phone_channel->method(), xtls::Method::X509);
+
+    // A request over the e2e stream, answered by a handler that sees the TLS-proven peer.
+    std::optional<client::Peer> seen;
+    device_channel->router().on_iq("get", ns::ping, "ping", [&](const client::Peer& p, const xml::Element&,
+                                                                   client::IqResponder r) {
+        seen = p;
+        r.result();
+    });
+    auto ping = stanza::iq("get", kDevice);
+    ping.add("ping", ns::ping);
+    std::optional<client::IqResponse> answer;
+    phone_channel->router().send_iq(ping, std::chrono::seconds(15), [&](const client::IqResponse& r) { answer = r; });
+    run();
+    ASSERT_TRUE(answer);
+    EXPECT_TRUE(answer->ok());
+    ASSERT_TRUE(seen);
+    EXPECT_EQ(seen->fingerprint, phone_cert.sha256);
+    EXPECT_TRUE(terminates.empty());
+    EXPECT_EQ(phone.session_count(), 1u);
+    EXPECT_EQ(device.session_count(), 1u);
+}
+
+TEST_F(XmlStreamTest, AnUntrustedInitiatorIsRefusedWithSecurityError) {
+    device_trusts.clear();
+    open(request());
+    expect_refused_with_security_error();
+    EXPECT_TRUE(security_failures.empty());  // a refusal, not a failed handshake
+}
+
+TEST_F(XmlStreamTest, AnInitiatorThatProvesAnotherCertificateFailsTheHandshake) {
+    auto r = request();
+    auto impostor = test_tls::make_self_signed("impostor");
+    r.params.identity = identity(impostor);  // announces phone_cert, presents another
+    open(std::move(r));
+    expect_refused_with_security_error();
+    EXPECT_EQ(security_failures.size(), 1u);
+}
+
+TEST_F(XmlStreamTest, ADeviceThePhoneDoesNotTrustFailsTheHandshake) {
+    auto r = request();
+    r.params.trusted = [](const std::string&) { return false; };
+    open(std::move(r));
+    expect_refused_with_security_error();
+}
+
+TEST_F(XmlStreamTest, SrpPairingWithTheRightPin) {
+    pairing = true;
+    device_trusts.clear();
+    open(request({xtls::Method::Srp}));
+    ASSERT_TRUE(phone_channel) << phone_error->describe();
+    ASSERT_EQ(device_channels.size(), 1u);
+    EXPECT_TRUE(device_channels[0]->peer()->pairing());
+    EXPECT_EQ(phone_channel->method(), xtls::Method::Srp);
+}
+
+TEST_F(XmlStreamTest, SrpWithAWrongPinIsASecurityError) {
+    pairing = true;
+    device_trusts.clear();
+    auto r = request({xtls::Method::Srp});
+    r.params.srp.password = "000000";
+    open(std::move(r));
+    expect_refused_with_security_error();
+    EXPECT_EQ(security_failures.size(), 1u);  // e.g. a PIN attempt counted
+}
+
+TEST_F(XmlStreamTest, BothMethodsOfferedX509Wins) {
+    pairing = true;
+    open(request({xtls::Method::Srp, xtls::Method::X509}));
+    ASSERT_TRUE(phone_channel) << phone_error->describe();
+    EXPECT_EQ(phone_channel->method(), xtls::Method::X509);
+    EXPECT_EQ(device_channels.at(0)->method(), xtls::Method::X509);
+}
+
+// One side closes its channel: the other sees </stream:stream> (a clean
+// end), then IBB <close/>, then session-terminate <success/>.
+void close_cleanly(XmlStreamTest& t, bool phone_closes) {
+    t.open(t.request());
+    ASSERT_TRUE(t.phone_channel);
+    auto closer = phone_closes ? t.phone_channel : t.device_channels.at(0);
+    auto other = phone_closes ? t.device_channels.at(0) : t.phone_channel;
+    bool other_closed = false;
+    other->on_closed([&] { other_closed = true; });
+    closer->close();
+    t.run();
+    EXPECT_TRUE(other_closed);
+    EXPECT_EQ(other->end_reason(), "");
+    ASSERT_FALSE(t.terminates.empty());
+    EXPECT_EQ(t.terminates[0].reason->condition, "success");
+    t.expect_terminate_after_the_data();
+    t.expect_all_gone();
+}
+
+TEST_F(XmlStreamTest, ClosingThePhonesChannelEndsEverythingCleanly) { close_cleanly(*this, true); }
+TEST_F(XmlStreamTest, ClosingTheDevicesChannelEndsEverythingCleanly) { close_cleanly(*this, false); }
+
+TEST_F(XmlStreamTest, ThePeersSessionTerminateClosesTheChannel) {
+    open(request());
+    ASSERT_TRUE(phone_channel);
+    bool device_closed = false;
+    device_channels.at(0)->on_closed([&] { device_closed = true; });
+    phone.terminate_all(Reason{"success", {}, {}});
+    run();
+    EXPECT_TRUE(device_closed);
+    EXPECT_TRUE(phone_channel->closed());
+    expect_all_gone();
+}
+
+TEST_F(XmlStreamTest, NoResponderMeansUnsupportedApplications) {
+    responder.reset();
+    open(request());
+    ASSERT_TRUE(phone_error);
+    ASSERT_FALSE(terminates.empty());
+    EXPECT_EQ(terminates[0].reason->condition, "unsupported-applications");
+    expect_all_gone();
+}
+
+}  // namespace
