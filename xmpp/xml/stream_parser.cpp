@@ -34,6 +34,7 @@ std::string_view str(const xmlChar* s, std::size_t len) {
 // Without entity substitution libxml2 passes every '&' in an attribute value
 // (from &amp;, &#38; or &#x26;) as the text "&#38;", meant for its tree builder
 // to re-parse. A literal '&' cannot occur otherwise, so this undoes it exactly.
+// Namespace names (xmlns='...') are attribute values too.
 std::string attribute_value(std::string_view v) {
     std::string out;
     out.reserve(v.size());
@@ -157,7 +158,7 @@ struct StreamParser::Impl {
                        const xmlChar** attrs) {
         // The scanner has refused such a tag already; this is the authoritative count.
         if (nb_attrs + nb_ns > limits.max_attributes) return too_many_attributes();
-        Element e{std::string(str(local)), std::string(str(uri))};
+        Element e{std::string(str(local)), attribute_value(str(uri))};
         for (int i = 0; i < nb_attrs; ++i) {
             const xmlChar** a = attrs + 5 * i;  // localname, prefix, URI, value, value end
             auto value = attribute_value(str(a[3], static_cast<std::size_t>(a[4] - a[3])));
@@ -176,7 +177,7 @@ struct StreamParser::Impl {
             if (e.name() != "stream") return fail("bad-format", "stream root must be <stream:stream>");
             std::string content_ns;
             for (int i = 0; i < nb_ns; ++i)
-                if (!nss[2 * i]) content_ns = str(nss[2 * i + 1]);
+                if (!nss[2 * i]) content_ns = attribute_value(str(nss[2 * i + 1]));
             stream_open = true;
             // The header counts against the size limit too. libxml2 reports a start
             // tag before consuming its '>', so the first stanza begins one byte later.

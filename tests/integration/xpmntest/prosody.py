@@ -24,14 +24,12 @@ workdir/prosody.log (log_text()).
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
 
 from . import ports
 from .certs import TestPKI
 from . import reaper
-from .logs import wait_for_text
+from .xmpp_server import XmppServer
 
 PROSODY = '/usr/bin/prosody'
 PROSODYCTL = '/usr/bin/prosodyctl'
@@ -65,7 +63,10 @@ class ProsodyError(AssertionError):
     pass
 
 
-class Prosody(reaper.Server):
+class Prosody(XmppServer):
+    name = 'prosody'
+    error = ProsodyError
+
     def __init__(self, workdir, domain='xpmn.test', c2s_port=None, *,
                  smacks_hibernation_time=60, smacks_max_unacked_stanzas=0,
                  smacks_max_ack_delay=30, modules=(), extra_global_config='',
@@ -95,23 +96,6 @@ class Prosody(reaper.Server):
         self.server_cert = self.pki.server_cert(domain)
         self.proc = None
         self._console = None
-
-    # -- paths and facts for tests ------------------------------------------
-    @property
-    def ca_file(self):
-        return self.pki.ca_cert
-
-    @property
-    def fingerprint(self):
-        """SHA-256 (hex) of the server certificate's DER."""
-        return self.server_cert.fingerprint
-
-    @property
-    def address(self):
-        return ('127.0.0.1', self.c2s_port)
-
-    def jid(self, user, resource=None):
-        return '%s@%s%s' % (user, self.domain, '/' + resource if resource else '')
 
     # -- configuration ------------------------------------------------------
     def write_config(self):
@@ -193,14 +177,6 @@ class Prosody(reaper.Server):
             raise ProsodyError('prosodyctl %s timed out after %ss' % (' '.join(args), timeout)) from e
 
     # -- process control ----------------------------------------------------
-    @property
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
-
     def start(self):
         if self.running:
             raise ProsodyError('Prosody is already running (pid %d)' % self.proc.pid)
@@ -226,29 +202,6 @@ class Prosody(reaper.Server):
             raise
         return self
 
-    def _wait_listening(self, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise ProsodyError('Prosody exited with status %s during start-up\n%s' % (
-                    self.proc.returncode, self.diagnostics()))
-            try:
-                with socket.create_connection(self.address, timeout=0.5):
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise ProsodyError('Prosody did not accept connections on %s:%d within %ss\n%s' % (
-                    *self.address, timeout, self.diagnostics()))
-            time.sleep(0.05)
-
-    def _reap(self, timeout):
-        try:
-            self.proc.wait(timeout)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
-
     def stop(self, timeout=10.0):
         """SIGTERM and wait; SIGKILL if it does not exit within `timeout`."""
         if self.proc is None:
@@ -273,33 +226,3 @@ class Prosody(reaper.Server):
         """Graceful stop then start: same port, same config, same data."""
         self.stop(timeout)
         return self.start()
-
-    def _signal(self, sig):
-        try:
-            self.proc.send_signal(sig)
-        except ProcessLookupError:
-            pass
-
-    # -- diagnostics --------------------------------------------------------
-    def log_text(self):
-        try:
-            with open(self.log_file, errors='replace') as f:
-                return f.read()
-        except FileNotFoundError:
-            return ''
-
-    def console_text(self):
-        try:
-            with open(self.console_file, errors='replace') as f:
-                return f.read()
-        except FileNotFoundError:
-            return ''
-
-    def diagnostics(self, log_lines=60):
-        log = self.log_text().splitlines()[-log_lines:]
-        return ('--- prosody console (%s) ---\n%s--- last %d lines of %s ---\n%s' % (
-            self.console_file, self.console_text(), len(log), self.log_file, '\n'.join(log)))
-
-    def wait_for_log(self, text, timeout=10.0, start=0):
-        """Waits until `text` appears in the log after offset `start`; returns its offset."""
-        return wait_for_text(self.log_text, text, timeout, start, describe=self.diagnostics)
