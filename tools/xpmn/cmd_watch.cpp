@@ -101,13 +101,6 @@ void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
             w->node = *result->attr("node");
             w->channel = channel;
             c.watching();  // from now on the command runs until it is told to stop
-            std::cout << "watching container " << o.id << " of " << jid << " (" << result->attr_or("total", "?")
-                      << " children, update-id " << result->attr_or("update-id", "?") << "); Ctrl-C ends"
-                      << std::endl;
-            c.session().router().on_presence([w, done](const xml::Element& p) {
-                if (!w->ending && p.attr_or("from") == w->jid && p.attr_or("type") == "unavailable")
-                    abandon(w, w->jid + " went offline; the watch ended", done);
-            });
             // Events come on the channel of the watch (an end-to-end stream has
             // only the device on it; on c2s, `from` names the device).
             channel->router().on_message([&c, o, done, w](const xml::Element& m) {
@@ -128,6 +121,14 @@ void watch(Controller& c, const WatchOptions& o, Controller::Done done) {
             w->signals = std::make_unique<boost::asio::signal_set>(c.io(), SIGINT, SIGTERM);
             w->signals->async_wait([&c, w, done](const boost::system::error_code& ec, int) {
                 if (!ec) end(c, w, 0, done);
+            });
+            // Said once Ctrl-C is ours: a caller may signal as soon as it reads this.
+            std::cout << "watching container " << o.id << " of " << jid << " (" << result->attr_or("total", "?")
+                      << " children, update-id " << result->attr_or("update-id", "?") << "); Ctrl-C ends"
+                      << std::endl;
+            c.session().router().on_presence([w, done](const xml::Element& p) {
+                if (!w->ending && p.attr_or("from") == w->jid && p.attr_or("type") == "unavailable")
+                    abandon(w, w->jid + " went offline; the watch ended", done);
             });
         });
         });
