@@ -196,6 +196,43 @@ TEST_F(Xtls, SilentPeerTimesOut) {
     EXPECT_EQ(initiator.error.condition, "remote-server-timeout");
 }
 
+// The owner gives up (its Jingle session ended): no callback, the transport
+// is dropped, the peer's attempt fails.
+TEST_F(Xtls, CancelledAttemptsEndQuietly) {
+    auto attempt = [this](bool mid_handshake) {
+        initiator = {};
+        responder = {};
+        std::tie(phone_wire, bridge_wire) = net::make_memory_pair(io);
+        start_responder(bridge_x509(bridge));
+        auto cancel = start_initiator(phone_x509());
+        if (mid_handshake) {
+            io.restart();
+            io.poll_one();  // the responder's start
+            io.poll_one();  // the initiator's: its client hello is on the way
+        }
+        cancel();
+        run();
+        EXPECT_EQ(initiator.calls, 0) << mid_handshake;
+        EXPECT_EQ(responder.calls, 1) << mid_handshake;
+        EXPECT_EQ(responder.error.condition, "security-error") << mid_handshake;
+    };
+    attempt(false);  // before it began
+    attempt(true);
+
+    // After `done` it does nothing.
+    initiator = {};
+    responder = {};
+    std::tie(phone_wire, bridge_wire) = net::make_memory_pair(io);
+    auto cancel = start_initiator(phone_x509());
+    start_responder(bridge_x509(bridge));
+    run();
+    ASSERT_TRUE(initiator.channel && responder.channel);
+    cancel();
+    run();
+    EXPECT_FALSE(initiator.channel->closed());
+    EXPECT_FALSE(responder.channel->closed());
+}
+
 // What the responder writes after its header: an empty <stream:features/>
 // (RFC 6120 §4.3.2), seen by a plain TLS client with an XML stream.
 TEST_F(Xtls, ResponderSendsItsHeaderAndEmptyFeatures) {
@@ -208,6 +245,45 @@ TEST_F(Xtls, ResponderSendsItsHeaderAndEmptyFeatures) {
     EXPECT_EQ(raw.got[0].name(), "features");
     EXPECT_EQ(raw.got[0].ns(), ns::stream);
     EXPECT_TRUE(raw.got[0].nodes().empty());
+}
+
+// A responder that follows XEP-0246 without features (or sends them late)
+// still gives the initiator an open stream.
+TEST_F(Xtls, InitiatorNeedsNoFeatures) {
+    tls::PeerCheck check;
+    check.verify = tls::verify_fingerprint(phone.sha256);
+    auto server = std::make_shared<tls::TlsStream>(bridge_wire, tls::make_server_context({identity(bridge), true}),
+                                                   tls::TlsStream::Role::Server, check);
+    std::shared_ptr<stream::XmlStream> xml;
+    std::optional<xml::Element> header;
+    std::vector<xml::Element> got;
+    server->handshake([&](Result<void> secured) {
+        ASSERT_TRUE(secured) << secured.error().text;
+        xml = std::make_shared<stream::XmlStream>(server);
+        xml->set_handlers({[&](const xml::Element& h) {
+                               header = h;
+                               xml->open({{"from", "home@example.org"}, {"version", "1.0"}});
+                           },
+                           [&](xml::Element e) { got.push_back(std::move(e)); }, nullptr});
+        xml->start();
+    });
+    start_initiator(phone_x509());
+    run();
+    ASSERT_TRUE(initiator.channel) << initiator.error.describe();
+    ASSERT_TRUE(header);  // the initiator's, sent first
+    EXPECT_EQ(header->attr_or("from"), phone_jid.bare().str());
+    EXPECT_EQ(header->attr_or("to"), device_jid.bare().str());
+    EXPECT_EQ(header->attr_or("version"), "1.0");
+
+    xml->send(xml::Element("features", ns::stream));  // late features: ignored
+    xml::Element m("message", ns::client);
+    m.add_text_child("body", "hi", ns::client);
+    xml->send(m);
+    std::vector<std::string> bodies;
+    initiator.channel->router().on_message([&](const xml::Element& e) { bodies.push_back(e.child_text("body")); });
+    run();
+    EXPECT_EQ(bodies, std::vector<std::string>{"hi"});
+    EXPECT_FALSE(initiator.channel->closed());
 }
 
 TEST(XtlsSecurity, MakeAndParse) {

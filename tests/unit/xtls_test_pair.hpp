@@ -99,8 +99,8 @@ struct XtlsPair : ::testing::Test {
         return x509(xtls::Role::Responder, presented, phone.sha256, bridge_trusts, bridge_asked);
     }
 
-    void start_initiator(xtls::HandshakeParams p) {
-        xtls::establish(io, phone_wire, std::move(p), {phone_jid, device_jid}, initiator.handler());
+    xtls::CancelEstablish start_initiator(xtls::HandshakeParams p) {
+        return xtls::establish(io, phone_wire, std::move(p), {phone_jid, device_jid}, initiator.handler());
     }
     void start_responder(xtls::HandshakeParams p) {
         xtls::establish(io, bridge_wire, std::move(p), {device_jid, phone_jid}, responder.handler());

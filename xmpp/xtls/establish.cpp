@@ -78,14 +78,21 @@ std::shared_ptr<tls::TlsStream> make_tls(net::ByteStreamPtr transport, Handshake
 
 class Establishment : public std::enable_shared_from_this<Establishment> {
 public:
-    Establishment(boost::asio::io_context& io, HandshakeParams params, StreamEnds ends, ChannelHandler done)
-        : io_(io), params_(std::move(params)), ends_(std::move(ends)), done_(std::move(done)), timer_(io) {}
+    Establishment(boost::asio::io_context& io, net::ByteStreamPtr transport, HandshakeParams params, StreamEnds ends,
+                  ChannelHandler done)
+        : io_(io),
+          transport_(std::move(transport)),
+          params_(std::move(params)),
+          ends_(std::move(ends)),
+          done_(std::move(done)),
+          timer_(io) {}
 
-    void start(net::ByteStreamPtr transport) {
+    void start() {
+        if (!done_) return;  // cancelled before it began
         try {
-            tls_ = make_tls(transport, params_, ends_);
+            tls_ = make_tls(transport_, params_, ends_);
+            transport_.reset();
         } catch (const std::exception& e) {  // TlsError, or a bad fingerprint
-            transport->abort();
             return fail(security_error(std::string("cannot set up TLS: ") + e.what()));
         }
         // The pending wait keeps this object alive until the end (every end cancels it).
@@ -97,6 +104,11 @@ public:
             if (!secured) return self->fail(security_error(secured.error().text));
             self->secured();
         });
+    }
+
+    // Owner gave up: everything goes, `done` is not called.
+    void cancel() {
+        if (done_) drop();
     }
 
 private:
@@ -147,22 +159,32 @@ private:
 
     void fail(Error error) {
         if (!done_) return;
-        timer_.cancel();
         spdlog::info("end-to-end stream with {} not established: {}", ends_.peer.str(), error.describe());
+        auto done = drop();
+        done(std::move(error));
+    }
+
+    // Ends the attempt: the stack down to the transport is aborted.
+    ChannelHandler drop() {
+        timer_.cancel();
         if (xml_) {
             xml_->set_handlers({});
             xml_->abort();
         } else if (tls_) {
             tls_->abort();
+        } else if (transport_) {
+            transport_->abort();
         }
         xml_.reset();
         tls_.reset();
+        transport_.reset();
         auto done = std::move(done_);
         done_ = nullptr;
-        done(std::move(error));
+        return done;
     }
 
     boost::asio::io_context& io_;
+    net::ByteStreamPtr transport_;  // until the TlsStream owns it
     HandshakeParams params_;
     StreamEnds ends_;
     ChannelHandler done_;
@@ -173,11 +195,15 @@ private:
 
 }  // namespace
 
-void establish(boost::asio::io_context& io, net::ByteStreamPtr transport, HandshakeParams params, StreamEnds ends,
-               ChannelHandler done) {
-    auto e = std::make_shared<Establishment>(io, std::move(params), std::move(ends), std::move(done));
+CancelEstablish establish(boost::asio::io_context& io, net::ByteStreamPtr transport, HandshakeParams params,
+                          StreamEnds ends, ChannelHandler done) {
+    auto e = std::make_shared<Establishment>(io, std::move(transport), std::move(params), std::move(ends),
+                                             std::move(done));
     // Posted: `done` is never called from inside establish().
-    boost::asio::post(io, [e, transport = std::move(transport)]() mutable { e->start(std::move(transport)); });
+    boost::asio::post(io, [e] { e->start(); });
+    return [weak = std::weak_ptr<Establishment>(e)] {
+        if (auto self = weak.lock()) self->cancel();
+    };
 }
 
 }  // namespace xpmn::xtls

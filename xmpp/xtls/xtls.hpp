@@ -72,7 +72,10 @@ using ChannelHandler = std::function<void(Result<std::shared_ptr<E2eChannel>>)>;
 // inside this call: the open channel, or an Error — "security-error" for a
 // TLS or verification failure and for a stream that ends before it is open
 // (the text says why), "remote-server-timeout" past params.timeout.
-void establish(boost::asio::io_context& io, net::ByteStreamPtr transport, HandshakeParams params, StreamEnds ends,
-               ChannelHandler done);
+// The returned function gives up early (e.g. the Jingle session ended): the
+// transport is aborted and `done` is not called; after `done` it does nothing.
+using CancelEstablish = std::function<void()>;
+CancelEstablish establish(boost::asio::io_context& io, net::ByteStreamPtr transport, HandshakeParams params,
+                          StreamEnds ends, ChannelHandler done);
 
 }  // namespace xpmn::xtls
