@@ -418,6 +418,21 @@ TEST_F(JingleTest, ThePeersUnavailablePresenceEndsItsSessions) {
     EXPECT_EQ(b.session_count(), 0u);  // it was told with session-terminate
 }
 
+TEST_F(JingleTest, UnhandledReplacesAndContentAddsAreRejected) {
+    b.on_application(kApp, [](SessionPtr s, const Jingle&) { s->accept(one_content()); });
+    RawPeer p(server, "friend@example.net/phone");
+    p.send("home@example.org/upnp-1", action(Action::SessionInitiate, "s1", one_content()));
+    run();
+    p.send("home@example.org/upnp-1", action(Action::TransportReplace, "s1", one_content()));
+    p.send("home@example.org/upnp-1", action(Action::ContentAdd, "s1", one_content()));
+    run();
+    ASSERT_EQ(p.responses.size(), 3u);
+    EXPECT_TRUE(p.responses[1].ok() && p.responses[2].ok());  // acknowledged, then answered
+    ASSERT_EQ(p.got.size(), 3u);  // session-accept, transport-reject, content-reject
+    EXPECT_EQ(p.got[1].action, Action::TransportReject);
+    EXPECT_EQ(p.got[2].action, Action::ContentReject);
+}
+
 TEST_F(JingleTest, APeerCannotStartSessionsWithoutBound) {
     b.on_application(kApp, [](SessionPtr, const Jingle&) {});
     RawPeer p(server, "friend@example.net/phone");

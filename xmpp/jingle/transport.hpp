@@ -24,7 +24,8 @@ public:
     // have lowered parameters such as IBB's block-size). bad-request when it
     // is not an acceptable answer to the offer.
     virtual Result<void> accepted(const xml::Element& answer) = 0;
-    // A transport-info for this content (candidates, …).
+    // A transport-info for this content (candidates, …); the application
+    // forwards it from Session::Handlers::on_transport_info.
     virtual Result<void> info(const xml::Element&) {
         return Error{"feature-not-implemented", "this transport takes no transport-info"};
     }

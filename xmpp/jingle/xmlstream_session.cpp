@@ -47,6 +47,7 @@ struct Link : std::enable_shared_from_this<Link> {
     std::shared_ptr<xtls::E2eChannel> channel;
     xtls::HandshakeParams params;
     xtls::StreamEnds ends;
+    xtls::CancelEstablish cancel_establish;  // while TLS is being negotiated
     xtls::ChannelHandler done;  // initiator: once
     XmlStreamResponder::ChannelListener on_channel;  // responder
     std::function<void(const std::string&)> on_security_failure;
@@ -78,14 +79,15 @@ struct Link : std::enable_shared_from_this<Link> {
             self->stream->set_finished_handler([w] {
                 if (auto s = w.lock()) s->transport_finished();
             });
-            xtls::establish(self->io, *r, self->params, self->ends,
-                            [w](Result<std::shared_ptr<xtls::E2eChannel>> c) {
-                                if (auto s = w.lock()) s->established(std::move(c));
-                            });
+            self->cancel_establish = xtls::establish(self->io, *r, self->params, self->ends,
+                                                     [w](Result<std::shared_ptr<xtls::E2eChannel>> c) {
+                                                         if (auto s = w.lock()) s->established(std::move(c));
+                                                     });
         });
     }
 
     void established(Result<std::shared_ptr<xtls::E2eChannel>> r) {
+        cancel_establish = {};
         if (session->state() == Session::State::Ended) {
             if (r) (*r)->close();
             return;
@@ -117,12 +119,10 @@ struct Link : std::enable_shared_from_this<Link> {
         if (by_peer) spdlog::debug("xmlstream session {} ended by the peer: {}", session->sid(), reason.condition);
         report(error_for(reason));
         if (channel) return channel->close();
-        // A handshake under way is left to end by itself (the peer's IBB
-        // <close/> follows its session-terminate, else establish() times
-        // out): aborting its transport would leave it waiting for ever, as
-        // an aborted stream makes no more callbacks. `established` then
-        // closes whatever it brings.
-        if (!stream) transport->cancel();
+        // A handshake under way is dropped (its transport aborted with it).
+        if (auto cancel = std::exchange(cancel_establish, {})) return cancel();
+        transport->cancel();
+        if (stream) stream->abort();
     }
 };
 
