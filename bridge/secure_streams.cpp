@@ -20,8 +20,8 @@ struct SecureStreams::Endpoint {
 SecureStreams::SecureStreams(Context context) : context_(std::move(context)) {}
 
 SecureStreams::~SecureStreams() {
-    for (auto& weak : streams_)
-        if (auto s = weak.lock()) s->close();
+    for (auto& stream : streams_)
+        if (auto s = stream.channel.lock()) s->close();
 }
 
 void SecureStreams::serve(const std::shared_ptr<Device>& device, bool pairing) {
@@ -101,15 +101,25 @@ void SecureStreams::stream_up(const std::weak_ptr<Device>& weak_device, const Ch
     if (!device || !peer) return stream->close();
     if (peer->pairing() && context_.pairing) context_.pairing->succeeded();  // the PIN is one-time
     spdlog::info("device {}: end-to-end stream with {} up", device->resource(), peer->describe());
-    std::erase_if(streams_, [](const auto& w) { return w.expired(); });
-    streams_.push_back(stream);
+    // One stream per controller–device pair (§3.1): a new one from the same
+    // peer replaces the old (the controller restarted, or lost it).
+    std::vector<ChannelPtr> replaced;
+    for (auto& old : streams_)
+        if (auto s = old.channel.lock(); s && old.device == device->resource() && s->peer() && s->peer()->jid == peer->jid)
+            replaced.push_back(s);
+    std::erase_if(streams_, [](const Stream& s) { return s.channel.expired(); });
+    streams_.push_back({device->resource(), stream});
     device->add_channel(stream);
+    for (auto& s : replaced) {
+        spdlog::info("device {}: closing the older stream with {}", device->resource(), peer->describe());
+        s->close();
+    }
 }
 
 void SecureStreams::close_streams_of(const Jid& bare) {
     std::vector<ChannelPtr> doomed;
-    for (auto& weak : streams_)
-        if (auto s = weak.lock(); s && s->peer() && s->peer()->jid.bare() == bare.bare()) doomed.push_back(s);
+    for (auto& stream : streams_)
+        if (auto s = stream.channel.lock(); s && s->peer() && s->peer()->jid.bare() == bare.bare()) doomed.push_back(s);
     for (auto& s : doomed) {
         spdlog::info("closing end-to-end stream {} ({} was forgotten)", s->describe(), bare.bare().str());
         s->close();
@@ -117,8 +127,8 @@ void SecureStreams::close_streams_of(const Jid& bare) {
 }
 
 std::size_t SecureStreams::stream_count() const {
-    return std::count_if(streams_.begin(), streams_.end(), [](const auto& w) {
-        auto s = w.lock();
+    return std::count_if(streams_.begin(), streams_.end(), [](const Stream& stream) {
+        auto s = stream.channel.lock();
         return s && !s->closed();
     });
 }

@@ -63,7 +63,11 @@ private:
 
     Context context_;
     std::map<const client::PeerChannel*, std::unique_ptr<Endpoint>> endpoints_;
-    std::vector<std::weak_ptr<client::PeerChannel>> streams_;
+    struct Stream {
+        std::string device;  // resource
+        std::weak_ptr<client::PeerChannel> channel;
+    };
+    std::vector<Stream> streams_;
     std::weak_ptr<client::PeerChannel> subscription_channel_;  // /bridge's c2s channel
     std::shared_ptr<SecureStreams*> alive_ = std::make_shared<SecureStreams*>(this);
 };

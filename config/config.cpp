@@ -135,6 +135,7 @@ Config load(const std::string& path, const std::vector<Section*>& sections, Othe
 
     const toml::table* sec = r.table("security");
     if (auto v = r.boolean(sec, "security", "require_e2e")) c.security.require_e2e = *v;
+    if (auto v = r.integer(sec, "security", "pairing_validity", 5, 300)) c.security.pairing_validity = std::chrono::seconds(*v);
 
     for (auto* section : sections) section->read(r, r.table(section->name()));
 

@@ -4,6 +4,7 @@
 // here; adapters bring their own (config::Section).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -42,6 +43,8 @@ struct BridgeSection {
 
 struct SecuritySection {
     bool require_e2e = true;  // false: same-account peers may use profiles over c2s (tests)
+    // How long a pairing PIN is valid (wire profile §4.1: 5 minutes; may only be shortened).
+    std::chrono::seconds pairing_validity{300};
 };
 
 struct Config {

@@ -17,6 +17,7 @@ Security load_security(boost::asio::io_context& io, const config::Config& cfg) {
     s.trust = std::make_shared<xtls::TrustStore>(xtls::TrustStore::load(dir + "/trust.toml"));
     s.grants = std::make_shared<security::GrantStore>(security::GrantStore::load(dir + "/grants.toml"));
     s.pairing = std::make_shared<security::PairingWindow>();
+    s.pairing->set_validity(cfg.security.pairing_validity);
     s.pairing->on_burned = [](const std::string& why) { spdlog::info("pairing PIN no longer valid: {}", why); };
     s.access = std::make_shared<const bridge::AccessPolicy>(cfg.security.require_e2e, home.str(), s.trust, s.grants);
     s.streams = std::make_unique<bridge::SecureStreams>(bridge::SecureStreams::Context{

@@ -26,7 +26,7 @@ PairingWindow::Opened PairingWindow::open() {
     if (!pin_.empty()) OPENSSL_cleanse(pin_.data(), pin_.size());
     pin_ = make_pin_();
     failures_ = 0;
-    expires_ = clock_() + kValidity;
+    expires_ = clock_() + validity_;
     return {pin_, expires_};
 }
 

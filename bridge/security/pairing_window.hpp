@@ -7,6 +7,7 @@
 // Time comes from an injected clock so that expiry is testable without waiting.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -42,6 +43,8 @@ public:
 
     // A new PIN (any previous one is burned) with a fresh failure count.
     Opened open();
+    // How long the next PIN is valid: at most kValidity (the profile's 5 minutes).
+    void set_validity(std::chrono::seconds validity) { validity_ = std::min<std::chrono::seconds>(validity, kValidity); }
     // A PIN is set, not expired, not burned.
     bool active() const;
     std::optional<std::chrono::steady_clock::time_point> expires() const;
@@ -69,6 +72,7 @@ private:
     std::string pin_;  // empty: closed
     std::chrono::steady_clock::time_point expires_{};
     int failures_ = 0;
+    std::chrono::seconds validity_ = kValidity;
 };
 
 }  // namespace xpmn::security

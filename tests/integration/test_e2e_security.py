@@ -25,6 +25,7 @@ PASSWORD = 'e2e-s3cret'
 PIN_LINE = re.compile(r'^PIN (\d{6,})$', re.M)
 SERVER_NS = 'urn:xmpp:media:server:0'
 NAS_NAME = 'E2E NAS'
+PIN_VALIDITY = 8  # seconds ([security] pairing_validity)
 
 
 if not inside_namespace():
@@ -58,7 +59,9 @@ else:
             cls.server.start()
             cls.home = cls.server.jid('home')
             cls.bridge_jid = cls.home + '/bridge'
-            cls.bridge = Bridge(cls.workdir, xmpp_section(cls.server, 'home', PASSWORD))
+            # A short PIN validity, so that the expiry test waits seconds, not minutes.
+            cls.bridge = Bridge(cls.workdir, xmpp_section(cls.server, 'home', PASSWORD),
+                                security={'pairing_validity': PIN_VALIDITY})
             cls.addClassCleanup(cls.bridge.kill)
             cls.addClassCleanup(cls.bridge.stop)
             cls.bridge.start()
@@ -170,6 +173,17 @@ else:
             self.assertEqual(self.pair(self.new_controller('first'), pin).returncode, 0)
             r = self.pair(self.new_controller('second'), pin)
             self.assertEqual(r.returncode, 1, r.stdout)
+
+        def test_an_expired_pin_is_refused(self):
+            pin = self.open_pairing()
+            expired = time.monotonic() + PIN_VALIDITY + 1
+            while time.monotonic() < expired:
+                time.sleep(0.5)
+            c = self.new_controller('expired')
+            r = self.pair(c, pin)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn('refused the PIN', r.stderr)
+            self.assertEqual(self.container(c, '0', ok=False).returncode, 1)
 
         def test_impostor_with_a_new_key_is_refused(self):
             # Same account, the paired bridge's fingerprint in its trust store, but its own new key.
