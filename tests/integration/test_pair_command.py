@@ -1,7 +1,7 @@
 """`xpmn-bridge --config F pair` against a running daemon (with a real
 Prosody on loopback): the PIN line, the pairing URI with the bridge's
 fingerprint, the QR code, and exit codes; a second daemon on the same
-state_dir is refused; a socket left by a killed daemon is replaced; without
+state_dir is refused, and so is a trust store that cannot be read; a socket left by a killed daemon is replaced; without
 a daemon `pair` says so and fails.
 """
 import os
@@ -97,6 +97,20 @@ class TestPairCommand(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout, PIN_LINE)
         b.stop()
+
+    def test_a_bad_trust_store_stops_the_daemon_at_start(self):
+        b = Bridge(self.workdir, self.xmpp, name='badtrust')
+        state = os.path.join(self.workdir, 'badtrust-state')
+        os.makedirs(state, mode=0o700, exist_ok=True)
+        with open(os.path.join(state, 'trust.toml'), 'w') as f:
+            f.write('[[peer]]\nfingerprint = "not-hex"\njid = "home@xpmn.test"\nrole = "owner"\n'
+                    'paired_at = "2026-12-01T20:00:00Z"\n')
+        self.addCleanup(b.kill)
+        b.start()
+        self.assertEqual(b.proc.wait(30), 2)
+        b.stop(expect=2)
+        self.assertIn('trust.toml:2: fingerprint', b.log_text())
+        self.assertFalse(os.path.exists(os.path.join(state, 'control.sock')))
 
     def test_without_a_daemon_pair_fails_clearly(self):
         b = Bridge(self.workdir, self.xmpp, name='absent')

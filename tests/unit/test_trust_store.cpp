@@ -118,7 +118,8 @@ TEST_F(TrustStoreTest, AMissingFileIsAnEmptyStore) {
 TEST_F(TrustStoreTest, SavesEveryChangeAndLoadsItBack) {
     xtls::TrustStore store(file("trust.toml"));
     ASSERT_TRUE(store.add(entry(kFpA, "home@example.org/phone", xtls::TrustRole::Owner)));
-    ASSERT_TRUE(store.add(entry("BB:" + kFpB.substr(2), "juliet@capulet.lit", xtls::TrustRole::Friend, "Tab \"1\"")));
+    ASSERT_TRUE(store.add(entry("BB:" + kFpB.substr(2), "juliet@capulet.lit", xtls::TrustRole::Friend,
+                               "Tab \"1\"\n# [[peer]] ü\\")));
     auto loaded = xtls::TrustStore::load(file("trust.toml"));
     ASSERT_EQ(loaded.entries().size(), 2u);
     const auto* a = loaded.find(kFpA);
@@ -129,7 +130,7 @@ TEST_F(TrustStoreTest, SavesEveryChangeAndLoadsItBack) {
     EXPECT_EQ(common::format_utc(a->paired_at), "2026-12-01T21:00:00Z");
     const auto* b = loaded.find(kFpB);
     ASSERT_TRUE(b);
-    EXPECT_EQ(b->name, "Tab \"1\"");
+    EXPECT_EQ(b->name, "Tab \"1\"\n# [[peer]] ü\\");  // TOML escaping keeps any text
     EXPECT_EQ(b->role, xtls::TrustRole::Friend);
     struct stat st {};
     ASSERT_EQ(::stat(file("trust.toml").c_str(), &st), 0);
