@@ -99,6 +99,8 @@ int run_channel(const std::uint8_t* data, std::size_t size, const ChannelSetup& 
     if (responses != requests)
         broken(std::to_string(requests) + " answerable requests, " + std::to_string(responses) + " responses",
                sent);
+    // To see how deep a seed gets: what the code under test answered.
+    if (std::getenv("XPMN_FUZZ_TRACE")) std::fprintf(stderr, "sent:\n%s", sent.c_str());
     router.fail_pending("service-unavailable", "fuzz input over");
     xml->abort();
     theirs->abort();

@@ -14,6 +14,7 @@
 // Input format: byte 0 = flags (bit 0: send the usual stream header first;
 // bit 1: the end-to-end peer resolver instead of the c2s one), the rest = the
 // bytes the peer sends. Seeds: tests/fuzz/stanza_router/ shows both forms.
+// XPMN_FUZZ_TRACE=1 prints the stanzas sent back (how deep a seed gets).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
