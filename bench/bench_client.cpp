@@ -6,6 +6,8 @@
 // one has answered.
 //
 //   browse JID ID START MAX  ->  US TYPE RETURNED TOTAL BYTES   (BYTES: the <container/> serialized)
+//   browse-e2e JID ID START MAX  the same over the device's end-to-end stream (XTLS over IBB; the
+//                            config's state_dir must be paired with the bridge; the first one opens it)
 //   walk JID ROOT PAGE       ->  US TYPE ITEMS CONTAINERS       (every object below ROOT, paged by `returned`)
 //   ping JID                 ->  US TYPE
 //   echo JID SIZE            ->  US TYPE BYTES   (asks JID for the result it kept for SIZE; see below)
@@ -88,12 +90,12 @@ private:
         std::istringstream in(line);
         std::string cmd, jid;
         in >> cmd >> jid;
-        if (cmd == "browse") {
+        if (cmd == "browse" || cmd == "browse-e2e") {
             std::string id;
             long long start = -1, max = -1;
             if (!(in >> id >> start >> max) || start < 0 || max < 0) return answer("bad usage: browse JID ID START MAX");
             auto t0 = Clock::now();
-            return browse(jid, id, start, max, [this, t0, max](const client::IqResponse& r) {
+            return browse(jid, id, start, max, cmd == "browse-e2e", [this, t0, max](const client::IqResponse& r) {
                 auto us = micros_since(t0);
                 const auto* c = r.payload();
                 if (!r.ok() || !c) return answer(std::to_string(us) + " " + type_of(r));
@@ -126,10 +128,10 @@ private:
                 answer(std::to_string(us) + " " + type_of(r) + tail);
             });
         }
-        answer("bad unknown command '" + cmd + "' (browse, walk, ping, echo)");
+        answer("bad unknown command '" + cmd + "' (browse, browse-e2e, walk, ping, echo)");
     }
 
-    void browse(const std::string& jid, const std::string& id, long long start, long long max,
+    void browse(const std::string& jid, const std::string& id, long long start, long long max, bool e2e,
                 client::IqCallback callback) {
         xml::Element b("browse", ns::media_server);
         b.set_attr("id", id);
@@ -137,7 +139,15 @@ private:
         b.set_attr("max", std::to_string(max));
         auto iq = stanza::iq("get", jid);
         iq.add_child(std::move(b));
-        c_.session().send_iq(std::move(iq), std::move(callback));
+        if (!e2e) return c_.session().send_iq(std::move(iq), std::move(callback));
+        c_.channel_to(jid, [this, iq = std::move(iq), callback = std::move(callback)](
+                               Result<tools::ChannelPtr> channel) mutable {
+            if (!channel) {
+                xml::Element error = stanza::error_reply(iq, channel.error().condition, channel.error().text);
+                return callback(client::IqResponse{error, channel.error()});
+            }
+            (*channel)->router().send_iq(std::move(iq), c_.request_timeout(), std::move(callback));
+        });
     }
 
     struct Walk {
@@ -156,7 +166,7 @@ private:
             w->todo.pop_back();
             w->start = 0;
         }
-        browse(w->jid, w->current, w->start, w->page, [this, w](const client::IqResponse& r) {
+        browse(w->jid, w->current, w->start, w->page, false, [this, w](const client::IqResponse& r) {
             const auto* c = r.payload();
             if (!r.ok() || !c || c->name() != "container")
                 return answer(std::to_string(micros_since(w->t0)) + " " + (r.ok() ? "error:no-container" : type_of(r)));

@@ -85,6 +85,22 @@ def report(bench, quick, nodelay, started, elapsed):
             size, ms(med(d['a'])), ms(mean(d['cpu_a_prosody'])), ms(mean(d['cpu_a_bridge'])),
             ms(mean(d['cpu_a_clients'])), ms(med(d['c'])), ms(mean(d['cpu_c_prosody'])),
             ms(mean(d['cpu_c_clients']))))
+    out += ['', '### Over the end-to-end stream', '',
+            'The same browse from the same client over the device\'s end-to-end stream (XTLS over IBB,',
+            'opened once and reused: the default path, wire profile §3), beside the one over plain c2s',
+            'above (the bridge runs with `require_e2e = false` so both can be measured in one run). Over',
+            'the stream Prosody relays base64 `<data/>` IQs of at most 4 KiB instead of the result\'s XML.', '',
+            '| Page | c2s: wall | ratio to direct | XTLS/IBB: wall | ratio to direct | Prosody CPU c2s | Prosody CPU '
+            'XTLS | bridge CPU c2s | bridge CPU XTLS |',
+            '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
+    for size in sorted(k[1] for k in s if k[0] == 'browse'):
+        d = s[('browse', size)]
+        if 'e' not in d:
+            continue
+        out.append('| %d | %s | %.2f× | %s | %.2f× | %s | %s | %s | %s |' % (
+            size, ms(med(d['a'])), med(d['a']) / med(d['b']), ms(med(d['e'])), med(d['e']) / med(d['b']),
+            ms(mean(d['cpu_a_prosody'])), ms(mean(d['cpu_e_prosody'])), ms(mean(d['cpu_a_bridge'])),
+            ms(mean(d['cpu_e_bridge']))))
     out += ['', '| Measurement | Bridge | Direct | Ratio (bridge/direct) | Target | Met |',
             '| --- | --- | --- | --- | --- | --- |']
     if ('walk', None) in s:

@@ -20,6 +20,7 @@ import contextlib
 import datetime
 import hashlib
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -242,11 +243,27 @@ class Bench:
         self.xpmn_config = write_config(os.path.join(self.workdir, 'xpmn.toml'), {
             'xmpp': xmpp_section(self.prosody, 'home', PASSWORD),
             'bridge': {'state_dir': os.path.join(self.workdir, 'xpmn-state')}})
+        self.pair_with_bridge()
         client_bin = os.path.join(BUILD, 'bench', 'xpmn-bench-client')
         self.native = NativeClient(client_bin, self.xpmn_config, 'bench-native', self.workdir)
         stack.callback(self.native.close)
         self.native_echo = NativeClient(client_bin, self.xpmn_config, 'bench-echo', self.workdir)
         stack.callback(self.native_echo.close)
+
+    def pair_with_bridge(self):
+        """Pairs the measuring clients' state dir with the bridge (the PIN `xpmn-bridge pair`
+        prints), so that they can also browse over the end-to-end stream (XTLS over IBB)."""
+        from xpmntest.bridge import BRIDGE_BIN
+        r = subprocess.run([BRIDGE_BIN, '--config', self.bridge.config, 'pair'], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=30)
+        pin = re.search(r'^PIN (\d+)$', r.stdout, re.M)
+        if r.returncode != 0 or not pin:
+            raise BenchError('xpmn-bridge pair: exit %d: %s' % (r.returncode, r.stderr.strip()))
+        r = subprocess.run([self.xpmn_bin, '--config', self.xpmn_config, 'pair', self.prosody.jid('home', 'bridge'),
+                            '--pin', pin.group(1)], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=60)
+        if r.returncode != 0:
+            raise BenchError('xpmn pair: exit %d: %s' % (r.returncode, r.stderr.strip()))
 
     def on_loop(self, coro, what, timeout=600):
         return self.client._call(coro, timeout, what)
@@ -278,15 +295,20 @@ class Bench:
         (a, (a_n, _, nbytes)), a_cpu = self.with_cpu(
             lambda: self.native.cmd('browse', self.device, self.many, start, size))
         b, b_n = direct_browse(self.cd, self.many, start, size)
-        if not record:  # warm-up: the echo client keeps a result of this size to send back
+        (e, (e_n, _, _)), e_cpu = self.with_cpu(
+            lambda: self.native.cmd('browse-e2e', self.device, self.many, start, size))
+        if int(e_n) != int(a_n):
+            raise BenchError('browse %d: %s items over c2s, %s over the end-to-end stream' % (size, a_n, e_n))
+        if not record:  # warm-up (also opens the end-to-end stream): the echo client keeps a result
             self.native_echo.cmd('browse', self.device, self.many, start, size)
             self.on_loop(bridge_browse(self.client.xmpp, self.device, self.many, start, size), 'browse via slixmpp')
             return
         (c, _), c_cpu = self.with_cpu(lambda: self.native.cmd('echo', self.native_echo.full_jid, size))
         slix, _, _ = self.on_loop(bridge_browse(self.client.xmpp, self.device, self.many, start, size),
                                   'browse via slixmpp')
-        self.add(('browse', size), a=a, b=b, c=c, slix=slix, a_items=int(a_n), b_items=b_n, kib=int(nbytes) / 1024,
-                 **{'cpu_a_' + k: v for k, v in a_cpu.items()}, **{'cpu_c_' + k: v for k, v in c_cpu.items()})
+        self.add(('browse', size), a=a, b=b, c=c, e=e, slix=slix, a_items=int(a_n), b_items=b_n,
+                 kib=int(nbytes) / 1024, **{'cpu_a_' + k: v for k, v in a_cpu.items()},
+                 **{'cpu_c_' + k: v for k, v in c_cpu.items()}, **{'cpu_e_' + k: v for k, v in e_cpu.items()})
 
     def walk_pair(self, record):
         a, (a_items, a_cont) = self.native.cmd('walk', self.device, self.walk_root, WALK_PAGE)
