@@ -215,6 +215,11 @@ void IbbStream::on_data(const xml::Element& data, client::IqResponder r) {
 }
 
 void IbbStream::deliver() {
+    if (unreported_end_ && started_) {
+        auto reason = *std::exchange(unreported_end_, std::nullopt);
+        if (auto closed = std::exchange(handlers_, {}).on_closed) closed(reason);
+        return;
+    }
     while (started_ && !paused_ && !closed_ && !held_.empty()) {
         Held h = std::move(held_.front());
         held_.pop_front();
@@ -273,6 +278,7 @@ void IbbStream::finish(const std::string& reason) {
     handlers_ = {};
     if (done) done(Error{"service-unavailable", reason});
     if (handlers.on_closed) handlers.on_closed(reason);
+    else if (!started_) unreported_end_ = reason;  // the owner has not listened yet
 }
 
 void IbbStream::close() {
@@ -280,6 +286,7 @@ void IbbStream::close() {
     closed_ = true;
     closing_ = true;
     handlers_ = {};
+    unreported_end_.reset();
     release_held("item-not-found");
     if (state_ == State::Open && write_backlog() == 0) {
         send_close();
@@ -298,6 +305,7 @@ void IbbStream::close() {
 void IbbStream::abort() {
     closed_ = true;
     handlers_ = {};
+    unreported_end_.reset();
     if (state_ == State::Open) send_close();
     finish({});
 }

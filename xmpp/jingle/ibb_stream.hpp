@@ -30,6 +30,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "xmpp/client/stanza_router.hpp"
@@ -140,6 +141,8 @@ private:
     bool peer_closed_ = false;  // its <close/> came: end after the held data
     bool closed_ = false;       // our owner closed or aborted: no more callbacks
     bool closing_ = false;      // close(): flush, then <close/>
+    // Ended before its owner listened (no on_closed yet): told on start().
+    std::optional<std::string> unreported_end_;
     bool pump_posted_ = false, delivery_posted_ = false;
     std::shared_ptr<IbbStream> keep_alive_;  // while close() flushes
 };
