@@ -15,8 +15,6 @@ namespace xpmn::tools {
 
 namespace {
 
-constexpr std::chrono::seconds kPubkeyTimeout{15};
-
 std::string pair_hint(const Jid& account) {
     return "run `xpmn-bridge --config FILE pair` on the bridge, then `xpmn pair " + account.bare().str() +
            "/bridge --pin PIN`";
@@ -108,7 +106,7 @@ void SecureLinks::pair(const Jid& bridge, const std::string& pin,
         x->stream = *r;
         pairing_.push_back(*r);
         x->done = done;
-        x->timer.expires_after(kPubkeyTimeout);
+        x->timer.expires_after(xtls::kPubkeyTimeout);
         x->timer.async_wait([x](const boost::system::error_code& ec) {
             if (ec) return;
             x->finish(Error{"remote-server-timeout", x->theirs ? "the bridge did not ask for this controller's certificate"
@@ -124,7 +122,7 @@ void SecureLinks::pair(const Jid& bridge, const std::string& pin,
                                   });
         auto iq = stanza::iq("get", bridge.str());
         iq.add_child(xtls::pubkeys_request());
-        x->stream->router().send_iq(std::move(iq), kPubkeyTimeout, [this, bridge, x](const client::IqResponse& response) {
+        x->stream->router().send_iq(std::move(iq), xtls::kPubkeyTimeout, [this, bridge, x](const client::IqResponse& response) {
             if (!response.ok())
                 return x->finish(Error{response.error().condition,
                                        "the bridge did not give its certificate: " + response.error().text});
