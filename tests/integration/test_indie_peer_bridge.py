@@ -6,9 +6,14 @@ ways, §4.1), then opens an x509 stream to the NAS device and browses the
 root and a subcontainer and searches (§5); an unpaired peer is refused with
 <security-error/>.
 
+The pairing URI the bridge prints (docs/protocol.md "Pairing URI") with the
+`xpmn` CLI: `xpmn pair URI` pairs and pins the bridge's certificate; a URI
+or `--fp` with another fingerprint fails and stores nothing.
+
 The module runs inside a fresh network namespace (xpmntest.netns).
 """
 import os
+import re
 import unittest
 import xml.etree.ElementTree as ET
 
@@ -18,6 +23,7 @@ PASSWORD = 'indie-bridge-s3cret'
 SERVER_NS = 'urn:xmpp:media:server:0'
 METADATA_NS = 'urn:xmpp:media:metadata:0'
 NAS_NAME = 'Indie NAS'
+URI_LINE = re.compile(r'^(xmpp:\S+\?pair;\S+)$', re.M)
 
 
 if not inside_namespace():
@@ -25,8 +31,8 @@ if not inside_namespace():
 
 else:
     from xpmntest import media
-    from xpmntest.bridge import (class_workdir, device_jids, open_pairing, start_secure_home, wait_devices,
-                                 write_config, xmpp_section)
+    from xpmntest.bridge import (class_workdir, device_jids, open_pairing, run_xpmn, start_secure_home,
+                                 wait_devices, write_config, xmpp_section)
     from xpmntest.ejabberd import Ejabberd
     from xpmntest.indie_peer import CLIENT, IndieError, IndiePeer, q
     from xpmntest.prosody import Prosody
@@ -34,18 +40,24 @@ else:
     class IndieBridgeBase:
         """The tests, run once per XMPP server (the subclasses)."""
         server_class = None
+        count = 0
 
         @classmethod
         def setUpClass(cls):
             class_workdir(cls, 'xpmn-indie-bridge-')
             start_secure_home(cls, cls.server_class, PASSWORD, NAS_NAME)
             # Discovery is plain c2s (disco#items of the account); the xpmn CLI does it.
-            finder = write_config(os.path.join(cls.workdir, 'finder.toml'), {
-                'xmpp': xmpp_section(cls.server, 'home', PASSWORD),
-                'bridge': {'state_dir': os.path.join(cls.workdir, 'finder-state')}})
-            out = wait_devices(finder, lambda out: NAS_NAME in out and '/bridge' in out, timeout=60)
+            out = wait_devices(cls.controller('finder'), lambda out: NAS_NAME in out and '/bridge' in out, timeout=60)
             cls.device = device_jids(out)[NAS_NAME]
-            cls.count = 0
+
+        @classmethod
+        def controller(cls, name):
+            """An xpmn config with a state dir of its own (own key, own trust store)."""
+            cls.count += 1
+            name = '%s-%d' % (name, cls.count)
+            return write_config(os.path.join(cls.workdir, name + '.toml'), {
+                'xmpp': xmpp_section(cls.server, 'home', PASSWORD),
+                'bridge': {'state_dir': os.path.join(cls.workdir, name + '-state')}})
 
         def peer(self, resource):
             type(self).count += 1
@@ -107,6 +119,53 @@ else:
             with self.assertRaises(IndieError) as e:
                 stranger.pair(self.bridge_jid, '000000')
             self.assertEqual(e.exception.reason, 'security-error')
+
+        # -- the pairing URI, with the xpmn CLI ---------------------------------
+        def assert_not_paired(self, config):
+            self.assertIn('no paired bridges', run_xpmn(config, 'trust').stdout)
+            r = run_xpmn(config, 'browse', self.device, '0', '--xml')
+            self.assertEqual(r.returncode, 1)
+            self.assertIn('not paired', r.stderr)
+
+        def test_xpmn_pairs_by_uri_and_checks_its_fingerprint(self):
+            _pin, printed = open_pairing(self.bridge)
+            uri = URI_LINE.search(printed).group(1)
+            fp = re.search(r';fp=([0-9a-f]{64})', uri).group(1)
+            phone = self.controller('uri')
+            r = run_xpmn(phone, 'pair', uri)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn('fingerprint ' + fp, r.stdout)
+            self.assertIn(fp, run_xpmn(phone, 'trust').stdout)
+            r = run_xpmn(phone, 'browse', self.device, '0', '--xml')
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(ET.fromstring(r.stdout).get('id'), '0')
+
+        def test_another_fingerprint_fails_and_stores_nothing(self):
+            for by_uri in (True, False):
+                pin, printed = open_pairing(self.bridge)   # the handshake itself uses up the PIN
+                uri = URI_LINE.search(printed).group(1)
+                fp = re.search(r';fp=([0-9a-f]{64})', uri).group(1)
+                other = ('0' if fp[0] != '0' else '1') + fp[1:]
+                args = (('pair', uri.replace(fp, other)) if by_uri else
+                        ('pair', self.bridge_jid, '--pin', pin, '--fp', other.upper()))
+                c = self.controller('wrong-fp')
+                r = run_xpmn(c, *args)
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertIn(other, r.stderr)
+                self.assertIn('nothing was stored', r.stderr)
+                self.assert_not_paired(c)
+
+        def test_bad_pairing_arguments_are_usage_errors(self):
+            c = self.controller('usage')
+            for args in (('pair', 'xmpp:%s?pair;fp=%s' % (self.bridge_jid, 'a' * 64)),   # no PIN
+                         ('pair', 'xmpp:%s?pair;pin=12%%4' % self.bridge_jid),             # bad escape
+                         ('pair', 'xmpp:%s?join;pin=123456' % self.bridge_jid),           # not pairing
+                         ('pair', 'xmpp:%s?pair;pin=123456' % self.bridge_jid, '--pin', '654321'),
+                         ('pair', self.bridge_jid, '--pin', '123456', '--fp', 'abc'),
+                         ('pair', self.bridge_jid)):
+                r = run_xpmn(c, *args)
+                self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
+            self.assert_not_paired(c)
 
     class TestIndieBridgeProsody(IndieBridgeBase, unittest.TestCase):
         server_class = Prosody
