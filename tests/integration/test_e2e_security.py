@@ -31,8 +31,7 @@ if not inside_namespace():
 
 else:
     from xpmntest import media
-    from xpmntest.bridge import (XPMN_BIN, class_workdir, device_jids, open_pairing, run_xpmn, start_secure_home,
-                                 wait_devices, write_config, xmpp_section)
+    from xpmntest.bridge import XPMN_BIN, class_workdir, controller_config, open_pairing, run_xpmn, start_secure_home
     from xpmntest.ejabberd import Ejabberd
     from xpmntest.prosody import Prosody
     from xpmntest.slix import SlixClient
@@ -47,8 +46,6 @@ else:
             start_secure_home(cls, cls.server_class, PASSWORD, NAS_NAME, users=('home', 'friend'))
             cls.home = cls.server.jid('home')
             cls.owner = cls.controller('owner', 'home')
-            out = wait_devices(cls.owner, lambda out: NAS_NAME in out and '/bridge' in out, timeout=60)
-            cls.device = device_jids(out)[NAS_NAME]
             r = cls.pair(cls.owner)
             assert r.returncode == 0, r.stderr
             cls.bridge_fp = re.search(r'^fingerprint ([0-9a-f]{64})$', r.stdout, re.M).group(1)
@@ -56,9 +53,7 @@ else:
         @classmethod
         def controller(cls, name, user):
             """An xpmn config of its own (own state dir: own key and trust store)."""
-            return write_config(os.path.join(cls.workdir, name + '.toml'), {
-                'xmpp': xmpp_section(cls.server, user, PASSWORD),
-                'bridge': {'state_dir': os.path.join(cls.workdir, name + '-state')}})
+            return controller_config(cls.workdir, cls.server, user, PASSWORD, name)
 
         @classmethod
         def open_pairing(cls):

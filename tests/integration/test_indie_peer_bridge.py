@@ -31,8 +31,7 @@ if not inside_namespace():
 
 else:
     from xpmntest import media
-    from xpmntest.bridge import (class_workdir, device_jids, open_pairing, run_xpmn, start_secure_home,
-                                 wait_devices, write_config, xmpp_section)
+    from xpmntest.bridge import class_workdir, controller_config, open_pairing, run_xpmn, start_secure_home
     from xpmntest.ejabberd import Ejabberd
     from xpmntest.indie_peer import CLIENT, IndieError, IndiePeer, q
     from xpmntest.prosody import Prosody
@@ -46,18 +45,13 @@ else:
         def setUpClass(cls):
             class_workdir(cls, 'xpmn-indie-bridge-')
             start_secure_home(cls, cls.server_class, PASSWORD, NAS_NAME)
-            # Discovery is plain c2s (disco#items of the account); the xpmn CLI does it.
-            out = wait_devices(cls.controller('finder'), lambda out: NAS_NAME in out and '/bridge' in out, timeout=60)
-            cls.device = device_jids(out)[NAS_NAME]
 
         @classmethod
         def controller(cls, name):
             """An xpmn config with a state dir of its own (own key, own trust store)."""
             cls.count += 1
             name = '%s-%d' % (name, cls.count)
-            return write_config(os.path.join(cls.workdir, name + '.toml'), {
-                'xmpp': xmpp_section(cls.server, 'home', PASSWORD),
-                'bridge': {'state_dir': os.path.join(cls.workdir, name + '-state')}})
+            return controller_config(cls.workdir, cls.server, 'home', PASSWORD, name)
 
         def peer(self, resource):
             type(self).count += 1

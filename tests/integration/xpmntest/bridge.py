@@ -214,9 +214,10 @@ PIN_LINE = re.compile(r'^PIN (\d{6,})$', re.M)
 def start_secure_home(case, server_class, password, nas_name, users=('home',)):
     """For setUpClass in a test namespace (xpmntest.netns): a minidlna serving
     media.make_library, the XMPP server (`server_class`) with `users`, and the
-    bridge of `home` with its default security (require_e2e on). Sets
-    case.nas, case.server, case.bridge and case.bridge_jid (needs
-    case.workdir); class cleanups stop them."""
+    bridge of `home` with its default security (require_e2e on), and waits
+    until the bridge has announced the NAS. Sets case.nas, case.server,
+    case.bridge, case.bridge_jid and case.device (the NAS device's full JID)
+    (needs case.workdir); class cleanups stop them."""
     from . import media
     from .nas import MiniDlna
     from .netns import NetNs
@@ -234,6 +235,18 @@ def start_secure_home(case, server_class, password, nas_name, users=('home',)):
     case.addClassCleanup(case.bridge.kill)
     case.addClassCleanup(case.bridge.stop)
     case.bridge.start()
+    # Discovery is plain c2s: the home account lists its own devices.
+    finder = controller_config(case.workdir, case.server, 'home', password, 'finder')
+    out = wait_devices(finder, lambda out: nas_name in out and '/bridge' in out, timeout=60)
+    case.device = device_jids(out)[nas_name]
+
+
+def controller_config(workdir, server, user, password, name):
+    """An xpmn config `workdir/NAME.toml` for `user` with a state dir of its own
+    (`NAME-state`: its own key and trust store); returns its path."""
+    return write_config(os.path.join(workdir, name + '.toml'), {
+        'xmpp': xmpp_section(server, user, password),
+        'bridge': {'state_dir': os.path.join(workdir, name + '-state')}})
 
 
 def open_pairing(bridge):
