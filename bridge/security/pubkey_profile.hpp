@@ -15,27 +15,12 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "bridge/device.hpp"
 #include "bridge/security/grants.hpp"
-#include "xmpp/core/result.hpp"
 #include "xmpp/xtls/trust_store.hpp"
 
 namespace xpmn::security {
-
-inline constexpr const char* ns_pubkey = "urn:xmpp:pubkey:0";
-inline constexpr std::size_t kMaxCertificateBytes = 16 * 1024;  // DER
-inline constexpr std::chrono::seconds kPubkeyTimeout{15};
-
-struct KeyInfo {
-    std::string name;  // the device's name
-    std::string der;   // the certificate, DER bytes
-};
-// Built and read here until the xtls pubkey element helpers replace them.
-xml::Element make_pubkeys(const std::vector<KeyInfo>& keys);
-// bad-request when malformed (no keyinfo, bad base64, not a certificate, too large).
-Result<std::vector<KeyInfo>> parse_pubkeys(const xml::Element& pubkeys);
 
 struct PubkeyContext {
     std::shared_ptr<xtls::TrustStore> trust;

@@ -22,7 +22,6 @@ import xml.etree.ElementTree as ET
 from xpmntest.netns import inside_namespace, module_in_namespace
 
 PASSWORD = 'e2e-s3cret'
-PIN_LINE = re.compile(r'^PIN (\d{6,})$', re.M)
 SERVER_NS = 'urn:xmpp:media:server:0'
 NAS_NAME = 'E2E NAS'
 PIN_VALIDITY = 8  # seconds ([security] pairing_validity)
@@ -33,11 +32,8 @@ if not inside_namespace():
 
 else:
     from xpmntest import media
-    from xpmntest.bridge import (BRIDGE_BIN, XPMN_BIN, Bridge, class_workdir, device_jids, run_xpmn, start_server,
-                                 wait_devices, write_config, xmpp_section)
+    from xpmntest.bridge import XPMN_BIN, class_workdir, controller_config, open_pairing, run_xpmn, start_secure_home
     from xpmntest.ejabberd import Ejabberd
-    from xpmntest.nas import MiniDlna
-    from xpmntest.netns import NetNs
     from xpmntest.prosody import Prosody
     from xpmntest.slix import SlixClient
 
@@ -48,26 +44,11 @@ else:
         @classmethod
         def setUpClass(cls):
             class_workdir(cls, 'xpmn-e2e-')
-            lib = os.path.join(cls.workdir, 'library')
-            media.make_library(lib)
-            cls.nas = start_server(cls, MiniDlna(os.path.join(cls.workdir, 'minidlna'), lib, netns=NetNs.current(),
-                                                 friendly_name=NAS_NAME))
-            cls.server = cls.server_class(os.path.join(cls.workdir, 'xmpp'))
-            cls.addClassCleanup(cls.server.stop)
-            for user in ('home', 'friend'):
-                cls.server.add_user(user, PASSWORD)
-            cls.server.start()
-            cls.home = cls.server.jid('home')
-            cls.bridge_jid = cls.home + '/bridge'
             # A short PIN validity, so that the expiry test waits seconds, not minutes.
-            cls.bridge = Bridge(cls.workdir, xmpp_section(cls.server, 'home', PASSWORD),
-                                security={'pairing_validity': PIN_VALIDITY})
-            cls.addClassCleanup(cls.bridge.kill)
-            cls.addClassCleanup(cls.bridge.stop)
-            cls.bridge.start()
+            start_secure_home(cls, cls.server_class, PASSWORD, NAS_NAME, users=('home', 'friend'),
+                              security={'pairing_validity': PIN_VALIDITY})
+            cls.home = cls.server.jid('home')
             cls.owner = cls.controller('owner', 'home')
-            out = wait_devices(cls.owner, lambda out: NAS_NAME in out and '/bridge' in out, timeout=60)
-            cls.device = device_jids(out)[NAS_NAME]
             r = cls.pair(cls.owner)
             assert r.returncode == 0, r.stderr
             cls.bridge_fp = re.search(r'^fingerprint ([0-9a-f]{64})$', r.stdout, re.M).group(1)
@@ -75,16 +56,11 @@ else:
         @classmethod
         def controller(cls, name, user):
             """An xpmn config of its own (own state dir: own key and trust store)."""
-            return write_config(os.path.join(cls.workdir, name + '.toml'), {
-                'xmpp': xmpp_section(cls.server, user, PASSWORD),
-                'bridge': {'state_dir': os.path.join(cls.workdir, name + '-state')}})
+            return controller_config(cls.workdir, cls.server, user, PASSWORD, name)
 
         @classmethod
         def open_pairing(cls):
-            r = subprocess.run([BRIDGE_BIN, '--config', cls.bridge.config, 'pair'], stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=30)
-            assert r.returncode == 0, r.stderr
-            return PIN_LINE.search(r.stdout).group(1)
+            return open_pairing(cls.bridge)[0]
 
         @classmethod
         def pair(cls, config, pin=None):

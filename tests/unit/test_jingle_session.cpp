@@ -408,6 +408,11 @@ TEST_F(JingleTest, ThePeersUnavailablePresenceEndsItsSessions) {
     other.set_attr("type", "unavailable").set_attr("from", "home@example.org/tv");
     ra.dispatch(other);
     EXPECT_FALSE(ended);
+    // Nor does one from the bare JID: servers send it to acknowledge a
+    // subscription request or answer a probe (Prosody), while resources are online.
+    other.set_attr("from", "home@example.org");
+    ra.dispatch(other);
+    EXPECT_FALSE(ended);
     xml::Element presence("presence", "jabber:client");
     presence.set_attr("type", "unavailable").set_attr("from", "home@example.org/upnp-1");
     ra.dispatch(presence);

@@ -4,8 +4,6 @@
 // another — and a bad answer stores nothing and ends the stream.
 #include <gtest/gtest.h>
 
-#include <openssl/evp.h>
-
 #include <filesystem>
 
 #include "bridge/security/pubkey_profile.hpp"
@@ -13,20 +11,13 @@
 #include "tests/unit/tls_test_pair.hpp"
 #include "xmpp/core/namespaces.hpp"
 #include "xmpp/core/stanza.hpp"
+#include "xmpp/xtls/pubkey.hpp"
 
 using namespace xpmn;
 using fakes::FakeChannel;
-using security::ns_pubkey;
+using xtls::kPubkeyNs;
 
 namespace {
-
-std::string der(X509* cert) {
-    unsigned char* buf = nullptr;
-    int n = i2d_X509(cert, &buf);
-    std::string out(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n));
-    OPENSSL_free(buf);
-    return out;
-}
 
 struct Pubkey : ::testing::Test {
     boost::asio::io_context io;
@@ -65,14 +56,14 @@ struct Pubkey : ::testing::Test {
         ASSERT_EQ(ch.sent.size(), 1u);
         const auto& request = ch.sent[0];
         ASSERT_EQ(request.attr_or("type"), "get");
-        ASSERT_TRUE(request.child("pubkeys", ns_pubkey));
+        ASSERT_TRUE(request.child("pubkeys", kPubkeyNs));
         xml::Element reply = stanza::iq("result", "home@example.org/bridge", request.attr_or("id"));
         reply.set_attr("from", from);
         if (payload) reply.add_child(std::move(*payload));
         ch.sent.clear();
         ch.deliver(reply);
     }
-    xml::Element phone_keys(const char* name = "Pixel 7") { return security::make_pubkeys({{name, der(phone_id.cert.get())}}); }
+    xml::Element phone_keys(const char* name = "Pixel 7") { return xtls::make_pubkeys(name, phone_id.cert.get()); }
 };
 
 TEST_F(Pubkey, AHomeControllerIsStoredAsOwner) {
@@ -99,11 +90,11 @@ TEST_F(Pubkey, AnotherAccountIsStoredAsFriend) {
 }
 
 TEST_F(Pubkey, ABadAnswerStoresNothingAndEndsTheStream) {
-    xml::Element not_a_cert("pubkeys", ns_pubkey);
+    xml::Element not_a_cert("pubkeys", kPubkeyNs);
     auto& info = not_a_cert.add("keyinfo");
     info.add_text_child("name", "x");
     info.add_text_child("x509cert", "aGVsbG8=");
-    std::vector<std::optional<xml::Element>> answers = {std::nullopt, xml::Element("pubkeys", ns_pubkey), not_a_cert,
+    std::vector<std::optional<xml::Element>> answers = {std::nullopt, xml::Element("pubkeys", kPubkeyNs), not_a_cert,
                                                         xml::Element("other", "urn:x")};
     for (auto& a : answers) {
         auto ch = pairing("home@example.org/phone");
@@ -127,16 +118,15 @@ TEST_F(Pubkey, EndToEndPeersGetTheBridgesCertificate) {
     auto ch = pairing("home@example.org/phone");
     ch->sent.clear();
     xml::Element get = stanza::iq("get", "home@example.org/bridge", "k1");
-    get.add("pubkeys", ns_pubkey);
+    get.add("pubkeys", kPubkeyNs);
     ch->deliver(get);
     ASSERT_EQ(ch->sent.size(), 1u);
-    const xml::Element* pubkeys = ch->sent[0].child("pubkeys", ns_pubkey);
+    const xml::Element* pubkeys = ch->sent[0].child("pubkeys", kPubkeyNs);
     ASSERT_TRUE(pubkeys);
-    auto keys = security::parse_pubkeys(*pubkeys);
-    ASSERT_TRUE(keys);
-    ASSERT_EQ(keys->size(), 1u);
-    EXPECT_EQ((*keys)[0].name, "Home bridge");
-    EXPECT_EQ((*keys)[0].der, der(bridge_id.cert.get()));
+    auto key = xtls::parse_pubkeys(*pubkeys);
+    ASSERT_TRUE(key) << key.error().describe();
+    EXPECT_EQ(key->name, "Home bridge");
+    EXPECT_EQ(key->fingerprint, bridge_id.sha256);
 
     auto c2s = FakeChannel::create(io, std::nullopt);
     device->add_channel(c2s);
@@ -144,20 +134,6 @@ TEST_F(Pubkey, EndToEndPeersGetTheBridgesCertificate) {
     c2s->deliver(get);
     ASSERT_EQ(c2s->sent.size(), 1u);
     EXPECT_EQ(stanza::error_condition(c2s->sent[0]), "not-authorized");
-}
-
-TEST(PubkeyElements, RoundTripAndLimits) {
-    auto id = test_tls::make_self_signed("x");
-    std::string bytes = der(id.cert.get());
-    auto keys = security::parse_pubkeys(security::make_pubkeys({{"a", bytes}}));
-    ASSERT_TRUE(keys);
-    EXPECT_EQ((*keys)[0].der, bytes);
-    xml::Element huge("pubkeys", ns_pubkey);
-    huge.add("keyinfo").add_text_child("x509cert", std::string(100000, 'A'));
-    EXPECT_EQ(security::parse_pubkeys(huge).error().condition, "bad-request");
-    xml::Element junk("pubkeys", ns_pubkey);
-    junk.add("keyinfo").add_text_child("x509cert", "!!!!");
-    EXPECT_EQ(security::parse_pubkeys(junk).error().condition, "bad-request");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/unit/xtls_test_pair.hpp"
+#include "xmpp/core/base64.hpp"
 #include "xmpp/core/stanza.hpp"
 #include "xmpp/xtls/pubkey.hpp"
 
@@ -17,13 +18,7 @@ const test_tls::SelfSigned& cert() {
     return c;
 }
 
-std::string base64(const std::string& bytes) {
-    std::string b64(4 * ((bytes.size() + 2) / 3), '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
-                            reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-    b64.resize(static_cast<std::size_t>(n));
-    return b64;
-}
+std::string base64(const std::string& bytes) { return base64_encode(bytes); }
 
 std::string b64_of_cert() {
     return xtls::make_pubkeys("", cert().cert.get()).child("keyinfo")->child_text("x509cert");

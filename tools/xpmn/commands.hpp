@@ -39,8 +39,9 @@ void watch(Controller& c, const WatchOptions& options, Controller::Done done);
 void show_disco(Controller& c, const std::string& jid, Controller::Done done);
 
 struct PairOptions {
-    std::string bridge;  // BARE/bridge (or a resource of the own account)
-    std::string pin;
+    std::string bridge;       // BARE/bridge (or a resource of the own account), or the pairing URI
+    std::string pin;          // not needed when the URI has it
+    std::string fingerprint;  // the bridge certificate's SHA-256 (hex) to insist on; the URI's fp otherwise
 };
 void pair(Controller& c, const PairOptions& options, Controller::Done done);
 // The bridges this controller paired with (no connection needed).

@@ -54,9 +54,13 @@ int main(int argc, char** argv) {
     app.add_flag("--no-e2e", no_e2e,
                  "send profile requests over plain c2s (only a bridge with security.require_e2e = false answers them)");
     tools::PairOptions pair_opts;
-    auto* pair = app.add_subcommand("pair", "pair with a bridge using the PIN `xpmn-bridge pair` shows");
-    pair->add_option("BRIDGE", pair_opts.bridge, "the bridge's full JID (BARE/bridge)")->required();
-    pair->add_option("--pin", pair_opts.pin, "the one-time PIN")->required();
+    auto* pair = app.add_subcommand("pair", "pair with a bridge using the PIN or the URI `xpmn-bridge pair` shows");
+    pair->add_option("BRIDGE", pair_opts.bridge,
+                     "the bridge's full JID (BARE/bridge), or the pairing URI xmpp:BARE/bridge?pair;pin=PIN;fp=HEX")
+        ->required();
+    pair->add_option("--pin", pair_opts.pin, "the one-time PIN (needed with a JID; in the URI otherwise)");
+    pair->add_option("--fp", pair_opts.fingerprint,
+                     "the SHA-256 fingerprint the bridge's certificate must have (the URI's fp)");
     auto* trust = app.add_subcommand("trust", "list the bridges this controller has paired with");
     tools::GrantOptions acl_opts;
     auto add_bridge = [&](CLI::App* sub) {

@@ -15,8 +15,6 @@ namespace xpmn::tools {
 
 namespace {
 
-constexpr std::chrono::seconds kPubkeyTimeout{15};
-
 std::string pair_hint(const Jid& account) {
     return "run `xpmn-bridge --config FILE pair` on the bridge, then `xpmn pair " + account.bare().str() +
            "/bridge --pin PIN`";
@@ -68,13 +66,13 @@ void SecureLinks::channel(const Jid& device, ChannelCallback done) {
     });
 }
 
-void SecureLinks::pair(const Jid& bridge, const std::string& pin,
+void SecureLinks::pair(const Jid& bridge, const std::string& pin, const std::string& expected_fingerprint,
                        std::function<void(Result<xtls::TrustEntry>)> done) {
     jingle::OpenXmlStream request;
     request.peer = bridge;
     request.offer = xtls::Security{identity_.fingerprint, {xtls::Method::Srp}};
     request.params.srp = tls::SrpCredentials{session_->jid().str(), pin};
-    jingle::open_xmlstream(jingle(), std::move(request), [this, bridge, done](
+    jingle::open_xmlstream(jingle(), std::move(request), [this, bridge, expected_fingerprint, done](
                                                              Result<std::shared_ptr<xtls::E2eChannel>> r) {
         if (!r) {
             std::string why = r.error().condition == "security-error"
@@ -85,10 +83,11 @@ void SecureLinks::pair(const Jid& bridge, const std::string& pin,
         }
         // Both sides ask for the other's certificate (§4.1); pairing is done
         // when we have the bridge's and the bridge has had ours.
-        struct Exchange {
+        struct Exchange : std::enable_shared_from_this<Exchange> {
             std::shared_ptr<xtls::E2eChannel> stream;
             std::function<void(Result<xtls::TrustEntry>)> done;
             std::optional<xtls::TrustEntry> theirs;
+            std::optional<client::IqResponder> asked;  // the bridge's request, held until theirs is checked
             bool gave_ours = false, finished = false;
             boost::asio::steady_timer timer;
             explicit Exchange(boost::asio::io_context& io) : timer(io) {}
@@ -100,42 +99,63 @@ void SecureLinks::pair(const Jid& bridge, const std::string& pin,
                 std::exchange(stream, nullptr)->close();  // flushes our answer first
                 done(std::move(result));
             }
+            // Closing right after our answer can end the stream at the bridge
+            // before it has read that answer; one more request, answered in
+            // order, shows it has.
             void maybe_done() {
-                if (theirs && gave_ours) finish(*theirs);
+                if (!theirs || !gave_ours || !stream) return;
+                auto iq = stanza::iq("get", stream->peer()->jid.str());
+                iq.add_child(xtls::pubkeys_request());
+                stream->router().send_iq(std::move(iq), xtls::kPubkeyTimeout,
+                                         [self = shared_from_this()](const client::IqResponse&) {
+                                             self->finish(*self->theirs);
+                                         });
+            }
+            void give_ours(const std::string& name, X509* cert) {
+                if (!theirs || !asked || gave_ours) return;
+                asked->result(xtls::make_pubkeys(name, cert));
+                gave_ours = true;
+                maybe_done();
             }
         };
         auto x = std::make_shared<Exchange>(io_);
         x->stream = *r;
         pairing_.push_back(*r);
         x->done = done;
-        x->timer.expires_after(kPubkeyTimeout);
+        x->timer.expires_after(xtls::kPubkeyTimeout);
         x->timer.async_wait([x](const boost::system::error_code& ec) {
             if (ec) return;
             x->finish(Error{"remote-server-timeout", x->theirs ? "the bridge did not ask for this controller's certificate"
                                                                : "the bridge did not give its certificate"});
         });
         x->stream->on_closed([x] { x->finish(Error{"undefined-condition", "the bridge ended the pairing stream early"}); });
+        // Ours goes out only once theirs is known good: a bridge with the
+        // wrong fingerprint never learns this controller's certificate.
+        auto give_ours = [x, cert = identity_.identity.cert, name = name_] { x->give_ours(name, cert.get()); };
         x->stream->router().on_iq("get", xtls::kPubkeyNs, "pubkeys",
-                                  [x, cert = identity_.identity.cert, name = name_](
-                                      const client::Peer&, const xml::Element&, client::IqResponder responder) {
-                                      responder.result(xtls::make_pubkeys(name, cert.get()));
-                                      x->gave_ours = true;
-                                      x->maybe_done();
+                                  [x, give_ours](const client::Peer&, const xml::Element&, client::IqResponder responder) {
+                                      x->asked = std::move(responder);
+                                      give_ours();
                                   });
         auto iq = stanza::iq("get", bridge.str());
         iq.add_child(xtls::pubkeys_request());
-        x->stream->router().send_iq(std::move(iq), kPubkeyTimeout, [this, bridge, x](const client::IqResponse& response) {
+        x->stream->router().send_iq(std::move(iq), xtls::kPubkeyTimeout, [this, bridge, x, expected_fingerprint, give_ours](
+                                                                             const client::IqResponse& response) {
             if (!response.ok())
                 return x->finish(Error{response.error().condition,
                                        "the bridge did not give its certificate: " + response.error().text});
             auto key = response.payload() ? xtls::parse_pubkeys(*response.payload())
                                           : Result<xtls::PubKey>(Error{"bad-request", "an empty answer"});
             if (!key) return x->finish(Error{"bad-request", "the bridge's certificate: " + key.error().text});
+            if (!expected_fingerprint.empty() && key->fingerprint != expected_fingerprint)
+                return x->finish(Error{"security-error", "the bridge's certificate has the fingerprint " +
+                                                             key->fingerprint + ", not " + expected_fingerprint +
+                                                             " as given; nothing was stored"});
             xtls::TrustEntry entry{key->fingerprint, bridge.bare(), xtls::TrustRole::Device, key->name,
                                    std::chrono::system_clock::now()};
             if (auto saved = trust_.add(entry); !saved) return x->finish(saved.error());
             x->theirs = entry;
-            x->maybe_done();
+            give_ours();
         });
     });
 }

@@ -40,8 +40,12 @@ public:
     // or its certificate is not the paired one).
     void channel(const Jid& device, ChannelCallback done);
     // Pairs with `bridge` (BARE/bridge) using the PIN it showed; on success
-    // the bridge's certificate is stored and returned.
-    void pair(const Jid& bridge, const std::string& pin, std::function<void(Result<xtls::TrustEntry>)> done);
+    // the bridge's certificate is stored and returned. With a non-empty
+    // `expected_fingerprint` (lowercase hex) a certificate with another
+    // fingerprint fails the pairing (security-error): nothing is stored and
+    // the bridge is not given ours.
+    void pair(const Jid& bridge, const std::string& pin, const std::string& expected_fingerprint,
+              std::function<void(Result<xtls::TrustEntry>)> done);
     // Ends every stream (cleanly: </stream:stream>, then session-terminate).
     void close_all();
 

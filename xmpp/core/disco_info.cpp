@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "xmpp/core/base64.hpp"
 #include "xmpp/core/namespaces.hpp"
 
 namespace xpmn::disco {
@@ -54,13 +55,6 @@ template <class T>
 void require_unique_sorted(const std::vector<T>& sorted, const char* what) {
     if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
         throw std::invalid_argument(std::string("disco#info with a duplicate ") + what);
-}
-
-std::string base64(const unsigned char* data, std::size_t len) {
-    std::string out(4 * ((len + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(len));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
 }
 
 }  // namespace
@@ -143,7 +137,7 @@ std::string caps_ver(const Info& info) {
     unsigned int md_len = 0;
     if (EVP_Digest(s.data(), s.size(), md, &md_len, EVP_sha1(), nullptr) != 1)
         throw std::runtime_error("SHA-1 digest failed");
-    return base64(md, md_len);
+    return base64_encode(std::string_view(reinterpret_cast<const char*>(md), md_len));
 }
 
 xml::Element caps_element(const Info& info, std::string_view node) {

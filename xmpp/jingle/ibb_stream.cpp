@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "xmpp/core/stanza.hpp"
-#include "xmpp/jingle/base64.hpp"
+#include "xmpp/core/base64.hpp"
 #include "xmpp/jingle/ibb_registry.hpp"
 
 namespace xpmn::jingle {
@@ -192,8 +192,8 @@ void IbbStream::on_data(const xml::Element& data, client::IqResponder r) {
     }
     auto bytes = base64_decode(data.text());
     if (!bytes) {
-        r.error("bad-request", "the in-band data is not valid base64");
-        return fail("the peer sent in-band data that is not valid base64");
+        r.error("bad-request", "the in-band data is " + bytes.error().text);
+        return fail("the peer sent in-band data that is " + bytes.error().text);
     }
     if (bytes->size() > options_.block_size) {
         r.error("bad-request", "the chunk exceeds the block-size " + std::to_string(options_.block_size));

@@ -139,13 +139,17 @@ void JingleManager::on_initiate(const client::Peer& peer, Jingle j, client::IqRe
     handler(session, j);
 }
 
+// Only the peer's own full JID going unavailable ends its sessions: an
+// unavailable presence from the bare JID is what servers send to acknowledge
+// a subscription request or to answer a probe (Prosody does both), and it
+// arrives while the peer's resources are online.
 void JingleManager::on_presence(const xml::Element& presence) {
     if (presence.attr_or("type") != "unavailable") return;
     auto gone = client::Peer::routed_by_server(presence, self_.bare());
     if (!gone) return;
     std::vector<SessionPtr> ending;
     for (auto& [key, s] : sessions_)
-        if (key.first == gone->jid || (gone->jid.is_bare() && key.first.bare() == gone->jid)) ending.push_back(s);
+        if (key.first == gone->jid) ending.push_back(s);
     for (auto& s : ending) s->terminate(Reason{"connectivity-error", "the peer went unavailable", {}});
 }
 

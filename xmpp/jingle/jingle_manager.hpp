@@ -6,8 +6,8 @@
 // lower JID's, XEP-0166 §7.2.16), bad-request. Applications register by
 // their description namespace; a session-initiate for another one is
 // acknowledged and terminated with <unsupported-applications/>. A session
-// that is never accepted ends with <timeout/>; the peer's unavailable
-// presence ends its sessions.
+// that is never accepted ends with <timeout/>; an unavailable presence from
+// the peer's full JID ends its sessions (one from its bare JID does not).
 //
 // It lives no longer than its router (it installs handlers on it).
 // Destroying it ends its sessions quietly (no handler runs, nothing is sent);

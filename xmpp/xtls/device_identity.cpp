@@ -1,6 +1,5 @@
 #include "xmpp/xtls/device_identity.hpp"
 
-#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -9,13 +8,12 @@
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
+
+#include "common/atomic_file.hpp"
 
 namespace xpmn::xtls {
 
@@ -82,46 +80,13 @@ std::string pem(Writer write) {
     return std::string(data, static_cast<std::size_t>(n));
 }
 
-[[noreturn]] void fail_errno(const std::string& what, const fs::path& path) {
-    throw IdentityError(what + " " + path.string() + ": " + std::strerror(errno));
-}
-
-// Temporary file in the same directory (mkstemp: mode 0600), fsync, rename,
-// fsync the directory: a crash leaves the old state or the new, never half.
+// Atomic and owner-only (mode 0600): a crash leaves the old state or the new, never half.
 void write_private_file(const fs::path& path, const std::string& content) {
-    std::string tmp = (path.parent_path() / ("." + path.filename().string() + ".XXXXXX")).string();
-    int fd = ::mkstemp(tmp.data());
-    if (fd < 0) fail_errno("cannot create a temporary file for", path);
-    auto give_up = [&](const char* what) {
-        int saved = errno;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        errno = saved;
-        fail_errno(what, path);
-    };
-    for (std::size_t at = 0; at < content.size();) {
-        ssize_t n = ::write(fd, content.data() + at, content.size() - at);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) give_up("cannot write");
-        at += static_cast<std::size_t>(n);
+    try {
+        common::write_file_atomically(path.string(), content);
+    } catch (const common::FileError& e) {
+        throw IdentityError(e.what());
     }
-    if (::fsync(fd) != 0) give_up("cannot sync");
-    if (::close(fd) != 0) {
-        ::unlink(tmp.c_str());
-        fail_errno("cannot write", path);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int saved = errno;
-        ::unlink(tmp.c_str());
-        errno = saved;
-        fail_errno("cannot rename the temporary file to", path);
-    }
-    int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
-    if (dir < 0 || ::fsync(dir) != 0) {
-        if (dir >= 0) ::close(dir);
-        fail_errno("cannot sync the directory of", path);
-    }
-    ::close(dir);
 }
 
 DeviceIdentity create(const fs::path& key_file, const fs::path& cert_file, const Jid& bare_jid) {

@@ -1,10 +1,8 @@
 #include "xmpp/xtls/pubkey.hpp"
 
 #include <openssl/err.h>
-#include <openssl/evp.h>
 
-#include <optional>
-
+#include "xmpp/core/base64.hpp"
 #include "xmpp/tls/tls_context.hpp"
 
 namespace xpmn::xtls {
@@ -12,23 +10,6 @@ namespace xpmn::xtls {
 namespace {
 
 Error bad(std::string text) { return Error{"bad-request", std::move(text)}; }
-
-// OpenSSL's streaming decoder: skips whitespace (certificates are often
-// wrapped), refuses anything else outside the alphabet and bad padding.
-std::optional<std::string> decode_base64(std::string_view text) {
-    std::unique_ptr<EVP_ENCODE_CTX, void (*)(EVP_ENCODE_CTX*)> ctx(EVP_ENCODE_CTX_new(), EVP_ENCODE_CTX_free);
-    if (!ctx) return std::nullopt;
-    EVP_DecodeInit(ctx.get());
-    std::string out(text.size() / 4 * 3 + 3, '\0');
-    auto* o = reinterpret_cast<unsigned char*>(out.data());
-    int n = 0, tail = 0;
-    if (EVP_DecodeUpdate(ctx.get(), o, &n, reinterpret_cast<const unsigned char*>(text.data()),
-                         static_cast<int>(text.size())) < 0 ||
-        EVP_DecodeFinal(ctx.get(), o + n, &tail) < 0)
-        return std::nullopt;
-    out.resize(static_cast<std::size_t>(n + tail));
-    return out;
-}
 
 }  // namespace
 
@@ -44,15 +25,10 @@ std::string certificate_der(X509* cert) {
 xml::Element pubkeys_request() { return xml::Element("pubkeys", kPubkeyNs); }
 
 xml::Element make_pubkeys(std::string_view name, X509* cert) {
-    std::string der = certificate_der(cert);
-    std::string b64(4 * ((der.size() + 2) / 3), '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
-                            reinterpret_cast<const unsigned char*>(der.data()), static_cast<int>(der.size()));
-    b64.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
     xml::Element pubkeys("pubkeys", kPubkeyNs);
     xml::Element& info = pubkeys.add("keyinfo");
     info.add_text_child("name", name);
-    info.add_text_child("x509cert", b64);
+    info.add_text_child("x509cert", base64_encode(certificate_der(cert)));
     return pubkeys;
 }
 
@@ -70,8 +46,13 @@ Result<PubKey> parse_pubkeys(const xml::Element& e) {
     out.name = info->child_text("name");
     if (out.name.size() > kMaxKeyName)
         return bad("the key's <name/> is longer than " + std::to_string(kMaxKeyName) + " bytes");
-    auto der = decode_base64(info->child_text("x509cert"));
-    if (!der || der->empty()) return bad("<x509cert/> is not base64");
+    std::string text = info->child_text("x509cert");
+    // Base64 takes 4/3 of the bytes; allow for line breaks before decoding anything.
+    if (text.size() > kMaxCertificateDer * 2)
+        return bad("the certificate is larger than " + std::to_string(kMaxCertificateDer) + " bytes");
+    auto der = base64_decode(text);
+    if (!der) return bad("<x509cert/> is " + der.error().text);
+    if (der->empty()) return bad("<x509cert/> is empty, not base64 of a certificate");
     if (der->size() > kMaxCertificateDer)
         return bad("the certificate is larger than " + std::to_string(kMaxCertificateDer) + " bytes");
     const auto* p = reinterpret_cast<const unsigned char*>(der->data());

@@ -8,6 +8,7 @@
 
 #include <openssl/x509.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +23,8 @@ inline constexpr const char* kPubkeyNs = "urn:xmpp:pubkey:0";
 inline constexpr std::size_t kMaxKeyName = 256;
 // Largest certificate accepted (DER bytes); a device certificate is ~500.
 inline constexpr std::size_t kMaxCertificateDer = 16 * 1024;
+// How long either side waits for the other's answer.
+inline constexpr std::chrono::seconds kPubkeyTimeout{15};
 
 struct PubKey {
     std::string name;            // the device's name for humans (may be empty)

@@ -208,6 +208,55 @@ def start_home_network(case, password, **sections):
         'xmpp': case.xmpp, 'bridge': {'state_dir': os.path.join(case.workdir, 'xpmn-state')}})
 
 
+PIN_LINE = re.compile(r'^PIN (\d{6,})$', re.M)
+
+
+def start_secure_home(case, server_class, password, nas_name, users=('home',), security=None):
+    """For setUpClass in a test namespace (xpmntest.netns): a minidlna serving
+    media.make_library, the XMPP server (`server_class`) with `users`, and the
+    bridge of `home` with its default security (require_e2e on), and waits
+    until the bridge has announced the NAS (`security`: more [security] keys). Sets case.nas, case.server,
+    case.bridge, case.bridge_jid and case.device (the NAS device's full JID)
+    (needs case.workdir); class cleanups stop them."""
+    from . import media
+    from .nas import MiniDlna
+    from .netns import NetNs
+    lib = os.path.join(case.workdir, 'library')
+    media.make_library(lib)
+    case.nas = start_server(case, MiniDlna(os.path.join(case.workdir, 'minidlna'), lib, netns=NetNs.current(),
+                                           friendly_name=nas_name))
+    case.server = server_class(os.path.join(case.workdir, 'xmpp'))
+    case.addClassCleanup(case.server.stop)
+    for user in users:
+        case.server.add_user(user, password)
+    case.server.start()
+    case.bridge_jid = case.server.jid('home') + '/bridge'
+    case.bridge = Bridge(case.workdir, xmpp_section(case.server, 'home', password), security=security or {})
+    case.addClassCleanup(case.bridge.kill)
+    case.addClassCleanup(case.bridge.stop)
+    case.bridge.start()
+    # Discovery is plain c2s: the home account lists its own devices.
+    finder = controller_config(case.workdir, case.server, 'home', password, 'finder')
+    out = wait_devices(finder, lambda out: nas_name in out and '/bridge' in out, timeout=60)
+    case.device = device_jids(out)[nas_name]
+
+
+def controller_config(workdir, server, user, password, name):
+    """An xpmn config `workdir/NAME.toml` for `user` with a state dir of its own
+    (`NAME-state`: its own key and trust store); returns its path."""
+    return write_config(os.path.join(workdir, name + '.toml'), {
+        'xmpp': xmpp_section(server, user, password),
+        'bridge': {'state_dir': os.path.join(workdir, name + '-state')}})
+
+
+def open_pairing(bridge):
+    """`xpmn-bridge pair`: opens the pairing window; returns (PIN, all it printed)."""
+    r = subprocess.run([BRIDGE_BIN, '--config', bridge.config, 'pair'], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return PIN_LINE.search(r.stdout).group(1), r.stdout
+
+
 def wait_devices(config, predicate, timeout=30.0):
     """Runs `xpmn devices` until predicate(output) holds (bounded); returns the output."""
     deadline = time.monotonic() + timeout
