@@ -190,9 +190,10 @@ def xpmn_ok(case, *args):
 PIN_LINE = re.compile(r'^PIN (\d{6,})$', re.M)
 
 
-def open_pairing(bridge_config, timeout=30):
+def bridge_pair(bridge_config, timeout=30):
     """Runs `xpmn-bridge --config BRIDGE_CONFIG pair` (the running bridge opens
-    its pairing window); returns the PIN it printed."""
+    its pairing window and prints the PIN line, the pairing URI and its QR
+    code); returns (PIN, the whole output)."""
     r = subprocess.run([BRIDGE_BIN, '--config', bridge_config, 'pair'], stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:
@@ -200,7 +201,7 @@ def open_pairing(bridge_config, timeout=30):
     m = PIN_LINE.search(r.stdout)
     if not m:
         raise AssertionError('xpmn-bridge pair printed no PIN line:\n%s' % r.stdout)
-    return m.group(1)
+    return m.group(1), r.stdout
 
 
 def pair_xpmn(bridge, config, bridge_jid):
@@ -209,7 +210,8 @@ def pair_xpmn(bridge, config, bridge_jid):
     `xpmn pair BRIDGE_JID --pin PIN` (an SRP-authenticated XTLS stream that
     swaps the two certificates). From then on that config's profile requests go
     end-to-end. Returns the `xpmn pair` output."""
-    r = run_xpmn(config, 'pair', bridge_jid, '--pin', open_pairing(bridge.config))
+    pin, _ = bridge_pair(bridge.config)
+    r = run_xpmn(config, 'pair', bridge_jid, '--pin', pin)
     if r.returncode != 0:
         raise AssertionError('xpmn pair %s failed (%s): %s%s' % (bridge_jid, r.returncode, r.stdout, r.stderr))
     return r.stdout
