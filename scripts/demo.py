@@ -1,6 +1,8 @@
 """Demo: a private Prosody, a sample NAS (minidlna with a generated library),
-the bridge, and the xpmn controller browsing, searching and watching the NAS
-through XMPP. Runs inside its own network namespace (SSDP stays on its lo) and
+the bridge, and the xpmn controller pairing with the bridge (the PIN that
+`xpmn-bridge pair` shows), then browsing, searching and watching the NAS over
+an end-to-end encrypted stream (XTLS over Jingle in-band bytestreams) through
+XMPP. Runs inside its own network namespace (SSDP stays on its lo) and
 stops everything at the end. Pass --keep to leave it running until Enter.
 """
 import os
@@ -13,7 +15,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 os.environ.setdefault('XPMN_BUILD_DIR', os.path.join(ROOT, 'build', 'default'))
 
-from xpmntest.bridge import XPMN_BIN, Bridge, run_xpmn, write_config, xmpp_section  # noqa: E402
+from xpmntest.bridge import XPMN_BIN, Bridge, bridge_pair, run_xpmn, write_config, xmpp_section  # noqa: E402
 from xpmntest.media import make_library  # noqa: E402
 from xpmntest.nas import MiniDlna  # noqa: E402
 from xpmntest.netns import NetNs, inside_namespace, run_in_new_namespace  # noqa: E402
@@ -24,13 +26,30 @@ def step(text):
     print('\n--- ' + text, flush=True)
 
 
-def show(config, *args):
-    print('$ xpmn ' + ' '.join("'%s'" % a if ' ' in a else a for a in args), flush=True)
+def quoted(args):
+    return ' '.join("'%s'" % a if ' ' in a else a for a in args)
+
+
+def show(config, *args, refused=False):
+    """Runs xpmn and shows its output; `refused`: it must fail (its error is shown)."""
+    print('$ xpmn ' + quoted(args), flush=True)
     r = run_xpmn(config, *args)
     sys.stdout.write(r.stdout)
-    if r.returncode != 0:
+    if (r.returncode != 0) != refused:
         sys.stdout.write(r.stderr)
-        raise SystemExit('xpmn %s failed (exit %d)' % (' '.join(args), r.returncode))
+        raise SystemExit('xpmn %s %s (exit %d)' % (quoted(args), 'succeeded' if refused else 'failed', r.returncode))
+    if refused:
+        sys.stdout.write(r.stderr)
+    return r.stdout
+
+
+def pair(bridge, config, bridge_jid):
+    """`xpmn-bridge pair` on the bridge's side (PIN, URI, QR), then `xpmn pair` with that PIN."""
+    print('$ xpmn-bridge --config %s pair' % bridge.config, flush=True)
+    pin, out = bridge_pair(bridge.config)
+    sys.stdout.write(out)
+    print('(a phone app scans the QR code; the CLI is given the PIN)')
+    show(config, 'pair', bridge_jid, '--pin', pin)
 
 
 def watch_changes(config, nas):
@@ -67,23 +86,31 @@ def main():
                 print('XMPP server on 127.0.0.1:%d, account home@home.test' % prosody.c2s_port)
                 step('starting xpmn-bridge')
                 xmpp = xmpp_section(prosody, 'home', 'demo-password')
-                # The demo's controller uses plain c2s: end-to-end streams come later.
-                with Bridge(work, xmpp, bridge={'log_level': 'info'}, security={'require_e2e': False},
+                # [security] require_e2e stays on (the default): the NAS answers only
+                # over an end-to-end stream from a paired controller.
+                with Bridge(work, xmpp, bridge={'log_level': 'info'},
                             upnp={'interfaces': ['lo'], 'watch_poll_interval': 1}) as bridge:
                     bridge.wait_for_log("media server 'Demo NAS'", timeout=30)
                     bridge.wait_for_log('online as home@home.test/upnp-', timeout=30)
+                    bridge.wait_for_log('online as home@home.test/bridge', timeout=30)
                     print('bridge online (log: %s)' % bridge.log_file)
                     config = write_config(os.path.join(work, 'xpmn.toml'), {
                         'xmpp': xmpp, 'bridge': {'state_dir': os.path.join(work, 'xpmn-state')}})
                     step('the controller lists the devices of the media network')
                     show(config, 'devices')
-                    step('browses the NAS')
+                    step('an unpaired controller may not browse')
+                    show(config, 'browse', 'Demo NAS', refused=True)
+                    step('pairing: the bridge opens a pairing window and shows a PIN')
+                    pair(bridge, config, 'home@home.test/bridge')
+                    step('paired: from here on every request goes over an end-to-end encrypted stream '
+                         '(XTLS over Jingle in-band bytestreams: the XMPP server relays only encrypted data)')
+                    step('browses the NAS over the secure stream')
                     show(config, 'browse', 'Demo NAS')
                     show(config, 'browse', 'Demo NAS', '1')
-                    step('and searches it')
+                    step('and searches it over the secure stream')
                     show(config, 'search', 'Demo NAS', 'artist=test artist')
                     show(config, 'search', 'Demo NAS', 'class=video')
-                    step('watches its folder view while a file is added to the NAS')
+                    step('watches its folder view over the secure stream while a file is added to the NAS')
                     watch_changes(config, nas)
                     if keep:
                         input('\nrunning; config in %s. Press Enter to stop. ' % config)

@@ -55,6 +55,8 @@ else:
             cls.workdir = tempfile.mkdtemp(prefix='xpmn-hostile-')
             cls.addClassCleanup(cls.remove_workdir)  # the last cleanup
             cls.nas = start_server(cls, HostileNas(friendly_name=NAME, udn=UDN))
+            # require_e2e stays on: every profile request here comes from the paired
+            # xpmn CLI; slixmpp only watches presence.
             start_home_network(cls, PASSWORD, upnp={'watch_poll_interval': 1})
             cls.bridge.wait_for_log("media server '%s'" % NAME, timeout=30)
             # The CLI waits for an answer as long as its --timeout says (see xpmn() below).

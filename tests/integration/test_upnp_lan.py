@@ -58,6 +58,8 @@ else:
             cls.far = start_server(cls, MiniDlna(os.path.join(cls.workdir, 'far'), lib, netns=cls.ns, friendly_name=FAR,
                                                  uuid='4d696e69-444c-4e41-0000-0000000000fa',
                                                  interface=(FAR_IF, FAR_ADDR), notify_interval=2))
+            # require_e2e stays on: the paired xpmn CLI browses and searches; slixmpp
+            # only watches presence.
             start_home_network(cls, PASSWORD, upnp={'interfaces': ['lo', FAR_IF]})
             out = wait_devices(cls.config, lambda out: out.count('/upnp-') == 2)
             cls.jids = device_jids(out)

@@ -187,25 +187,63 @@ def xpmn_ok(case, *args):
     return r.stdout
 
 
-def start_home_network(case, password, **sections):
+PIN_LINE = re.compile(r'^PIN (\d{6,})$', re.M)
+
+
+def bridge_pair(bridge_config, timeout=30):
+    """Runs `xpmn-bridge --config BRIDGE_CONFIG pair` (the running bridge opens
+    its pairing window and prints the PIN line, the pairing URI and its QR
+    code); returns (PIN, the whole output)."""
+    r = subprocess.run([BRIDGE_BIN, '--config', bridge_config, 'pair'], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise AssertionError('xpmn-bridge pair failed (%s): %s' % (r.returncode, r.stderr))
+    m = PIN_LINE.search(r.stdout)
+    if not m:
+        raise AssertionError('xpmn-bridge pair printed no PIN line:\n%s' % r.stdout)
+    return m.group(1), r.stdout
+
+
+def pair_xpmn(bridge, config, bridge_jid):
+    """Pairs the xpmn config `config` with the running `bridge` (its device
+    `bridge_jid`, BARE/bridge): a PIN from `xpmn-bridge pair`, then
+    `xpmn pair BRIDGE_JID --pin PIN` (an SRP-authenticated XTLS stream that
+    swaps the two certificates). From then on that config's profile requests go
+    end-to-end. Returns the `xpmn pair` output."""
+    pin, _ = bridge_pair(bridge.config)
+    r = run_xpmn(config, 'pair', bridge_jid, '--pin', pin)
+    if r.returncode != 0:
+        raise AssertionError('xpmn pair %s failed (%s): %s%s' % (bridge_jid, r.returncode, r.stdout, r.stderr))
+    return r.stdout
+
+
+def start_home_network(case, password, plain_c2s=False, **sections):
     """For a TestCase class's setUpClass: Prosody with the home account, the bridge
-    (profiles over plain c2s: [security] require_e2e = false; further config
-    `sections`) and an xpmn config for the same account. Sets case.prosody,
-    case.xmpp, case.bridge and case.config (needs case.workdir); class cleanups
-    stop them, and the bridge's exit status is checked (0: no crash, no
-    sanitizer report)."""
+    (further config `sections`) and an xpmn config for the same account, paired
+    with the bridge, so the case's xpmn browse/search/watch go over the
+    end-to-end XTLS stream. The bridge keeps its default `[security]
+    require_e2e = true` unless `plain_c2s`: then it also answers profile
+    requests over plain c2s (for slixmpp clients that browse a device
+    directly). Sets case.prosody, case.xmpp, case.bridge, case.bridge_jid and
+    case.config (needs case.workdir); class cleanups stop them, and the
+    bridge's exit status is checked (0: no crash, no sanitizer report)."""
     from .prosody import Prosody
     case.prosody = Prosody(os.path.join(case.workdir, 'prosody'))
     case.addClassCleanup(case.prosody.stop)
     case.prosody.add_user('home', password)
     case.prosody.start()
     case.xmpp = xmpp_section(case.prosody, 'home', password)
-    case.bridge = Bridge(case.workdir, case.xmpp, security={'require_e2e': False}, **sections)
+    if plain_c2s:
+        sections['security'] = dict(sections.get('security') or {}, require_e2e=False)
+    case.bridge = Bridge(case.workdir, case.xmpp, **sections)
     case.addClassCleanup(case.bridge.kill)
     case.addClassCleanup(case.bridge.stop)
     case.bridge.start()
     case.config = write_config(os.path.join(case.workdir, 'xpmn.toml'), {
         'xmpp': case.xmpp, 'bridge': {'state_dir': os.path.join(case.workdir, 'xpmn-state')}})
+    case.bridge_jid = case.xmpp['jid'] + '/bridge'
+    wait_devices(case.config, lambda out: case.bridge_jid in out, timeout=60)
+    pair_xpmn(case.bridge, case.config, case.bridge_jid)
 
 
 PIN_LINE = re.compile(r'^PIN (\d{6,})$', re.M)
