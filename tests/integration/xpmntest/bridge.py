@@ -288,11 +288,8 @@ def controller_config(workdir, server, user, password, name):
 
 
 def open_pairing(bridge):
-    """`xpmn-bridge pair`: opens the pairing window; returns (PIN, all it printed)."""
-    r = subprocess.run([BRIDGE_BIN, '--config', bridge.config, 'pair'], stdin=subprocess.DEVNULL,
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    return PIN_LINE.search(r.stdout).group(1), r.stdout
+    """`xpmn-bridge pair` for a Bridge: returns (PIN, all it printed)."""
+    return bridge_pair(bridge.config)
 
 
 def wait_devices(config, predicate, timeout=30.0):
