@@ -271,3 +271,56 @@ TEST_F(XmlStreamTest, NoResponderMeansUnsupportedApplications) {
 }
 
 }  // namespace
+
+// Nothing written before a graceful close is lost: the device asks, the
+// phone answers and closes its channel in the same turn (what a controller
+// does at the end of pairing). The device gets the answer before its
+// channel reports closed, through </stream:stream>, close_notify, IBB
+// <close/> and session-terminate.
+// With `then_offline`, the phone's client ends its own XMPP session right
+// after the close (as a command-line controller does on exit): what it sent
+// before must already be on its way, ahead of its unavailable presence.
+void answer_then_close(XmlStreamTest& t, bool message_too, bool then_offline = false) {
+    t.open(t.request());
+    ASSERT_TRUE(t.phone_channel);
+    auto device_channel = t.device_channels.at(0);
+    std::vector<std::string> device_saw;
+    device_channel->on_closed([&] { device_saw.push_back("closed"); });
+    device_channel->router().on_message([&](const xml::Element& m) {
+        device_saw.push_back("message " + m.child_text("body", ns::client));
+    });
+    t.phone_channel->router().on_iq("get", ns::ping, "ping", [&](const client::Peer&, const xml::Element&,
+                                                                   client::IqResponder r) {
+        r.result();
+        if (message_too) {
+            xml::Element m("message", ns::client);
+            m.add("body", ns::client).add_text("last words");
+            t.phone_channel->send(std::move(m));
+        }
+        t.phone_channel->close();
+        if (!then_offline) return;
+        xml::Element gone("presence", ns::client);
+        gone.set_attr("type", "unavailable").set_attr("to", kDevice);
+        t.server.route(kPhone, gone);
+        t.server.drop = [](const xml::Element& e) { return e.attr_or("from") == kPhone; };
+    });
+    auto ping = stanza::iq("get", kPhone);
+    ping.add("ping", ns::ping);
+    device_channel->router().send_iq(ping, std::chrono::seconds(15), [&](const client::IqResponse& r) {
+        device_saw.push_back(r.ok() ? "result" : "error " + r.error().describe());
+    });
+    t.run();
+    std::vector<std::string> expected{"result"};
+    if (message_too) expected.push_back("message last words");
+    expected.push_back("closed");
+    EXPECT_EQ(device_saw, expected);
+    if (then_offline) return;
+    t.expect_terminate_after_the_data();
+    t.expect_all_gone();
+}
+
+TEST_F(XmlStreamTest, AnAnswerSentRightBeforeTheCloseArrives) { answer_then_close(*this, false); }
+TEST_F(XmlStreamTest, StanzasSentRightBeforeTheCloseArriveInOrder) { answer_then_close(*this, true); }
+TEST_F(XmlStreamTest, AnAnswerSentRightBeforeTheCloseArrivesWhenThePhoneThenGoesOffline) {
+    answer_then_close(*this, false, true);
+}

@@ -288,6 +288,12 @@ void IbbStream::close() {
     handlers_ = {};
     unreported_end_.reset();
     release_held("item-not-found");
+    // What was written goes out now, not from a posted pump: an owner that
+    // ends its XMPP session right after close() (a command-line controller
+    // on exit) would otherwise end it before the last data IQs were sent,
+    // and the peer would see the session end without that data. Beyond the
+    // window the rest waits for acknowledgements, as always.
+    pump();
     if (state_ == State::Open && write_backlog() == 0) {
         send_close();
         return finish({});
