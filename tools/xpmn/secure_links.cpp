@@ -105,17 +105,9 @@ void SecureLinks::pair(const Jid& bridge, const std::string& pin, const std::str
                 std::exchange(stream, nullptr)->close();  // flushes our answer first
                 done(std::move(result));
             }
-            // Closing right after our answer can end the stream at the bridge
-            // before it has read that answer; one more request, answered in
-            // order, shows it has.
+            // Both certificates are known: close now (close() sends our answer first).
             void maybe_done() {
-                if (!theirs || !gave_ours || !stream) return;
-                auto iq = stanza::iq("get", stream->peer()->jid.str());
-                iq.add_child(xtls::pubkeys_request());
-                stream->router().send_iq(std::move(iq), xtls::kPubkeyTimeout,
-                                         [self = shared_from_this()](const client::IqResponse&) {
-                                             self->finish(*self->theirs);
-                                         });
+                if (theirs && gave_ours && stream) finish(*theirs);
             }
             void give_ours(const std::string& name, X509* cert) {
                 if (!theirs || !asked || gave_ours) return;
