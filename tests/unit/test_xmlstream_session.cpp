@@ -324,3 +324,38 @@ TEST_F(XmlStreamTest, StanzasSentRightBeforeTheCloseArriveInOrder) { answer_then
 TEST_F(XmlStreamTest, AnAnswerSentRightBeforeTheCloseArrivesWhenThePhoneThenGoesOffline) {
     answer_then_close(*this, false, true);
 }
+
+// The device's reader is paused (its answers to the phone pile up unread),
+// so what the phone sent last waits, decrypted or not, below the device's
+// channel when the phone's IBB <close/> and session-terminate arrive. The
+// session-terminate must not drop it: the channel ends after it.
+TEST_F(XmlStreamTest, TheSessionTerminateDoesNotDropWhatAPausedReaderHolds) {
+    open(request());
+    ASSERT_TRUE(phone_channel);
+    auto device_channel = device_channels.at(0);
+    std::vector<std::string> device_saw;
+    device_channel->on_closed([&] { device_saw.push_back("closed"); });
+    device_channel->router().on_message([&](const xml::Element& m) {
+        device_saw.push_back("message " + m.child_text("body", ns::client));
+    });
+    // The phone stops acknowledging the device's data: its backlog passes the
+    // XML stream's bound and the device stops reading.
+    server.drop = [](const xml::Element& e) {
+        return e.attr_or("from") == kPhone && e.name() == "iq" && e.attr_or("type") == "result" &&
+               !e.first_element();
+    };
+    xml::Element big("message", ns::client);
+    big.add("body", ns::client).add_text(std::string(300 * 1024, 'x'));
+    device_channel->send(big);
+    run();
+    xml::Element m("message", ns::client);
+    m.add("body", ns::client).add_text("last words");
+    phone_channel->send(std::move(m));
+    phone_channel->close();
+    run();
+    EXPECT_EQ(device_saw, (std::vector<std::string>{"message last words", "closed"}));
+    ASSERT_FALSE(terminates.empty());
+    EXPECT_EQ(terminates[0].reason->condition, "success");
+    EXPECT_EQ(device.session_count(), 0u);
+    EXPECT_EQ(device.ibb().size(), 0u);
+}

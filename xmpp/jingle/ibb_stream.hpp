@@ -68,6 +68,8 @@ public:
     const std::string& sid() const { return sid_; }
     std::size_t block_size() const { return options_.block_size; }
     bool is_open() const { return state_ == State::Open; }
+    // The peer's <close/> came: everything it sent is here (held or delivered).
+    bool closed_by_peer() const { return peer_closed_; }
 
     // We open it: sends <open/> and calls `done` with the peer's answer
     // (the stream is usable once it succeeded).

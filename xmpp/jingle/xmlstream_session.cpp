@@ -118,7 +118,15 @@ struct Link : std::enable_shared_from_this<Link> {
     void session_ended(const Reason& reason, bool by_peer) {
         if (by_peer) spdlog::debug("xmlstream session {} ended by the peer: {}", session->sid(), reason.condition);
         report(error_for(reason));
-        if (channel) return channel->close();
+        if (channel) {
+            // XEP-0047's <close/> came first: all the peer sent is here, maybe
+            // held below a reader paused for back-pressure. Closing the channel
+            // now would drop it; the end of the bytestream ends the channel
+            // right after that data instead (TLS close_notify or EOF).
+            if (by_peer && reason.condition == "success" && stream && stream->closed_by_peer())
+                return channel->read_to_end();
+            return channel->close();
+        }
         // A handshake under way is dropped (its transport aborted with it).
         if (auto cancel = std::exchange(cancel_establish, {})) return cancel();
         transport->cancel();

@@ -61,10 +61,17 @@ void XmlStream::attach() {
 void XmlStream::write(std::string bytes) {
     bytes_sent_ += bytes.size();
     transport_->write(std::move(bytes));
-    if (!reading_paused_ && transport_->write_backlog() > max_write_backlog_) {
+    if (!reading_paused_ && !reading_to_end_ && transport_->write_backlog() > max_write_backlog_) {
         reading_paused_ = true;
         transport_->pause_reading();
     }
+}
+
+void XmlStream::read_to_end() {
+    reading_to_end_ = true;
+    if (closed_ || !reading_paused_) return;
+    reading_paused_ = false;
+    transport_->resume_reading();
 }
 
 void XmlStream::start() {

@@ -49,6 +49,10 @@ public:
     static constexpr std::size_t kDefaultMaxWriteBacklog = 256 * 1024;
     void set_max_write_backlog(std::size_t bytes) { max_write_backlog_ = bytes; }
     bool reading_paused() const { return reading_paused_; }
+    // The peer has ended its side (its transport is closing after the last
+    // byte): read everything it sent, back-pressure or not, so that the end
+    // of the input, not the pause, decides when the stream is over.
+    void read_to_end();
 
     net::ByteStream& transport() { return *transport_; }
     const net::ByteStreamPtr& transport_ptr() const { return transport_; }
@@ -65,6 +69,7 @@ private:
     Handlers handlers_;
     bool closed_ = false;
     bool reading_paused_ = false;  // by write(), for back-pressure
+    bool reading_to_end_ = false;  // read_to_end(): never pause again
     std::size_t max_write_backlog_ = kDefaultMaxWriteBacklog;
     std::uint64_t bytes_sent_ = 0;
 };

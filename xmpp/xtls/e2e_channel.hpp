@@ -46,6 +46,12 @@ public:
     Method method() const { return method_; }
     // Why the channel ended: empty while open and after a clean close by either side.
     const std::string& end_reason() const { return end_reason_; }
+    // The peer closed its transport cleanly after its last data: what
+    // arrived is still read and dispatched (even by a reader paused for
+    // back-pressure); the channel then ends as that input ends.
+    void read_to_end() {
+        if (!closed()) stream_->read_to_end();
+    }
 
     // Requests sent and not answered whose addresses are remembered; beyond
     // this the oldest are forgotten (their late answers then reach the router
