@@ -57,6 +57,12 @@ struct XmlStreamTest : ::testing::Test {
             [this](std::shared_ptr<xtls::E2eChannel> c) { device_channels.push_back(c); });
         responder->ibb.close_deadline = std::chrono::milliseconds(20);
     }
+    // Channels dropped below close their streams, which send at once: the
+    // tap must not reach members already gone.
+    ~XmlStreamTest() override {
+        server.tap = nullptr;
+        server.drop = nullptr;
+    }
 
     // The device's policy: x509 for a trusted fingerprint, srp while "pairing".
     bool pairing = false;
