@@ -1,0 +1,79 @@
+// The MediaServer Transfer profile (wire profile §6.1): `transfer uid from
+// to` → `<oob id size total type/>`. The uid is resolved by the device's
+// MediaTransfers (the UPnP adapter: the table the Directory mapping filled,
+// so no NAS URL is ever on the wire), access is checked against the
+// friend's grant on the item's container, and the opened bytes are sent on
+// the peer's out-of-band session as a new id. The NAS is read only as fast
+// as that session drains (oob::Source).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "bridge/access_policy.hpp"
+#include "bridge/device.hpp"
+#include "xmpp/core/result.hpp"
+#include "xmpp/oob/source.hpp"
+#include "xmpp/xml/element.hpp"
+
+namespace xpmn::profiles {
+
+class MediaDirectory;
+
+inline constexpr const char* ns_oob = "urn:xmpp:jingle:apps:out-of-band:0";
+
+// Inclusive byte offsets like HTTP's `Range: bytes=from-to`; both optional.
+struct TransferRequest {
+    std::string uid;
+    std::optional<std::uint64_t> from, to;
+};
+// bad-request with a text on a malformed request (no uid, uid over 1024
+// characters, offsets that are not non-negative integers, from > to).
+Result<TransferRequest> parse_transfer(const xml::Element& transfer);
+
+// What a media server's resource gives when opened for a range.
+struct OpenedMedia {
+    std::uint64_t size = 0;   // bytes that will be sent
+    std::uint64_t total = 0;  // length of the whole resource
+    std::string type;         // MIME type
+    oob::SourcePtr source;
+};
+using OpenCallback = std::function<void(Result<OpenedMedia>)>;
+
+// One per media server device (the adapter provides it).
+class MediaTransfers {
+public:
+    virtual ~MediaTransfers() = default;
+    // The object whose item the uid names (for the grant check); nullopt
+    // for an unknown uid.
+    virtual std::optional<std::string> object_of(const std::string& uid) const = 0;
+    // Opens [from, to] of the uid's resource. Errors: item-not-found,
+    // range-not-satisfiable, remote-server-not-found, remote-server-timeout.
+    virtual void open(const TransferRequest& request, OpenCallback done) = 0;
+};
+
+// Sends a source to a peer on its out-of-band session: the new id, or
+// nullopt when the peer has no such session with this device.
+using OobSend = std::function<std::optional<std::string>(const client::Peer& peer, oob::SourcePtr source)>;
+// Whether the peer has an out-of-band session with this device now.
+using OobReady = std::function<bool(const client::Peer& peer)>;
+
+struct TransferServices {
+    std::shared_ptr<MediaTransfers> transfers;
+    std::weak_ptr<MediaDirectory> directory;  // parents, for grants on a container
+    OobReady ready;
+    OobSend send;
+};
+
+// The <error/> of §6.1 for a failed open or a missing session.
+xml::Element range_not_satisfiable_error(std::string_view text);
+xml::Element oob_session_required_error();
+
+// Adds the transfer IQ handler to the device.
+void install_transfer_profile(bridge::Device& device, TransferServices services,
+                              std::shared_ptr<const bridge::AccessPolicy> access);
+
+}  // namespace xpmn::profiles
