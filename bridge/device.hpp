@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bridge/oob_links.hpp"
 #include "xmpp/client/peer_channel.hpp"
 #include "xmpp/client/stanza_router.hpp"
 #include "xmpp/core/disco_info.hpp"
@@ -41,6 +42,8 @@ public:
     // The device's session fetches the roster after login (the bridge device: friends, later).
     void set_wants_roster(bool on) { wants_roster_ = on; }
     bool wants_roster() const { return wants_roster_; }
+    // The device's out-of-band sessions (transfers, large results), by peer.
+    const std::shared_ptr<OobLinks>& oob_links() const { return oob_links_; }
 
     // identity + the features every device has + this device's features
     disco::Info info() const;
@@ -59,6 +62,7 @@ private:
     std::vector<std::string> features_;
     std::vector<Handler> handlers_;
     bool wants_roster_ = false;
+    std::shared_ptr<OobLinks> oob_links_ = std::make_shared<OobLinks>();
     std::vector<ChannelHook> channel_hooks_;
     std::vector<std::weak_ptr<client::PeerChannel>> channels_;
 };

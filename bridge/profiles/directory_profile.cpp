@@ -4,6 +4,7 @@
 #include <set>
 
 #include "bridge/profiles/directory_watch.hpp"
+#include "bridge/profiles/large_result.hpp"
 #include "xmpp/core/stanza.hpp"
 
 namespace xpmn::profiles {
@@ -87,14 +88,42 @@ Result<SearchRequest> parse_search(const xml::Element& e) {
 
 namespace {
 
-void answer(client::IqResponder& responder, DirectoryResult result) {
+// Where a result goes: inline, or out of band when large (§5).
+struct Delivery {
+    boost::asio::io_context* io;
+    std::weak_ptr<bridge::OobLinks> links;
+    client::Peer peer;
+};
+
+void answer(const Delivery& d, client::IqResponder& responder, DirectoryResult result) {
     if (result.ok())
-        responder.result(std::move(result).value());
+        answer_result(*d.io, d.links, d.peer, responder, std::move(result).value());
     else
         responder.error(result.error());
 }
 
-// Answers `r` with the policy's error, or runs `go` when the peer may read `container`.
+// A browse that may also subscribe the peer to the container's changes.
+void browse_and_watch(const std::weak_ptr<MediaDirectory>& weak, const std::shared_ptr<DirectoryWatch>& watch,
+                      const std::weak_ptr<client::PeerChannel>& weak_channel, const Delivery& delivery,
+                      const BrowseRequest& req, client::IqResponder r) {
+    auto dir = weak.lock();
+    if (!dir) return r.error("remote-server-not-found", "the media server is gone");
+    dir->browse(req, [r, req, delivery, watch, weak_channel](DirectoryResult res) mutable {
+        const client::Peer& peer = delivery.peer;
+        if (res.ok() && req.subscribe) {
+            auto channel = weak_channel.lock();
+            if (!channel || channel->closed())
+                return r.error("service-unavailable", "the channel of this request has ended");
+            auto node = watch->subscribe(channel, peer, req.id);
+            if (!node) return r.error("resource-constraint", "too many watched containers");
+            res->set_attr("node", *node);
+        }
+        answer(delivery, r, std::move(res));
+    });
+}
+
+}  // namespace
+
 void gate(const bridge::AccessPolicy& access, const std::weak_ptr<MediaDirectory>& directory,
           const std::string& device, const client::Peer& peer, const std::string& container,
           client::IqResponder r, std::function<void(client::IqResponder)> go) {
@@ -108,27 +137,6 @@ void gate(const bridge::AccessPolicy& access, const std::weak_ptr<MediaDirectory
                       go(std::move(r));
                   });
 }
-
-// A browse that may also subscribe the peer to the container's changes.
-void browse_and_watch(const std::weak_ptr<MediaDirectory>& weak, const std::shared_ptr<DirectoryWatch>& watch,
-                      const std::weak_ptr<client::PeerChannel>& weak_channel, const client::Peer& peer,
-                      const BrowseRequest& req, client::IqResponder r) {
-    auto dir = weak.lock();
-    if (!dir) return r.error("remote-server-not-found", "the media server is gone");
-    dir->browse(req, [r, req, peer, watch, weak_channel](DirectoryResult res) mutable {
-        if (res.ok() && req.subscribe) {
-            auto channel = weak_channel.lock();
-            if (!channel || channel->closed())
-                return r.error("service-unavailable", "the channel of this request has ended");
-            auto node = watch->subscribe(channel, peer, req.id);
-            if (!node) return r.error("resource-constraint", "too many watched containers");
-            res->set_attr("node", *node);
-        }
-        answer(r, std::move(res));
-    });
-}
-
-}  // namespace
 
 void container_within(std::weak_ptr<MediaDirectory> directory, const std::string& container,
                       const std::string& granted, std::function<void(bool)> done) {
@@ -171,8 +179,9 @@ void install_directory_profile(boost::asio::io_context& io, bridge::Device& devi
             if (auto watch = w.lock()) watch->changed(id, update);
         });
     });
+    std::weak_ptr<bridge::OobLinks> links = device.oob_links();
     device.handle("get", ns_server, "browse",
-                  [weak, access, watch, device = device.resource()](const bridge::ChannelPtr& channel,
+                  [&io, links, weak, access, watch, device = device.resource()](const bridge::ChannelPtr& channel,
                                                                     const client::Peer& peer, const xml::Element& iq,
                                                                     client::IqResponder r) {
                       if (auto admitted = access->admit(peer); !admitted) return r.error(std::move(*admitted.denied));
@@ -180,21 +189,25 @@ void install_directory_profile(boost::asio::io_context& io, bridge::Device& devi
                       if (!req) return r.error(req.error());
                       std::weak_ptr<client::PeerChannel> weak_channel = channel;
                       gate(*access, weak, device, peer, req->id, std::move(r),
-                           [weak, watch, weak_channel, peer, req = *req](client::IqResponder r) {
-                               browse_and_watch(weak, watch, weak_channel, peer, req, std::move(r));
+                           [weak, watch, weak_channel, delivery = Delivery{&io, links, peer}, req = *req](
+                               client::IqResponder r) {
+                               browse_and_watch(weak, watch, weak_channel, delivery, req, std::move(r));
                            });
                   });
     device.handle("get", ns_server, "search",
-                  [weak, access, device = device.resource()](const bridge::ChannelPtr&, const client::Peer& peer,
-                                                             const xml::Element& iq, client::IqResponder r) {
+                  [&io, links, weak, access, device = device.resource()](
+                      const bridge::ChannelPtr&, const client::Peer& peer, const xml::Element& iq,
+                      client::IqResponder r) {
                       if (auto admitted = access->admit(peer); !admitted) return r.error(std::move(*admitted.denied));
                       auto req = parse_search(*iq.first_element());
                       if (!req) return r.error(req.error());
                       gate(*access, weak, device, peer, req->container, std::move(r),
-                           [weak, req = *req](client::IqResponder r) {
+                           [weak, delivery = Delivery{&io, links, peer}, req = *req](client::IqResponder r) {
                                auto dir = weak.lock();
                                if (!dir) return r.error("remote-server-not-found", "the media server is gone");
-                               dir->search(req, [r](DirectoryResult res) mutable { answer(r, std::move(res)); });
+                               dir->search(req, [r, delivery](DirectoryResult res) mutable {
+                                   answer(delivery, r, std::move(res));
+                               });
                            });
                   });
     device.handle("set", ns_pubsub, "pubsub",

@@ -82,6 +82,12 @@ void container_within(std::weak_ptr<MediaDirectory> directory, const std::string
 Result<BrowseRequest> parse_browse(const xml::Element& browse);
 Result<SearchRequest> parse_search(const xml::Element& search);
 
+// Answers `r` with the access policy's error, or runs `go` when the peer may
+// read `container` (an owner; a friend with a grant on it or above it).
+void gate(const bridge::AccessPolicy& access, const std::weak_ptr<MediaDirectory>& directory,
+          const std::string& device, const client::Peer& peer, const std::string& container,
+          client::IqResponder r, std::function<void(client::IqResponder)> go);
+
 // Length in characters (Unicode code points) of UTF-8 text, as the profile counts limits.
 std::size_t char_count(std::string_view utf8);
 

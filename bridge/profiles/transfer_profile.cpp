@@ -31,10 +31,9 @@ xml::Element oob_result(const std::string& id, const OpenedMedia& media) {
     return oob;
 }
 
-void start_transfer(const TransferServices& services, const client::Peer& peer, const TransferRequest& request,
-                    client::IqResponder r) {
-    services.transfers->open(request, [r, peer, send = services.send, ready = services.ready](
-                                          Result<OpenedMedia> opened) mutable {
+void start_transfer(const TransferServices& services, const std::weak_ptr<bridge::OobLinks>& links,
+                    const client::Peer& peer, const TransferRequest& request, client::IqResponder r) {
+    services.transfers->open(request, [r, peer, links](Result<OpenedMedia> opened) mutable {
         if (!opened) {
             if (opened.error().condition == "range-not-satisfiable")
                 return r.error(range_not_satisfiable_error(opened.error().text));
@@ -43,7 +42,8 @@ void start_transfer(const TransferServices& services, const client::Peer& peer, 
         OpenedMedia media = std::move(opened).value();
         auto source = std::move(media.source);
         // The session may have ended while the NAS answered.
-        auto id = ready(peer) ? send(peer, std::move(source)) : std::nullopt;
+        auto live = links.lock();
+        auto id = live ? live->send(peer, std::move(source)) : std::nullopt;
         if (!id) return r.error(oob_session_required_error());
         r.result(oob_result(*id, media));
     });
@@ -78,7 +78,8 @@ xml::Element oob_session_required_error() {
 void install_transfer_profile(bridge::Device& device, TransferServices services,
                               std::shared_ptr<const bridge::AccessPolicy> access) {
     device.handle("get", ns_server, "transfer",
-                  [services = std::move(services), access, device = device.resource()](
+                  [services = std::move(services), access, device = device.resource(),
+                   links = std::weak_ptr<bridge::OobLinks>(device.oob_links())](
                       const bridge::ChannelPtr&, const client::Peer& peer, const xml::Element& iq,
                       client::IqResponder r) {
                       if (auto admitted = access->admit(peer); !admitted) return r.error(std::move(*admitted.denied));
@@ -86,18 +87,13 @@ void install_transfer_profile(bridge::Device& device, TransferServices services,
                       if (!req) return r.error(req.error());
                       auto object = services.transfers->object_of(req->uid);
                       if (!object) return r.error("item-not-found", "no such transfer uid (browse first)");
-                      if (!services.ready(peer)) return r.error(oob_session_required_error());
+                      auto live = links.lock();
+                      if (!live || !live->ready(peer)) return r.error(oob_session_required_error());
                       // A friend's grant on a container covers the items below it.
-                      bridge::AccessRequest request{device, security::Permission::Read, *object};
-                      access->decide(peer, request,
-                                     [dir = services.directory](const std::string& c, const std::string& g,
-                                                                std::function<void(bool)> done) {
-                                         container_within(dir, c, g, std::move(done));
-                                     },
-                                     [r, services, peer, req = *req](std::optional<xml::Element> denied) mutable {
-                                         if (denied) return r.error(std::move(*denied));
-                                         start_transfer(services, peer, req, std::move(r));
-                                     });
+                      gate(*access, services.directory, device, peer, *object, std::move(r),
+                           [services, links, peer, req = *req](client::IqResponder r) {
+                               start_transfer(services, links, peer, req, std::move(r));
+                           });
                   });
 }
 

@@ -55,24 +55,17 @@ public:
     virtual void open(const TransferRequest& request, OpenCallback done) = 0;
 };
 
-// Sends a source to a peer on its out-of-band session: the new id, or
-// nullopt when the peer has no such session with this device.
-using OobSend = std::function<std::optional<std::string>(const client::Peer& peer, oob::SourcePtr source)>;
-// Whether the peer has an out-of-band session with this device now.
-using OobReady = std::function<bool(const client::Peer& peer)>;
-
 struct TransferServices {
     std::shared_ptr<MediaTransfers> transfers;
     std::weak_ptr<MediaDirectory> directory;  // parents, for grants on a container
-    OobReady ready;
-    OobSend send;
 };
 
 // The <error/> of §6.1 for a failed open or a missing session.
 xml::Element range_not_satisfiable_error(std::string_view text);
 xml::Element oob_session_required_error();
 
-// Adds the transfer IQ handler to the device.
+// Adds the transfer IQ handler to the device; the bytes go out on the
+// device's OobLinks.
 void install_transfer_profile(bridge::Device& device, TransferServices services,
                               std::shared_ptr<const bridge::AccessPolicy> access);
 

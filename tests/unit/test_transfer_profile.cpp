@@ -69,17 +69,14 @@ struct FakeTransfers : profiles::MediaTransfers {
 };
 
 struct TransferHandler : ::testing::Test {
-    Fixture() : device("upnp-1", disco::Identity{"automation", "media-server", "", "NAS"}) {
+    TransferHandler() : device("upnp-1", disco::Identity{"automation", "media-server", "", "NAS"}) {
         profiles::TransferServices s;
         s.transfers = transfers;
-        s.ready = [this](const client::Peer&) { return session; };
-        s.send = [this](const client::Peer& p, oob::SourcePtr src) -> std::optional<std::string> {
-            if (!session) return std::nullopt;
-            sent_to.push_back(p.jid.str());
+        profiles::install_transfer_profile(device, std::move(s), access);
+        link = device.oob_links()->add(owner, [this](oob::SourcePtr src) {
             sources.push_back(std::move(src));
             return std::to_string(sources.size());
-        };
-        profiles::install_transfer_profile(device, std::move(s), access);
+        });
     }
     // Runs the transfer handler and returns the reply stanza.
     xml::Element ask(xml::Element payload, const client::Peer& peer) {
@@ -97,8 +94,7 @@ struct TransferHandler : ::testing::Test {
     std::shared_ptr<FakeTransfers> transfers = std::make_shared<FakeTransfers>();
     std::shared_ptr<bridge::AccessPolicy> access = std::make_shared<bridge::AccessPolicy>(true, "home@example.org");
     bridge::Device device;
-    bool session = true;
-    std::vector<std::string> sent_to;
+    bridge::OobLinks::Token link = 0;
     std::vector<oob::SourcePtr> sources;
 };
 
@@ -112,7 +108,6 @@ TEST_F(TransferHandler, AnswersWithTheOobIdAndHandsTheSourceOver) {
     EXPECT_EQ(oob->attr_or("total"), "10");
     EXPECT_EQ(oob->attr_or("type"), "audio/mpeg");
     ASSERT_EQ(sources.size(), 1u);
-    EXPECT_EQ(sent_to, std::vector<std::string>{"home@example.org/phone"});
     ASSERT_EQ(transfers->requests.size(), 1u);
     EXPECT_EQ(transfers->requests[0].from, 2u);
 }
@@ -128,7 +123,12 @@ TEST_F(TransferHandler, ErrorsOfTheProfile) {
     auto down = ask(transfer({{"uid", "down"}}), owner);
     EXPECT_EQ(stanza::error_condition(down), "remote-server-not-found");
 
-    session = false;
+    // Another controller of the account (or the same JID with another certificate) has no session.
+    auto other = client::Peer::end_to_end_peer(Jid::parse("home@example.org/tablet").value(), "ab");
+    EXPECT_EQ(stanza::error_condition(ask(transfer({{"uid", "a"}}), other)), "unexpected-request");
+    auto other_cert = client::Peer::end_to_end_peer(owner.jid, "cd");
+    EXPECT_EQ(stanza::error_condition(ask(transfer({{"uid", "a"}}), other_cert)), "unexpected-request");
+    device.oob_links()->remove(link);
     auto no_session = ask(transfer({{"uid", "a"}}), owner);
     EXPECT_EQ(stanza::error_condition(no_session), "unexpected-request");
     EXPECT_TRUE(no_session.child("error")->child("oob-session-required", profiles::ns_server));
