@@ -1,0 +1,394 @@
+// NasFetcher: libsoup 3 GET with Range, the response checks, and the body as
+// an on-demand oob::Source (see header).
+#include "bridge/relay/nas_fetch.hpp"
+
+#include <libsoup/soup.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "bridge/relay/gobject_ref.hpp"
+
+namespace xpmn::relay {
+
+namespace {
+
+// The largest single socket read a Source performs, whatever it is asked:
+// the OOB sender asks for one chunk (≤ 64 KiB); this only bounds a caller bug.
+constexpr std::size_t kMaxRead = 1024 * 1024;
+// Dropped bytes (NAS ignoring Range) are read in pieces of this size.
+constexpr std::size_t kSkipRead = 64 * 1024;
+constexpr auto kUriFlags = static_cast<GUriFlags>(SOUP_HTTP_URI_FLAGS);
+
+struct GUriUnref {
+    void operator()(GUri* u) const { g_uri_unref(u); }
+};
+using UriPtr = std::unique_ptr<GUri, GUriUnref>;
+
+// Runs `fn` from the thread-default main context, after the current call.
+void defer(std::function<void()> fn) {
+    GSource* idle = g_idle_source_new();
+    g_source_set_callback(
+        idle,
+        [](gpointer data) -> gboolean {
+            (*static_cast<std::function<void()>*>(data))();
+            return G_SOURCE_REMOVE;
+        },
+        new std::function<void()>(std::move(fn)),
+        [](gpointer data) { delete static_cast<std::function<void()>*>(data); });
+    g_source_attach(idle, g_main_context_get_thread_default());
+    g_source_unref(idle);
+}
+
+Error transport_error(const GError* e, const std::string& what) {
+    if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+        return Error{"remote-server-timeout", what + ": the NAS did not answer in time"};
+    return Error{"remote-server-not-found", what + ": " + e->message};
+}
+
+Error bad_answer(const std::string& text) { return Error{"undefined-condition", "the NAS answered badly: " + text}; }
+
+int effective_port(GUri* uri) {
+    const int port = g_uri_get_port(uri);
+    if (port > 0) return port;
+    return g_ascii_strcasecmp(g_uri_get_scheme(uri), "https") == 0 ? 443 : 80;
+}
+
+bool same_origin(GUri* a, GUri* b) {
+    return g_ascii_strcasecmp(g_uri_get_scheme(a), g_uri_get_scheme(b)) == 0 &&
+           g_ascii_strcasecmp(g_uri_get_host(a), g_uri_get_host(b)) == 0 &&
+           effective_port(a) == effective_port(b);
+}
+
+std::string origin_of(GUri* uri) {
+    return std::string(g_uri_get_host(uri)) + ":" + std::to_string(effective_port(uri));
+}
+
+bool is_redirect(unsigned status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// Closes a response stream whose body is not wanted without blocking: an
+// asynchronous close lets libsoup finish (or drop) the connection itself.
+void discard(GInputStream* stream) { g_input_stream_close_async(stream, G_PRIORITY_DEFAULT, nullptr, nullptr, nullptr); }
+
+// The body of one response, read only when asked.
+class BodySource final : public oob::Source {
+public:
+    struct State {
+        GRef<SoupSession> session;  // outlives the fetcher if need be
+        GRef<SoupMessage> message;
+        GRef<GInputStream> stream;
+        GRef<GCancellable> cancellable;
+        std::uint64_t skip = 0;       // bytes still to drop (NAS ignored Range)
+        std::uint64_t remaining = 0;  // bytes still to deliver
+        std::uint64_t size = 0;
+        bool to_end = true;  // the range ends where the body ends (read its EOF for keep-alive)
+        bool reading = false;
+        bool ended = false;  // delivered its end or an error, or cancelled
+        std::size_t want = 0;
+        ReadHandler done;
+
+        void release() {
+            ended = true;
+            done = nullptr;
+            if (cancellable) g_cancellable_cancel(cancellable.get());
+            if (stream && !reading) {
+                stream.reset();
+                message.reset();
+            }
+        }
+    };
+
+    explicit BodySource(std::shared_ptr<State> state) : st_(std::move(state)) {}
+    ~BodySource() override { cancel(); }
+
+    void read(std::size_t max, ReadHandler done) override {
+        if (st_->ended || st_->reading) {
+            // A read after the end or a second read at once is a caller bug;
+            // answer it (from the loop) rather than hang the caller.
+            defer([done = std::move(done)] { done(Error{"internal-server-error", "NAS body read out of turn"}); });
+            return;
+        }
+        st_->done = std::move(done);
+        st_->want = std::clamp<std::size_t>(max, 1, kMaxRead);
+        if (st_->remaining == 0 && st_->skip == 0 && !st_->to_end) {
+            // A NAS that ignored Range sent more than the range: stop here
+            // (the connection cannot be reused and is closed).
+            auto handler = std::move(st_->done);
+            st_->release();
+            defer([handler = std::move(handler)] { handler(std::string()); });
+            return;
+        }
+        start(st_);
+    }
+
+    void cancel() override {
+        if (!st_->ended) st_->release();
+    }
+
+private:
+    static void start(const std::shared_ptr<State>& st) {
+        std::size_t n;
+        if (st->skip > 0)
+            n = static_cast<std::size_t>(std::min<std::uint64_t>(st->skip, kSkipRead));
+        else if (st->remaining > 0)
+            n = static_cast<std::size_t>(std::min<std::uint64_t>(st->want, st->remaining));
+        else
+            n = 1;  // the EOF, which returns the connection to the pool
+        st->reading = true;
+        g_input_stream_read_bytes_async(st->stream.get(), n, G_PRIORITY_DEFAULT, st->cancellable.get(), on_read,
+                                        new std::shared_ptr<State>(st));
+    }
+
+    static void on_read(GObject* object, GAsyncResult* result, gpointer data) {
+        std::shared_ptr<State> st = std::move(*static_cast<std::shared_ptr<State>*>(data));
+        delete static_cast<std::shared_ptr<State>*>(data);
+        st->reading = false;
+        GError* raw = nullptr;
+        GBytes* bytes = g_input_stream_read_bytes_finish(G_INPUT_STREAM(object), result, &raw);
+        GErrorPtr error(raw);
+        if (st->ended) {  // cancelled while the read was pending
+            if (bytes) g_bytes_unref(bytes);
+            st->release();
+            return;
+        }
+        const std::uint64_t delivered = st->size - st->remaining;
+        if (!bytes) {
+            finish(st, transport_error(error.get(), "the NAS transfer failed after " + std::to_string(delivered) +
+                                                        " of " + std::to_string(st->size) + " bytes"));
+            return;
+        }
+        gsize n = 0;
+        const auto* p = static_cast<const char*>(g_bytes_get_data(bytes, &n));
+        std::string chunk(p ? p : "", n);
+        g_bytes_unref(bytes);
+        if (n == 0 && (st->skip > 0 || st->remaining > 0)) {
+            finish(st, Error{"remote-server-not-found", "the NAS ended the body after " + std::to_string(delivered) +
+                                                            " of " + std::to_string(st->size) + " bytes"});
+            return;
+        }
+        if (st->skip > 0) {
+            st->skip -= std::min<std::uint64_t>(st->skip, n);
+            start(st);
+            return;
+        }
+        if (st->remaining == 0) {  // the EOF read: the body ended where announced
+            finish(st, std::string());
+            return;
+        }
+        st->remaining -= n;
+        auto handler = std::move(st->done);
+        handler(std::move(chunk));
+    }
+
+    static void finish(const std::shared_ptr<State>& st, Result<std::string> outcome) {
+        auto handler = std::move(st->done);
+        st->release();
+        if (handler) handler(std::move(outcome));
+    }
+
+    std::shared_ptr<State> st_;
+};
+
+}  // namespace
+
+struct NasFetcher::Request : std::enable_shared_from_this<Request> {
+    NasFetcher* owner;  // null once the fetcher is gone
+    GRef<SoupSession> session;
+    UriPtr uri;  // current (after redirects)
+    std::optional<RangeSpec> range;
+    OpenHandler done;
+    int redirects = 0;
+    GRef<SoupMessage> message;
+    GRef<GCancellable> cancellable{g_cancellable_new()};
+
+    // Hands the outcome over once; the request leaves the pending set.
+    void complete(Result<NasBody> outcome) {
+        if (!owner) return;
+        auto handler = std::move(done);
+        owner->pending_.erase(shared_from_this());
+        owner = nullptr;
+        handler(std::move(outcome));
+    }
+};
+
+NasFetcher::NasFetcher(Options options)
+    : session_(soup_session_new_with_options("timeout", options.timeout_seconds, "max-conns", kMaxConnections,
+                                             "max-conns-per-host", kMaxConnectionsPerHost, nullptr)) {
+    // The NAS is on the LAN: an environment proxy must not see the request.
+    soup_session_set_proxy_resolver(session_, nullptr);
+    // Ranges are offsets into the file: no content coding.
+    soup_session_remove_feature_by_type(session_, SOUP_TYPE_CONTENT_DECODER);
+}
+
+NasFetcher::~NasFetcher() {
+    for (const auto& request : pending_) {
+        request->owner = nullptr;
+        g_cancellable_cancel(request->cancellable.get());
+    }
+    g_object_unref(session_);
+}
+
+void NasFetcher::open(const std::string& url, std::optional<RangeSpec> range, OpenHandler done) {
+    GError* raw = nullptr;
+    GUri* uri = g_uri_parse(url.c_str(), kUriFlags, &raw);
+    GErrorPtr error(raw);
+    if (!uri || (g_ascii_strcasecmp(g_uri_get_scheme(uri), "http") != 0 &&
+                 g_ascii_strcasecmp(g_uri_get_scheme(uri), "https") != 0)) {
+        if (uri) g_uri_unref(uri);
+        defer([done = std::move(done)] { done(Error{"undefined-condition", "the media URL is not an http URL"}); });
+        return;
+    }
+    auto request = std::make_shared<Request>();
+    request->owner = this;
+    request->session = add_ref(session_);
+    request->uri.reset(uri);
+    request->range = range;
+    request->done = std::move(done);
+    pending_.insert(request);
+    send(request);
+}
+
+void NasFetcher::send(std::shared_ptr<Request> request) {
+    request->message.reset(soup_message_new_from_uri("GET", request->uri.get()));
+    SoupMessage* msg = request->message.get();
+    soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
+    if (request->range)
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "Range",
+                                     format_range(*request->range).c_str());
+    SoupSession* session = request->session.get();
+    GCancellable* cancellable = request->cancellable.get();
+    soup_session_send_async(session, msg, G_PRIORITY_DEFAULT, cancellable, sent,
+                            new std::shared_ptr<Request>(std::move(request)));
+}
+
+void NasFetcher::sent(GObject* session, GAsyncResult* result, gpointer data) {
+    std::shared_ptr<Request> request = std::move(*static_cast<std::shared_ptr<Request>*>(data));
+    delete static_cast<std::shared_ptr<Request>*>(data);
+    GError* raw = nullptr;
+    GInputStream* body = soup_session_send_finish(SOUP_SESSION(session), result, &raw);
+    GErrorPtr error(raw);
+    GRef<GInputStream> stream(body);
+    if (!request->owner) return;  // the fetcher is gone
+    if (!body) {
+        request->complete(transport_error(error.get(), "the NAS could not be fetched"));
+        return;
+    }
+    on_headers(request, stream.release());
+}
+
+void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStream* body) {
+    GRef<GInputStream> stream(body);
+    SoupMessage* msg = request->message.get();
+    SoupMessageHeaders* headers = soup_message_get_response_headers(msg);
+    const unsigned status = soup_message_get_status(msg);
+
+    if (is_redirect(status)) {
+        discard(stream.get());
+        const char* location = soup_message_headers_get_one(headers, "Location");
+        GUri* next = location ? g_uri_parse_relative(request->uri.get(), location, kUriFlags, nullptr)
+                              : nullptr;
+        if (!next) {
+            request->complete(bad_answer("a redirect without a usable Location"));
+            return;
+        }
+        UriPtr target(next);
+        if (!same_origin(request->uri.get(), next)) {
+            request->complete(Error{"not-allowed", "the NAS redirected to another host (" + origin_of(next) +
+                                                       "); only redirects to " + origin_of(request->uri.get()) +
+                                                       " are followed"});
+            return;
+        }
+        if (++request->redirects > kMaxRedirects) {
+            request->complete(bad_answer("more than " + std::to_string(kMaxRedirects) + " redirects"));
+            return;
+        }
+        request->uri = std::move(target);
+        send(request);
+        return;
+    }
+    if (status == SOUP_STATUS_NOT_FOUND || status == SOUP_STATUS_GONE) {
+        discard(stream.get());
+        request->complete(Error{"item-not-found", "the NAS no longer has this file (HTTP " + std::to_string(status) + ")"});
+        return;
+    }
+    if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE) {
+        discard(stream.get());
+        std::string text = "the range is outside the file";
+        const char* cr = soup_message_headers_get_one(headers, "Content-Range");
+        if (auto parsed = cr ? parse_content_range(cr) : Result<ContentRange>(Error{}); parsed && parsed->total)
+            text += " (the file has " + std::to_string(*parsed->total) + " bytes)";
+        request->complete(Error{kRangeNotSatisfiable, text});
+        return;
+    }
+    if (status != SOUP_STATUS_OK && status != SOUP_STATUS_PARTIAL_CONTENT) {
+        discard(stream.get());
+        request->complete(Error{"undefined-condition", "the NAS answered HTTP " + std::to_string(status) + " " +
+                                                           (soup_message_get_reason_phrase(msg) ? soup_message_get_reason_phrase(msg) : "")});
+        return;
+    }
+    const char* coding = soup_message_headers_get_one(headers, "Content-Encoding");
+    if (coding && g_ascii_strcasecmp(coding, "identity") != 0) {
+        discard(stream.get());
+        request->complete(bad_answer(std::string("a coded body (") + coding + ")"));
+        return;
+    }
+    const bool has_length = soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH;
+    const goffset length = soup_message_headers_get_content_length(headers);
+
+    auto st = std::make_shared<BodySource::State>();
+    NasBody out;
+    if (status == SOUP_STATUS_PARTIAL_CONTENT) {
+        const char* cr = soup_message_headers_get_one(headers, "Content-Range");
+        auto parsed = cr ? parse_content_range(cr) : Result<ContentRange>(Error{"bad-request", "missing"});
+        Result<ByteSpan> wanted = request->range ? resolve_range(*request->range, parsed && parsed->total ? *parsed->total : 0)
+                                                 : Result<ByteSpan>(Error{"bad-request", "no range asked"});
+        if (!parsed || !parsed->span || !parsed->total || !wanted || !(*wanted == *parsed->span) ||
+            (has_length && static_cast<std::uint64_t>(length) != parsed->span->size())) {
+            discard(stream.get());
+            request->complete(bad_answer(std::string("a 206 whose Content-Range (") + (cr ? cr : "none") +
+                                         ") is not the range asked for (" +
+                                         (request->range ? format_range(*request->range) : "none") + ")"));
+            return;
+        }
+        out.total = *parsed->total;
+        st->remaining = parsed->span->size();
+        st->to_end = true;
+    } else {
+        if (!has_length) {
+            discard(stream.get());
+            request->complete(bad_answer("no Content-Length (the size must be known)"));
+            return;
+        }
+        out.total = static_cast<std::uint64_t>(length);
+        if (request->range) {  // the NAS ignores Range: drop, then cut
+            auto span = resolve_range(*request->range, out.total);
+            if (!span || span->first > kMaxSkipBytes) {
+                discard(stream.get());
+                request->complete(span ? Error{"not-allowed", "the NAS ignores Range and the range starts past " +
+                                                                  std::to_string(kMaxSkipBytes) + " bytes"}
+                                       : span.error());
+                return;
+            }
+            st->skip = span->first;
+            st->remaining = span->size();
+            st->to_end = span->last + 1 == out.total;
+        } else {
+            st->remaining = out.total;
+        }
+    }
+    const char* type = soup_message_headers_get_content_type(headers, nullptr);
+    out.type = type && *type ? type : "application/octet-stream";
+    out.size = st->remaining;
+    st->size = st->remaining;
+    st->session = add_ref(request->session.get());
+    st->message = add_ref(msg);
+    st->stream = std::move(stream);
+    st->cancellable.reset(g_cancellable_new());
+    out.source = std::make_unique<BodySource>(std::move(st));
+    request->complete(std::move(out));
+}
+
+}  // namespace xpmn::relay
