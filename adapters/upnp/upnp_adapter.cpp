@@ -4,6 +4,7 @@
 
 #include "adapters/upnp/resource_name.hpp"
 #include "adapters/upnp/upnp_directory.hpp"
+#include "adapters/upnp/upnp_transfers.hpp"
 #include "bridge/profiles/directory_profile.hpp"
 
 namespace xpmn::upnp {
@@ -55,6 +56,9 @@ void UpnpAdapter::on_available(const MediaServerInfo& server) {
     auto device = std::make_shared<bridge::Device>(
         resource, disco::Identity{"automation", "media-server", "", server.friendly_name});
     profiles::install_directory_profile(host_.io(), *device, directory, access_);
+    if (!fetcher_) fetcher_ = std::make_shared<relay::NasFetcher>();
+    profiles::install_transfer_profile(*device, {std::make_shared<UpnpTransfers>(directory, fetcher_), directory},
+                                       access_);
     try {
         host_.add(device);
     } catch (const std::exception& e) {

@@ -4,6 +4,8 @@
 // presence) when the server leaves and comes back with the same resource.
 #pragma once
 
+#include "bridge/relay/nas_fetch.hpp"
+
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +40,7 @@ private:
         std::shared_ptr<UpnpDirectory> directory;
     };
     std::map<std::string, Entry> servers_;  // by UDN
+    std::shared_ptr<relay::NasFetcher> fetcher_;  // one keep-alive HTTP session for every NAS
 };
 
 // The [upnp] section and the factory, for the daemon's adapter registry.

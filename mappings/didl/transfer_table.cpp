@@ -18,6 +18,11 @@ std::string TransferTable::media_uid(std::string_view object_id) {
 
 std::string TransferTable::cover_uid(std::string_view object_id) { return "c-" + std::string(object_id); }
 
+std::string TransferTable::object_of(std::string_view uid) {
+    bool prefixed = uid.substr(0, 2) == "c-" || uid.substr(0, 2) == "m-";
+    return std::string(prefixed ? uid.substr(2) : uid);
+}
+
 std::string TransferTable::add_media(const std::string& object_id, const std::string& url) {
     return add(media_uid(object_id), url);
 }

@@ -36,6 +36,8 @@ public:
     // cover uids can then never collide.
     static std::string media_uid(std::string_view object_id);
     static std::string cover_uid(std::string_view object_id);
+    // The object a media or cover uid was made for (the inverse of both).
+    static std::string object_of(std::string_view uid);
 
 private:
     std::string add(std::string uid, const std::string& url);

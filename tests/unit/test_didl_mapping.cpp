@@ -591,6 +591,11 @@ TEST(TransferTable, MediaAndCoverUidsNeverCollide) {
     EXPECT_EQ(t.resolve("c-5"), "http://nas/cover5.jpg");
     EXPECT_EQ(t.resolve("m-c-5"), "http://nas/c5.mp3");
     EXPECT_EQ(t.resolve("m-m-c-5"), "http://nas/mc5.mp3");
+    // The object each uid was made for (the transfer profile's grant check).
+    EXPECT_EQ(TransferTable::object_of(cover_of_5), "5");
+    EXPECT_EQ(TransferTable::object_of(media_c5), "c-5");
+    EXPECT_EQ(TransferTable::object_of(media_mc5), "m-c-5");
+    EXPECT_EQ(TransferTable::object_of("64$3$2"), "64$3$2");
 }
 
 TEST(TransferTable, EvictsOldestBeyondEntryCap) {
