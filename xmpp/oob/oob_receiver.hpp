@@ -32,7 +32,7 @@
 namespace xpmn::oob {
 
 struct Sink {
-    std::function<void(std::string_view)> on_data;
+    std::function<void(std::string_view)> on_data;  // the view lives for the call only
     std::function<void(Result<void>)> on_end;
 };
 
@@ -51,7 +51,7 @@ public:
     OobReceiver(net::ByteStreamPtr stream, std::function<void(const Error&)> on_broken);
 
     // Errors: an invalid id, an id already expected (conflict), the stream
-    // closed before any of the id's bytes arrived.
+    // closed before the id's end arrived.
     Result<void> expect(const std::string& id, std::uint64_t size, Sink sink);
     // No on_data for the id after pause() until resume().
     void pause(const std::string& id);
