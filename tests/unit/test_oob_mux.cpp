@@ -158,9 +158,10 @@ struct MuxPair {
     std::shared_ptr<net::MemoryStream> left_wire, right_wire;
     std::shared_ptr<OobMux> left, right;
     std::vector<std::string> left_closed, right_closed;
+    std::vector<std::string> left_unclaimed;
     unsigned next_seed = 1;
 
-    explicit MuxPair(bool tls = false) {
+    explicit MuxPair(bool tls = false, oob::OobReceiver::Options options = {}) {
         std::tie(left_wire, right_wire) = net::make_memory_pair(io);
         net::ByteStreamPtr left_stream = left_wire, right_stream = right_wire;
         if (tls) {
@@ -175,8 +176,12 @@ struct MuxPair {
             left_stream = client;
             right_stream = server;
         }
-        left = OobMux::create(left_stream, {[this](const std::string& r) { left_closed.push_back(r); }});
-        right = OobMux::create(right_stream, {[this](const std::string& r) { right_closed.push_back(r); }});
+        left = OobMux::create(left_stream,
+                              {.on_closed = [this](const std::string& r) { left_closed.push_back(r); },
+                               .on_unclaimed = [this](const std::string& id) { left_unclaimed.push_back(id); }},
+                              options);
+        right = OobMux::create(right_stream, {.on_closed = [this](const std::string& r) { right_closed.push_back(r); },
+                                              .on_unclaimed = {}});
     }
 
     // The bridge starts sending `total` bytes on a fresh id (its source fails
@@ -213,9 +218,10 @@ struct MuxPair {
         expect_complete(t);
     }
 
+    // Runs until nothing is ready to run (timers that are not due yet wait).
     void run() {
-        io.restart();
-        io.run();
+        do io.restart();
+        while (io.poll() > 0);
     }
     template <class Pred>
     bool run_until(Pred pred) {
@@ -252,7 +258,8 @@ TEST(OobMux, CarriesIdsIntactBothWays) {
     Received up;
     auto up_id = p.left->next_id();
     EXPECT_EQ(up_id, down.id);
-    ASSERT_TRUE(p.left->send(up_id, std::make_unique<PatternSource>(p.io, 70000, 99, up_log), finished_into(up_f)).ok());
+    ASSERT_TRUE(
+        p.left->send(up_id, std::make_unique<PatternSource>(p.io, 70000, 99, up_log), finished_into(up_f)).ok());
     ASSERT_TRUE(p.right->expect(up_id, 70000, sink_for(up, 99)).ok());
     p.run();
     MuxPair::expect_complete(down);
@@ -428,6 +435,27 @@ TEST(OobMux, TooManyUnannouncedIdsStopReadingUntilOneIsExpected) {
     EXPECT_FALSE(p.left->receiver().reading_paused());
 }
 
+TEST(OobMux, AnIdNobodyClaimsIsDroppedAtItsDeadline) {
+    MuxPair p(false, {.early_deadline = std::chrono::milliseconds(20)});
+    Transfer lost;
+    p.send(lost, 2 * kMB);  // its IQ result never reaches the controller
+    p.run();
+    EXPECT_TRUE(p.left->receiver().reading_paused());
+    // The deadline passes: the controller drops the id and tells its owner,
+    // which aborts it at the bridge (the abort IQ).
+    ASSERT_TRUE(p.run_until([&] { return !p.left_unclaimed.empty(); }));
+    EXPECT_EQ(p.left_unclaimed, std::vector<std::string>{lost.id});
+    EXPECT_EQ(p.left->receiver().held(), 0u);
+    p.right->abort(lost.id);
+    p.run();
+    EXPECT_TRUE(lost.sent.done && !lost.sent.ok);
+    EXPECT_TRUE(lost.log->cancelled);
+    EXPECT_FALSE(p.left->receiver().reading_paused());
+    EXPECT_FALSE(lost.got.ended);
+    p.expect_still_working();
+    EXPECT_EQ(p.left_unclaimed.size(), 1u);  // a claimed id is never reported
+}
+
 TEST(OobMux, APausedSinkGetsNothingUntilResumed) {
     MuxPair p;
     Transfer t;
@@ -573,7 +601,8 @@ TEST(OobMux, BrokenFramingClosesTheSession) {
     asio::io_context io;
     auto [raw, wire] = net::make_memory_pair(io);
     std::vector<std::string> closed;
-    auto mux = OobMux::create(wire, {[&](const std::string& r) { closed.push_back(r); }});
+    auto mux =
+        OobMux::create(wire, {.on_closed = [&](const std::string& r) { closed.push_back(r); }, .on_unclaimed = {}});
     Received r;
     ASSERT_TRUE(mux->expect("1", 100, sink_for(r, 0)).ok());
     std::vector<std::string> raw_closed;

@@ -108,8 +108,9 @@ Result<std::optional<ChunkParser::Event>> ChunkParser::next(std::string_view& in
         case State::data_cr:
         case State::end_cr:
             if (c != '\r')
-                return fail(state_ == State::end_cr ? "end of id " + id_ + " not followed by CRLF"
-                                                    : "chunk of id " + id_ + " longer than its size or not ended by CRLF");
+                return fail(state_ == State::end_cr
+                                ? "end of id " + id_ + " not followed by CRLF"
+                                : "chunk of id " + id_ + " longer than its size or not ended by CRLF");
             state_ = state_ == State::end_cr ? State::end_lf : State::data_lf;
             break;
         case State::data_lf:

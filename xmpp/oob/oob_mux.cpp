@@ -7,16 +7,22 @@ namespace xpmn::oob {
 OobMux::OobMux(net::ByteStreamPtr stream, Handlers handlers)
     : stream_(std::move(stream)), handlers_(std::move(handlers)), sender_(std::make_shared<OobSender>(stream_)) {}
 
-std::shared_ptr<OobMux> OobMux::create(net::ByteStreamPtr stream, Handlers handlers) {
+std::shared_ptr<OobMux> OobMux::create(net::ByteStreamPtr stream, Handlers handlers, OobReceiver::Options options) {
     std::shared_ptr<OobMux> mux(new OobMux(std::move(stream), std::move(handlers)));
     std::weak_ptr<OobMux> w = mux;
-    mux->receiver_ = std::make_shared<OobReceiver>(mux->stream_, [w](const Error& error) {
-        // The peer broke the framing: nothing after it can be trusted.
-        if (auto self = w.lock()) {
-            self->stream_->close();
-            self->on_stream_end(error.text);
-        }
-    });
+    mux->receiver_ = std::make_shared<OobReceiver>(
+        mux->stream_, options,
+        OobReceiver::Hooks{[w](const Error& error) {
+                               // The peer broke the framing: nothing after it can be trusted.
+                               if (auto self = w.lock()) {
+                                   self->stream_->close();
+                                   self->on_stream_end(error.text);
+                               }
+                           },
+                           [w](const std::string& id) {
+                               if (auto self = w.lock(); self && self->handlers_.on_unclaimed)
+                                   self->handlers_.on_unclaimed(id);
+                           }});
     mux->stream_->set_handlers({
         [w](std::string_view bytes) {
             if (auto self = w.lock()) self->receiver_->on_data(bytes);

@@ -33,10 +33,14 @@ public:
         // peer broke the framing): `reason` says why, empty for a clean end
         // by the peer. Every open id has ended with an error by then.
         std::function<void(const std::string& reason)> on_closed;
+        // Chunks of `id` came but no expect() claimed it in time; they were
+        // dropped: the owner should abort the id at the sender (the abort IQ).
+        std::function<void(const std::string& id)> on_unclaimed;
     };
 
     // Takes over the stream's handlers and starts reading it.
-    static std::shared_ptr<OobMux> create(net::ByteStreamPtr stream, Handlers handlers = {});
+    static std::shared_ptr<OobMux> create(net::ByteStreamPtr stream, Handlers handlers = {},
+                                          OobReceiver::Options options = {});
     // Closes the stream if close() did not; no callbacks follow.
     ~OobMux();
     OobMux(const OobMux&) = delete;

@@ -3,13 +3,14 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 #include <vector>
 
 namespace xpmn::oob {
 
-OobReceiver::OobReceiver(net::ByteStreamPtr stream, std::function<void(const Error&)> on_broken)
-    : stream_(std::move(stream)), on_broken_(std::move(on_broken)) {}
+OobReceiver::OobReceiver(net::ByteStreamPtr stream, Options options, Hooks hooks)
+    : stream_(std::move(stream)), options_(options), hooks_(std::move(hooks)), deadline_(stream_->executor()) {}
 
 Result<void> OobReceiver::expect(const std::string& id, std::uint64_t size, Sink sink) {
     if (!is_valid_id(id)) return Error{"bad-request", "OOB id '" + id + "' is not [A-Za-z0-9]{1,64}"};
@@ -60,7 +61,7 @@ void OobReceiver::on_data(std::string_view bytes) {
         return parse_input();
     }
     auto parsed = parse(bytes);
-    if (!parsed) return on_broken_(parsed.error());
+    if (!parsed) return hooks_.on_broken(parsed.error());
     if (!closed_) input_.assign(bytes);  // what reading stopped before (copied once)
     update_reading();
 }
@@ -68,7 +69,7 @@ void OobReceiver::on_data(std::string_view bytes) {
 void OobReceiver::parse_input() {
     std::string_view in(input_);
     auto parsed = parse(in);
-    if (!parsed) return on_broken_(parsed.error());
+    if (!parsed) return hooks_.on_broken(parsed.error());
     if (closed_) return;
     input_.erase(0, input_.size() - in.size());
     if (input_.empty()) std::string().swap(input_);
@@ -91,8 +92,7 @@ Result<void> OobReceiver::parse(std::string_view& in) {
 }
 
 Result<void> OobReceiver::on_chunk(std::string_view id, std::string_view data) {
-    auto it = incoming_.find(id);
-    if (it == incoming_.end()) it = incoming_.emplace(std::string(id), Incoming{}).first;
+    auto it = entry(id);
     auto& in = it->second;
     if (in.discarding) return {};
     if (in.ended) return Error{"bad-request", "OOB framing: data of id " + it->first + " after its end"};
@@ -106,8 +106,7 @@ Result<void> OobReceiver::on_chunk(std::string_view id, std::string_view data) {
 }
 
 void OobReceiver::on_end_of(std::string_view id) {
-    auto it = incoming_.find(id);
-    if (it == incoming_.end()) it = incoming_.emplace(std::string(id), Incoming{}).first;
+    auto it = entry(id);
     auto& in = it->second;
     if (in.discarding) {
         incoming_.erase(it);
@@ -115,6 +114,48 @@ void OobReceiver::on_end_of(std::string_view id) {
     }
     in.ended = true;
     if (in.sink && !in.paused && in.held.empty()) finish(it, outcome(it->first, in));
+}
+
+// The id's entry; a new one (chunks before expect()) starts its deadline.
+OobReceiver::Map::iterator OobReceiver::entry(std::string_view id) {
+    auto it = incoming_.find(id);
+    if (it != incoming_.end()) return it;
+    it = incoming_.emplace(std::string(id), Incoming{}).first;
+    it->second.seen = std::chrono::steady_clock::now();
+    arm_deadline();
+    return it;
+}
+
+// One timer for all early ids, set for the oldest.
+void OobReceiver::arm_deadline() {
+    if (deadline_armed_ || closed_) return;
+    std::optional<std::chrono::steady_clock::time_point> oldest;
+    for (const auto& [id, in] : incoming_)
+        if (!in.sink && !in.discarding && (!oldest || in.seen < *oldest)) oldest = in.seen;
+    if (!oldest) return;
+    deadline_armed_ = true;
+    deadline_.expires_at(*oldest + options_.early_deadline);
+    deadline_.async_wait([w = weak_from_this()](const boost::system::error_code& ec) {
+        if (auto self = w.lock(); self && !ec) self->on_deadline();
+    });
+}
+
+void OobReceiver::on_deadline() {
+    deadline_armed_ = false;
+    if (closed_) return;
+    auto self = shared_from_this();  // the owner may drop the multiplexer in on_unclaimed
+    auto now = std::chrono::steady_clock::now();
+    std::vector<std::string> unclaimed;
+    for (auto& [id, in] : incoming_) {
+        if (in.sink || in.discarding || in.seen + options_.early_deadline > now) continue;
+        in.discarding = true;
+        drop_held(in);
+        unclaimed.push_back(id);
+    }
+    schedule_flush();  // reading may go on now
+    arm_deadline();
+    for (const auto& id : unclaimed)
+        if (!closed_ && hooks_.on_unclaimed) hooks_.on_unclaimed(id);
 }
 
 // Gives bytes to the id's sink; an id that brings more than announced fails.
@@ -217,6 +258,7 @@ void OobReceiver::close(const Error& error) {
     closed_ = true;
     close_error_ = error;
     std::string().swap(input_);
+    deadline_.cancel();
     std::vector<std::pair<std::string, std::shared_ptr<Sink>>> failed;
     for (auto& [id, in] : incoming_) {
         if (in.ended && !in.discarding) continue;  // complete: still delivered
@@ -233,6 +275,7 @@ void OobReceiver::close(const Error& error) {
 
 void OobReceiver::shutdown() {
     closed_ = true;
+    deadline_.cancel();
     shut_down_ = true;
     for (auto& [id, in] : incoming_) {
         in.sink.reset();

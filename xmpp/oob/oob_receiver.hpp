@@ -10,6 +10,10 @@
 // peer's sender then stops on its backlog) until expect(), resume() or
 // cancel() makes room. Because the stream is shared, a sink that stays
 // paused holds up every id behind it once its bound is reached.
+// An id that no expect() claims within Options::early_deadline (its IQ
+// result was lost, or came after the requester gave up) is dropped and
+// reported through on_unclaimed, so that the owner can abort it at the
+// sender: otherwise it would hold the stream up for good.
 //
 // A Sink's callbacks run from the event loop, never inside expect(),
 // pause(), resume() or cancel(); from inside them any of those may be called.
@@ -18,6 +22,9 @@
 // brought more than announced, or the stream closed before its end.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -47,8 +54,17 @@ public:
     // Everything held, all ids together.
     static constexpr std::size_t kMaxHeld = 4 * 1024 * 1024;
 
-    // `on_broken` learns of a framing error (the stream is unusable then).
-    OobReceiver(net::ByteStreamPtr stream, std::function<void(const Error&)> on_broken);
+    struct Options {
+        // How long chunks of an id may wait for its expect(); far longer than
+        // an IQ result takes through the servers.
+        std::chrono::milliseconds early_deadline{30000};
+    };
+    struct Hooks {
+        std::function<void(const Error&)> on_broken;             // a framing error: the stream is unusable
+        std::function<void(const std::string& id)> on_unclaimed;  // an early id dropped at its deadline
+    };
+
+    OobReceiver(net::ByteStreamPtr stream, Options options, Hooks hooks);
 
     // Errors: an invalid id, an id already expected (conflict), the stream
     // closed before the id's end arrived.
@@ -80,6 +96,7 @@ private:
         bool paused = false;
         bool ended = false;       // its zero chunk arrived
         bool discarding = false;  // cancelled or failed: drop bytes until its end
+        std::chrono::steady_clock::time_point seen;  // when its first chunk came, if before expect()
     };
     using Map = std::map<std::string, Incoming, std::less<>>;
 
@@ -94,11 +111,17 @@ private:
     void flush();
     bool must_stop_reading() const;
     void update_reading();
+    Map::iterator entry(std::string_view id);
+    void arm_deadline();
+    void on_deadline();
     Result<void> outcome(const std::string& id, const Incoming& in) const;
     void drop_held(Incoming& in);
 
     net::ByteStreamPtr stream_;
-    std::function<void(const Error&)> on_broken_;
+    Options options_;
+    Hooks hooks_;
+    boost::asio::steady_timer deadline_;
+    bool deadline_armed_ = false;
     ChunkParser parser_;
     Map incoming_;
     std::string input_;  // stream bytes not parsed yet, kept while reading is stopped
