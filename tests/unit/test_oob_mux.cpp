@@ -567,7 +567,10 @@ TEST(OobMux, TheConnectionClosingMidIdEndsEveryOpenId) {
     EXPECT_TRUE(up_log->cancelled);
     EXPECT_TRUE(p.left->closed());
     Received late;
-    EXPECT_FALSE(p.left->expect("99", 10, sink_for(late, 1)).ok());
+    auto refused = p.left->expect("99", 10, sink_for(late, 1));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().condition, "service-unavailable");
+    EXPECT_EQ(p.left->expect(down.id, 10, sink_for(late, 1)).error().condition, "service-unavailable");
     Finished late_f;
     EXPECT_FALSE(p.left->send("99", std::make_unique<PatternSource>(p.io, 1, 1, up_log), finished_into(late_f)).ok());
 }

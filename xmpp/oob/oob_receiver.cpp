@@ -15,10 +15,10 @@ OobReceiver::OobReceiver(net::ByteStreamPtr stream, Options options, Hooks hooks
 Result<void> OobReceiver::expect(const std::string& id, std::uint64_t size, Sink sink) {
     if (!is_valid_id(id)) return Error{"bad-request", "OOB id '" + id + "' is not [A-Za-z0-9]{1,64}"};
     auto it = incoming_.find(id);
+    bool complete = it != incoming_.end() && it->second.ended && !it->second.discarding;
+    if (closed_ && !complete) return Error{close_error_.condition, "OOB id " + id + ": " + close_error_.text};
     if (it != incoming_.end() && (it->second.sink || it->second.discarding))
         return Error{"conflict", "OOB id " + id + " is already expected"};
-    bool complete = it != incoming_.end() && it->second.ended;
-    if (closed_ && !complete) return Error{close_error_.condition, "OOB id " + id + ": " + close_error_.text};
     if (it == incoming_.end()) it = incoming_.emplace(id, Incoming{}).first;
     it->second.sink = std::make_shared<Sink>(std::move(sink));
     it->second.size = size;
