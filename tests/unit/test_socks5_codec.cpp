@@ -11,11 +11,17 @@ namespace {
 
 const std::string kHash = dst_addr("vj3hs98y", "romeo@montague.lit/orchard", "juliet@capulet.lit/balcony");
 
-// Feeds every proper prefix of `bytes` to `parse` and expects NeedMore.
+// Feeds every proper prefix of `bytes` to `parse` and expects NeedMore,
+// wanting more than it has and never more than the whole message (a reader
+// that asks for `wanted` bytes never reads into what follows).
 template <class F>
 void expect_need_more_for_prefixes(const std::string& bytes, F parse) {
-    for (std::size_t n = 0; n < bytes.size(); ++n)
-        EXPECT_TRUE(parse(std::string_view(bytes).substr(0, n)).need_more()) << "prefix of " << n << " bytes";
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+        auto p = parse(std::string_view(bytes).substr(0, n));
+        EXPECT_TRUE(p.need_more()) << "prefix of " << n << " bytes";
+        EXPECT_GT(p.wanted, n) << "prefix of " << n << " bytes";
+        EXPECT_LE(p.wanted, bytes.size()) << "prefix of " << n << " bytes";
+    }
 }
 
 }  // namespace
@@ -111,6 +117,7 @@ TEST(Socks5Request, LongestDomainNeedsAllItsBytes) {
     const std::string bytes = *encode_connect(std::string(255, 'z'));
     EXPECT_EQ(bytes.size(), 4u + 1u + 255u + 2u);
     expect_need_more_for_prefixes(bytes, parse_request);
+    EXPECT_EQ(parse_request(std::string_view(bytes).substr(0, 5)).wanted, bytes.size());
     EXPECT_TRUE(parse_request(bytes).done());
 }
 

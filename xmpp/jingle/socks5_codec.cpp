@@ -20,6 +20,13 @@ Parse<T> invalid(std::string why) {
 }
 
 template <class T>
+Parse<T> need(std::size_t wanted) {
+    Parse<T> p;
+    p.wanted = wanted;
+    return p;
+}
+
+template <class T>
 Parse<T> done(T value, std::size_t consumed) {
     Parse<T> p;
     p.status = Parse<T>::Status::Done;
@@ -33,6 +40,7 @@ template <class T, class U>
 Parse<T> not_done(const Parse<U>& from) {
     Parse<T> p;
     p.status = from.invalid() ? Parse<T>::Status::Invalid : Parse<T>::Status::NeedMore;
+    p.wanted = from.wanted;
     p.error = from.error;
     return p;
 }
@@ -55,7 +63,7 @@ Parse<Frame> parse_frame(std::string_view b, const char* what) {
         return invalid<Frame>(std::string(what) + " has version " + hex_byte(octet(b, 0)) + ", not 05");
     if (b.size() >= 3 && octet(b, 2) != 0x00)
         return invalid<Frame>(std::string(what) + " has a non-zero reserved octet");
-    if (b.size() < 5) return {};
+    if (b.size() < 5) return need<Frame>(5);
     Frame f;
     f.code = octet(b, 1);
     f.address.type = octet(b, 3);
@@ -72,7 +80,7 @@ Parse<Frame> parse_frame(std::string_view b, const char* what) {
         return invalid<Frame>(std::string(what) + " has unknown address type " + hex_byte(f.address.type));
     }
     const std::size_t total = addr_at + addr_len + 2;
-    if (b.size() < total) return {};
+    if (b.size() < total) return need<Frame>(total);
     f.address.value = std::string(b.substr(addr_at, addr_len));
     f.port = static_cast<std::uint16_t>((octet(b, total - 2) << 8) | octet(b, total - 1));
     return done(std::move(f), total);
@@ -137,13 +145,13 @@ std::string encode_greeting() {
 }
 
 Parse<Greeting> parse_greeting(std::string_view b) {
-    if (b.empty()) return {};
+    if (b.empty()) return need<Greeting>(2);
     if (octet(b, 0) != kVersion)
         return invalid<Greeting>("greeting has version " + hex_byte(octet(b, 0)) + ", not 05");
-    if (b.size() < 2) return {};
+    if (b.size() < 2) return need<Greeting>(2);
     const std::size_t n = octet(b, 1);
     if (n == 0) return invalid<Greeting>("greeting offers no authentication method");
-    if (b.size() < 2 + n) return {};
+    if (b.size() < 2 + n) return need<Greeting>(2 + n);
     Greeting g;
     for (std::size_t i = 0; i < n; ++i) g.methods.push_back(octet(b, 2 + i));
     return done(std::move(g), 2 + n);
@@ -152,10 +160,10 @@ Parse<Greeting> parse_greeting(std::string_view b) {
 std::string encode_method_choice(std::uint8_t method) { return {static_cast<char>(kVersion), static_cast<char>(method)}; }
 
 Parse<std::uint8_t> parse_method_choice(std::string_view b) {
-    if (b.empty()) return {};
+    if (b.empty()) return need<std::uint8_t>(2);
     if (octet(b, 0) != kVersion)
         return invalid<std::uint8_t>("method choice has version " + hex_byte(octet(b, 0)) + ", not 05");
-    if (b.size() < 2) return {};
+    if (b.size() < 2) return need<std::uint8_t>(2);
     return done(octet(b, 1), 2);
 }
 

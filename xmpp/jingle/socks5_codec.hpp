@@ -9,9 +9,11 @@
 // addresses where RFC 1928 allows them (a proxy's BND.ADDR may be one).
 //
 // Every parser looks at the bytes received so far and answers NeedMore
-// (nothing consumed; call again with more), Done (the message and how many
-// bytes it took; bytes after it belong to the next message) or Invalid
-// (why; the connection is to be dropped).
+// (nothing consumed; call again with more; `wanted` says how many bytes in
+// all the message has at least, so a reader can ask for exactly those and
+// never read past the message into the data that follows it), Done (the
+// message and how many bytes it took; bytes after it belong to the next
+// message) or Invalid (why; the connection is to be dropped).
 #pragma once
 
 #include <cstddef>
@@ -50,16 +52,18 @@ std::string describe(Rep rep);
 
 // The XEP-0065 DST.ADDR: lowercase hex SHA-1 of sid + requester + target
 // (full JIDs as strings, concatenated without separators). For Jingle S5B
-// (XEP-0260) `sid` is the <transport/>'s sid (not the Jingle session's),
-// the requester is the party that offered the candidate (its jid; for a
-// proxy candidate, the party that announced the proxy) and the target is
-// the party that connects to it.
+// (XEP-0260 §2.2) `sid` is the <transport/>'s sid (not the Jingle session's)
+// and the first JID is the party that sent the candidate: candidates from
+// the initiator use SHA1(sid + initiator + responder), candidates from the
+// responder SHA1(sid + responder + initiator). The same value goes into the
+// <transport/>'s 'dstaddr' attribute when proxy candidates are offered.
 std::string dst_addr(std::string_view sid, std::string_view requester, std::string_view target);
 
 template <class T>
 struct Parse {
     enum class Status { NeedMore, Done, Invalid };
     Status status = Status::NeedMore;
+    std::size_t wanted = 0;    // NeedMore: the message's least total size known so far
     T value{};                 // Done
     std::size_t consumed = 0;  // Done: bytes the message took
     std::string error;         // Invalid: what is wrong, for humans
