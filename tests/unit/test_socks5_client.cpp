@@ -4,26 +4,24 @@
 // that message.
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-
 #include <array>
 #include <optional>
 
 #include "xmpp/jingle/socks5_client.hpp"
 #include "xmpp/jingle/socks5_codec.hpp"
+#include "test_socks5_common.hpp"
 
 using namespace xpmn;
 using namespace xpmn::jingle::socks5;
 using namespace std::string_literals;
 namespace asio = boost::asio;
 using asio::ip::tcp;
+using socks5_test::collect;
+using socks5_test::kDeadline;
 
 namespace {
 
 const std::string kHash = dst_addr("vj3hs98y", "romeo@montague.lit/orchard", "juliet@capulet.lit/balcony");
-constexpr std::chrono::milliseconds kDeadline{10000};
 
 // What the server answers.
 struct Script {
@@ -43,7 +41,7 @@ Script script(const std::function<void(Script&)>& change) {
 class StrictServer {
 public:
     explicit StrictServer(asio::io_context& io, Script script = Script())
-        : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)), socket_(io), script_(std::move(script)) {
+        : acceptor_(io, socks5_test::loopback_any_port()), socket_(io), script_(std::move(script)) {
         acceptor_.async_accept(socket_, [this](const boost::system::error_code& ec) {
             acceptor_.close();
             if (!ec) read_greeting();
@@ -157,14 +155,9 @@ TEST(Socks5Client, HandshakeAsksForTheHashAndHandsOverTheStreamAfterTheReply) {
     Client::connect(io, "127.0.0.1", server.port(), kHash, kDeadline, [&](Result<std::shared_ptr<net::TcpStream>> r) {
         record(o)(std::move(r));
         if (!o.stream) return;
-        net::ByteStream::Handlers h;
-        h.on_data = [&](std::string_view d) {
-            got.append(d);
+        collect(o.stream, got, [&] {
             if (got == "hello") o.stream->write("ping");
-        };
-        h.on_closed = [](const std::string&) {};
-        o.stream->set_handlers(std::move(h));
-        o.stream->start();
+        });
     });
     server.on_received = [&] {
         if (server.received != "ping") return;
@@ -235,7 +228,7 @@ TEST(Socks5Client, NothingListeningIsRemoteServerNotFound) {
     asio::io_context io;
     std::uint16_t port = 0;
     {
-        tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        tcp::acceptor a(io, socks5_test::loopback_any_port());
         port = a.local_endpoint().port();
     }
     Outcome o;

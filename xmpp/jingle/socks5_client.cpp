@@ -1,9 +1,9 @@
 #include "xmpp/jingle/socks5_client.hpp"
 
-#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
 #include "xmpp/jingle/socks5_codec.hpp"
+#include "xmpp/jingle/socks5_io.hpp"
 
 namespace xpmn::jingle::socks5 {
 
@@ -58,29 +58,11 @@ void Client::send(std::string bytes, void (Client::*next)()) {
                       });
 }
 
-template <class Parser, class Then>
-void Client::read_message(Parser parse, Then then) {
-    auto p = parse(in_);
-    if (!p.need_more()) {
-        in_.clear();  // exact reads: the message was all of it
-        return then(std::move(p));
-    }
-    const std::size_t have = in_.size();
-    in_.resize(p.wanted);
-    asio::async_read(stream_->socket(), asio::buffer(in_.data() + have, p.wanted - have),
-                     [self = shared_from_this(), parse, then, have](const boost::system::error_code& ec, std::size_t n) {
-                         if (self->finished_) return;
-                         if (ec) {
-                             self->in_.resize(have + n);
-                             return self->fail("remote-server-not-found",
-                                               "SOCKS5 server closed or failed during the handshake: " + ec.message());
-                         }
-                         self->read_message(parse, then);
-                     });
-}
-
 void Client::read_method_choice() {
-    read_message(parse_method_choice, [this](Parse<std::uint8_t> p) {
+    read_exactly(stream_->socket(), in_, shared_from_this(), parse_method_choice,
+                 [this](const boost::system::error_code& ec, Parse<std::uint8_t> p) {
+        if (finished_) return;
+        if (ec) return read_failed(ec);
         if (p.invalid()) return fail("bad-request", p.error);
         if (p.value != kMethodNoAuth)
             return fail("not-acceptable", "SOCKS5 server accepts no authentication method we offer");
@@ -92,11 +74,18 @@ void Client::read_method_choice() {
 }
 
 void Client::read_reply() {
-    read_message(parse_reply, [this](Parse<Reply> p) {
+    read_exactly(stream_->socket(), in_, shared_from_this(), parse_reply,
+                 [this](const boost::system::error_code& ec, Parse<Reply> p) {
+        if (finished_) return;
+        if (ec) return read_failed(ec);
         if (p.invalid()) return fail("bad-request", p.error);
         if (p.value.rep != Rep::Succeeded) return fail("not-acceptable", "SOCKS5 server refused: " + describe(p.value.rep));
         finish(stream_);
     });
+}
+
+void Client::read_failed(const boost::system::error_code& ec) {
+    fail("remote-server-not-found", "SOCKS5 server closed or failed during the handshake: " + ec.message());
 }
 
 void Client::fail(std::string condition, std::string text) { finish(Error{std::move(condition), std::move(text)}); }

@@ -45,10 +45,7 @@ private:
     void send(std::string bytes, void (Client::*next)());
     void read_method_choice();
     void read_reply();
-    // Reads until `parse` of the bytes read so far is not NeedMore, then
-    // calls `then` with the outcome.
-    template <class Parser, class Then>
-    void read_message(Parser parse, Then then);
+    void read_failed(const boost::system::error_code& ec);
     void finish(Result<std::shared_ptr<net::TcpStream>> outcome);
     void fail(std::string condition, std::string text);
 
