@@ -61,27 +61,28 @@ void Client::send(std::string bytes, void (Client::*next)()) {
 void Client::read_method_choice() {
     read_exactly(stream_->socket(), in_, shared_from_this(), parse_method_choice,
                  [this](const boost::system::error_code& ec, Parse<std::uint8_t> p) {
-        if (finished_) return;
-        if (ec) return read_failed(ec);
-        if (p.invalid()) return fail("bad-request", p.error);
-        if (p.value != kMethodNoAuth)
-            return fail("not-acceptable", "SOCKS5 server accepts no authentication method we offer");
-        // Only now: a strict server reads the request in a read of its own.
-        auto request = encode_connect(dst_addr_);
-        if (!request) return fail(request.error().condition, request.error().text);
-        send(std::move(*request), &Client::read_reply);
-    });
+                     if (finished_) return;
+                     if (ec) return read_failed(ec);
+                     if (p.invalid()) return fail("bad-request", p.error);
+                     if (p.value != kMethodNoAuth)
+                         return fail("not-acceptable", "SOCKS5 server accepts no authentication method we offer");
+                     // Only now: a strict server reads the request in a read of its own.
+                     auto request = encode_connect(dst_addr_);
+                     if (!request) return fail(request.error().condition, request.error().text);
+                     send(std::move(*request), &Client::read_reply);
+                 });
 }
 
 void Client::read_reply() {
     read_exactly(stream_->socket(), in_, shared_from_this(), parse_reply,
                  [this](const boost::system::error_code& ec, Parse<Reply> p) {
-        if (finished_) return;
-        if (ec) return read_failed(ec);
-        if (p.invalid()) return fail("bad-request", p.error);
-        if (p.value.rep != Rep::Succeeded) return fail("not-acceptable", "SOCKS5 server refused: " + describe(p.value.rep));
-        finish(stream_);
-    });
+                     if (finished_) return;
+                     if (ec) return read_failed(ec);
+                     if (p.invalid()) return fail("bad-request", p.error);
+                     if (p.value.rep != Rep::Succeeded)
+                         return fail("not-acceptable", "SOCKS5 server refused: " + describe(p.value.rep));
+                     finish(stream_);
+                 });
 }
 
 void Client::read_failed(const boost::system::error_code& ec) {
