@@ -14,7 +14,7 @@ import unittest
 import xml.etree.ElementTree as ET
 
 from xpmntest import procfs
-from xpmntest.bridge import XPMN_BIN, class_workdir, run_xpmn, write_config, xmpp_section
+from xpmntest.bridge import class_workdir, run_xpmn, write_config, xmpp_section
 from xpmntest.ejabberd import Ejabberd
 from xpmntest.prosody import Prosody
 from xpmntest.slix import SlixClient
@@ -85,7 +85,6 @@ class EjabberdFixtureTest(unittest.TestCase):
         self.srv.remove_user('carol')
         self.assertNotIn('carol', self.srv.registered_users())
 
-    @unittest.skipUnless(os.path.exists(XPMN_BIN), 'xpmn not built')
     def test_4_xpmn_cli_disco_of_the_server(self):
         # The project's C++ c2s stack (STARTTLS verified with the CA, SASL,
         # bind) against ejabberd, then a disco#info of the domain.

@@ -132,6 +132,20 @@ TEST(JingleElement, MalformedElementsAreBadRequests) {
     EXPECT_EQ(parse_jingle(empty_reason).error().condition, "bad-request");
 }
 
+TEST(JingleElement, TooManyContentsAreRefused) {
+    auto make = [](std::size_t n) {
+        auto j = xml::Element("jingle", kNs);
+        j.set_attr("action", "session-info").set_attr("sid", "s");
+        for (std::size_t i = 0; i < n; ++i)
+            j.add("content").set_attr("creator", "initiator").set_attr("name", "c" + std::to_string(i));
+        return j;
+    };
+    EXPECT_TRUE(parse_jingle(make(kMaxContents)).ok());
+    auto refused = parse_jingle(make(kMaxContents + 1));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().condition, "bad-request");
+}
+
 TEST_F(JingleTest, AcceptedThenTerminatedWithAckBeforeEveryAction) {
     SessionPtr incoming;
     b.on_application(kApp, [&](SessionPtr s, const Jingle& initiate) {

@@ -829,6 +829,23 @@ TEST(StreamParser, EscapesInAttributes) {
               "<message to='a&amp;b &amp; &amp; &lt;&gt; &amp;#38; &quot;&apos; \u263A \u00E9' id='&amp;'/>");
 }
 
+// A stanza the parser delivered, serialized again (as the router forwards it),
+// must parse to the same stanza: CR from CDATA or a character reference, and
+// tab/LF/CR in attribute values, would otherwise be normalized away.
+TEST(StreamParser, SerializedStanzaParsesBackUnchanged) {
+    Harness first;
+    first.parser.feed(kHeader + "<message id='a&#9;b&#10;c&#13;d'><body><![CDATA[l1\r\nl2\r]]>&#13;\tx</body></message>");
+    ASSERT_EQ(first.stanzas.size(), 1u);
+    EXPECT_EQ(first.stanzas[0].attr_or("id"), "a\tb\nc\rd");
+    EXPECT_NE(first.stanzas[0].child_text("body").find('\r'), std::string::npos);
+    const std::string once = first.stanzas[0].to_string("jabber:client");
+
+    Harness second;
+    second.parser.feed(kHeader + once);
+    ASSERT_EQ(second.stanzas.size(), 1u);
+    EXPECT_EQ(second.stanzas[0].to_string("jabber:client"), once);
+}
+
 TEST(StreamParser, StrayAmpersandIsBoundedByTheSizeLimit) {
     // libxml2 waits for a ';' before parsing a reference, so this is not an
     // error yet, but it cannot buffer more than the size limit.

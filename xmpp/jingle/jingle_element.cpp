@@ -122,6 +122,8 @@ Result<Jingle> parse_jingle(const xml::Element& e) {
     if (malformed) return bad("the initiator or responder attribute is not a JID");
     for (const auto* child : e.elements()) {
         if (child->ns() == kNs && child->name() == "content") {
+            if (j.contents.size() == kMaxContents)
+                return bad("more than " + std::to_string(kMaxContents) + " contents in one <jingle/>");
             auto c = parse_content(*child);
             if (!c) return c.error();
             for (const auto& other : j.contents)

@@ -4,6 +4,7 @@
 // own their namespaces read them (the core only routes by namespace).
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,10 @@ struct Reason {
     std::string text;
     std::optional<xml::Element> detail;  // a child in another namespace, if any
 };
+
+// Contents one <jingle/> may carry: XPMN sessions have one, XEP-0166 allows
+// a few; the cap keeps a hostile 256 KiB stanza from costing quadratic time.
+inline constexpr std::size_t kMaxContents = 16;
 
 struct Jingle {
     Action action = Action::SessionInfo;

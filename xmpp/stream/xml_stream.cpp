@@ -84,7 +84,7 @@ void XmlStream::open(const std::map<std::string, std::string>& attrs) {
                          "xmlns:stream='http://etherx.jabber.org/streams'";
     for (const auto& [k, v] : attrs) {
         header += ' ' + k + "='";
-        xml::append_escaped(header, v);
+        xml::append_escaped(header, v, xml::EscapeFor::Attribute);
         header += '\'';
     }
     header += '>';

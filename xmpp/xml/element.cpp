@@ -122,7 +122,8 @@ std::string Element::child_text(std::string_view name, std::string_view ns) cons
 
 // XML 1.0 Char production: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 // Input is UTF-8; invalid sequences and forbidden characters are dropped.
-void append_escaped(std::string& out, std::string_view text) {
+void append_escaped(std::string& out, std::string_view text, EscapeFor where) {
+    const bool attribute = where == EscapeFor::Attribute;
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
     const auto* end = p + text.size();
     while (p < end) {
@@ -134,8 +135,11 @@ void append_escaped(std::string& out, std::string_view text) {
                 case '>': out += "&gt;"; break;
                 case '\'': out += "&apos;"; break;
                 case '"': out += "&quot;"; break;
+                case '\r': out += "&#13;"; break;
+                case '\n': out += attribute ? "&#10;" : "\n"; break;
+                case '\t': out += attribute ? "&#9;" : "\t"; break;
                 default:
-                    if (c >= 0x20 || c == 0x9 || c == 0xA || c == 0xD) out += static_cast<char>(c);
+                    if (c >= 0x20) out += static_cast<char>(c);
             }
             ++p;
             continue;
@@ -156,10 +160,10 @@ void append_escaped(std::string& out, std::string_view text) {
     }
 }
 
-std::string escape(std::string_view text) {
+std::string escape(std::string_view text, EscapeFor where) {
     std::string out;
     out.reserve(text.size());
-    append_escaped(out, text);
+    append_escaped(out, text, where);
     return out;
 }
 
@@ -168,14 +172,14 @@ void Element::serialize_to(std::string& out, std::string_view parent_ns) const {
     out += name_;
     if (ns_ != parent_ns) {
         out += " xmlns='";
-        append_escaped(out, ns_);
+        append_escaped(out, ns_, EscapeFor::Attribute);
         out += '\'';
     }
     for (const auto& [k, v] : attrs_) {
         out += ' ';
         out += k;
         out += "='";
-        append_escaped(out, v);
+        append_escaped(out, v, EscapeFor::Attribute);
         out += '\'';
     }
     if (nodes_.empty()) {

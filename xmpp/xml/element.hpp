@@ -67,8 +67,12 @@ private:
     std::vector<Node> nodes_;
 };
 
-// Escapes &, <, >, ' and " (attribute-safe) and drops characters XML 1.0 forbids.
-void append_escaped(std::string& out, std::string_view text);
-std::string escape(std::string_view text);
+// Escapes &, <, >, ' and " and drops characters XML 1.0 forbids. A carriage
+// return becomes &#13; (a parser turns a raw one into a line feed), and in an
+// attribute value tab and line feed become &#9; / &#10; (a parser turns raw
+// ones into spaces) — so what is serialized parses back to the same value.
+enum class EscapeFor { Text, Attribute };
+void append_escaped(std::string& out, std::string_view text, EscapeFor where = EscapeFor::Text);
+std::string escape(std::string_view text, EscapeFor where = EscapeFor::Text);
 
 }  // namespace xpmn::xml

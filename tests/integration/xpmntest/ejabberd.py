@@ -229,8 +229,14 @@ class Ejabberd(XmppServer):
             self._register(user, password)
         return self.jid(user)
 
-    def _register(self, user, password):
+    def _register(self, user, password, ready_timeout=30.0):
         r = self.ctl('register', user, self.domain, password)
+        # The c2s port opens before the auth backend has created its table
+        # (mnesia `passwd`): a register then fails with no_exists. Wait for it.
+        deadline = time.monotonic() + ready_timeout
+        while r.returncode != 0 and 'no_exists' in (r.stdout + r.stderr) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            r = self.ctl('register', user, self.domain, password)
         if r.returncode != 0 and 'conflict' in (r.stdout + r.stderr):
             # change_password lives in mod_admin_extra: re-create the account.
             self._ctl_ok('unregister', user, self.domain)
