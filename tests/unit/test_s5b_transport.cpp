@@ -388,4 +388,48 @@ TEST_F(S5bTest, CancelClosesTheListeningSockets) {
     EXPECT_EQ(ec, asio::error::connection_refused);
 }
 
+// Through real Jingle sessions: the transport-info of both sides travels as
+// Jingle transport-info through session_info_sender and on_transport_info.
+TEST_F(S5bTest, OverJingleSessions) {
+    constexpr const char* kApp = "urn:xmpp:jingle:apps:out-of-band:0";
+    auto forward = [](std::weak_ptr<S5bTransport> t) {
+        return [t](const Jingle& j) {
+            auto transport = t.lock();
+            ASSERT_TRUE(transport && !j.contents.empty() && j.contents[0].transport);
+            EXPECT_TRUE(transport->info(*j.contents[0].transport));
+        };
+    };
+    auto content = [](const std::shared_ptr<S5bTransport>& t) {
+        Content c;
+        c.name = "oob";
+        c.description = xml::Element("description", kApp);
+        c.transport = t->element();
+        return c;
+    };
+    device.on_application(kApp, [&](SessionPtr s, const Jingle& j) {
+        auto answered = S5bTransport::answer(device, s->peer().jid, *j.contents.at(0).transport, options({"127.0.0.1"}));
+        ASSERT_TRUE(answered);
+        responder = *answered;
+        Session::Handlers h;
+        h.on_transport_info = forward(responder);
+        s->set_handlers(h);
+        responder->set_info_sender(session_info_sender(s, j.contents.at(0)));
+        s->accept({content(responder)});
+        start(responder, at_responder);
+    });
+    auto offered = S5bTransport::offer(phone, Jid::must_parse(kDevice), options({"127.0.0.1"}));
+    ASSERT_TRUE(offered);
+    initiator = *offered;
+    Session::Handlers h;
+    h.on_transport_info = forward(initiator);
+    h.on_accepted = [&](const Jingle& j) {
+        ASSERT_TRUE(initiator->accepted(*j.contents.at(0).transport));
+        start(initiator, at_initiator);
+    };
+    auto session = phone.initiate(Jid::must_parse(kDevice), {content(initiator)}, h);
+    initiator->set_info_sender(session_info_sender(session, content(initiator)));
+    run_until([this] { return at_initiator.result && at_responder.result; });
+    expect_data_flows();
+}
+
 }  // namespace
