@@ -1,4 +1,5 @@
-// Proxy discovery for S5B over the in-memory server: the server lists its
+// Proxy discovery for S5B over the in-memory server (and the local
+// addresses for direct candidates): the server lists its
 // items, one is a XEP-0065 proxy, one is not, one never answers; the result
 // is kept, and a server without disco or one that does not answer leaves us
 // with no proxies within the bound.
@@ -11,6 +12,7 @@
 #include "jingle_test_server.hpp"
 #include "xmpp/core/disco_info.hpp"
 #include "xmpp/core/namespaces.hpp"
+#include "xmpp/jingle/s5b_addresses.hpp"
 #include "xmpp/jingle/s5b_proxies.hpp"
 
 using namespace xpmn;
@@ -123,3 +125,16 @@ TEST_F(S5bProxiesTest, BadStreamhostIsLeftOut) {
 }
 
 }  // namespace
+
+// The interface restriction: naming loopback yields its address; by default it is left out.
+TEST(S5bAddresses, LoopbackOnlyWhenNamed) {
+    auto lo = local_addresses({"lo"});
+    ASSERT_TRUE(lo);
+    EXPECT_NE(std::find(lo->begin(), lo->end(), "127.0.0.1"), lo->end());
+    auto all = local_addresses();
+    ASSERT_TRUE(all);
+    EXPECT_EQ(std::find(all->begin(), all->end(), "127.0.0.1"), all->end());
+    auto none = local_addresses({"no-such-interface0"});
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+}
