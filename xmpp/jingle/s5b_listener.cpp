@@ -38,9 +38,10 @@ void S5bListener::accept(std::size_t index) {
     acceptors_[index]->async_accept([w = weak_from_this(), index](const boost::system::error_code& ec, tcp::socket s) {
         auto self = w.lock();
         if (!self || self->closed_ || ec == asio::error::operation_aborted) return;
-        // A failed accept (e.g. out of descriptors) costs this client only.
         if (!ec) self->handshake(index, std::move(s));
-        self->accept(index);
+        // A client that went away costs only itself; anything else (out of
+        // descriptors) would fail again at once: this candidate stops listening.
+        if (!ec || ec == asio::error::connection_aborted) self->accept(index);
     });
 }
 
