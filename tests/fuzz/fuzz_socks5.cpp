@@ -53,7 +53,9 @@ void check(Parser parse, std::string_view in) {
         }
         if (p.wanted <= have) broken("NeedMore without asking for more");
         if (p.wanted > in.size()) {
-            if (!whole.need_more()) broken("asked for bytes past a complete message");
+            // Waiting for bytes that never come ends at the deadline: only
+            // a complete message must never be waited past.
+            if (whole.done()) broken("asked for bytes past a complete message");
             break;
         }
         have = p.wanted;
