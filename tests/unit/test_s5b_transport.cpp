@@ -42,6 +42,7 @@ public:
                          auto hash = socks5::dst_addr(q->attr_or("sid"), iq.attr_or("from"),
                                                       q->child_text("activate", kBytestreamsNs));
                          auto& pair = waiting_[hash];
+                         if (refuse) return r.error("not-allowed", "activation refused by the test");
                          if (pair.size() != 2) return r.error("item-not-found", "not both connected");
                          join(pair[0], pair[1]);
                          join(pair[1], pair[0]);
@@ -51,6 +52,7 @@ public:
     }
     std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
     int activations = 0;
+    bool refuse = false;
 
 private:
     void accept() {
@@ -251,6 +253,18 @@ TEST_F(S5bTest, ProxyCandidateIsActivatedByTheSideThatOfferedIt) {
     // The offer carried the address hash for the proxy (XEP-0260 §2.2).
     EXPECT_EQ(initiator->element().attr_or("dstaddr"),
               socks5::dst_addr(initiator->sid(), kPhone, kDevice));
+}
+
+TEST_F(S5bTest, ProxyRefusingActivationGivesTheFallbackErrorOnBothSides) {
+    TestProxy proxy(io, rproxy);
+    proxy.refuse = true;
+    negotiate(options({}, {{kProxyJid, "127.0.0.1", proxy.port()}}), options({}));
+    ASSERT_TRUE(at_initiator.result && at_responder.result);
+    ASSERT_FALSE(*at_initiator.result);
+    ASSERT_FALSE(*at_responder.result);
+    EXPECT_EQ(at_initiator.result->error().condition, kS5bUnusable);
+    EXPECT_EQ(at_responder.result->error().condition, kS5bUnusable);
+    EXPECT_EQ(std::count(infos.begin(), infos.end(), "phone:proxy-error"), 1);
 }
 
 // A peer (the test) offering two candidates: the better one accepts TCP but
