@@ -170,6 +170,14 @@ struct S5bTest : ::testing::Test {
         EXPECT_EQ(at_initiator.calls, 1);
         EXPECT_EQ(at_responder.calls, 1);
     }
+    // Both sides end with the error that asks for the IBB fallback.
+    void expect_both_fall_back() {
+        ASSERT_TRUE(at_initiator.result && at_responder.result);
+        ASSERT_FALSE(*at_initiator.result);
+        ASSERT_FALSE(*at_responder.result);
+        EXPECT_EQ(at_initiator.result->error().condition, kS5bUnusable);
+        EXPECT_EQ(at_responder.result->error().condition, kS5bUnusable);
+    }
     void TearDown() override {
         for (auto* o : {&at_initiator, &at_responder})
             if (o->result && *o->result) (**o->result)->abort();
@@ -234,11 +242,7 @@ TEST_F(S5bTest, AllCandidatesFailingGivesTheFallbackError) {
     auto port = closed_port(io);
     // Candidates the peer cannot reach: proxies on a port where nothing listens.
     negotiate(options({}, {{kProxyJid, "127.0.0.1", port}}), options({}, {{kProxyJid, "127.0.0.1", port}}));
-    ASSERT_TRUE(at_initiator.result && at_responder.result);
-    ASSERT_FALSE(*at_initiator.result);
-    ASSERT_FALSE(*at_responder.result);
-    EXPECT_EQ(at_initiator.result->error().condition, kS5bUnusable);
-    EXPECT_EQ(at_responder.result->error().condition, kS5bUnusable);
+    expect_both_fall_back();
     EXPECT_EQ(std::count(infos.begin(), infos.end(), "phone:candidate-error"), 1);
     EXPECT_EQ(std::count(infos.begin(), infos.end(), "device:candidate-error"), 1);
 }
@@ -259,11 +263,7 @@ TEST_F(S5bTest, ProxyRefusingActivationGivesTheFallbackErrorOnBothSides) {
     TestProxy proxy(io, rproxy);
     proxy.refuse = true;
     negotiate(options({}, {{kProxyJid, "127.0.0.1", proxy.port()}}), options({}));
-    ASSERT_TRUE(at_initiator.result && at_responder.result);
-    ASSERT_FALSE(*at_initiator.result);
-    ASSERT_FALSE(*at_responder.result);
-    EXPECT_EQ(at_initiator.result->error().condition, kS5bUnusable);
-    EXPECT_EQ(at_responder.result->error().condition, kS5bUnusable);
+    expect_both_fall_back();
     EXPECT_EQ(std::count(infos.begin(), infos.end(), "phone:proxy-error"), 1);
 }
 
