@@ -106,6 +106,12 @@ struct S5bTest : ::testing::Test {
     }
     // Offer, answer, accept, then connect both and run until both are done.
     void negotiate(S5bOptions phone_options, S5bOptions device_options) {
+        prepare(std::move(phone_options), std::move(device_options));
+        ASSERT_TRUE(initiator && responder);
+        run_until([this] { return at_initiator.result && at_responder.result; });
+    }
+    // Offer, answer, accept, and both connecting.
+    void prepare(S5bOptions phone_options, S5bOptions device_options) {
         auto offered = S5bTransport::offer(phone, Jid::must_parse(kDevice), std::move(phone_options));
         ASSERT_TRUE(offered) << offered.error().describe();
         initiator = *offered;
@@ -118,7 +124,6 @@ struct S5bTest : ::testing::Test {
         wire(responder, initiator, "device");
         start(responder, at_responder);
         start(initiator, at_initiator);
-        run_until([this] { return at_initiator.result && at_responder.result; });
     }
     void wire(std::shared_ptr<S5bTransport> from, std::shared_ptr<S5bTransport> to, std::string name) {
         std::weak_ptr<S5bTransport> weak = to;
@@ -444,6 +449,18 @@ TEST_F(S5bTest, OverJingleSessions) {
     initiator->set_info_sender(session_info_sender(session, content(initiator)));
     run_until([this] { return at_initiator.result && at_responder.result; });
     expect_data_flows();
+}
+
+TEST_F(S5bTest, CancelAfterTheOutcomeButBeforeItsCallbackMakesNoCallback) {
+    prepare(options({"127.0.0.1"}), options({}));
+    ASSERT_TRUE(initiator && responder);
+    // The initiator knows the outcome once the responder's candidate-used is in.
+    run_until([this] { return initiator->chosen().has_value(); });
+    initiator->cancel();
+    run_until([this] { return at_responder.result.has_value(); });
+    io.restart();
+    io.poll();
+    EXPECT_EQ(at_initiator.calls, 0);
 }
 
 }  // namespace

@@ -280,7 +280,13 @@ void S5bTransport::finish(Result<net::ByteStreamPtr> outcome) {
         return;
     }
     // Never from inside the caller's call (info() is called from a handler).
-    asio::post(manager_.io(), [done = std::move(done), outcome = std::move(outcome)]() mutable {
+    // cancel() in between still means no callback (and no stream left open).
+    asio::post(manager_.io(), [w = weak_from_this(), done = std::move(done), outcome = std::move(outcome)]() mutable {
+        auto self = w.lock();
+        if (!self || self->cancelled_) {
+            if (outcome) (*outcome)->abort();
+            return;
+        }
         done(std::move(outcome));
     });
 }
@@ -299,6 +305,7 @@ void S5bTransport::close_all() {
 }
 
 void S5bTransport::cancel() {
+    cancelled_ = true;
     done_ = nullptr;
     finished_ = true;
     close_all();

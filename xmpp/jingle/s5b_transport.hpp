@@ -141,6 +141,7 @@ private:
     bool chose_ours_ = false;          // chosen_ is one of the peer's candidates (we connected)
     bool waiting_activated_ = false;   // we nominated the peer's proxy that won
     bool finished_ = false;
+    bool cancelled_ = false;
 };
 
 // A sender for set_info_sender: wraps the <transport/> into a transport-info
