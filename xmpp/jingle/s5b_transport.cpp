@@ -163,9 +163,9 @@ Result<void> S5bTransport::info(const xml::Element& transport) {
             if (finished_) return {};
             // Ours can only win with a priority above theirs (or equal, when we initiated).
             if (c && attempts_) attempts_->drop_below(std::uint64_t(c->priority) + !initiator_);
-            asio::post(manager_.io(), [w = weak_from_this()] {
-                if (auto self = w.lock()) self->decide();
-            });
+            // Decided now, so an <activated/> that follows is understood;
+            // the outcome itself reaches the application from the event loop.
+            decide();
             return {};
         }
         case S5bElement::Kind::Activated:
