@@ -8,6 +8,7 @@ and the transfer topologies they run in (xpmntest.topology):
   through the proxy (slixmpp's xep_0065).
 - (c) 'isolated-no-proxy': no proxy listed.
 - ejabberd with mod_proxy65 in (b): listed and answering the same query.
+- Prosody with proxy65 on the host's loopback (no namespace): the same.
 
 Run from tests/integration:  /usr/bin/python3 -m unittest -v test_fixture_proxy65
 """
@@ -141,6 +142,31 @@ class EjabberdProxy65Test(TopologyCase):
         data = os.urandom(64 * 1024)
         sid = ctl.s5b_send(bridge.full_jid, data)
         self.assertEqual(bridge.s5b_wait_received(sid, len(data)), data)
+
+
+class ProsodyProxy65LoopbackTest(unittest.TestCase):
+    def test_proxy_on_loopback(self):
+        from xpmntest.prosody import Prosody
+        tmp = tempfile.mkdtemp(prefix='xpmn-proxy65-lo-')
+        self.addCleanup(shutil.rmtree, tmp, True)
+        srv = Prosody(os.path.join(tmp, 'prosody'), proxy65=True)
+        self.addCleanup(srv.kill)
+        srv.add_user('alice', 'alice-pw')
+        srv.add_user('bob', 'bob-pw')
+        srv.start()
+        self.addCleanup(srv.stop)
+        self.assertEqual(srv.streamhost[1], '127.0.0.1')
+        clients = []
+        for user in ('alice', 'bob'):
+            c = SlixClient(srv.jid(user, 'x'), user + '-pw', port=srv.c2s_port,
+                           ca_file=srv.ca_file, plugins=PLUGINS)
+            self.addCleanup(c.close)
+            clients.append(c.connect())
+        a, b = clients
+        self.assertEqual(streamhosts(a, srv.proxy65_jid), [srv.streamhost])
+        b.s5b_accept()
+        sid = a.s5b_send(b.full_jid, b'through the proxy on loopback')
+        self.assertEqual(b.s5b_wait_received(sid, 29), b'through the proxy on loopback')
 
 
 if __name__ == '__main__':

@@ -5,9 +5,13 @@ topology's interfaces ever appears there) and no namespace behind.
 
 Run from tests/integration:  /usr/bin/python3 -m unittest -v test_fixture_topology
 """
+import os
+import shutil
 import subprocess
+import tempfile
 import unittest
 
+from xpmntest.bridge import Bridge, controller_config, wait_devices, xmpp_section
 from xpmntest.netns import IP, list_named
 from xpmntest.topology import KINDS, Topology
 
@@ -68,6 +72,30 @@ class TopologyTest(unittest.TestCase):
     def test_unknown_kind_is_refused(self):
         with self.assertRaises(ValueError):
             Topology('flat')
+
+
+class BinariesInTopologyTest(unittest.TestCase):
+    """The built bridge in the bridge namespace and the xpmn CLI in the
+    controller's, both reaching Prosody in the server namespace."""
+
+    def test_bridge_and_cli_meet_on_the_server(self):
+        tmp = tempfile.mkdtemp(prefix='xpmn-topology-')
+        self.addCleanup(shutil.rmtree, tmp, True)
+        topo = Topology('isolated').create()
+        self.addCleanup(topo.delete)
+        srv = topo.prosody(os.path.join(tmp, 'prosody'))
+        self.addCleanup(srv.kill)
+        srv.add_user('home', 'home-pw')
+        srv.start()
+        self.addCleanup(srv.stop)
+        bridge = Bridge(tmp, xmpp_section(srv, 'home', 'home-pw'), netns=topo.bridge)
+        self.addCleanup(bridge.kill)
+        self.addCleanup(bridge.stop)
+        bridge.start()
+        config = controller_config(tmp, srv, 'home', 'home-pw', 'controller')
+        bridge_jid = srv.jid('home', 'bridge')
+        wait_devices(config, lambda out: bridge_jid in out, timeout=60, netns=topo.controller)
+        self.assertIn(bridge.proc.pid, topo.bridge.pids())
 
 
 if __name__ == '__main__':

@@ -32,6 +32,11 @@ uses 11.250.2.0/24 (router 11.250.2.2 = the home's "public" address, server
 'routed' the controller reaches the router's WAN address (and what is mapped
 there), in the isolated kinds it does not.
 
+Each namespace's multicast route (224.0.0.0/4) points at `lo`, as netns.NetNs
+sets it up for a NAS there: an SSDP search for the router must go out through
+the LAN interface explicitly (IP_MULTICAST_IF bridge_ip, as a per-interface
+gupnp context does; xpmntest.miniupnpd.ssdp() does so).
+
 Each namespace has `lo` up with multicast (netns.NetNs) and IPv6 off (no
 address autoconfiguration or duplicate detection delays on the veths). Every
 address lives inside these namespaces: no interface leads to the machine's
