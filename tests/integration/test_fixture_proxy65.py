@@ -8,7 +8,8 @@ and the transfer topologies they run in (xpmntest.topology):
   through the proxy (slixmpp's xep_0065).
 - (c) 'isolated-no-proxy': no proxy listed.
 - ejabberd with mod_proxy65 in (b): listed and answering the same query.
-- Prosody with proxy65 on the host's loopback (no namespace): the same.
+- Prosody with proxy65 on the host's loopback (no namespace): the same; with
+  proxy65_acl only the listed users get its address.
 
 Run from tests/integration:  /usr/bin/python3 -m unittest -v test_fixture_proxy65
 """
@@ -145,24 +146,34 @@ class EjabberdProxy65Test(TopologyCase):
 
 
 class ProsodyProxy65LoopbackTest(unittest.TestCase):
-    def test_proxy_on_loopback(self):
+    def start(self, **kw):
+        """A loopback Prosody with proxy65 and clients alice and bob."""
         from xpmntest.prosody import Prosody
         tmp = tempfile.mkdtemp(prefix='xpmn-proxy65-lo-')
         self.addCleanup(shutil.rmtree, tmp, True)
-        srv = Prosody(os.path.join(tmp, 'prosody'), proxy65=True)
+        srv = Prosody(os.path.join(tmp, 'prosody'), proxy65=True, **kw)
         self.addCleanup(srv.kill)
         srv.add_user('alice', 'alice-pw')
         srv.add_user('bob', 'bob-pw')
         srv.start()
         self.addCleanup(srv.stop)
-        self.assertEqual(srv.streamhost[1], '127.0.0.1')
         clients = []
         for user in ('alice', 'bob'):
             c = SlixClient(srv.jid(user, 'x'), user + '-pw', port=srv.c2s_port,
                            ca_file=srv.ca_file, plugins=PLUGINS)
             self.addCleanup(c.close)
             clients.append(c.connect())
-        a, b = clients
+        return srv, clients
+
+    def test_acl_limits_who_gets_the_proxy(self):
+        srv, (a, b) = self.start(proxy65_acl=['alice@xpmn.test'])
+        self.assertEqual(streamhosts(a, srv.proxy65_jid), [srv.streamhost])
+        with self.assertRaisesRegex(AssertionError, 'forbidden'):
+            streamhosts(b, srv.proxy65_jid)
+
+    def test_proxy_on_loopback(self):
+        srv, (a, b) = self.start()
+        self.assertEqual(srv.streamhost[1], '127.0.0.1')
         self.assertEqual(streamhosts(a, srv.proxy65_jid), [srv.streamhost])
         b.s5b_accept()
         sid = a.s5b_send(b.full_jid, b'through the proxy on loopback')
