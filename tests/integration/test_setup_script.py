@@ -22,6 +22,7 @@ STUBS = {
                   'case " $MISSING " in *" $last "*) exit 1;; esac\nprintf "install ok installed"\n',
     'apt-get': '#!/bin/sh\necho "apt-get $*" >> "$STUB_LOG"\n',
     'service': '#!/bin/sh\necho "service $*" >> "$STUB_LOG"\n',
+    'debconf-set-selections': '#!/bin/sh\necho "debconf-set-selections $(cat)" >> "$STUB_LOG"\n',
 }
 
 RUN = r'''
@@ -78,6 +79,16 @@ class SetupScript(unittest.TestCase):
         r, calls = self.run_setup(['minidlna'])
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn('other prosody: alive', r.stdout, r.stdout + r.stderr)
+        self.assertFalse([c for c in calls if c.startswith('service')], calls)
+
+    def test_installing_miniupnpd_keeps_its_daemon_from_starting(self):
+        r, calls = self.run_setup(['miniupnpd'])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn('debconf-set-selections miniupnpd miniupnpd/start_daemon boolean false', calls)
+        install = [i for i, c in enumerate(calls) if c.startswith('apt-get install')]
+        self.assertLess(calls.index('debconf-set-selections miniupnpd miniupnpd/start_daemon '
+                                    'boolean false'), install[0], calls)
+        # No miniupnpd ran before or after: nothing to stop (its stop flushes tables).
         self.assertFalse([c for c in calls if c.startswith('service')], calls)
 
     def test_nothing_missing_installs_nothing(self):

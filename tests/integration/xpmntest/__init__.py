@@ -7,4 +7,6 @@
 - indie_peer: an end-to-end peer (Jingle, IBB, TLS, XEP-0246) written from the wire profile
 - slix:     slixmpp clients with a thread-safe, bounded-wait API
 - tcpproxy: a loopback TCP proxy that can cut (RST) connections: the fault injector
+- topology: server / controller / bridge (/ home router) namespaces for transfer tests
+- miniupnpd: miniupnpd as the home router's UPnP IGD, and an IGD control point
 """

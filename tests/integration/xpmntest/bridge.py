@@ -6,6 +6,10 @@
 
 The build directory comes from $XPMN_BUILD_DIR (set by CTest), default
 build/default. Logs go to files in the work dir; every wait is bounded.
+
+In a transfer topology (xpmntest.topology) the bridge and the CLI run inside a
+namespace: Bridge(..., netns=topo.bridge), run_xpmn(..., netns=topo.controller);
+xmpp_section() points at the server's own address (server.address).
 """
 import os
 import re
@@ -48,7 +52,8 @@ def write_config(path, sections):
 
 def xmpp_section(prosody, user, password, **extra):
     """[xmpp] for `user` on a test Prosody; keys in `extra` override."""
-    s = {'jid': prosody.jid(user), 'password': password, 'server': '127.0.0.1',
+    host = getattr(prosody, 'address', ('127.0.0.1',))[0]   # a server in a namespace: its own
+    s = {'jid': prosody.jid(user), 'password': password, 'server': host,
          'port': prosody.c2s_port, 'ca_file': prosody.ca_file}
     s.update(extra)
     return s
@@ -78,10 +83,12 @@ def confine_upnp(sections, in_namespace=None):
 
 
 class Bridge:
-    def __init__(self, workdir, xmpp, bridge=None, name='bridge', **sections):
+    def __init__(self, workdir, xmpp, bridge=None, name='bridge', netns=None, **sections):
         """`sections`: further config sections, e.g. security={'require_e2e': False}.
-        Outside a network namespace UPnP is confined to loopback (confine_upnp)."""
-        sections = confine_upnp(sections)
+        Outside a network namespace UPnP is confined to loopback (confine_upnp).
+        `netns`: a netns.NetNs the bridge runs in (its UPnP stays there)."""
+        self.netns = netns
+        sections = confine_upnp(sections, in_namespace=True if netns is not None else None)
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         b = {'state_dir': os.path.join(workdir, name + '-state'), 'log_level': 'debug'}
@@ -92,7 +99,8 @@ class Bridge:
 
     def start(self):
         self._log = open(self.log_file, 'ab')
-        self.proc = subprocess.Popen([BRIDGE_BIN, '--config', self.config], stdin=subprocess.DEVNULL,
+        prefix = self.netns.prefix() if self.netns is not None else []
+        self.proc = subprocess.Popen(prefix + [BRIDGE_BIN, '--config', self.config], stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=self._log, start_new_session=True)
         return self
 
@@ -147,9 +155,10 @@ class Bridge:
             self.kill()
 
 
-def run_xpmn(config, *args, timeout=30):
-    """Runs the xpmn CLI; returns CompletedProcess (text)."""
-    return subprocess.run([XPMN_BIN, '--config', config] + list(args), stdin=subprocess.DEVNULL,
+def run_xpmn(config, *args, timeout=30, netns=None):
+    """Runs the xpmn CLI (inside `netns` if given); returns CompletedProcess (text)."""
+    prefix = netns.prefix() if netns is not None else []
+    return subprocess.run(prefix + [XPMN_BIN, '--config', config] + list(args), stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -292,11 +301,12 @@ def open_pairing(bridge):
     return bridge_pair(bridge.config)
 
 
-def wait_devices(config, predicate, timeout=30.0):
-    """Runs `xpmn devices` until predicate(output) holds (bounded); returns the output."""
+def wait_devices(config, predicate, timeout=30.0, netns=None):
+    """Runs `xpmn devices` (inside `netns` if given) until predicate(output) holds
+    (bounded); returns the output."""
     deadline = time.monotonic() + timeout
     while True:
-        out = run_xpmn(config, 'devices').stdout
+        out = run_xpmn(config, 'devices', netns=netns).stdout
         if predicate(out):
             return out
         if time.monotonic() > deadline:

@@ -34,10 +34,17 @@ no s2s/http/other listeners, in-band registration off; mod_disco, mod_ping,
 mod_roster, mod_stream_mgmt (XEP-0198, resume_timeout = the
 smacks_hibernation_time argument), mod_caps, mod_carboncopy (presence
 itself is core). Logs at `loglevel` to workdir/logs/ejabberd.log (log_text()).
+
+Network options (see xmpp_server): `netns=` runs the VM (and the control
+nodes, which reach it on the namespace's loopback) inside a namespace,
+`interfaces=` are the addresses c2s listens on (one listener each),
+`proxy65=True` adds mod_proxy65 (XEP-0065) as `proxy.DOMAIN` with ip =
+proxy65_interface, port = proxy65_port, hostname = proxy65_host (what its
+<streamhost/> announces; its jid there is proxy.DOMAIN with a resource of
+ejabberd's own); access: all (every user of the server).
 """
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import time
@@ -84,7 +91,10 @@ class Ejabberd(XmppServer):
     def __init__(self, workdir, domain='xpmn.test', c2s_port=None, *,
                  smacks_hibernation_time=60, password_format='plain', loglevel='info',
                  modules=None, extra_config='', pki=None, start_timeout=60.0,
-                 die_with_parent=True):
+                 die_with_parent=True, netns=None, interfaces=('127.0.0.1',), proxy65=False,
+                 proxy65_port=None, proxy65_interface=None, proxy65_host=None):
+        self._init_network(netns, interfaces, proxy65, proxy65_port, proxy65_interface,
+                           proxy65_host)
         self.workdir = os.path.abspath(workdir)
         self.domain = domain
         self.c2s_port = c2s_port or ports.free_port()
@@ -131,8 +141,30 @@ class Ejabberd(XmppServer):
             'mod_stream_mgmt': '{resume_timeout: %d, max_ack_queue: infinity}'
                                % self.smacks_hibernation_time,
         }
+        if self.proxy65:
+            q = yaml_string
+            mods['mod_proxy65'] = ('{host: %s, name: "SOCKS5 Bytestreams Service", ip: %s, '
+                                   'port: %d, hostname: %s, access: all, max_connections: infinity}'
+                                   % (q(self.proxy65_jid), q(self.proxy65_interface),
+                                      self.proxy65_port, q(self.proxy65_host)))
         mods.update(self.extra_modules)
         return mods
+
+    def _c2s_listeners(self):
+        lines = []
+        for ip in self.interfaces:
+            lines += [
+                '  -',
+                '    port: %d' % self.c2s_port,
+                '    ip: %s' % yaml_string(ip),
+                '    module: ejabberd_c2s',
+                '    starttls: true',
+                '    starttls_required: true',
+                '    max_stanza_size: 262144',
+                '    shaper: none',
+                '    access: all',
+            ]
+        return lines
 
     def write_config(self):
         q = yaml_string
@@ -150,15 +182,7 @@ class Ejabberd(XmppServer):
             'default_db: mnesia',
             'language: "en"',
             'listen:',
-            '  -',
-            '    port: %d' % self.c2s_port,
-            '    ip: "127.0.0.1"',
-            '    module: ejabberd_c2s',
-            '    starttls: true',
-            '    starttls_required: true',
-            '    max_stanza_size: 262144',
-            '    shaper: none',
-            '    access: all',
+            *self._c2s_listeners(),
             's2s_access: none',
             'acl:',
             '  loopback:',
@@ -205,8 +229,10 @@ class Ejabberd(XmppServer):
         against the running node from a hidden control node that listens nowhere;
         returns the CompletedProcess (returncode 0 = success)."""
         name = 'ctl-%s@127.0.0.1' % secrets.token_hex(4)
-        cmd = [ERL, '-name', name, *self._dist_args(), '-dist_listen', 'false',
-               '-hidden', '-noinput', '-s', 'ejabberd_ctl', '-extra', self.node, *args]
+        # In the server's namespace: the node's distribution port is on its loopback.
+        cmd = self._command([ERL, '-name', name, *self._dist_args(), '-dist_listen', 'false',
+                             '-hidden', '-noinput', '-s', 'ejabberd_ctl', '-extra', self.node,
+                             *args], die_with_parent=False)
         try:
             return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                                   stdin=subprocess.DEVNULL, cwd=self.spool_dir, env=self._env(),
@@ -260,11 +286,8 @@ class Ejabberd(XmppServer):
             raise EjabberdError('ejabberd is already running (pid %d)' % self.proc.pid)
         self.write_config()
         self._console = open(self.console_file, 'ab')
-        cmd = self.server_command()
-        setpriv = shutil.which('setpriv')
-        if self.die_with_parent and setpriv:
-            # SIGKILL the VM if the thread that started it dies: no orphans.
-            cmd = [setpriv, '--pdeathsig', 'KILL', '--'] + cmd
+        # die_with_parent: SIGKILL the VM if the thread that started it dies: no orphans.
+        cmd = self._command(self.server_command(), self.die_with_parent)
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=self._console, stderr=subprocess.STDOUT,
             cwd=self.spool_dir, env=self._env(), start_new_session=True)

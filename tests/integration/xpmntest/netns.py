@@ -349,6 +349,14 @@ class NetNs:
                 pass
         return sorted(out)
 
+    def link_target(self):
+        """What `ip link set DEV netns X` takes to move an interface here."""
+        if self.mode == 'ip':
+            return self.name
+        if self.mode == 'unshare':
+            return str(self._holder.pid)
+        return str(os.getpid())
+
     def prefix(self):
         """argv prefix that runs a command inside the namespace."""
         if self.path is None:
@@ -387,8 +395,10 @@ class NetNs:
         return proc
 
     def run(self, argv, timeout=30, **kw):
-        """subprocess.run inside the namespace (bounded; text output captured by default)."""
-        kw.setdefault('stdin', subprocess.DEVNULL)
+        """subprocess.run inside the namespace (bounded; text output captured by default;
+        stdin /dev/null unless `input=` is given)."""
+        if 'input' not in kw:
+            kw.setdefault('stdin', subprocess.DEVNULL)
         if 'stdout' not in kw and 'stderr' not in kw:
             kw.setdefault('capture_output', True)
         kw.setdefault('text', True)
@@ -403,23 +413,30 @@ class NetNs:
         return r.stdout
 
     # -- sockets of the namespace, used from this process ----------------------
-    def _setns_call(self, fn):
-        """Runs fn() on a fresh thread that has joined the namespace; returns its result."""
+    def enter_current_thread(self):
+        """Moves the calling thread (only it) into the namespace: the sockets it
+        creates from now on live there. For a thread made for this purpose."""
         if self.path is None:
             raise NetNsError('namespace %s is deleted' % self.name)
+        if self.mode == 'current':
+            return
         if self._libc is None:
             self._libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if self._libc.setns(fd, CLONE_NEWNET) != 0:
+                e = ctypes.get_errno()
+                raise OSError(e, 'setns(%s): %s' % (self.path, os.strerror(e)))
+        finally:
+            os.close(fd)
+
+    def _setns_call(self, fn):
+        """Runs fn() on a fresh thread that has joined the namespace; returns its result."""
         box = {}
 
         def body():
             try:
-                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    if self._libc.setns(fd, CLONE_NEWNET) != 0:
-                        e = ctypes.get_errno()
-                        raise OSError(e, 'setns(%s): %s' % (self.path, os.strerror(e)))
-                finally:
-                    os.close(fd)
+                self.enter_current_thread()
                 box['result'] = fn()
             except BaseException as e:  # noqa: BLE001 - handed to the caller
                 box['error'] = e

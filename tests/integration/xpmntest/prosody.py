@@ -27,6 +27,13 @@ clients (session-initiate, session-accept) to `mitm_fingerprint` (64 hex
 digits; default: the original with every digit d replaced by 15-d).
 mitm_rewrites() lists what it rewrote, so a test can check that the attack
 happened.
+
+Network options (see xmpp_server): `netns=` runs Prosody inside a namespace,
+`interfaces=` are the addresses c2s listens on, `proxy65=True` adds the
+component `proxy.DOMAIN` (mod_proxy65, XEP-0065) on proxy65_port of
+proxy65_interface, announcing proxy65_host. Prosody lets every local (c2s)
+user use it unless `proxy65_acl` lists who may; the component is a subdomain
+of the VirtualHost, so the host's disco#items lists it.
 """
 import os
 import shutil
@@ -79,7 +86,12 @@ class Prosody(XmppServer):
                  smacks_hibernation_time=60, smacks_max_unacked_stanzas=0,
                  smacks_max_ack_delay=30, modules=(), extra_global_config='',
                  extra_host_config='', pki=None, start_timeout=20.0, die_with_parent=True,
-                 mitm=False, mitm_fingerprint=None):
+                 mitm=False, mitm_fingerprint=None, netns=None, interfaces=('127.0.0.1',),
+                 proxy65=False, proxy65_port=None, proxy65_interface=None, proxy65_host=None,
+                 proxy65_acl=None):
+        self._init_network(netns, interfaces, proxy65, proxy65_port, proxy65_interface,
+                           proxy65_host)
+        self.proxy65_acl = list(proxy65_acl or ())
         self.workdir = os.path.abspath(workdir)
         self.domain = domain
         self.c2s_port = c2s_port or ports.free_port()
@@ -130,8 +142,8 @@ class Prosody(XmppServer):
             'installer_plugin_path = %s' % q(os.path.join(self.workdir, 'custom_plugins')),
             'certificates = %s' % q(os.path.join(self.workdir, 'certs')),
             'log = { debug = %s }' % q(self.log_file),
-            'interfaces = { "127.0.0.1" }',
-            'local_interfaces = { "127.0.0.1" }',
+            'interfaces = { %s }' % ', '.join(q(a) for a in self.interfaces),
+            'local_interfaces = { %s }' % ', '.join(q(a) for a in self.interfaces),
             'c2s_ports = { %d }' % self.c2s_port,
             'c2s_direct_tls_ports = { }',
             'legacy_ssl_ports = { }',
@@ -151,6 +163,7 @@ class Prosody(XmppServer):
             'smacks_max_unacked_stanzas = %d' % self.smacks_max_unacked_stanzas,
             'smacks_max_ack_delay = %d' % self.smacks_max_ack_delay,
             *mitm_config,
+            *self._proxy65_global_config(),
             self.extra_global_config,
             '',
             'VirtualHost %s' % q(self.domain),
@@ -158,11 +171,28 @@ class Prosody(XmppServer):
                                                           q(self.server_cert.cert)),
             self.extra_host_config,
             '',
+            *self._proxy65_component_config(),
         ]
         os.makedirs(os.path.join(self.workdir, 'certs'), exist_ok=True)
         with open(self.config_file, 'w') as f:
             f.write('\n'.join(lines))
         return self.config_file
+
+    def _proxy65_global_config(self):
+        # The proxy's listener is a global network service ("proxy65").
+        if not self.proxy65:
+            return []
+        return ['proxy65_ports = { %d }' % self.proxy65_port,
+                'proxy65_interfaces = { %s }' % lua_string(self.proxy65_interface)]
+
+    def _proxy65_component_config(self):
+        if not self.proxy65:
+            return []
+        lines = ['Component %s "proxy65"' % lua_string(self.proxy65_jid),
+                 '    proxy65_address = %s' % lua_string(self.proxy65_host)]
+        if self.proxy65_acl:
+            lines.append('    proxy65_acl = { %s }' % ', '.join(lua_string(j) for j in self.proxy65_acl))
+        return lines + ['']
 
     def mitm_rewrites(self):
         """mitm=True: the rewrites so far, as dicts (action, sid, original, replacement)."""
@@ -214,12 +244,9 @@ class Prosody(XmppServer):
         self._console = open(self.console_file, 'ab')
         env = dict(os.environ)
         env.pop('PROSODY_CONFIG', None)
-        cmd = [PROSODY, '-F', '--config', self.config_file]
-        setpriv = shutil.which('setpriv')
-        if self.die_with_parent and setpriv:
-            # SIGKILL Prosody if the thread that started it dies (test runner
-            # killed by a timeout): no orphan servers, whatever happens.
-            cmd = [setpriv, '--pdeathsig', 'KILL', '--'] + cmd
+        # die_with_parent: SIGKILL Prosody if the thread that started it dies
+        # (test runner killed by a timeout): no orphan servers, whatever happens.
+        cmd = self._command([PROSODY, '-F', '--config', self.config_file], self.die_with_parent)
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL, stdout=self._console, stderr=subprocess.STDOUT,

@@ -14,6 +14,15 @@ was expected) raises AssertionError with a message naming the client.
 
 Plugins loaded by default: xep_0030 (disco, answers disco#info), xep_0199
 (ping, answers pings). Pass plugins=(...) for more (e.g. 'xep_0198').
+
+netns=NS runs the client's loop thread inside a network namespace (a
+netns.NetNs or a topology namespace): every socket it makes (the stream,
+SOCKS5 connections) lives there, as for a client on that host.
+
+SOCKS5 bytestreams (XEP-0065, plugin 'xep_0065') through the server's proxy:
+    b.s5b_accept()                                  # accept offers, keep what arrives
+    sid = a.s5b_send(b.full_jid, b'data')           # discover proxy, offer, activate, send
+    b.s5b_wait_received(sid, 4)                     # -> b'data'
 """
 import asyncio
 import concurrent.futures
@@ -37,8 +46,9 @@ log = logging.getLogger(__name__)
 class SlixClient:
     def __init__(self, jid, password, host='127.0.0.1', port=5222, ca_file=None, *,
                  plugins=('xep_0030', 'xep_0199'), client_cert=None, client_key=None,
-                 send_presence=True, priority=0, name=None):
+                 send_presence=True, priority=0, name=None, netns=None):
         self.jid = jid
+        self.netns = netns
         self.password = password
         self.host = host
         self.port = port
@@ -59,6 +69,8 @@ class SlixClient:
         self.sasl_mechanisms = []  # from the last features offering SASL
         self.messages = []         # raw XML of every message received
         self.presence_xml = {}     # full JID -> raw XML of its last presence
+        self.s5b_received = {}     # sid -> bytes received over an accepted SOCKS5 bytestream
+        self.s5b_closed = set()    # sids whose accepted bytestream was closed
 
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name='slix-' + self.name,
@@ -70,6 +82,9 @@ class SlixClient:
     def _run_loop(self):
         asyncio.set_event_loop(self._loop)
         try:
+            if self.netns is not None:
+                # setns(2) moves only this thread: the loop's sockets are the namespace's.
+                self.netns.enter_current_thread()
             self._loop.run_forever()
         finally:
             try:
@@ -377,6 +392,64 @@ class SlixClient:
 
     def send_raw(self, data):
         self._call_sync(lambda: self.xmpp.send_raw(data), 5, 'send_raw')
+
+    # -- SOCKS5 bytestreams (XEP-0065 through a proxy; needs plugin xep_0065) --
+    def s5b_accept(self):
+        """Accepts every offered bytestream; what arrives is kept in
+        s5b_received[sid] (see s5b_wait_received)."""
+        def setup():
+            plugin = self.xmpp['xep_0065']
+            plugin.auto_accept = True
+
+            def on_stream(conn):
+                # Fired right after our streamhost-used reply, so before the proxy
+                # is activated and relays data. The plugin's data events name no
+                # stream: give this one an event function that does.
+                sid = next(s for s, c in plugin._sessions.items() if c is conn)
+                conn.event = lambda name, data: self._on_s5b_event(sid, name, data)
+            self.xmpp.add_event_handler('socks5_stream', on_stream)
+        self._call_sync(setup, 5, 's5b_accept')
+
+    def _on_s5b_event(self, sid, name, data):
+        with self._cond:
+            if name == 'socks5_data':
+                self.s5b_received[sid] = self.s5b_received.get(sid, b'') + data
+            elif name == 'socks5_closed':
+                self.s5b_closed.add(sid)
+            self._cond.notify_all()
+
+    def s5b_wait_received(self, sid, size, timeout=20):
+        """Waits until `size` bytes arrived on bytestream `sid`; returns them."""
+        self._wait(lambda: len(self.s5b_received.get(sid, b'')) >= size, timeout,
+                   '%d bytes on bytestream %s' % (size, sid))
+        with self._cond:
+            return self.s5b_received[sid]
+
+    def s5b_proxies(self, timeout=10):
+        """The proxies the plugin discovers on our server: {jid: (host, port)}."""
+        async def run():
+            return dict(await self.xmpp['xep_0065'].discover_proxies(timeout=timeout))
+        return {str(j): (h, int(p)) for j, (h, p) in
+                self._call(run(), timeout * 3, 's5b proxy discovery').items()}
+
+    def s5b_send(self, to, data, timeout=20):
+        """Opens a bytestream to `to` through the discovered proxy, sends `data`
+        and closes it; returns its sid."""
+        import uuid
+        sid = uuid.uuid4().hex
+
+        async def run():
+            plugin = self.xmpp['xep_0065']
+            conn = await plugin.handshake(to, sid=sid, timeout=timeout)
+            if conn is None:
+                return None
+            await conn.write(data)
+            conn.transport.close()
+            return sid
+        res = self._call(run(), timeout * 2, 'bytestream to %s' % to)
+        if res is None:
+            self._fail('bytestream to %s: the proxy could not be used' % to)
+        return res
 
     def disconnect(self, timeout=5):
         """Closes the stream (waits for the server's close, then aborts)."""

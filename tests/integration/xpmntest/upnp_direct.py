@@ -308,31 +308,79 @@ def parse_duration(text):
     return int(h) * 3600 + int(m) * 60 + float(s)
 
 
+def soap_call(control_url, service_type, action, args=(), ns=None, timeout=10.0):
+    """Invokes UPnP `action` of `service_type` at `control_url` with [(name, value)];
+    returns {out arg: text}. SOAP faults -> UpnpError (code, description)."""
+    body = ''.join('<%s>%s</%s>' % (k, escape(str(v)), k) for k, v in args)
+    envelope = ('<?xml version="1.0" encoding="utf-8"?>\n'
+                '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+                's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
+                '<u:%s xmlns:u="%s">%s</u:%s></s:Body></s:Envelope>'
+                % (action, service_type, body, action)).encode('utf-8')
+    status, _, data = http_request(control_url, 'POST', envelope, {
+        'Content-Type': 'text/xml; charset="utf-8"',
+        'SOAPACTION': '"%s#%s"' % (service_type, action)}, ns, timeout)
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as e:
+        raise UpnpError('%s: HTTP %d, unparsable answer %r' % (action, status, data[:300]),
+                        status=status) from e
+    fault = next((el for el in root.iter() if _local(el.tag) == 'UPnPError'), None)
+    if fault is not None or status != 200:
+        code = desc = None
+        if fault is not None:
+            for el in fault:
+                if _local(el.tag) == 'errorCode':
+                    code = int(el.text)
+                elif _local(el.tag) == 'errorDescription':
+                    desc = el.text
+        raise UpnpError('%s%r failed: HTTP %d, UPnP error %s %s' % (action, tuple(args), status, code, desc),
+                        code, desc, status)
+    resp = next((el for el in root.iter() if _local(el.tag) == action + 'Response'), None)
+    if resp is None:
+        raise UpnpError('%s: no %sResponse in %r' % (action, action, data[:300]), status=status)
+    return {_local(el.tag): el.text or '' for el in resp}
+
+
+def fetch_description(description_url, ns=None, timeout=10.0):
+    """GET a device description: (root element, URL base for its relative URLs, raw body)."""
+    status, _, body = http_get(description_url, ns, timeout)
+    if status != 200:
+        raise UpnpError('GET %s: HTTP %d' % (description_url, status), status=status)
+    root = ET.fromstring(body)
+    return root, root.findtext('dev:URLBase', None, NS) or description_url, body
+
+
+def find_service(root, base, type_prefix):
+    """The first <service/> (any embedded device) whose type starts with
+    `type_prefix`: {'type', 'control', 'event', 'scpd'} (absolute URLs), or None."""
+    for svc in root.iter('{%s}service' % NS['dev']):
+        stype = (svc.findtext('dev:serviceType', '', NS) or '').strip()
+        if stype.startswith(type_prefix):
+            def url(tag):
+                return urllib.parse.urljoin(base, (svc.findtext('dev:' + tag, '', NS) or '').strip())
+            return {'type': stype, 'control': url('controlURL'), 'event': url('eventSubURL'),
+                    'scpd': url('SCPDURL')}
+    return None
+
+
 class ContentDirectory:
     def __init__(self, description_url, ns=None, timeout=10.0):
         self.description_url = description_url
         self.ns = ns
         self.timeout = timeout
-        status, _, body = http_get(description_url, ns, timeout)
-        if status != 200:
-            raise UpnpError('GET %s: HTTP %d' % (description_url, status), status=status)
+        root, base, body = fetch_description(description_url, ns, timeout)
         self.description_xml = body.decode('utf-8', 'replace')
-        root = ET.fromstring(body)
-        base = root.findtext('dev:URLBase', None, NS) or description_url
         dev = root.find('dev:device', NS)
         self.udn = (dev.findtext('dev:UDN', '', NS) or '').strip()
         self.friendly_name = dev.findtext('dev:friendlyName', '', NS)
         self.device_type = dev.findtext('dev:deviceType', '', NS)
         self.model_name = dev.findtext('dev:modelName', '', NS)
         self.control_url = self.event_url = self.scpd_url = None
-        for svc in root.iter('{%s}service' % NS['dev']):
-            if (svc.findtext('dev:serviceType', '', NS) or '').startswith(
-                    'urn:schemas-upnp-org:service:ContentDirectory:'):
-                self.service_type = svc.findtext('dev:serviceType', '', NS).strip()
-                self.control_url = urllib.parse.urljoin(base, svc.findtext('dev:controlURL', '', NS).strip())
-                self.event_url = urllib.parse.urljoin(base, svc.findtext('dev:eventSubURL', '', NS).strip())
-                self.scpd_url = urllib.parse.urljoin(base, svc.findtext('dev:SCPDURL', '', NS).strip())
-                break
+        svc = find_service(root, base, 'urn:schemas-upnp-org:service:ContentDirectory:')
+        if svc:
+            self.service_type = svc['type']
+            self.control_url, self.event_url, self.scpd_url = svc['control'], svc['event'], svc['scpd']
         if not self.control_url:
             raise UpnpError('%s has no ContentDirectory service' % description_url)
 
@@ -342,35 +390,7 @@ class ContentDirectory:
     # -- SOAP -------------------------------------------------------------------
     def call(self, action, args=()):
         """Invokes `action` with [(name, value)]; returns {out arg: text}. SOAP faults -> UpnpError."""
-        body = ''.join('<%s>%s</%s>' % (k, escape(str(v)), k) for k, v in args)
-        envelope = ('<?xml version="1.0" encoding="utf-8"?>\n'
-                    '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
-                    's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
-                    '<u:%s xmlns:u="%s">%s</u:%s></s:Body></s:Envelope>'
-                    % (action, self.service_type, body, action)).encode('utf-8')
-        status, _, data = http_request(self.control_url, 'POST', envelope, {
-            'Content-Type': 'text/xml; charset="utf-8"',
-            'SOAPACTION': '"%s#%s"' % (self.service_type, action)}, self.ns, self.timeout)
-        try:
-            root = ET.fromstring(data)
-        except ET.ParseError as e:
-            raise UpnpError('%s: HTTP %d, unparsable answer %r' % (action, status, data[:300]),
-                            status=status) from e
-        fault = next((el for el in root.iter() if _local(el.tag) == 'UPnPError'), None)
-        if fault is not None or status != 200:
-            code = desc = None
-            if fault is not None:
-                for el in fault:
-                    if _local(el.tag) == 'errorCode':
-                        code = int(el.text)
-                    elif _local(el.tag) == 'errorDescription':
-                        desc = el.text
-            raise UpnpError('%s%r failed: HTTP %d, UPnP error %s %s' % (action, tuple(args), status, code, desc),
-                            code, desc, status)
-        resp = next((el for el in root.iter() if _local(el.tag) == action + 'Response'), None)
-        if resp is None:
-            raise UpnpError('%s: no %sResponse in %r' % (action, action, data[:300]), status=status)
-        return {_local(el.tag): el.text or '' for el in resp}
+        return soap_call(self.control_url, self.service_type, action, args, self.ns, self.timeout)
 
     def browse(self, object_id, flag='BrowseDirectChildren', start=0, count=0, filter='*', sort=''):
         """-> (didl_xml_string, number_returned, total_matches, update_id)."""
