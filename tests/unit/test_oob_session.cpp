@@ -94,7 +94,6 @@ struct OobTest : ::testing::Test {
                 EXPECT_EQ(peer.jid.str(), kPhone);
                 device_links.push_back(std::move(l));
             });
-        responder->ibb.close_deadline = std::chrono::milliseconds(20);
         responder->transport = [this](const TransportContext& ctx, const xml::Element& offer) -> Result<TransportPtr> {
             if (offer.ns() != kS5bNs) return Error{"unsupported-transports", "no"};
             fakes.push_back(std::make_shared<FailingTransport>(ctx));
@@ -395,6 +394,67 @@ TEST_F(OobTest, ASecondSessionFromTheSamePeerReplacesTheFirst) {
     EXPECT_EQ(phone.session_count(), 1u);
     device_links.erase(device_links.begin());
     expect_bytes_both_ways(64 * 1024, 64 * 1024);
+}
+
+// The device's primary failed and the phone never replaces it: the device
+// gives up after replace_wait with <failed-transport/>.
+TEST_F(OobTest, TheDeviceGivesUpWhenNoFallbackComes) {
+    responder->replace_wait = std::chrono::milliseconds(10);
+    auto r = request(true);
+    auto inner = r.transport;
+    r.transport = [&](const TransportContext& ctx) {
+        auto t = inner(ctx);
+        fakes.back()->hangs = true;
+        return t;
+    };
+    open(std::move(r));
+    ASSERT_EQ(device.session_count(), 1u);
+    io.restart();
+    while (device.session_count() > 0 && io.run_one() > 0) {
+    }
+    run();
+    ASSERT_FALSE(terminates.empty());
+    EXPECT_EQ(terminates[0].reason->condition, kTransportFailed);
+    ASSERT_TRUE(phone_error);
+    EXPECT_EQ(phone_error->condition, kTransportFailed);
+    expect_all_gone();
+}
+
+// The device's reader is paused when the phone writes its last bytes and
+// closes: the session ends only after they were read, and nothing is lost.
+TEST_F(OobTest, APausedReaderGetsEverythingBeforeTheCleanEnd) {
+    open(request());
+    test_oob::Endpoint p, d;
+    ASSERT_NO_FATAL_FAILURE(connect_endpoints(p, d));
+    d.stream->pause_reading();
+    const std::string last = test_oob::pattern(400 * 1024, 5);
+    p.stream->write(last);
+    p.stream->close();
+    run();
+    EXPECT_LT(d.received.size(), last.size());
+    EXPECT_FALSE(d.closed);
+    d.stream->resume_reading();
+    run();
+    EXPECT_TRUE(d.received == last);
+    ASSERT_TRUE(d.closed);
+    EXPECT_EQ(*d.closed, "");
+    ASSERT_FALSE(terminates.empty());
+    EXPECT_EQ(terminates[0].reason->condition, "success");
+    expect_all_gone();
+}
+
+// Aborting the stream ends the session with <cancel/>; the peer's reader sees an error.
+TEST_F(OobTest, AbortingTheStreamCancelsTheSession) {
+    open(request());
+    test_oob::Endpoint p, d;
+    ASSERT_NO_FATAL_FAILURE(connect_endpoints(p, d));
+    p.stream->abort();
+    run();
+    ASSERT_FALSE(terminates.empty());
+    EXPECT_EQ(terminates[0].reason->condition, "cancel");
+    ASSERT_TRUE(d.closed);
+    EXPECT_NE(*d.closed, "");
+    expect_all_gone();
 }
 
 TEST_F(OobTest, NoResponderMeansUnsupportedApplications) {

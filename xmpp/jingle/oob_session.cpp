@@ -136,8 +136,8 @@ struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
     void connect_failed(const Error& error) {
         if (on_ibb || primary_failed) return fail(Reason{kTransportFailed, error.text, {}}, error);
         primary_failed = true;
-        spdlog::info("OOB session {}: the primary transport failed ({}), falling back to IBB", session->sid(),
-                     error.describe());
+        spdlog::info("OOB session {}: the primary transport failed ({}), {}", session->sid(), error.describe(),
+                     role == Session::Role::Responder ? "waiting for the IBB fallback" : "falling back to IBB");
         if (role == Session::Role::Responder) {
             timer.expires_after(replace_wait);
             timer.async_wait([w = weak_from_this()](const boost::system::error_code& ec) {
@@ -209,7 +209,10 @@ struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
 
     // The stream ended (either side): a clean end → <success/> once the transport flushed.
     void stream_ended(const std::string& reason, bool by_us) {
-        if (ended()) return;
+        if (ended()) {
+            timer.cancel();  // kPeerEndGrace: the stream ended in time
+            return;
+        }
         if (!reason.empty()) {
             bool aborted = by_us && reason == "aborted";
             return session->terminate(Reason{aborted ? "cancel" : kTransportFailed, aborted ? "" : reason, {}});
