@@ -457,6 +457,25 @@ TEST_F(OobTest, AbortingTheStreamCancelsTheSession) {
     expect_all_gone();
 }
 
+// The controller gives up while the session is being set up: no callback,
+// <cancel/> on the wire, nothing left on either side.
+TEST_F(OobTest, GivingUpWhileOpeningEndsQuietly) {
+    for (int step : {0, 1, 3}) {
+        terminates.clear();
+        auto cancel = open_oob(phone, request(), [this](Result<OobLink>) { ++phone_calls; });
+        io.restart();
+        for (int i = 0; i < step; ++i) io.poll_one();
+        cancel();
+        run();
+        EXPECT_EQ(phone_calls, 0) << step;
+        ASSERT_FALSE(terminates.empty()) << step;
+        EXPECT_EQ(terminates[0].reason->condition, "cancel");
+        EXPECT_TRUE(device_links.empty() || device_links.back().session->ended()) << step;
+        device_links.clear();
+        expect_all_gone();
+    }
+}
+
 TEST_F(OobTest, NoResponderMeansUnsupportedApplications) {
     responder.reset();
     open(request());

@@ -258,7 +258,7 @@ bool OobSession::ended() const { return link_->ended(); }
 const client::Peer& OobSession::peer() const { return link_->session->peer(); }
 const std::string& OobSession::sid() const { return link_->session->sid(); }
 
-void open_oob(JingleManager& manager, OpenOob request, OobHandler done) {
+CancelOob open_oob(JingleManager& manager, OpenOob request, OobHandler done) {
     auto link = std::make_shared<OobSession::Link>(manager, Session::Role::Initiator);
     link->params = std::move(request.params);
     link->params.role = xtls::Role::Initiator;
@@ -297,6 +297,12 @@ void open_oob(JingleManager& manager, OpenOob request, OobHandler done) {
         if (auto link = w.lock()) link->replace_answered(j);
     };
     link->session_started(manager.initiate(request.peer, {content}, std::move(h), request.timeout));
+    return [w] {
+        auto link = w.lock();
+        if (!link || !link->done) return;
+        link->done = {};
+        link->session->terminate(Reason{"cancel", "the controller gave up", {}});
+    };
 }
 
 OobResponder::OobResponder(JingleManager& manager, xtls::Security ours, AcceptPolicy policy, Listener on_link)

@@ -104,9 +104,13 @@ struct OpenOob {
     IbbStream::Options ibb;        // the IBB offered (primary or fallback)
     std::chrono::milliseconds timeout{15000};  // until session-accept
 };
-// `done` once: the link, or an Error ("security-error" for refusals and
-// TLS failures, "remote-server-timeout" when never accepted, "failed-transport", …).
-void open_oob(JingleManager& manager, OpenOob request, OobHandler done);
+// `done` once, never from inside this call: the link, or an Error
+// ("security-error" for refusals and TLS failures, "remote-server-timeout"
+// when never accepted, "failed-transport", …). The returned function gives
+// up while the session is being set up (session-terminate <cancel/>, `done`
+// is not called); once `done` ran it does nothing (the OobSession ends it).
+using CancelOob = std::function<void()>;
+CancelOob open_oob(JingleManager& manager, OpenOob request, OobHandler done);
 
 // Device side.
 class OobResponder {
