@@ -352,8 +352,9 @@ void OobResponder::incoming(const SessionPtr& session, const Jingle& initiate) {
     } else {
         if (!transport) return refuse("unsupported-transports", "only " + std::string(kIbbTransportNs) + " is offered");
         auto t = transport(link->context(), *c->transport);
-        if (!t) return refuse(t.error().condition.empty() ? "unsupported-transports" : t.error().condition.c_str(),
-                              t.error().text);
+        if (!t)  // a Jingle reason, not the stanza error condition
+            return refuse(t.error().condition == "unsupported-transports" ? "unsupported-transports" : kTransportFailed,
+                          t.error().text);
         link->transport = *t;
     }
     link->params = std::move(acceptance.params);
