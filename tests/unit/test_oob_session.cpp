@@ -92,6 +92,8 @@ struct OobTest : ::testing::Test {
             [this](const client::Peer& peer, const xtls::Security& offer) { return policy(peer, offer); },
             [this](const client::Peer& peer, OobLink l) {
                 EXPECT_EQ(peer.jid.str(), kPhone);
+                EXPECT_TRUE(peer.end_to_end());
+                EXPECT_EQ(peer.fingerprint, phone_cert.sha256);
                 device_links.push_back(std::move(l));
             });
         responder->transport = [this](const TransportContext& ctx, const xml::Element& offer) -> Result<TransportPtr> {
@@ -192,6 +194,8 @@ TEST_F(OobTest, TrustedBothWaysBytesFlowBothWaysOverTheSecuredStream) {
     EXPECT_EQ(phone_link->stream->peer_fingerprint(), device_cert.sha256);
     EXPECT_EQ(device_links[0].stream->peer_fingerprint(), phone_cert.sha256);
     EXPECT_EQ(device_links[0].session->peer().jid.str(), kPhone);
+    EXPECT_EQ(phone_link->session->peer().fingerprint, device_cert.sha256);
+    EXPECT_TRUE(phone_link->session->peer().end_to_end());
     expect_bytes_both_ways(1024 * 1024 + 7, 300 * 1024 + 1);
     EXPECT_TRUE(terminates.empty());
     EXPECT_EQ(responder->session_count(), 1u);

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "xmpp/jingle/ibb_transport.hpp"
 
@@ -46,6 +47,7 @@ struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
     xtls::HandshakeParams params;
     xtls::CancelEstablish cancel_secure;
     std::shared_ptr<xtls::SecuredStream> stream;
+    std::optional<client::Peer> proven;  // once secured: the peer as TLS proved it
     boost::asio::steady_timer timer;      // responder: waiting for transport-replace; both: kPeerEndGrace
     std::chrono::milliseconds replace_wait{15000};
     std::vector<xml::Element> early_info;  // transport-info sent before the session existed
@@ -199,6 +201,7 @@ struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
             return fail(Reason{security ? "security-error" : kTransportFailed, r.error().text, {}}, r.error());
         }
         stream = *r;
+        proven = client::Peer::end_to_end_peer(session->peer().jid, stream->peer_fingerprint());
         stream->set_end_observer([w = weak_from_this()](const std::string& reason, bool by_us) {
             if (auto self = w.lock()) self->stream_ended(reason, by_us);
         });
@@ -255,7 +258,7 @@ struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
 
 void OobSession::close() { link_->close(); }
 bool OobSession::ended() const { return link_->ended(); }
-const client::Peer& OobSession::peer() const { return link_->session->peer(); }
+const client::Peer& OobSession::peer() const { return *link_->proven; }
 const std::string& OobSession::sid() const { return link_->session->sid(); }
 
 CancelOob open_oob(JingleManager& manager, OpenOob request, OobHandler done) {
@@ -362,7 +365,8 @@ void OobResponder::incoming(const SessionPtr& session, const Jingle& initiate) {
     link->params.method = xtls::Method::X509;
     link->params.peer_fingerprint = offer->fingerprint;
     link->on_security_failure = std::move(acceptance.on_security_failure);
-    link->on_link = [this, alive = std::weak_ptr<OobResponder*>(alive_), peer = session->peer()](OobLink l) {
+    link->on_link = [this, alive = std::weak_ptr<OobResponder*>(alive_)](OobLink l) {
+        client::Peer peer = l.session->peer();
         if (alive.lock() && on_link_) on_link_(peer, std::move(l));
     };
     Session::Handlers h = link->handlers();

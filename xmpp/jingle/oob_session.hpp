@@ -88,6 +88,7 @@ public:
     // Closes the stream (queued bytes flushed) and ends the session with <success/>.
     void close();
     bool ended() const;
+    // The peer as TLS proved it: its full JID and certificate fingerprint (Proof::EndToEnd).
     const client::Peer& peer() const;
     const std::string& sid() const;
 
@@ -115,6 +116,7 @@ CancelOob open_oob(JingleManager& manager, OpenOob request, OobHandler done);
 // Device side.
 class OobResponder {
 public:
+    // `peer`: as TLS proved it (OobSession::peer()).
     using Listener = std::function<void(const client::Peer& peer, OobLink link)>;
     // Installs itself on `manager` for kOobNs (replacing an earlier one);
     // `ours.methods` is ignored. The policy's methods must include x509.
