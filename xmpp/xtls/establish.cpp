@@ -14,6 +14,7 @@
 #include "xmpp/stream/xml_stream.hpp"
 #include "xmpp/tls/tls_stream.hpp"
 #include "xmpp/xtls/e2e_channel.hpp"
+#include "xmpp/xtls/secure_stream.hpp"
 #include "xmpp/xtls/xtls.hpp"
 
 namespace xpmn::xtls {
@@ -21,22 +22,6 @@ namespace xpmn::xtls {
 namespace {
 
 Error security_error(std::string text) { return Error{"security-error", std::move(text)}; }
-
-// x509: the leaf must be the certificate announced in Jingle, and trusted.
-tls::PeerVerifier announced_and_trusted(const HandshakeParams& p) {
-    if (!p.trusted) throw tls::TlsError("no trust check was given for the peer's certificate");
-    auto announced = tls::verify_fingerprint(p.peer_fingerprint, "fingerprint announced in Jingle");
-    auto trusted = tls::verify_trusted(p.trusted, "trust store");
-    return [announced, trusted](const tls::PeerCertificate& peer) -> std::string {
-        std::string why = announced(peer);
-        if (!why.empty()) return why;
-        try {  // inside an OpenSSL callback: nothing may escape
-            return trusted(peer);
-        } catch (const std::exception& e) {
-            return std::string("the trust store failed: ") + e.what();
-        }
-    };
-}
 
 // The SRP user name is the Jingle initiator's full JID: nobody else's PIN
 // verifier is asked for.
@@ -63,17 +48,7 @@ std::shared_ptr<tls::TlsStream> make_tls(net::ByteStreamPtr transport, Handshake
         return std::make_shared<tls::TlsStream>(std::move(transport), tls::make_server_context({}), TlsRole::Server,
                                                 check);
     }
-    if (!p.identity) throw tls::TlsError("no device certificate to present");
-    check.verify = announced_and_trusted(p);
-    if (p.role == Role::Initiator) {
-        tls::ClientOptions o;
-        o.pinned_sha256 = p.peer_fingerprint;  // no CAs: the verifier above judges
-        o.identity = p.identity;
-        return std::make_shared<tls::TlsStream>(std::move(transport), tls::make_client_context(o), TlsRole::Client,
-                                                check);
-    }
-    return std::make_shared<tls::TlsStream>(std::move(transport), tls::make_server_context({p.identity, true}),
-                                            TlsRole::Server, check);
+    return make_x509_tls(std::move(transport), p);
 }
 
 class Establishment : public std::enable_shared_from_this<Establishment> {
