@@ -152,11 +152,15 @@ class NasFetchTest : public ::testing::Test {
 protected:
     Loop loop;
     TestNas nas;
-    NasFetcher fetcher{NasFetcher::Options{1}};  // 1 s: the stall test ends soon
+    NasFetcher fetcher;
+    NasFetcher impatient{NasFetcher::Options{1}};  // 1 s: the timeout tests end soon
 
-    NasBody open_ok(const std::string& path, std::optional<RangeSpec> range = std::nullopt) {
+    void SetUp() override { big_file(); }  // made before the server must answer quickly
+
+    NasBody open_ok(const std::string& path, std::optional<RangeSpec> range = std::nullopt,
+                    NasFetcher* via = nullptr) {
         Opened o;
-        fetcher.open(nas.url(path), range, [&](Result<NasBody> r) { o.result.emplace(std::move(r)); });
+        (via ? via : &fetcher)->open(nas.url(path), range, [&](Result<NasBody> r) { o.result.emplace(std::move(r)); });
         EXPECT_FALSE(o.done()) << "the handler ran inside open()";
         EXPECT_TRUE(loop.run_until([&] { return o.done(); }));
         if (!o.result || !*o.result) {
@@ -165,9 +169,10 @@ protected:
         }
         return std::move(o.result->value());
     }
-    Error open_fails(const std::string& url, std::optional<RangeSpec> range = std::nullopt) {
+    Error open_fails(const std::string& url, std::optional<RangeSpec> range = std::nullopt,
+                     NasFetcher* via = nullptr) {
         Opened o;
-        fetcher.open(url, range, [&](Result<NasBody> r) { o.result.emplace(std::move(r)); });
+        (via ? via : &fetcher)->open(url, range, [&](Result<NasBody> r) { o.result.emplace(std::move(r)); });
         EXPECT_TRUE(loop.run_until([&] { return o.done(); }));
         if (!o.result) return Error{"no answer", ""};
         if (*o.result) return Error{"unexpected success", ""};
@@ -236,11 +241,11 @@ TEST_F(NasFetchTest, AClosedPortIsRemoteServerNotFound) {
 }
 
 TEST_F(NasFetchTest, ANasThatNeverAnswersIsRemoteServerTimeout) {
-    EXPECT_EQ(open_fails(nas.url("/hang")).condition, "remote-server-timeout");
+    EXPECT_EQ(open_fails(nas.url("/hang"), std::nullopt, &impatient).condition, "remote-server-timeout");
 }
 
 TEST_F(NasFetchTest, AStallMidBodyEndsTheSourceWithRemoteServerTimeout) {
-    NasBody body = open_ok("/stall");
+    NasBody body = open_ok("/stall", std::nullopt, &impatient);
     ASSERT_TRUE(body.source);
     Drain d = read_all(body);
     ASSERT_TRUE(d.error);
