@@ -69,9 +69,6 @@ bool is_redirect(unsigned status) {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-// Closes a response stream whose body is not wanted without blocking: an
-// asynchronous close lets libsoup finish (or drop) the connection itself.
-void discard(GInputStream* stream) { g_input_stream_close_async(stream, G_PRIORITY_DEFAULT, nullptr, nullptr, nullptr); }
 
 // The body of one response, read only when asked.
 class BodySource final : public oob::Source {
@@ -87,13 +84,18 @@ public:
         bool to_end = true;  // the range ends where the body ends (read its EOF for keep-alive)
         bool reading = false;
         bool ended = false;  // delivered its end or an error, or cancelled
+        bool at_eof = false;  // the body's EOF was read
         std::size_t want = 0;
         ReadHandler done;
 
+        // Ends the source. Early (before the body's EOF was read) it cancels
+        // the message itself: libsoup then closes the connection instead of
+        // reading the rest of the file to keep it alive.
         void release() {
+            const bool early = !(remaining == 0 && skip == 0 && at_eof);
             ended = true;
             done = nullptr;
-            if (cancellable) g_cancellable_cancel(cancellable.get());
+            if (early && cancellable) g_cancellable_cancel(cancellable.get());
             if (stream && !reading) {
                 stream.reset();
                 message.reset();
@@ -175,6 +177,7 @@ private:
             return;
         }
         if (st->remaining == 0) {  // the EOF read: the body ended where announced
+            st->at_eof = n == 0;
             finish(st, std::string());
             return;
         }
@@ -284,9 +287,17 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
     SoupMessage* msg = request->message.get();
     SoupMessageHeaders* headers = soup_message_get_response_headers(msg);
     const unsigned status = soup_message_get_status(msg);
+    // Drops a response whose body is not wanted: cancelling the message
+    // closes its connection rather than reading an unbounded body to reuse
+    // it. A redirect sends again under a fresh cancellable.
+    auto drop = [&] {
+        g_cancellable_cancel(request->cancellable.get());
+        stream.reset();
+        request->cancellable.reset(g_cancellable_new());
+    };
 
     if (is_redirect(status)) {
-        discard(stream.get());
+        drop();
         const char* location = soup_message_headers_get_one(headers, "Location");
         GUri* next = location ? g_uri_parse_relative(request->uri.get(), location, kUriFlags, nullptr)
                               : nullptr;
@@ -310,12 +321,12 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
         return;
     }
     if (status == SOUP_STATUS_NOT_FOUND || status == SOUP_STATUS_GONE) {
-        discard(stream.get());
+        drop();
         request->complete(Error{"item-not-found", "the NAS no longer has this file (HTTP " + std::to_string(status) + ")"});
         return;
     }
     if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE) {
-        discard(stream.get());
+        drop();
         std::string text = "the range is outside the file";
         const char* cr = soup_message_headers_get_one(headers, "Content-Range");
         if (auto parsed = cr ? parse_content_range(cr) : Result<ContentRange>(Error{}); parsed && parsed->total)
@@ -324,14 +335,14 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
         return;
     }
     if (status != SOUP_STATUS_OK && status != SOUP_STATUS_PARTIAL_CONTENT) {
-        discard(stream.get());
+        drop();
         request->complete(Error{"undefined-condition", "the NAS answered HTTP " + std::to_string(status) + " " +
                                                            (soup_message_get_reason_phrase(msg) ? soup_message_get_reason_phrase(msg) : "")});
         return;
     }
     const char* coding = soup_message_headers_get_one(headers, "Content-Encoding");
     if (coding && g_ascii_strcasecmp(coding, "identity") != 0) {
-        discard(stream.get());
+        drop();
         request->complete(bad_answer(std::string("a coded body (") + coding + ")"));
         return;
     }
@@ -347,7 +358,7 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
                                                  : Result<ByteSpan>(Error{"bad-request", "no range asked"});
         if (!parsed || !parsed->span || !parsed->total || !wanted || !(*wanted == *parsed->span) ||
             (has_length && static_cast<std::uint64_t>(length) != parsed->span->size())) {
-            discard(stream.get());
+            drop();
             request->complete(bad_answer(std::string("a 206 whose Content-Range (") + (cr ? cr : "none") +
                                          ") is not the range asked for (" +
                                          (request->range ? format_range(*request->range) : "none") + ")"));
@@ -358,7 +369,7 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
         st->to_end = true;
     } else {
         if (!has_length) {
-            discard(stream.get());
+            drop();
             request->complete(bad_answer("no Content-Length (the size must be known)"));
             return;
         }
@@ -366,7 +377,7 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
         if (request->range) {  // the NAS ignores Range: drop, then cut
             auto span = resolve_range(*request->range, out.total);
             if (!span || span->first > kMaxSkipBytes) {
-                discard(stream.get());
+                drop();
                 request->complete(span ? Error{"not-allowed", "the NAS ignores Range and the range starts past " +
                                                                   std::to_string(kMaxSkipBytes) + " bytes"}
                                        : span.error());
@@ -386,7 +397,7 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
     st->session = add_ref(request->session.get());
     st->message = add_ref(msg);
     st->stream = std::move(stream);
-    st->cancellable.reset(g_cancellable_new());
+    st->cancellable = add_ref(request->cancellable.get());  // the message's: see release()
     out.source = std::make_unique<BodySource>(std::move(st));
     request->complete(std::move(out));
 }

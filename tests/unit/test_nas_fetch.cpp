@@ -313,6 +313,7 @@ TEST_F(NasFetchTest, CancelReleasesTheConnectionAndNoCallbackFollows) {
     body.source->cancel();
     EXPECT_TRUE(loop.run_until([&] { return nas.aborted == 1; }));
     EXPECT_FALSE(called);
+    EXPECT_LT(nas.written, big_file().size());  // the rest was not drained to keep the connection
     // A new fetch needs (and gets) another connection.
     NasBody again = open_ok("/file", RangeSpec::from_to(0, 9));
     EXPECT_EQ(read_all(again).data, small_file().substr(0, 10));
@@ -323,8 +324,12 @@ TEST_F(NasFetchTest, DroppingTheSourceReleasesTheConnection) {
     {
         NasBody body = open_ok("/big");
         ASSERT_TRUE(body.source);
+        bool got = false;
+        body.source->read(kChunk, [&](Result<std::string> r) { got = r.ok(); });
+        ASSERT_TRUE(loop.run_until([&] { return got; }));
     }
     EXPECT_TRUE(loop.run_until([&] { return nas.aborted == 1; }));
+    EXPECT_LT(nas.written, big_file().size());
 }
 
 TEST_F(NasFetchTest, AReaderThatStopsMakesTheRelayStopReading) {
