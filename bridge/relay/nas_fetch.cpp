@@ -204,6 +204,15 @@ struct NasFetcher::Request : std::enable_shared_from_this<Request> {
     std::optional<RangeSpec> range;
     OpenHandler done;
     int redirects = 0;
+    bool without_range = false;  // the NAS refused the Range header (400)
+    bool open_ended = false;     // the NAS refused a `to` past the end (416)
+
+    // The Range header sent: what was asked, unless the NAS refused it.
+    std::optional<RangeSpec> sent_range() const {
+        if (!range || without_range) return std::nullopt;
+        if (open_ended) return RangeSpec::from_to(range->first);
+        return range;
+    }
     GRef<SoupMessage> message;
     GRef<GCancellable> cancellable{g_cancellable_new()};
 
@@ -258,9 +267,8 @@ void NasFetcher::send(std::shared_ptr<Request> request) {
     request->message.reset(soup_message_new_from_uri("GET", request->uri.get()));
     SoupMessage* msg = request->message.get();
     soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
-    if (request->range)
-        soup_message_headers_replace(soup_message_get_request_headers(msg), "Range",
-                                     format_range(*request->range).c_str());
+    if (const auto sent = request->sent_range())
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "Range", format_range(*sent).c_str());
     SoupSession* session = request->session.get();
     GCancellable* cancellable = request->cancellable.get();
     soup_session_send_async(session, msg, G_PRIORITY_DEFAULT, cancellable, sent,
@@ -325,6 +333,15 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
         request->complete(Error{"item-not-found", "the NAS no longer has this file (HTTP " + std::to_string(status) + ")"});
         return;
     }
+    if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE && request->range && request->range->last &&
+        !request->open_ended) {
+        // minidlna answers 416 to a `to` past the end, which RFC 9110 cuts to
+        // the end: ask from `from` on and cut the body to the range.
+        drop();
+        request->open_ended = true;
+        send(request);
+        return;
+    }
     if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE) {
         drop();
         std::string text = "the range is outside the file";
@@ -332,6 +349,15 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
         if (auto parsed = cr ? parse_content_range(cr) : Result<ContentRange>(Error{}); parsed && parsed->total)
             text += " (the file has " + std::to_string(*parsed->total) + " bytes)";
         request->complete(Error{kRangeNotSatisfiable, text});
+        return;
+    }
+    if (status == SOUP_STATUS_BAD_REQUEST && request->range && !request->without_range) {
+        // minidlna answers 400, not 416, to a range past the end: ask for
+        // the whole file, whose length then decides (range-not-satisfiable,
+        // or the range cut out of it).
+        drop();
+        request->without_range = true;
+        send(request);
         return;
     }
     if (status != SOUP_STATUS_OK && status != SOUP_STATUS_PARTIAL_CONTENT) {
@@ -349,47 +375,62 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
     const bool has_length = soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH;
     const goffset length = soup_message_headers_get_content_length(headers);
 
-    auto st = std::make_shared<BodySource::State>();
-    NasBody out;
+    // What the body holds: the Content-Range of a 206, the whole file of a 200.
+    const char* cr = soup_message_headers_get_one(headers, "Content-Range");
+    std::optional<ByteSpan> held;
+    std::uint64_t total = 0;
     if (status == SOUP_STATUS_PARTIAL_CONTENT) {
-        const char* cr = soup_message_headers_get_one(headers, "Content-Range");
         auto parsed = cr ? parse_content_range(cr) : Result<ContentRange>(Error{"bad-request", "missing"});
-        Result<ByteSpan> wanted = request->range ? resolve_range(*request->range, parsed && parsed->total ? *parsed->total : 0)
-                                                 : Result<ByteSpan>(Error{"bad-request", "no range asked"});
-        if (!parsed || !parsed->span || !parsed->total || !wanted || !(*wanted == *parsed->span) ||
+        if (!request->range || !parsed || !parsed->span || !parsed->total ||
             (has_length && static_cast<std::uint64_t>(length) != parsed->span->size())) {
             drop();
-            request->complete(bad_answer(std::string("a 206 whose Content-Range (") + (cr ? cr : "none") +
-                                         ") is not the range asked for (" +
-                                         (request->range ? format_range(*request->range) : "none") + ")"));
+            request->complete(bad_answer(std::string("a 206 with Content-Range ") + (cr ? cr : "(none)") +
+                                         " to a request for " +
+                                         (request->range ? format_range(*request->range) : "the whole file")));
             return;
         }
-        out.total = *parsed->total;
-        st->remaining = parsed->span->size();
-        st->to_end = true;
+        held = parsed->span;
+        total = *parsed->total;
     } else {
         if (!has_length) {
             drop();
             request->complete(bad_answer("no Content-Length (the size must be known)"));
             return;
         }
-        out.total = static_cast<std::uint64_t>(length);
-        if (request->range) {  // the NAS ignores Range: drop, then cut
-            auto span = resolve_range(*request->range, out.total);
-            if (!span || span->first > kMaxSkipBytes) {
-                drop();
-                request->complete(span ? Error{"not-allowed", "the NAS ignores Range and the range starts past " +
-                                                                  std::to_string(kMaxSkipBytes) + " bytes"}
-                                       : span.error());
-                return;
-            }
-            st->skip = span->first;
-            st->remaining = span->size();
-            st->to_end = span->last + 1 == out.total;
-        } else {
-            st->remaining = out.total;
-        }
+        total = static_cast<std::uint64_t>(length);
+        if (total > 0) held = ByteSpan{0, total - 1};
     }
+    // What the source gives: the range asked for, cut out of what is held
+    // when the NAS sent more (it ignored Range, or minidlna's answer of the
+    // whole rest to `bytes=0-0`).
+    auto st = std::make_shared<BodySource::State>();
+    if (request->range) {
+        auto wanted = resolve_range(*request->range, total);
+        if (!wanted) {
+            drop();
+            request->complete(wanted.error());
+            return;
+        }
+        if (!held || wanted->first < held->first || wanted->last > held->last) {
+            drop();
+            request->complete(bad_answer(std::string("Content-Range ") + (cr ? cr : "(none)") + " does not hold " +
+                                         format_range(*request->range)));
+            return;
+        }
+        if (wanted->first - held->first > kMaxSkipBytes) {
+            drop();
+            request->complete(Error{"not-allowed", "the NAS ignores the range asked for and it starts past " +
+                                                       std::to_string(kMaxSkipBytes) + " bytes of its answer"});
+            return;
+        }
+        st->skip = wanted->first - held->first;
+        st->remaining = wanted->size();
+        st->to_end = wanted->last == held->last;
+    } else {
+        st->remaining = total;
+    }
+    NasBody out;
+    out.total = total;
     const char* type = soup_message_headers_get_content_type(headers, nullptr);
     out.type = type && *type ? type : "application/octet-stream";
     out.size = st->remaining;

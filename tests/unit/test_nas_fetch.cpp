@@ -93,7 +93,7 @@ struct TestNas {
             return;
         }
         const std::string* file = p == "/big" ? &big_file() : &small_file();
-        if (p != "/file" && p != "/big" && p != "/norange" && p != "/stall" && p != "/cut")
+        if (p != "/file" && p != "/big" && p != "/norange" && p != "/stall" && p != "/cut" && p != "/quirky")
             return soup_server_message_set_status(msg, 404, nullptr);
 
         const std::uint64_t total = file->size();
@@ -102,11 +102,16 @@ struct TestNas {
         if (range_header && p != "/norange") {
             auto spec = parse_range(range_header);
             auto resolved = spec ? resolve_range(*spec, total) : Result<ByteSpan>(spec.error());
+            if (p == "/quirky" && spec) {  // minidlna 1.3: 400 past the end, 416 for a `to` past the end
+                if (spec->first >= total) return soup_server_message_set_status(msg, 400, nullptr);
+                if (spec->last && *spec->last >= total) return soup_server_message_set_status(msg, 416, nullptr);
+            }
             if (!resolved) {
                 soup_message_headers_replace(resp, "Content-Range", format_unsatisfied_range(total).c_str());
                 return soup_server_message_set_status(msg, 416, nullptr);
             }
             span = *resolved;
+            if (p == "/quirky" && spec->last == 0u) span.last = total - 1;  // "-0" taken as "to the end"
             soup_server_message_set_status(msg, 206, nullptr);
             soup_message_headers_replace(resp, "Content-Range", format_content_range(span, total).c_str());
         } else {
@@ -294,6 +299,19 @@ TEST_F(NasFetchTest, ANasIgnoringRangeStillYieldsExactlyTheRange) {
     // The tail of the file is the rest of the 200 body: reading its end.
     NasBody tail = open_ok("/norange", RangeSpec::from_to(small_file().size() - 5));
     EXPECT_EQ(read_all(tail).data, small_file().substr(small_file().size() - 5));
+}
+
+TEST_F(NasFetchTest, MinidlnasRangeQuirksStillYieldTheRange) {
+    const auto& f = small_file();
+    NasBody first = open_ok("/quirky", RangeSpec::from_to(0, 0));  // answered with the whole file
+    EXPECT_EQ(first.size, 1u);
+    EXPECT_EQ(read_all(first).data, f.substr(0, 1));
+    NasBody tail = open_ok("/quirky", RangeSpec::from_to(f.size() - 10, f.size() + 100));  // 416, then `from-`
+    EXPECT_EQ(tail.size, 10u);
+    EXPECT_EQ(read_all(tail).data, f.substr(f.size() - 10));
+    EXPECT_EQ(nas.ranges.back(), "bytes=" + std::to_string(f.size() - 10) + "-");
+    EXPECT_EQ(open_fails(nas.url("/quirky"), RangeSpec::from_to(f.size())).condition, kRangeNotSatisfiable);  // 400, then whole
+    EXPECT_EQ(nas.ranges.back(), "");
 }
 
 TEST_F(NasFetchTest, ConsecutiveFetchesReuseTheConnection) {
