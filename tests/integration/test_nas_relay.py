@@ -1,5 +1,5 @@
-"""The bridge's NAS relay (bridge/relay/nas_fetch) against a real minidlna in
-a private network namespace: whole files and ranges (start, middle, end, a
+"""The bridge's NAS relay (bridge/relay/nas_fetch) against a real minidlna and
+a real Gerbera in a private network namespace: whole files and ranges (start, middle, end, a
 single byte, a `to` past the end) come back byte-identical to the library's
 files, and a range past the end is range-not-satisfiable. The relay is driven
 by tests/tools/nas_fetch_probe.
@@ -19,24 +19,26 @@ if not inside_namespace():
 else:
     from xpmntest import media
     from xpmntest.bridge import BUILD, class_workdir, start_server
-    from xpmntest.nas import MiniDlna
+    from xpmntest.nas import Gerbera, MiniDlna
     from xpmntest.netns import NetNs
 
     PROBE = os.path.join(BUILD, 'tests', 'nas_fetch_probe')
 
-    class TestNasRelay(unittest.TestCase):
+    class RelayChecks:
+        server_class = None
+
         @classmethod
         def setUpClass(cls):
             class_workdir(cls, 'xpmn-relay-')
             lib = os.path.join(cls.workdir, 'lib')
             cls.manifest = media.make_library(lib)
-            cls.mdl = start_server(cls, MiniDlna(os.path.join(cls.workdir, 'minidlna'), lib,
-                                                 netns=NetNs.current()))
+            cls.nas = start_server(cls, cls.server_class(os.path.join(cls.workdir, 'nas'), lib,
+                                                         netns=NetNs.current()))
             cls.files = []  # (url, bytes) of every audio and video file
             for m in cls.manifest:
                 if m['kind'] not in ('audio', 'video'):
                     continue
-                entry = cls.mdl.wait_item(m['relpath'], m['title'])
+                entry = cls.nas.wait_item(m['relpath'], m['title'])
                 with open(m['path'], 'rb') as f:
                     cls.files.append((entry['res'][0]['url'], f.read()))
 
@@ -75,6 +77,12 @@ else:
             code, facts, _ = self.fetch(url, len(want) + 10)
             self.assertEqual(code, 2)
             self.assertTrue(facts.startswith('range-not-satisfiable'), facts)
+
+    class TestMiniDlnaRelay(RelayChecks, unittest.TestCase):
+        server_class = MiniDlna
+
+    class TestGerberaRelay(RelayChecks, unittest.TestCase):
+        server_class = Gerbera
 
     if __name__ == '__main__':
         unittest.main()
