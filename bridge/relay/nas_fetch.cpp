@@ -69,9 +69,6 @@ bool is_redirect(unsigned status) {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-// Closes a response stream whose body is not wanted without blocking: an
-// asynchronous close lets libsoup finish (or drop) the connection itself.
-void discard(GInputStream* stream) { g_input_stream_close_async(stream, G_PRIORITY_DEFAULT, nullptr, nullptr, nullptr); }
 
 // The body of one response, read only when asked.
 class BodySource final : public oob::Source {
@@ -87,13 +84,18 @@ public:
         bool to_end = true;  // the range ends where the body ends (read its EOF for keep-alive)
         bool reading = false;
         bool ended = false;  // delivered its end or an error, or cancelled
+        bool at_eof = false;  // the body's EOF was read
         std::size_t want = 0;
         ReadHandler done;
 
+        // Ends the source. Early (before the body's EOF was read) it cancels
+        // the message itself: libsoup then closes the connection instead of
+        // reading the rest of the file to keep it alive.
         void release() {
+            const bool early = !(remaining == 0 && skip == 0 && at_eof);
             ended = true;
             done = nullptr;
-            if (cancellable) g_cancellable_cancel(cancellable.get());
+            if (early && cancellable) g_cancellable_cancel(cancellable.get());
             if (stream && !reading) {
                 stream.reset();
                 message.reset();
@@ -175,6 +177,7 @@ private:
             return;
         }
         if (st->remaining == 0) {  // the EOF read: the body ended where announced
+            st->at_eof = n == 0;
             finish(st, std::string());
             return;
         }
@@ -201,6 +204,15 @@ struct NasFetcher::Request : std::enable_shared_from_this<Request> {
     std::optional<RangeSpec> range;
     OpenHandler done;
     int redirects = 0;
+    bool without_range = false;  // the NAS refused the Range header (400)
+    bool open_ended = false;     // the NAS refused a `to` past the end (416)
+
+    // The Range header sent: what was asked, unless the NAS refused it.
+    std::optional<RangeSpec> sent_range() const {
+        if (!range || without_range) return std::nullopt;
+        if (open_ended) return RangeSpec::from_to(range->first);
+        return range;
+    }
     GRef<SoupMessage> message;
     GRef<GCancellable> cancellable{g_cancellable_new()};
 
@@ -255,9 +267,8 @@ void NasFetcher::send(std::shared_ptr<Request> request) {
     request->message.reset(soup_message_new_from_uri("GET", request->uri.get()));
     SoupMessage* msg = request->message.get();
     soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
-    if (request->range)
-        soup_message_headers_replace(soup_message_get_request_headers(msg), "Range",
-                                     format_range(*request->range).c_str());
+    if (const auto sent = request->sent_range())
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "Range", format_range(*sent).c_str());
     SoupSession* session = request->session.get();
     GCancellable* cancellable = request->cancellable.get();
     soup_session_send_async(session, msg, G_PRIORITY_DEFAULT, cancellable, sent,
@@ -284,9 +295,17 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
     SoupMessage* msg = request->message.get();
     SoupMessageHeaders* headers = soup_message_get_response_headers(msg);
     const unsigned status = soup_message_get_status(msg);
+    // Drops a response whose body is not wanted: cancelling the message
+    // closes its connection rather than reading an unbounded body to reuse
+    // it. A redirect sends again under a fresh cancellable.
+    auto drop = [&] {
+        g_cancellable_cancel(request->cancellable.get());
+        stream.reset();
+        request->cancellable.reset(g_cancellable_new());
+    };
 
     if (is_redirect(status)) {
-        discard(stream.get());
+        drop();
         const char* location = soup_message_headers_get_one(headers, "Location");
         GUri* next = location ? g_uri_parse_relative(request->uri.get(), location, kUriFlags, nullptr)
                               : nullptr;
@@ -310,12 +329,21 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
         return;
     }
     if (status == SOUP_STATUS_NOT_FOUND || status == SOUP_STATUS_GONE) {
-        discard(stream.get());
+        drop();
         request->complete(Error{"item-not-found", "the NAS no longer has this file (HTTP " + std::to_string(status) + ")"});
         return;
     }
+    if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE && request->range && request->range->last &&
+        !request->open_ended) {
+        // minidlna answers 416 to a `to` past the end, which RFC 9110 cuts to
+        // the end: ask from `from` on and cut the body to the range.
+        drop();
+        request->open_ended = true;
+        send(request);
+        return;
+    }
     if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE) {
-        discard(stream.get());
+        drop();
         std::string text = "the range is outside the file";
         const char* cr = soup_message_headers_get_one(headers, "Content-Range");
         if (auto parsed = cr ? parse_content_range(cr) : Result<ContentRange>(Error{}); parsed && parsed->total)
@@ -323,62 +351,86 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
         request->complete(Error{kRangeNotSatisfiable, text});
         return;
     }
+    if (status == SOUP_STATUS_BAD_REQUEST && request->range && !request->without_range) {
+        // minidlna answers 400, not 416, to a range past the end: ask for
+        // the whole file, whose length then decides (range-not-satisfiable,
+        // or the range cut out of it).
+        drop();
+        request->without_range = true;
+        send(request);
+        return;
+    }
     if (status != SOUP_STATUS_OK && status != SOUP_STATUS_PARTIAL_CONTENT) {
-        discard(stream.get());
+        drop();
         request->complete(Error{"undefined-condition", "the NAS answered HTTP " + std::to_string(status) + " " +
                                                            (soup_message_get_reason_phrase(msg) ? soup_message_get_reason_phrase(msg) : "")});
         return;
     }
     const char* coding = soup_message_headers_get_one(headers, "Content-Encoding");
     if (coding && g_ascii_strcasecmp(coding, "identity") != 0) {
-        discard(stream.get());
+        drop();
         request->complete(bad_answer(std::string("a coded body (") + coding + ")"));
         return;
     }
     const bool has_length = soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH;
     const goffset length = soup_message_headers_get_content_length(headers);
 
-    auto st = std::make_shared<BodySource::State>();
-    NasBody out;
+    // What the body holds: the Content-Range of a 206, the whole file of a 200.
+    const char* cr = soup_message_headers_get_one(headers, "Content-Range");
+    std::optional<ByteSpan> held;
+    std::uint64_t total = 0;
     if (status == SOUP_STATUS_PARTIAL_CONTENT) {
-        const char* cr = soup_message_headers_get_one(headers, "Content-Range");
         auto parsed = cr ? parse_content_range(cr) : Result<ContentRange>(Error{"bad-request", "missing"});
-        Result<ByteSpan> wanted = request->range ? resolve_range(*request->range, parsed && parsed->total ? *parsed->total : 0)
-                                                 : Result<ByteSpan>(Error{"bad-request", "no range asked"});
-        if (!parsed || !parsed->span || !parsed->total || !wanted || !(*wanted == *parsed->span) ||
+        if (!request->range || !parsed || !parsed->span || !parsed->total ||
             (has_length && static_cast<std::uint64_t>(length) != parsed->span->size())) {
-            discard(stream.get());
-            request->complete(bad_answer(std::string("a 206 whose Content-Range (") + (cr ? cr : "none") +
-                                         ") is not the range asked for (" +
-                                         (request->range ? format_range(*request->range) : "none") + ")"));
+            drop();
+            request->complete(bad_answer(std::string("a 206 with Content-Range ") + (cr ? cr : "(none)") +
+                                         " to a request for " +
+                                         (request->range ? format_range(*request->range) : "the whole file")));
             return;
         }
-        out.total = *parsed->total;
-        st->remaining = parsed->span->size();
-        st->to_end = true;
+        held = parsed->span;
+        total = *parsed->total;
     } else {
         if (!has_length) {
-            discard(stream.get());
+            drop();
             request->complete(bad_answer("no Content-Length (the size must be known)"));
             return;
         }
-        out.total = static_cast<std::uint64_t>(length);
-        if (request->range) {  // the NAS ignores Range: drop, then cut
-            auto span = resolve_range(*request->range, out.total);
-            if (!span || span->first > kMaxSkipBytes) {
-                discard(stream.get());
-                request->complete(span ? Error{"not-allowed", "the NAS ignores Range and the range starts past " +
-                                                                  std::to_string(kMaxSkipBytes) + " bytes"}
-                                       : span.error());
-                return;
-            }
-            st->skip = span->first;
-            st->remaining = span->size();
-            st->to_end = span->last + 1 == out.total;
-        } else {
-            st->remaining = out.total;
-        }
+        total = static_cast<std::uint64_t>(length);
+        if (total > 0) held = ByteSpan{0, total - 1};
     }
+    // What the source gives: the range asked for, cut out of what is held
+    // when the NAS sent more (it ignored Range, or minidlna's answer of the
+    // whole rest to `bytes=0-0`).
+    auto st = std::make_shared<BodySource::State>();
+    if (request->range) {
+        auto wanted = resolve_range(*request->range, total);
+        if (!wanted) {
+            drop();
+            request->complete(wanted.error());
+            return;
+        }
+        if (!held || wanted->first < held->first || wanted->last > held->last) {
+            drop();
+            request->complete(bad_answer(std::string("Content-Range ") + (cr ? cr : "(none)") + " does not hold " +
+                                         format_range(*request->range)));
+            return;
+        }
+        if (wanted->first - held->first > kMaxSkipBytes) {
+            drop();
+            request->complete(Error{"not-allowed", "the NAS ignores the range asked for and it starts past " +
+                                                       std::to_string(kMaxSkipBytes) + " bytes of its answer"});
+            return;
+        }
+        st->skip = wanted->first - held->first;
+        st->remaining = wanted->size();
+        st->to_end = wanted->last == held->last;
+    } else {
+        st->remaining = total;
+    }
+    NasBody out;
+    out.total = total;
     const char* type = soup_message_headers_get_content_type(headers, nullptr);
     out.type = type && *type ? type : "application/octet-stream";
     out.size = st->remaining;
@@ -386,7 +438,7 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
     st->session = add_ref(request->session.get());
     st->message = add_ref(msg);
     st->stream = std::move(stream);
-    st->cancellable.reset(g_cancellable_new());
+    st->cancellable = add_ref(request->cancellable.get());  // the message's: see release()
     out.source = std::make_unique<BodySource>(std::move(st));
     request->complete(std::move(out));
 }

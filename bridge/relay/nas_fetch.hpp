@@ -18,14 +18,18 @@
 //    through a NAS that redirects).
 //  - No content coding is asked for and a coded body is refused: ranges are
 //    offsets into the file itself.
-//  - Answers: 206 with a Content-Range equal to the requested range resolved
-//    against the total; 200 for a whole-file request, and also for a range
-//    request from a NAS that ignores Range: then the bytes before `first` are
-//    read and dropped (at most kMaxSkipBytes, else not-allowed) and reading
-//    stops after `last`. A length is required (the wire announces size and
-//    total). 404/410 → item-not-found; 416 → kRangeNotSatisfiable; another
-//    status or a malformed answer → undefined-condition; unreachable →
-//    remote-server-not-found; no answer in time → remote-server-timeout.
+//  - Answers: a 206 whose Content-Range holds the requested range resolved
+//    against the total, or a 200 (whole file; a NAS ignoring Range). When
+//    the body holds more than the range, the bytes before it are read and
+//    dropped (at most kMaxSkipBytes, else not-allowed) and reading stops
+//    after it. A length is required (the wire announces size and total).
+//    minidlna 1.3's quirks, met with the real server: `bytes=0-0` answered
+//    with the whole rest (cut), a `to` past the end answered 416 (asked
+//    again as `from-`), a `from` past the end answered 400 (asked again
+//    without Range: the length decides). 404/410 → item-not-found;
+//    416 → kRangeNotSatisfiable; another status or a malformed answer →
+//    undefined-condition; unreachable → remote-server-not-found; no answer
+//    in time → remote-server-timeout.
 #pragma once
 
 #include <gio/gio.h>

@@ -93,7 +93,7 @@ struct TestNas {
             return;
         }
         const std::string* file = p == "/big" ? &big_file() : &small_file();
-        if (p != "/file" && p != "/big" && p != "/norange" && p != "/stall" && p != "/cut")
+        if (p != "/file" && p != "/big" && p != "/norange" && p != "/stall" && p != "/cut" && p != "/quirky")
             return soup_server_message_set_status(msg, 404, nullptr);
 
         const std::uint64_t total = file->size();
@@ -102,11 +102,16 @@ struct TestNas {
         if (range_header && p != "/norange") {
             auto spec = parse_range(range_header);
             auto resolved = spec ? resolve_range(*spec, total) : Result<ByteSpan>(spec.error());
+            if (p == "/quirky" && spec) {  // minidlna 1.3: 400 past the end, 416 for a `to` past the end
+                if (spec->first >= total) return soup_server_message_set_status(msg, 400, nullptr);
+                if (spec->last && *spec->last >= total) return soup_server_message_set_status(msg, 416, nullptr);
+            }
             if (!resolved) {
                 soup_message_headers_replace(resp, "Content-Range", format_unsatisfied_range(total).c_str());
                 return soup_server_message_set_status(msg, 416, nullptr);
             }
             span = *resolved;
+            if (p == "/quirky" && spec->last == 0u) span.last = total - 1;  // "-0" taken as "to the end"
             soup_server_message_set_status(msg, 206, nullptr);
             soup_message_headers_replace(resp, "Content-Range", format_content_range(span, total).c_str());
         } else {
@@ -152,11 +157,15 @@ class NasFetchTest : public ::testing::Test {
 protected:
     Loop loop;
     TestNas nas;
-    NasFetcher fetcher{NasFetcher::Options{1}};  // 1 s: the stall test ends soon
+    NasFetcher fetcher;
+    NasFetcher impatient{NasFetcher::Options{1}};  // 1 s: the timeout tests end soon
 
-    NasBody open_ok(const std::string& path, std::optional<RangeSpec> range = std::nullopt) {
+    void SetUp() override { big_file(); }  // made before the server must answer quickly
+
+    NasBody open_ok(const std::string& path, std::optional<RangeSpec> range = std::nullopt,
+                    NasFetcher* via = nullptr) {
         Opened o;
-        fetcher.open(nas.url(path), range, [&](Result<NasBody> r) { o.result.emplace(std::move(r)); });
+        (via ? via : &fetcher)->open(nas.url(path), range, [&](Result<NasBody> r) { o.result.emplace(std::move(r)); });
         EXPECT_FALSE(o.done()) << "the handler ran inside open()";
         EXPECT_TRUE(loop.run_until([&] { return o.done(); }));
         if (!o.result || !*o.result) {
@@ -165,9 +174,10 @@ protected:
         }
         return std::move(o.result->value());
     }
-    Error open_fails(const std::string& url, std::optional<RangeSpec> range = std::nullopt) {
+    Error open_fails(const std::string& url, std::optional<RangeSpec> range = std::nullopt,
+                     NasFetcher* via = nullptr) {
         Opened o;
-        fetcher.open(url, range, [&](Result<NasBody> r) { o.result.emplace(std::move(r)); });
+        (via ? via : &fetcher)->open(url, range, [&](Result<NasBody> r) { o.result.emplace(std::move(r)); });
         EXPECT_TRUE(loop.run_until([&] { return o.done(); }));
         if (!o.result) return Error{"no answer", ""};
         if (*o.result) return Error{"unexpected success", ""};
@@ -236,11 +246,11 @@ TEST_F(NasFetchTest, AClosedPortIsRemoteServerNotFound) {
 }
 
 TEST_F(NasFetchTest, ANasThatNeverAnswersIsRemoteServerTimeout) {
-    EXPECT_EQ(open_fails(nas.url("/hang")).condition, "remote-server-timeout");
+    EXPECT_EQ(open_fails(nas.url("/hang"), std::nullopt, &impatient).condition, "remote-server-timeout");
 }
 
 TEST_F(NasFetchTest, AStallMidBodyEndsTheSourceWithRemoteServerTimeout) {
-    NasBody body = open_ok("/stall");
+    NasBody body = open_ok("/stall", std::nullopt, &impatient);
     ASSERT_TRUE(body.source);
     Drain d = read_all(body);
     ASSERT_TRUE(d.error);
@@ -291,6 +301,19 @@ TEST_F(NasFetchTest, ANasIgnoringRangeStillYieldsExactlyTheRange) {
     EXPECT_EQ(read_all(tail).data, small_file().substr(small_file().size() - 5));
 }
 
+TEST_F(NasFetchTest, MinidlnasRangeQuirksStillYieldTheRange) {
+    const auto& f = small_file();
+    NasBody first = open_ok("/quirky", RangeSpec::from_to(0, 0));  // answered with the whole file
+    EXPECT_EQ(first.size, 1u);
+    EXPECT_EQ(read_all(first).data, f.substr(0, 1));
+    NasBody tail = open_ok("/quirky", RangeSpec::from_to(f.size() - 10, f.size() + 100));  // 416, then `from-`
+    EXPECT_EQ(tail.size, 10u);
+    EXPECT_EQ(read_all(tail).data, f.substr(f.size() - 10));
+    EXPECT_EQ(nas.ranges.back(), "bytes=" + std::to_string(f.size() - 10) + "-");
+    EXPECT_EQ(open_fails(nas.url("/quirky"), RangeSpec::from_to(f.size())).condition, kRangeNotSatisfiable);  // 400, then whole
+    EXPECT_EQ(nas.ranges.back(), "");
+}
+
 TEST_F(NasFetchTest, ConsecutiveFetchesReuseTheConnection) {
     for (int i = 0; i < 3; ++i) {
         NasBody body = open_ok("/file", RangeSpec::from_to(i * 100, i * 100 + 99));
@@ -308,6 +331,7 @@ TEST_F(NasFetchTest, CancelReleasesTheConnectionAndNoCallbackFollows) {
     body.source->cancel();
     EXPECT_TRUE(loop.run_until([&] { return nas.aborted == 1; }));
     EXPECT_FALSE(called);
+    EXPECT_LT(nas.written, big_file().size());  // the rest was not drained to keep the connection
     // A new fetch needs (and gets) another connection.
     NasBody again = open_ok("/file", RangeSpec::from_to(0, 9));
     EXPECT_EQ(read_all(again).data, small_file().substr(0, 10));
@@ -318,8 +342,12 @@ TEST_F(NasFetchTest, DroppingTheSourceReleasesTheConnection) {
     {
         NasBody body = open_ok("/big");
         ASSERT_TRUE(body.source);
+        bool got = false;
+        body.source->read(kChunk, [&](Result<std::string> r) { got = r.ok(); });
+        ASSERT_TRUE(loop.run_until([&] { return got; }));
     }
     EXPECT_TRUE(loop.run_until([&] { return nas.aborted == 1; }));
+    EXPECT_LT(nas.written, big_file().size());
 }
 
 TEST_F(NasFetchTest, AReaderThatStopsMakesTheRelayStopReading) {
