@@ -4,9 +4,9 @@ namespace xpmn::bridge {
 
 std::string OobLinks::key(const client::Peer& peer) { return peer.jid.str() + ' ' + peer.fingerprint; }
 
-OobLinks::Token OobLinks::add(const client::Peer& peer, Send send) {
+OobLinks::Token OobLinks::add(const client::Peer& peer, Send send, Abort abort) {
     Token token = next_++;
-    links_[key(peer)] = Link{token, std::move(send)};
+    links_[key(peer)] = Link{token, std::move(send), std::move(abort)};
     return token;
 }
 
@@ -29,7 +29,16 @@ bool OobLinks::ready(const client::Peer& peer) const { return find(peer) != null
 std::optional<std::string> OobLinks::send(const client::Peer& peer, oob::SourcePtr source) const {
     const Link* link = find(peer);
     if (!link) return std::nullopt;
-    return link->send(std::move(source));
+    std::string id = link->send(std::move(source));
+    if (id.empty()) return std::nullopt;
+    return id;
+}
+
+bool OobLinks::abort(const client::Peer& peer, const std::string& id) const {
+    const Link* link = find(peer);
+    if (!link) return false;
+    if (link->abort) link->abort(id);
+    return true;
 }
 
 }  // namespace xpmn::bridge

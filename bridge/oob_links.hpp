@@ -21,23 +21,29 @@ class OobLinks {
 public:
     // Starts sending `source` as a new id; returns the id.
     using Send = std::function<std::string(oob::SourcePtr source)>;
+    using Abort = std::function<void(const std::string& id)>;
     using Token = std::uint64_t;
 
     // A session to `peer` (full JID + fingerprint) is up. A newer session of
     // the same peer replaces an older one.
-    Token add(const client::Peer& peer, Send send);
+    Token add(const client::Peer& peer, Send send, Abort abort = {});
     // The session ended (a token that was replaced or removed is ignored).
     void remove(Token token);
 
     bool ready(const client::Peer& peer) const;
     // nullopt when the peer has no session.
+    // nullopt when the peer has no session (or it could not take the source).
     std::optional<std::string> send(const client::Peer& peer, oob::SourcePtr source) const;
+    // Stops sending the peer's id (an unknown id is fine: it may have ended);
+    // false when the peer has no session.
+    bool abort(const client::Peer& peer, const std::string& id) const;
     std::size_t size() const { return links_.size(); }
 
 private:
     struct Link {
         Token token;
         Send send;
+        Abort abort;
     };
     static std::string key(const client::Peer& peer);
     const Link* find(const client::Peer& peer) const;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "bridge/oob_endpoint.hpp"
 #include "xmpp/client/peer.hpp"
 #include "xmpp/jingle/jingle_manager.hpp"
 #include "xmpp/jingle/xmlstream_session.hpp"
@@ -15,6 +16,7 @@ namespace xpmn::bridge {
 struct SecureStreams::Endpoint {
     std::unique_ptr<jingle::JingleManager> jingle;
     std::unique_ptr<jingle::XmlStreamResponder> responder;
+    std::unique_ptr<OobEndpoint> oob;  // not on /bridge
 };
 
 SecureStreams::SecureStreams(Context context) : context_(std::move(context)) {}
@@ -27,6 +29,10 @@ SecureStreams::~SecureStreams() {
 void SecureStreams::serve(const std::shared_ptr<Device>& device, bool pairing) {
     for (const char* f : {"urn:xmpp:jingle:1", jingle::kXmlStreamNs, xtls::kNs, "urn:xmpp:jingle:transports:ibb:1"})
         device->add_feature(f);
+    if (!pairing) {
+        for (const char* f : {jingle::kOobNs, "urn:xmpp:jingle:transports:s5b:1"}) device->add_feature(f);
+        install_oob_abort(*device);
+    }
     std::weak_ptr<Device> weak_device = device;
     device->on_channel([alive = std::weak_ptr<SecureStreams*>(alive_), weak_device, pairing](const ChannelPtr& channel) {
         auto self = alive.lock();
@@ -76,7 +82,12 @@ void SecureStreams::attach_c2s(const std::shared_ptr<Device>& device, const Chan
             std::shared_ptr<xtls::E2eChannel> stream) {
             if (auto self = alive.lock()) (*self)->stream_up(weak, stream);
         });
-    if (pairing) answer_subscriptions(channel);
+    if (pairing)
+        answer_subscriptions(channel);
+    else
+        endpoint->oob = std::make_unique<OobEndpoint>(OobEndpoint::Context{
+            *endpoint->jingle, device, context_.identity, context_.fingerprint, context_.trust, context_.transfer,
+            context_.home.domain()});
 
     const client::PeerChannel* key = channel.get();
     endpoints_[key] = std::move(endpoint);

@@ -6,6 +6,9 @@
 // up becomes one more channel of its device (Device::add_channel), so every
 // profile runs over it unchanged, with the TLS-proven peer.
 //
+// Every device other than /bridge also answers out-of-band sessions
+// (OobEndpoint) for transfers and large results.
+//
 // It also answers presence subscriptions: approved for paired friends only
 // (§2), and pre-approved when a friend has just paired.
 #pragma once
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "bridge/device.hpp"
+#include "config/config.hpp"
 #include "bridge/security/pairing_window.hpp"
 #include "xmpp/core/jid.hpp"
 #include "xmpp/tls/tls_context.hpp"
@@ -38,6 +42,7 @@ public:
         std::string fingerprint;                       // its SHA-256
         std::shared_ptr<const xtls::TrustStore> trust;
         std::shared_ptr<security::PairingWindow> pairing;  // offered on the pairing device only
+        config::TransferSection transfer;                  // out-of-band sessions (§6.2)
     };
     explicit SecureStreams(Context context);
     ~SecureStreams();

@@ -137,6 +137,10 @@ Config load(const std::string& path, const std::vector<Section*>& sections, Othe
     if (auto v = r.boolean(sec, "security", "require_e2e")) c.security.require_e2e = *v;
     if (auto v = r.integer(sec, "security", "pairing_validity", 5, 300)) c.security.pairing_validity = std::chrono::seconds(*v);
 
+    const toml::table* tr = r.table("transfer");
+    if (auto v = r.strings(tr, "transfer", "interfaces")) c.transfer.interfaces = *v;
+    if (auto v = r.boolean(tr, "transfer", "proxies")) c.transfer.proxies = *v;
+
     for (auto* section : sections) section->read(r, r.table(section->name()));
 
     r.report_unknown(other_tables == OtherTables::Ignore);

@@ -47,11 +47,19 @@ struct SecuritySection {
     std::chrono::seconds pairing_validity{300};
 };
 
+// Media transfer (wire profile §6.2): where S5B direct candidates listen and
+// whether the server's SOCKS5 proxies are offered.
+struct TransferSection {
+    std::vector<std::string> interfaces;  // empty: every interface that is up, except loopback
+    bool proxies = true;                  // offer the XMPP server's XEP-0065 proxies
+};
+
 struct Config {
     std::string path;
     XmppSection xmpp;
     BridgeSection bridge;
     SecuritySection security;
+    TransferSection transfer;
 };
 
 // What to do with a table no section reads.

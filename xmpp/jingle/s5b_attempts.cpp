@@ -7,11 +7,11 @@
 namespace xpmn::jingle {
 
 std::shared_ptr<S5bAttempts> S5bAttempts::start(boost::asio::io_context& io, std::vector<S5bCandidate> candidates,
-                                                std::string dst_addr, Options options, Handler done) {
+                                                S5bDstAddrs dst, Options options, Handler done) {
     std::stable_sort(candidates.begin(), candidates.end(),
                      [](const S5bCandidate& a, const S5bCandidate& b) { return a.priority > b.priority; });
     auto self = std::shared_ptr<S5bAttempts>(
-        new S5bAttempts(io, std::move(candidates), std::move(dst_addr), options, std::move(done)));
+        new S5bAttempts(io, std::move(candidates), std::move(dst), options, std::move(done)));
     // Posted: the handler never runs from inside start(), even with no candidates.
     boost::asio::post(io, [self] {
         if (self->finished_) return;
@@ -21,9 +21,9 @@ std::shared_ptr<S5bAttempts> S5bAttempts::start(boost::asio::io_context& io, std
     return self;
 }
 
-S5bAttempts::S5bAttempts(boost::asio::io_context& io, std::vector<S5bCandidate> candidates, std::string dst_addr,
+S5bAttempts::S5bAttempts(boost::asio::io_context& io, std::vector<S5bCandidate> candidates, S5bDstAddrs dst,
                          Options options, Handler done)
-    : io_(io), candidates_(std::move(candidates)), dst_addr_(std::move(dst_addr)), options_(options),
+    : io_(io), candidates_(std::move(candidates)), dst_(std::move(dst)), options_(options),
       done_(std::move(done)), stagger_(io), end_(candidates_.size()) {}
 
 void S5bAttempts::launch_next() {
@@ -31,7 +31,7 @@ void S5bAttempts::launch_next() {
     std::size_t index = next_++;
     const auto& c = candidates_[index];
     running_[index] = socks5::Client::connect(
-        io_, c.host, c.port, dst_addr_, options_.deadline,
+        io_, c.host, c.port, c.type == S5bType::Proxy ? dst_.proxy : dst_.direct, options_.deadline,
         [w = weak_from_this(), index](Result<std::shared_ptr<net::TcpStream>> r) {
             if (auto self = w.lock()) self->attempt_done(index, std::move(r));
         });

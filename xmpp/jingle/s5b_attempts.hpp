@@ -19,6 +19,13 @@
 
 namespace xpmn::jingle {
 
+// The SOCKS5 DST.ADDR for the peer's candidates: `direct` for direct,
+// assisted and tunnel ones, `proxy` for its proxy candidates.
+struct S5bDstAddrs {
+    std::string direct;
+    std::string proxy;
+};
+
 class S5bAttempts : public std::enable_shared_from_this<S5bAttempts> {
 public:
     struct Options {
@@ -34,14 +41,14 @@ public:
 
     // Calls `done` once, from the event loop, unless cancel() came first.
     static std::shared_ptr<S5bAttempts> start(boost::asio::io_context& io, std::vector<S5bCandidate> candidates,
-                                              std::string dst_addr, Options options, Handler done);
+                                              S5bDstAddrs dst, Options options, Handler done);
     // Gives up candidates with a priority below `priority` (started or not):
     // the peer nominated one that beats them. May end with the failure.
     void drop_below(std::uint64_t priority);
     void cancel();
 
 private:
-    S5bAttempts(boost::asio::io_context& io, std::vector<S5bCandidate> candidates, std::string dst_addr,
+    S5bAttempts(boost::asio::io_context& io, std::vector<S5bCandidate> candidates, S5bDstAddrs dst,
                 Options options, Handler done);
     void launch_next();
     void arm_stagger();
@@ -50,7 +57,7 @@ private:
 
     boost::asio::io_context& io_;
     std::vector<S5bCandidate> candidates_;  // highest priority first
-    std::string dst_addr_;
+    S5bDstAddrs dst_;
     Options options_;
     Handler done_;
     boost::asio::steady_timer stagger_;

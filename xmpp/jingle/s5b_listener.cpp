@@ -1,5 +1,7 @@
 #include "xmpp/jingle/s5b_listener.hpp"
 
+#include <algorithm>
+
 namespace xpmn::jingle {
 
 namespace asio = boost::asio;
@@ -27,8 +29,9 @@ Result<std::shared_ptr<S5bListener>> S5bListener::open(asio::io_context& io,
     return l;
 }
 
-void S5bListener::start(std::string dst_addr, std::chrono::milliseconds handshake_deadline, Handler on_stream) {
-    dst_addr_ = std::move(dst_addr);
+void S5bListener::start(std::vector<std::string> dst_addrs, std::chrono::milliseconds handshake_deadline,
+                        Handler on_stream) {
+    dst_addrs_ = std::move(dst_addrs);
     deadline_ = handshake_deadline;
     on_stream_ = std::move(on_stream);
     for (std::size_t i = 0; i < acceptors_.size(); ++i) accept(i);
@@ -51,9 +54,12 @@ void S5bListener::handshake(std::size_t index, tcp::socket socket) {
         socket.close(ignored);
         return;
     }
-    auto expected = dst_addr_;
     auto h = socks5::ServerHandshake::run(
-        std::move(socket), [expected](const std::string& dst) { return dst == expected; }, deadline_,
+        std::move(socket),
+        [expected = dst_addrs_](const std::string& dst) {
+            return std::find(expected.begin(), expected.end(), dst) != expected.end();
+        },
+        deadline_,
         [w = weak_from_this(), index, id = next_handshake_](Result<socks5::ServerHandshake::Accepted> r) {
             auto self = w.lock();
             if (!self) {

@@ -41,9 +41,9 @@ public:
     const std::vector<Bound>& bound() const { return bound_; }
     const std::vector<std::string>& skipped() const { return skipped_; }
 
-    // Accepts clients asking for `dst_addr`; `on_stream` runs for each one
+    // Accepts clients asking for one of `dst_addrs`; `on_stream` runs for each one
     // that completed the handshake (from the event loop).
-    void start(std::string dst_addr, std::chrono::milliseconds handshake_deadline, Handler on_stream);
+    void start(std::vector<std::string> dst_addrs, std::chrono::milliseconds handshake_deadline, Handler on_stream);
     // Stops listening and drops handshakes in progress. Idempotent.
     void close();
 
@@ -58,7 +58,7 @@ private:
     std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
     std::map<std::uint64_t, std::shared_ptr<socks5::ServerHandshake>> handshakes_;
     std::uint64_t next_handshake_ = 0;
-    std::string dst_addr_;
+    std::vector<std::string> dst_addrs_;
     std::chrono::milliseconds deadline_{5000};
     Handler on_stream_;
     bool closed_ = false;

@@ -29,6 +29,7 @@ Result<std::shared_ptr<S5bTransport>> S5bTransport::answer(JingleManager& manage
     if (parsed->kind != S5bElement::Kind::Candidates) return Error{"bad-request", "an S5B offer carries candidates"};
     std::shared_ptr<S5bTransport> t(new S5bTransport(manager, peer, parsed->sid, false, std::move(options)));
     t->theirs_ = std::move(parsed->candidates);
+    t->their_dstaddr_ = parsed->dstaddr;
     if (auto r = t->gather(); !r) return r.error();
     return t;
 }
@@ -48,7 +49,13 @@ Result<void> S5bTransport::gather() {
     pref = 65535;
     for (const auto& p : options_.proxies)
         ours_.push_back({random_sid(), p.host, p.jid, p.port, s5b_priority(S5bType::Proxy, pref--), S5bType::Proxy});
-    listener_->start(our_dst_addr(), options_.attempt_deadline,
+    // Direct candidates are reached with SHA-1(sid + initiator + responder)
+    // whoever offered them (wire profile §6.2, XEP-0260 §2.2); the other
+    // order is taken too, for peers that read §2.2 as "the candidate's
+    // sender first" for the responder's candidates.
+    listener_->start({direct_dst_addr(), socks5::dst_addr(sid_, manager_.self().str(), peer_.str()),
+                      socks5::dst_addr(sid_, peer_.str(), manager_.self().str())},
+                     options_.attempt_deadline,
                      [w = weak_from_this()](std::size_t index, std::shared_ptr<net::TcpStream> s) {
                          auto self = w.lock();
                          if (!self) return s->abort();
@@ -57,10 +64,17 @@ Result<void> S5bTransport::gather() {
     return {};
 }
 
+std::string S5bTransport::direct_dst_addr() const {
+    const std::string self = manager_.self().str(), peer = peer_.str();
+    return initiator_ ? socks5::dst_addr(sid_, self, peer) : socks5::dst_addr(sid_, peer, self);
+}
+// A proxy joins the two connections that name the same DST.ADDR: the one
+// of the candidate's sender first, announced in the `dstaddr` attribute.
 std::string S5bTransport::our_dst_addr() const {
     return socks5::dst_addr(sid_, manager_.self().str(), peer_.str());
 }
 std::string S5bTransport::their_dst_addr() const {
+    if (!their_dstaddr_.empty()) return their_dstaddr_;
     return socks5::dst_addr(sid_, peer_.str(), manager_.self().str());
 }
 
@@ -80,6 +94,7 @@ Result<void> S5bTransport::accepted(const xml::Element& answer) {
     if (parsed->sid != sid_) return Error{"bad-request", "the S5B answer names another sid"};
     if (parsed->kind != S5bElement::Kind::Candidates) return Error{"bad-request", "an S5B answer carries candidates"};
     theirs_ = std::move(parsed->candidates);
+    their_dstaddr_ = parsed->dstaddr;
     return {};
 }
 
@@ -113,7 +128,7 @@ void S5bTransport::connect(ConnectHandler done) {
         if (ec || !self || self->finished_) return;
         self->finish(Error{"remote-server-timeout", "the S5B negotiation did not complete in time"});
     });
-    attempts_ = S5bAttempts::start(manager_.io(), theirs_, their_dst_addr(),
+    attempts_ = S5bAttempts::start(manager_.io(), theirs_, {direct_dst_addr(), their_dst_addr()},
                                    {options_.stagger, options_.attempt_deadline},
                                    [w = weak_from_this()](Result<S5bAttempts::Success> r) {
                                        if (auto self = w.lock()) self->on_attempts(std::move(r));

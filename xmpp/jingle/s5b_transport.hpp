@@ -11,10 +11,11 @@
 // proxy candidate is activated by the side that offered it: it connects to
 // the proxy, sends <activate/> to it and then transport-info <activated/>.
 //
-// DST.ADDR (socks5::dst_addr): SHA-1(sid + the candidate's sender + the
-// other party), so the initiator's candidates are reached with
-// SHA-1(sid + initiator + responder) as XEP-0260 §2.2 and the wire profile
-// say, and the responder's with the JIDs the other way round.
+// DST.ADDR (socks5::dst_addr): SHA-1(sid + initiator + responder) for every
+// direct candidate, whoever offered it (XEP-0260 §2.2, wire profile §6.2);
+// our listeners also take the reverse order, which some peers use for the
+// responder's candidates. A proxy candidate's is SHA-1(sid + its sender +
+// the other party), announced in `dstaddr`, so both ends name the same one.
 //
 // Outcome of connect(): the chosen TCP stream (a net::TcpStream, not started
 // yet: set handlers, then start()), or an Error. When neither side found a
@@ -113,8 +114,9 @@ private:
     void finish(Result<net::ByteStreamPtr> outcome);
     void close_all();
     const S5bCandidate* our_candidate(const std::string& cid) const;
-    std::string our_dst_addr() const;    // for connections to our candidates
-    std::string their_dst_addr() const;  // for connections to theirs
+    std::string direct_dst_addr() const;  // SHA-1(sid + initiator + responder): direct candidates of either side
+    std::string our_dst_addr() const;     // our proxy candidates (announced as dstaddr)
+    std::string their_dst_addr() const;   // the peer's proxy candidates
 
     JingleManager& manager_;
     Jid peer_;
@@ -122,6 +124,7 @@ private:
     bool initiator_;
     S5bOptions options_;
     std::vector<S5bCandidate> ours_, theirs_;
+    std::string their_dstaddr_;  // the peer's `dstaddr` (its proxy candidates), if it sent one
     std::shared_ptr<S5bListener> listener_;
     std::vector<std::string> listener_cids_;  // by S5bListener bound index: the cid of that direct candidate
     std::shared_ptr<S5bAttempts> attempts_;
