@@ -1,0 +1,46 @@
+// The controller's side of the Transfer profile (wire profile §6): a
+// transfer URI `xmpp:FULLJID?transfer;uid=UID` becomes a request on the
+// device's end-to-end stream, answered with an id on the controller's OOB
+// session with that device (opened on first use, reused). The body comes
+// out as a pull oob::Source: while nobody pulls, the OOB id is paused (and
+// with it the transport), so a slow disk or a paused player pushes back to
+// the NAS. Cancelling the source sends the §6.2 abort.
+//
+// `xpmn get`, `xpmn serve` and large Directory results use it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "xmpp/core/jid.hpp"
+#include "xmpp/core/result.hpp"
+#include "xmpp/oob/source.hpp"
+
+namespace xpmn::tools {
+
+class Controller;
+
+struct TransferUri {
+    Jid device;       // full JID of the media server device
+    std::string uid;  // percent-decoded
+    // bad-request with a text when `uri` is not a transfer URI.
+    static Result<TransferUri> parse(std::string_view uri);
+};
+
+struct IncomingTransfer {
+    std::uint64_t size = 0;   // bytes the body will give
+    std::uint64_t total = 0;  // length of the whole resource
+    std::string type;         // MIME type
+    std::string path;         // how the bytes travel: "s5b-direct", "s5b-proxy" or "ibb"
+    oob::SourcePtr body;      // the bytes; an Error when the id ended short
+};
+using TransferHandler = std::function<void(Result<IncomingTransfer>)>;
+
+// from/to: inclusive offsets (both optional, like the wire's).
+void open_transfer(Controller& controller, const TransferUri& uri, std::optional<std::uint64_t> from,
+                   std::optional<std::uint64_t> to, TransferHandler done);
+
+}  // namespace xpmn::tools
