@@ -15,12 +15,8 @@ OobEndpoint::OobEndpoint(Context context) : context_(std::move(context)) {
         addresses_ = std::move(addresses).value();
     else
         spdlog::warn("transfer: no direct S5B candidates: {}", addresses.error().text);
-    if (context_.transfer.proxies && !context_.server_domain.empty()) {
+    if (context_.transfer.proxies && !context_.server_domain.empty())
         proxies_ = jingle::S5bProxies::create(context_.jingle.io(), context_.jingle.router(), context_.server_domain);
-        proxies_->get([alive = std::weak_ptr<OobEndpoint*>(alive_)](const std::vector<jingle::S5bStreamhost>& found) {
-            if (auto self = alive.lock()) (*self)->found_proxies_ = found;
-        });
-    }
 
     auto trust = context_.trust;
     jingle::AcceptPolicy policy = [trust, identity = context_.identity](const client::Peer& initiator,
@@ -47,6 +43,7 @@ OobEndpoint::OobEndpoint(Context context) : context_(std::move(context)) {
                                 const xml::Element& offer) -> Result<jingle::TransportPtr> {
         auto self = alive.lock();
         if (!self) return Error{"service-unavailable", "the device is going away"};
+        (*self)->discover_proxies();
         auto s5b = jingle::S5bTransport::answer(ctx.manager, ctx.peer, offer, (*self)->s5b_options());
         if (!s5b) return s5b.error();
         (*s5b)->set_info_sender(ctx.send_info);
@@ -60,6 +57,17 @@ OobEndpoint::~OobEndpoint() {
         if (device) device->oob_links()->remove(a.token);
         a.mux->close();
     }
+}
+
+// Asked when the first session comes (the c2s session is online by then):
+// that session offers the proxies already known, if any — the controller's
+// own proxy candidates still work for it — and later ones all of them.
+void OobEndpoint::discover_proxies() {
+    if (!proxies_ || proxies_asked_) return;
+    proxies_asked_ = true;
+    proxies_->get([alive = std::weak_ptr<OobEndpoint*>(alive_)](const std::vector<jingle::S5bStreamhost>& found) {
+        if (auto self = alive.lock()) (*self)->found_proxies_ = found;
+    });
 }
 
 jingle::S5bOptions OobEndpoint::s5b_options() const {

@@ -55,11 +55,13 @@ private:
     void link_up(const client::Peer& peer, jingle::OobLink link);
     void link_down(std::uint64_t serial);
     jingle::S5bOptions s5b_options() const;
+    void discover_proxies();
 
     Context context_;
     std::unique_ptr<jingle::OobResponder> responder_;
     std::shared_ptr<jingle::S5bProxies> proxies_;
     std::vector<jingle::S5bStreamhost> found_proxies_;
+    bool proxies_asked_ = false;
     std::vector<std::string> addresses_;
     std::map<std::uint64_t, Active> active_;  // by serial
     std::uint64_t next_serial_ = 1;

@@ -113,7 +113,8 @@ void StanzaRouter::send_iq(xml::Element iq, std::chrono::milliseconds timeout, I
         if (!ec && alive) (*alive)->timed_out(id, request);
     });
     pending_.emplace(id, std::move(p));
-    send_(std::move(iq));
+    // Not connected yet (no sender): the request times out like an unanswered one.
+    if (send_) send_(std::move(iq));
 }
 
 void StanzaRouter::timed_out(const std::string& id, std::uint64_t request) {
