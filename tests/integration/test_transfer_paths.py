@@ -1,0 +1,125 @@
+"""Which way the media bytes take (issue 9, wire profile §6.2), each in its own
+network topology (xpmntest.topology): Prosody with mod_proxy65 in the server
+namespace, the bridge and a minidlna in the bridge namespace, `xpmn` in the
+controller namespace.
+
+- (a) 'routed': controller and bridge reach each other → S5B direct.
+- (b) 'isolated': they reach only the server → S5B through the server's proxy65.
+- (c) 'isolated-no-proxy': no proxy either → transport-replace to IBB.
+- one path also through ejabberd's mod_proxy65.
+
+Each case downloads a file with `xpmn get`, checks it byte for byte against the
+NAS's file and reads which path was used from xpmn's `via PATH` line.
+Run from tests/integration:  /usr/bin/python3 -m unittest -v test_transfer_paths
+"""
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+from xpmntest import media
+from xpmntest.bridge import (Bridge, bridge_pair, controller_config, run_xpmn, wait_devices, write_config,
+                             xmpp_section)
+from xpmntest.nas import MiniDlna
+from xpmntest.topology import Topology
+
+PASSWORD = 'paths-pw'
+NAS_NAME = 'Paths NAS'
+METADATA = '{urn:xmpp:media:metadata:0}'
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 16), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+class PathCase:
+    """One topology kind and XMPP server; subclasses set KIND, SERVER, EXPECTED_PATH."""
+    KIND = None
+    SERVER = 'prosody'
+    EXPECTED_PATH = None
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix='xpmn-paths-')
+        self.addCleanup(shutil.rmtree, self.workdir, True)
+        topo = Topology(self.KIND).create()
+        self.addCleanup(topo.delete)
+        self.topo = topo
+        server = getattr(topo, self.SERVER)(os.path.join(self.workdir, 'xmpp'))
+        self.addCleanup(server.stop)
+        server.add_user('home', PASSWORD)
+        server.start()
+        self.library = os.path.join(self.workdir, 'library')
+        self.manifest = media.make_library(self.library)
+        nas = MiniDlna(os.path.join(self.workdir, 'minidlna'), self.library, netns=topo.bridge,
+                       friendly_name=NAS_NAME)
+        self.addCleanup(nas.kill)
+        nas.start()
+        xmpp = xmpp_section(server, 'home', PASSWORD)
+        bridge = Bridge(self.workdir, xmpp, netns=topo.bridge, transfer={'interfaces': ['eth0']})
+        self.addCleanup(bridge.kill)
+        self.addCleanup(bridge.stop)
+        bridge.start()
+        self.bridge = bridge
+        self.config = write_config(os.path.join(self.workdir, 'controller.toml'), {
+            'xmpp': xmpp, 'bridge': {'state_dir': os.path.join(self.workdir, 'controller-state')},
+            'transfer': {'interfaces': ['eth0']}})
+        out = wait_devices(self.config, lambda out: NAS_NAME in out and '/bridge' in out, timeout=90,
+                           netns=topo.controller)
+        self.device = [line.split()[0] for line in out.splitlines() if NAS_NAME in line][0]
+        pin, _ = bridge_pair(bridge.config)
+        r = self.xpmn('pair', server.jid('home') + '/bridge', '--pin', pin)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def xpmn(self, *args, timeout=120):
+        return run_xpmn(self.config, *args, timeout=timeout, netns=self.topo.controller)
+
+    def transfer_uri(self, title):
+        r = self.xpmn('search', self.device, 'title=%s' % title, '--xml')
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        root = ET.fromstring(r.stdout.strip().splitlines()[-1])
+        uris = [item.findtext(METADATA + 'uri') for item in root.iter(METADATA + 'item')]
+        self.assertTrue(uris and uris[0], r.stdout)
+        return uris[0]
+
+    def test_get_takes_the_expected_path(self):
+        track = self.manifest[0]
+        uri = self.transfer_uri(track['title'])
+        out = os.path.join(self.workdir, 'got.bin')
+        r = self.xpmn('get', uri, '-o', out)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(sha256(out), sha256(track['path']))
+        via = re.search(r'via (\S+)', r.stdout)
+        self.assertTrue(via, r.stdout)
+        self.assertEqual(via.group(1), self.EXPECTED_PATH, r.stdout + r.stderr)
+
+
+class DirectPath(PathCase, unittest.TestCase):
+    KIND = 'routed'
+    EXPECTED_PATH = 's5b-direct'
+
+
+class ProxyPath(PathCase, unittest.TestCase):
+    KIND = 'isolated'
+    EXPECTED_PATH = 's5b-proxy'
+
+
+class InBandPath(PathCase, unittest.TestCase):
+    KIND = 'isolated-no-proxy'
+    EXPECTED_PATH = 'ibb'
+
+
+class EjabberdProxyPath(PathCase, unittest.TestCase):
+    KIND = 'isolated'
+    SERVER = 'ejabberd'
+    EXPECTED_PATH = 's5b-proxy'
+
+
+if __name__ == '__main__':
+    unittest.main()
