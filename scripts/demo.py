@@ -2,7 +2,7 @@
 the bridge, and the xpmn controller pairing with the bridge (the PIN that
 `xpmn-bridge pair` shows), then browsing, searching and watching the NAS over
 an end-to-end encrypted stream (XTLS over Jingle in-band bytestreams) through
-XMPP. Runs inside its own network namespace (SSDP stays on its lo) and
+XMPP, and downloading and playing a track out of band. Runs inside its own network namespace (SSDP stays on its lo) and
 stops everything at the end. Pass --keep to leave it running until Enter.
 """
 import os
@@ -70,6 +70,38 @@ def watch_changes(config, nas):
             raise SystemExit('xpmn watch failed (exit %d)' % watch.returncode)
 
 
+def download_and_play(config, work, library):
+    """A track from the NAS through the bridge: `xpmn get` over the out-of-band
+    stream (S5B + XTLS), checked against the NAS's own file, then played by a
+    headless mpv through `xpmn url` (the loopback HTTP server of `xpmn serve`)."""
+    import hashlib
+    import xml.etree.ElementTree as ET
+    meta = '{urn:xmpp:media:metadata:0}'
+    print("$ xpmn search 'Demo NAS' class=audio --xml", flush=True)
+    r = run_xpmn(config, 'search', 'Demo NAS', 'class=audio', '--xml')
+    if r.returncode != 0:
+        raise SystemExit('xpmn search failed: ' + r.stderr)
+    item = next(ET.fromstring(r.stdout.strip().splitlines()[-1]).iter(meta + 'item'))
+    uri, title = item.findtext(meta + 'uri'), item.findtext(meta + 'title')
+    print('%s: %s' % (title, uri))
+    target = os.path.join(work, 'download.bin')
+    show(config, 'get', uri, '-o', target)
+    original = [os.path.join(d, f) for d, _, files in os.walk(library) for f in files
+                if open(os.path.join(d, f), 'rb').read() == open(target, 'rb').read()]
+    digest = hashlib.sha256(open(target, 'rb').read()).hexdigest()
+    print('SHA-256 %s — %s' % (digest, 'identical to the NAS file %s' % os.path.relpath(original[0], library)
+                                if original else 'NOT identical to any NAS file'))
+    if not original:
+        raise SystemExit('the downloaded file differs from the NAS file')
+    url = show(config, 'url', uri).strip()
+    mpv = ['mpv', '--no-config', '--no-video', '--ao=null', '--really-quiet', '--end=1', url]
+    print('$ ' + quoted(mpv), flush=True)
+    played = subprocess.run(mpv, stdin=subprocess.DEVNULL, timeout=60)
+    print('mpv played the first second and exited with %d' % played.returncode)
+    if played.returncode != 0:
+        raise SystemExit('mpv could not play the track through xpmn url')
+
+
 def main():
     keep = '--keep' in sys.argv
     work = tempfile.mkdtemp(prefix='xpmn-demo-')
@@ -88,14 +120,15 @@ def main():
                 xmpp = xmpp_section(prosody, 'home', 'demo-password')
                 # [security] require_e2e stays on (the default): the NAS answers only
                 # over an end-to-end stream from a paired controller.
-                with Bridge(work, xmpp, bridge={'log_level': 'info'},
+                with Bridge(work, xmpp, bridge={'log_level': 'info'}, transfer={'interfaces': ['lo']},
                             upnp={'interfaces': ['lo'], 'watch_poll_interval': 1}) as bridge:
                     bridge.wait_for_log("media server 'Demo NAS'", timeout=30)
                     bridge.wait_for_log('online as home@home.test/upnp-', timeout=30)
                     bridge.wait_for_log('online as home@home.test/bridge', timeout=30)
                     print('bridge online (log: %s)' % bridge.log_file)
                     config = write_config(os.path.join(work, 'xpmn.toml'), {
-                        'xmpp': xmpp, 'bridge': {'state_dir': os.path.join(work, 'xpmn-state')}})
+                        'xmpp': xmpp, 'bridge': {'state_dir': os.path.join(work, 'xpmn-state')},
+                        'transfer': {'interfaces': ['lo']}})
                     step('the controller lists the devices of the media network')
                     show(config, 'devices')
                     step('an unpaired controller may not browse')
@@ -112,6 +145,9 @@ def main():
                     show(config, 'search', 'Demo NAS', 'class=video')
                     step('watches its folder view over the secure stream while a file is added to the NAS')
                     watch_changes(config, nas)
+                    step('downloads a track through the bridge (out-of-band stream: SOCKS5 bytestream + XTLS, '
+                         'with byte ranges) and plays it with mpv through xpmn url')
+                    download_and_play(config, work, library)
                     if keep:
                         input('\nrunning; config in %s. Press Enter to stop. ' % config)
         finally:
