@@ -30,6 +30,10 @@ disco::Info Device::info() const {
     return info;
 }
 
+void Device::went_online(const ChannelPtr& channel) {
+    for (const auto& hook : online_hooks_) hook(channel);
+}
+
 void Device::add_channel(const ChannelPtr& channel) {
     auto& router = channel->router();
     client::serve_disco(router, std::make_shared<const disco::Info>(info()));

@@ -39,6 +39,10 @@ public:
     void add_feature(std::string feature);
     void handle(std::string type, std::string ns, std::string name, ProfileHandler handler);
     void on_channel(ChannelHook hook) { channel_hooks_.push_back(std::move(hook)); }
+    // Runs when the XMPP session under a c2s channel is online (first login,
+    // and each new session): the moment requests to the server can go out.
+    void on_online(ChannelHook hook) { online_hooks_.push_back(std::move(hook)); }
+    void went_online(const ChannelPtr& channel);
     // The device's session fetches the roster after login (the bridge device: friends, later).
     void set_wants_roster(bool on) { wants_roster_ = on; }
     bool wants_roster() const { return wants_roster_; }
@@ -64,6 +68,7 @@ private:
     bool wants_roster_ = false;
     std::shared_ptr<OobLinks> oob_links_ = std::make_shared<OobLinks>();
     std::vector<ChannelHook> channel_hooks_;
+    std::vector<ChannelHook> online_hooks_;
     std::vector<std::weak_ptr<client::PeerChannel>> channels_;
 };
 

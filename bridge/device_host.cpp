@@ -57,6 +57,7 @@ void DeviceHost::session_online(const std::string& resource, bool resumed) {
         old->close();
     }
     entry.channel_was_online = true;
+    entry.device->went_online(entry.channel);
 }
 
 void DeviceHost::remove(const std::string& resource, std::function<void()> done) {

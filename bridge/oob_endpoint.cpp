@@ -59,9 +59,8 @@ OobEndpoint::~OobEndpoint() {
     }
 }
 
-// Asked when the first session comes (the c2s session is online by then):
-// that session offers the proxies already known, if any — the controller's
-// own proxy candidates still work for it — and later ones all of them.
+// Asked when the c2s session goes online, and again (a no-op by then) when a
+// session comes.
 void OobEndpoint::discover_proxies() {
     if (!proxies_ || proxies_asked_) return;
     proxies_asked_ = true;

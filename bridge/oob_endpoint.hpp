@@ -45,6 +45,9 @@ public:
     OobEndpoint& operator=(const OobEndpoint&) = delete;
 
     std::size_t session_count() const { return active_.size(); }
+    // Asks the server for its SOCKS5 proxies (once; the c2s session must be
+    // online). A session that comes before the answer offers none of them.
+    void discover_proxies();
 
 private:
     struct Active {
@@ -55,7 +58,6 @@ private:
     void link_up(const client::Peer& peer, jingle::OobLink link);
     void link_down(std::uint64_t serial);
     jingle::S5bOptions s5b_options() const;
-    void discover_proxies();
 
     Context context_;
     std::unique_ptr<jingle::OobResponder> responder_;

@@ -42,6 +42,14 @@ void SecureStreams::serve(const std::shared_ptr<Device>& device, bool pairing) {
         if (channel->peer()) return;
         (*self)->attach_c2s(device, channel, pairing);
     });
+    // The server's SOCKS5 proxies are asked for once the session is online,
+    // so that even the first OOB session offers them (§6.2).
+    device->on_online([alive = std::weak_ptr<SecureStreams*>(alive_)](const ChannelPtr& channel) {
+        auto self = alive.lock();
+        if (!self) return;
+        auto it = (*self)->endpoints_.find(channel.get());
+        if (it != (*self)->endpoints_.end() && it->second->oob) it->second->oob->discover_proxies();
+    });
 }
 
 void SecureStreams::attach_c2s(const std::shared_ptr<Device>& device, const ChannelPtr& channel, bool pairing) {
