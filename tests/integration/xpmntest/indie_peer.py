@@ -404,6 +404,19 @@ class E2eHandle:
 
 
 # -- the peer ----------------------------------------------------------------
+def connected_peer(case, user, resource, password):
+    """For a TestCase with case.server (an XMPP server fixture) and
+    case.workdir: a connected IndiePeer `user@…/resource` with a work dir
+    (and so a certificate) of its own, closed by the test's cleanup."""
+    type(case).count = getattr(case, 'count', 0) + 1
+    p = IndiePeer(case.server.jid(user, resource), password, port=case.server.c2s_port,
+                  ca_file=case.server.ca_file,
+                  workdir=os.path.join(case.workdir, '%s-%d' % (resource, case.count)),
+                  device_name='Indie %s' % resource)
+    case.addCleanup(p.close)
+    return p.connect()
+
+
 class IndiePeer:
     def __init__(self, jid, password, host='127.0.0.1', port=5222, ca_file=None, *, workdir,
                  device_name='indie peer', name=None):
