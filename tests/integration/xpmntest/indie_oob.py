@@ -59,10 +59,11 @@ def _recv_exact(sock, n):
     return out
 
 
-def socks5_connect(host, port, addr, timeout=CONNECT_TIMEOUT):
+def socks5_connect(host, port, addr, timeout=CONNECT_TIMEOUT, netns=None):
     """RFC 1928 client: no authentication, CONNECT to the domain name `addr`,
-    port 0. Returns the connected socket (blocking)."""
-    sock = socket.create_connection((host, int(port)), timeout=timeout)
+    port 0 (from namespace `netns` if given). Returns the connected socket."""
+    connect = netns.create_connection if netns is not None else socket.create_connection
+    sock = connect((host, int(port)), timeout=timeout)
     try:
         sock.sendall(b'\x05\x01\x00')
         if _recv_exact(sock, 2) != b'\x05\x00':
@@ -89,10 +90,11 @@ class Socks5Listener:
     """Our direct candidate: the SOCKS5 server side on 127.0.0.1 that accepts
     only CONNECTs to the expected DST.ADDR (any other is refused)."""
 
-    def __init__(self, expected_addr):
+    def __init__(self, expected_addr, host='127.0.0.1', netns=None):
         self.expected = expected_addr
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(('127.0.0.1', 0))
+        self.host = host
+        self.sock = netns.socket() if netns is not None else socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
         self.sock.listen(4)
         self.port = self.sock.getsockname()[1]
         self.connected = queue.Queue()   # sockets that completed the handshake
@@ -209,16 +211,47 @@ class ChunkReader:
             return bytes(self.data.get(id_, b''))
 
 
+def discover_proxies(peer, timeout=10):
+    """XEP-0065 §4: disco#items of our server, disco#info of each item, and
+    the streamhost of every proxy/bytestreams one: [(jid, host, port)]."""
+    domain = peer.jid.split('@', 1)[1].split('/', 1)[0]
+
+    async def get(to, ns):
+        iq = ET.Element(q('iq', CLIENT), {'type': 'get', 'to': to})
+        ET.SubElement(iq, q('query', ns))
+        return (await peer._send_set(iq, timeout)).xml
+
+    async def run():
+        found = []
+        items = await get(domain, 'http://jabber.org/protocol/disco#items')
+        for item in items.iter('{http://jabber.org/protocol/disco#items}item'):
+            try:
+                info = await get(item.get('jid'), 'http://jabber.org/protocol/disco#info')
+                if not any(i.get('category') == 'proxy' and i.get('type') == 'bytestreams'
+                           for i in info.iter('{http://jabber.org/protocol/disco#info}identity')):
+                    continue
+                hosts = await get(item.get('jid'), BYTESTREAMS)
+            except IndieError:
+                continue
+            found += [(h.get('jid'), h.get('host'), int(h.get('port')))
+                      for h in hosts.iter(q('streamhost', BYTESTREAMS)) if h.get('host') and h.get('port')]
+        return found
+    return peer._client._call(run(), timeout * 4, 'proxy discovery on %s' % domain)
+
+
 class OobSession:
     """One OOB Jingle session from an IndiePeer to a device (§6.2)."""
 
-    def __init__(self, peer, device, direct=True, proxy=None, offer_nothing=False):
+    def __init__(self, peer, device, direct=True, proxy=None, offer_nothing=False, local_preference=0,
+                 direct_host='127.0.0.1'):
         self.peer = peer
         self.device = device
         self.sid = secrets.token_hex(8)
         self.transport_sid = secrets.token_hex(6)
         self.direct = direct and not offer_nothing
         self.proxy = None if offer_nothing else proxy   # (jid, host, port)
+        self.direct_host = direct_host
+        self.local_preference = local_preference   # of our direct candidate (0..65535)
         self.listener = None
         self.infos = queue.Queue()        # transport-info <jingle/> of the device
         self.session = None
@@ -250,11 +283,11 @@ class OobSession:
     def _candidates(self):
         t = self._transport(dstaddr=self.addr, mode='tcp')
         if self.direct:
-            self.listener = Socks5Listener(self.addr)
-            self.ours['d' + secrets.token_hex(4)] = {'type': 'direct', 'host': '127.0.0.1',
+            self.listener = Socks5Listener(self.addr, self.direct_host, self.peer.netns)
+            self.ours['d' + secrets.token_hex(4)] = {'type': 'direct', 'host': self.direct_host,
                                                     'port': str(self.listener.port),
                                                     'jid': self.peer.full_jid,
-                                                    'priority': str((1 << 16) * 126)}
+                                                    'priority': str((1 << 16) * 126 + self.local_preference)}
         if self.proxy:
             jid, host, port = self.proxy
             self.ours['p' + secrets.token_hex(4)] = {'type': 'proxy', 'host': host, 'port': str(port),
@@ -323,7 +356,7 @@ class OobSession:
         order = sorted(self.theirs.items(), key=lambda kv: -int(kv[1].get('priority', '0')))
         for cid, c in order:
             try:
-                self.their_sock = socks5_connect(c['host'], c['port'], self.addr)
+                self.their_sock = socks5_connect(c['host'], c['port'], self.addr, netns=self.peer.netns)
                 self.used_by_us = cid
                 break
             except (IndieError, OSError, KeyError, ValueError):
@@ -376,7 +409,7 @@ class OobSession:
             if mine is not None:
                 self.their_sock.close()
             if theirs['type'] == 'proxy':
-                self.sock = socks5_connect(theirs['host'], theirs['port'], self.addr)
+                self.sock = socks5_connect(theirs['host'], theirs['port'], self.addr, netns=self.peer.netns)
                 self._activate(theirs)
             else:
                 try:
