@@ -232,14 +232,12 @@ else:
             o = self.check_whole_file(offer_nothing=True)
             self.assertEqual(o.nominated[0], 'responder')   # it can only be the bridge's candidate
 
-        def test_whole_file_over_our_candidate_when_it_outranks_theirs(self):
-            # XEP-0260 §2.4: the used candidate of higher priority wins, so the
-            # bridge's SOCKS5 connection to our listener carries the session.
-            o = self.check_whole_file(direct=True, local_preference=65535)
-            theirs = max(int(c['priority']) for c in o.theirs.values()) if o.theirs else 0
-            self.assertEqual(o.listener.refused, [])   # its DST.ADDR was SHA-1(sid + initiator + responder)
-            if theirs < int(next(iter(o.ours.values()))['priority']):
-                self.assertEqual(o.nominated[0], 'initiator', o.log)
+        def test_whole_file_over_our_candidate_when_theirs_fail(self):
+            # We report candidate-error: the bridge's SOCKS5 connection to our
+            # listener (DST.ADDR = SHA-1(sid + initiator + responder)) must carry it.
+            o = self.check_whole_file(direct=True, connect_theirs=False)
+            self.assertEqual(o.listener.refused, [])
+            self.assertEqual(o.nominated[0], 'initiator', o.log)
 
         def test_ranges_are_inclusive_byte_offsets(self):
             phone = self.paired_peer('ranges')

@@ -243,7 +243,7 @@ class OobSession:
     """One OOB Jingle session from an IndiePeer to a device (§6.2)."""
 
     def __init__(self, peer, device, direct=True, proxy=None, offer_nothing=False, local_preference=0,
-                 direct_host='127.0.0.1'):
+                 direct_host='127.0.0.1', connect_theirs=True):
         self.peer = peer
         self.device = device
         self.sid = secrets.token_hex(8)
@@ -251,6 +251,7 @@ class OobSession:
         self.direct = direct and not offer_nothing
         self.proxy = None if offer_nothing else proxy   # (jid, host, port)
         self.direct_host = direct_host
+        self.connect_theirs = connect_theirs   # False: as if none of theirs were reachable
         self.local_preference = local_preference   # of our direct candidate (0..65535)
         self.listener = None
         self.infos = queue.Queue()        # transport-info <jingle/> of the device
@@ -354,7 +355,7 @@ class OobSession:
         """Their candidates in priority order; the first that completes TCP +
         SOCKS5 is the one we report (XEP-0260 §2.3)."""
         order = sorted(self.theirs.items(), key=lambda kv: -int(kv[1].get('priority', '0')))
-        for cid, c in order:
+        for cid, c in order if self.connect_theirs else ():
             try:
                 self.their_sock = socks5_connect(c['host'], c['port'], self.addr, netns=self.peer.netns)
                 self.used_by_us = cid
