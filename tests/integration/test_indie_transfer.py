@@ -31,6 +31,7 @@ METADATA_NS = 'urn:xmpp:media:metadata:0'
 OOB_NS = 'urn:xmpp:jingle:apps:out-of-band:0'
 STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas'
 NAS_NAME = 'Indie Transfer NAS'
+MANY = 300   # untagged files in Many/: a browse of it is well over 16 KiB
 
 
 if not inside_namespace():
@@ -155,7 +156,8 @@ else:
         @classmethod
         def setUpClass(cls):
             class_workdir(cls, 'xpmn-indie-transfer-')
-            start_secure_home(cls, Prosody, PASSWORD, NAS_NAME, transfer={'interfaces': ['lo'], 'proxies': False})
+            start_secure_home(cls, Prosody, PASSWORD, NAS_NAME, n_extra=MANY,
+                              transfer={'interfaces': ['lo'], 'proxies': False})
             cls.library = os.path.join(cls.workdir, 'library')
 
         def paired_peer(self, resource):
@@ -260,6 +262,52 @@ else:
             uid, data = self.find_item(s, track=1)
             self.assert_error(self.transfer(s, uid, **{'from': len(data)}), 'modify', 'bad-request',
                               'range-not-satisfiable')
+
+        # -- large results out of band (§5, last point) ----------------------------
+        def many_container(self, stream):
+            """The id of the Many/ folder: a child of the root or of one of its children."""
+            level = ['0']
+            for _depth in range(2):
+                below = []
+                for cid in level:
+                    c = stream.iq("<browse xmlns='%s' id='%s'/>" % (SERVER_NS, cid)).find(q('container', METADATA_NS))
+                    for child in c.findall(q('container', METADATA_NS)):
+                        if child.findtext(q('title', METADATA_NS)) == media.MANY_DIR:
+                            return child.get('id')
+                        below.append(child.get('id'))
+                level = below
+            self.fail('no %s container two levels below the root' % media.MANY_DIR)
+
+        def test_large_browse_result_arrives_out_of_band(self):
+            inline_peer = self.paired_peer('inline')
+            inline = self.stream(inline_peer)   # no OOB session: the result comes inline
+            cid = self.many_container(inline)
+            browse = "<browse xmlns='%s' id='%s' start='0' max='1000'/>" % (SERVER_NS, cid)
+            reply = inline.iq(browse)
+            self.assertEqual(reply.get('type'), 'result', text(reply))
+            expected = reply.find(q('container', METADATA_NS))
+            self.assertIsNotNone(expected, text(reply))
+            self.assertGreater(len(text(expected).encode()), 16 * 1024)
+
+            phone = self.paired_peer('large')
+            o = self.oob(phone)
+            s = self.stream(phone)
+            reply = s.iq(browse)
+            self.assertEqual(reply.get('type'), 'result', text(reply))
+            oob = reply.find(q('oob', OOB_NS))
+            self.assertIsNotNone(oob, 'a result over 16 KiB with an OOB session: %s' % text(reply)[:300])
+            self.assertEqual(oob.get('type'), 'text/xml')
+            data = o.read(oob.get('id'))
+            self.assertEqual(len(data), int(oob.get('size')))
+            self.assertTrue(data.startswith(b'<?xml'), data[:60])
+            got = ET.fromstring(data)
+            self.assertEqual(got.tag, q('container', METADATA_NS))
+            self.assertEqual(got.get('id'), cid)
+            self.assertEqual(got.get('returned'), expected.get('returned'))
+            self.assertEqual(got.get('total'), expected.get('total'))
+            ids = [c.get('id') for c in got if c.tag == q('item', METADATA_NS)]
+            self.assertEqual(ids, [c.get('id') for c in expected if c.tag == q('item', METADATA_NS)])
+            self.assertEqual(len(ids), int(got.get('returned')))
 
         # -- errors ------------------------------------------------------------
         def test_unknown_uid_is_item_not_found(self):
