@@ -144,7 +144,7 @@ else:
     from xpmntest import media
     from xpmntest.bridge import class_workdir, open_pairing, start_secure_home
     from xpmntest.indie_oob import OobSession
-    from xpmntest.indie_peer import CLIENT, connected_peer, q
+    from xpmntest.indie_peer import CLIENT, IndieError, connected_peer, q
     from xpmntest.prosody import Prosody
 
     def text(el):
@@ -299,6 +299,8 @@ else:
             self.assertEqual(oob.get('type'), 'text/xml')
             data = o.read(oob.get('id'))
             self.assertEqual(len(data), int(oob.get('size')))
+            # At most 64 KiB a chunk (the reader refuses larger ones).
+            self.assertGreaterEqual(o.reader.chunks[oob.get('id')], -(-len(data) // 65536))
             self.assertTrue(data.startswith(b'<?xml'), data[:60])
             got = ET.fromstring(data)
             self.assertEqual(got.tag, q('container', METADATA_NS))
@@ -315,6 +317,41 @@ else:
             self.oob(phone)
             s = self.stream(phone)
             self.assert_error(self.transfer(s, 'no-such-object-4711'), 'cancel', 'item-not-found')
+
+        def test_bad_range_values_are_bad_requests(self):
+            phone = self.paired_peer('badvalues')
+            self.oob(phone)
+            s = self.stream(phone)
+            uid, _data = self.find_item(s)
+            for rng in ({'from': 10, 'to': 5}, {'from': 'abc'}, {'to': '-3'}):
+                self.assert_error(self.transfer(s, uid, **rng), 'modify', 'bad-request')
+
+        def test_abort_ends_the_id(self):
+            # §6.2 Abort: answered, and the id ends with its last chunk (whether
+            # the sender had finished already or not; no timing is assumed).
+            phone = self.paired_peer('abort')
+            o = self.oob(phone)
+            s = self.stream(phone)
+            uid, data = self.find_item(s, track=2)
+            id_ = self.assert_oob_result(self.transfer(s, uid), len(data), len(data))
+            reply = s.iq("<abort xmlns='%s' id='%s'/>" % (OOB_NS, id_), type='set')
+            self.assertEqual(reply.get('type'), 'result', text(reply))
+            got = o.read(id_)
+            self.assertEqual(got, data[:len(got)])
+            # The session goes on: the next transfer is complete.
+            id_ = self.assert_oob_result(self.transfer(s, uid), len(data), len(data))
+            self.assertEqual(o.read(id_), data)
+
+        def test_unpaired_peer_gets_no_oob_session(self):
+            # §3.1/§6.2: x509 only, and the initiator's certificate is not
+            # trusted: session-terminate with <security-error/>, no accept.
+            stranger = connected_peer(self, 'home', 'stranger', PASSWORD)
+            o = OobSession(stranger, self.device)
+            self.addCleanup(o.close)
+            with self.assertRaises(IndieError) as e:
+                o.open()
+            self.assertEqual(e.exception.reason, 'security-error')
+            self.assertIsNone(o.accept, o.log)
 
         def test_transfer_without_oob_session_needs_one(self):
             phone = self.paired_peer('nooob')

@@ -266,6 +266,7 @@ class OobSession:
         self.their_sock = None
         self.tls = None
         self.reader = None
+        self.accept = None                # the device's session-accept, once it came
         self.log = []                     # what the device sent (serialized), for messages
 
     # -- Jingle --------------------------------------------------------------
@@ -325,6 +326,7 @@ class OobSession:
         self._send('session-initiate', self._candidates(),
                    security=security_element(self.peer.fingerprint, ('x509',)))
         accept = client._call(self._wait_accept(timeout), timeout + 5, 'session-accept of %s' % self.device)
+        self.accept = accept
         self.log.append(ET.tostring(accept, encoding='unicode'))
         content = accept.find(q('content', JINGLE))
         self.their_fp, methods = parse_security(content)
