@@ -1,7 +1,8 @@
 """MediaServer Transfer (wire profile §6) against the real bridge with an
 independent OOB client (xpmntest/indie_oob.py, written from the profile and
-XEP-0166/0260/0065): a minidlna in the test's namespace, Prosody, the bridge
-with require_e2e on and S5B direct candidates on loopback. A paired indie
+XEP-0166/0260/0065): a minidlna in the test's namespace, Prosody and again
+ejabberd, the bridge with require_e2e on and S5B direct candidates on
+loopback. A paired indie
 peer opens the OOB Jingle session (S5B + XTLS x509), finds an item's transfer
 URI over the end-to-end stream, sends `<transfer/>` and reads the id's bytes
 from the OOB stream: they must be the NAS file's bytes (SHA-256), a range
@@ -145,18 +146,21 @@ else:
     from xpmntest.bridge import class_workdir, open_pairing, start_secure_home
     from xpmntest.indie_oob import OobSession
     from xpmntest.indie_peer import CLIENT, IndieError, connected_peer, q
+    from xpmntest.ejabberd import Ejabberd
     from xpmntest.prosody import Prosody
 
     def text(el):
         return ET.tostring(el, encoding='unicode')
 
-    class TestIndieTransfer(unittest.TestCase):
+    class IndieTransferBase:
+        """The tests, run once per XMPP server (the subclasses)."""
+        server_class = None
         count = 0
 
         @classmethod
         def setUpClass(cls):
             class_workdir(cls, 'xpmn-indie-transfer-')
-            start_secure_home(cls, Prosody, PASSWORD, NAS_NAME, n_extra=MANY,
+            start_secure_home(cls, cls.server_class, PASSWORD, NAS_NAME, n_extra=MANY,
                               transfer={'interfaces': ['lo'], 'proxies': False})
             cls.library = os.path.join(cls.workdir, 'library')
 
@@ -363,6 +367,12 @@ else:
             self.assertIsNotNone(err.find(q('unexpected-request', STANZAS)), text(reply))
             self.assertIsNotNone(err.find(q('oob-session-required', SERVER_NS)), text(reply))
             self.assertIsNotNone(err.find(q('text', STANZAS)), text(reply))
+
+    class TestIndieTransferProsody(IndieTransferBase, unittest.TestCase):
+        server_class = Prosody
+
+    class TestIndieTransferEjabberd(IndieTransferBase, unittest.TestCase):
+        server_class = Ejabberd
 
 
 if __name__ == '__main__':
