@@ -245,6 +245,11 @@ else:
             self.assertEqual(o.listener.refused, [])
             self.assertEqual(o.nominated[0], 'initiator', o.log)
 
+        def test_whole_file_over_ibb_when_no_candidate_works(self):
+            # Both sides report candidate-error: transport-replace to IBB (§6.2).
+            o = self.check_whole_file(offer_nothing=True, connect_theirs=False)
+            self.assertEqual(o.nominated[0], 'ibb', o.log)
+
         def test_ranges_are_inclusive_byte_offsets(self):
             phone = self.paired_peer('ranges')
             o = self.oob(phone)

@@ -20,6 +20,8 @@ chunk framing `HEXSIZE SP ID CRLF DATA CRLF` … `0 SP ID CRLF CRLF`.
     data = oob.read(reply.find(...).get('id'))             # the id's bytes, until its end chunk
     oob.close()
 
+When both sides report candidate-error the session falls back to IBB by
+transport-replace (XEP-0260 §3), TLS then runs over the IBB stream.
 `proxy=(jid, host, port)` adds a proxy candidate (XEP-0065 streamhost of our
 server): when it is nominated we activate it (`<activate/>` to the proxy)
 and send `activated`.
@@ -33,7 +35,9 @@ import ssl
 import threading
 import xml.etree.ElementTree as ET
 
-from .indie_peer import CLIENT, JINGLE, IndieError, jingle_iq, parse_security, q, security_element, sha256_hex
+from .indie_peer import (BLOCK_SIZE, CLIENT, IBB_TRANSPORT, JINGLE, IndieError, jingle_iq, parse_security, q,
+                         security_element, sha256_hex)
+from .indie_tls import IbbPipe, SslObjectTls, release
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
@@ -263,6 +267,7 @@ class OobSession:
         self.used_by_them = None          # cid of ours they reported
         self.nominated = None             # (who, cid)
         self.sock = None
+        self.ibb = None                   # the IBB fallback: tls, pipe, plain (socket), pump
         self.their_sock = None
         self.tls = None
         self.reader = None
@@ -309,7 +314,8 @@ class OobSession:
 
     def _on_jingle(self, stanza):
         j = stanza.xml.find(q('jingle', JINGLE))
-        if stanza.xml.get('type') == 'set' and j.get('sid') == self.sid and j.get('action') == 'transport-info':
+        if stanza.xml.get('type') == 'set' and j.get('sid') == self.sid and \
+                j.get('action') in ('transport-info', 'transport-accept', 'transport-reject'):
             self.log.append(ET.tostring(j, encoding='unicode'))
             self.infos.put(j)   # IndiePeer's own handler acknowledges it
 
@@ -343,6 +349,9 @@ class OobSession:
             self.theirs[c.get('cid')] = dict(c.attrib)
         self._connect_theirs()
         self._await_their_choice(timeout)
+        if self.used_by_us is None and self.used_by_them is None:
+            self._fallback_ibb(timeout)
+            return self
         self._nominate(timeout)
         self._secure()
         return self
@@ -421,6 +430,62 @@ class OobSession:
                     raise AssertionError('the device reported candidate-used of our direct candidate '
                                          'but no SOCKS5 connection arrived') from None
 
+    def _fallback_ibb(self, timeout):
+        """§6.2 / XEP-0260 §3: both sides sent candidate-error, so we replace
+        the transport by IBB (XEP-0261); TLS then runs over the IBB stream,
+        its plaintext handed to the chunk reader through a socket pair."""
+        ibb_sid = secrets.token_hex(6)
+        self._send('transport-replace', ET.Element(q('transport', IBB_TRANSPORT),
+                                                   {'block-size': str(BLOCK_SIZE), 'sid': ibb_sid}))
+        j = self._next_info(timeout)
+        t = j.find('%s/%s' % (q('content', JINGLE), q('transport', IBB_TRANSPORT)))
+        if j.get('action') != 'transport-accept' or t is None or t.get('sid') != ibb_sid:
+            self.terminate('failed-transport')
+            raise IndieError('failed-transport', 'transport-replace to IBB not accepted: %s' %
+                             ET.tostring(j, encoding='unicode'))
+        block = BLOCK_SIZE
+        if t.get('block-size', '').isdigit():
+            block = max(1, min(block, int(t.get('block-size'))))
+        self.nominated = ('ibb', ibb_sid, {'type': 'ibb', 'block-size': block})
+        self.ibb = self.peer._client._call(self._ibb_tls(ibb_sid, block, timeout), timeout + 10, 'TLS over IBB')
+        self.reader = ChunkReader(self.ibb['plain'])
+
+    async def _ibb_tls(self, ibb_sid, block, timeout):
+        ibb = await self.peer.xmpp['xep_0047'].open_stream(self.device, block_size=block, sid=ibb_sid)
+        pipe = IbbPipe(ibb)
+        self.peer._watch_ibb_end(ibb, pipe)
+        tls = SslObjectTls(pipe, self.peer.identity, server_side=False)
+        try:
+            der = await asyncio.wait_for(tls.handshake(), timeout)
+        except (ssl.SSLError, asyncio.TimeoutError) as e:
+            await release(tls, pipe)
+            raise IndieError('security-error', 'TLS over IBB: %r' % e) from e
+        self.peer_fingerprint = sha256_hex(der or b'')
+        if self.peer_fingerprint != self.their_fp or self.peer_fingerprint not in self.peer.trusted:
+            await release(tls, pipe)
+            raise IndieError('security-error', 'device certificate %s is not the announced/trusted %s' % (
+                self.peer_fingerprint, self.their_fp))
+        ours, plain = socket.socketpair()
+        ours.setblocking(False)
+
+        async def pump():
+            loop = asyncio.get_running_loop()
+            try:
+                while True:
+                    data = await tls.read()
+                    if not data:
+                        break
+                    await loop.sock_sendall(ours, data)
+            except (OSError, ssl.SSLError, IndieError):
+                pass
+            finally:
+                ours.close()
+        return {'tls': tls, 'pipe': pipe, 'plain': plain, 'pump': asyncio.ensure_future(pump())}
+
+    async def _release_ibb(self):
+        self.ibb['pump'].cancel()
+        await release(self.ibb['tls'], self.ibb['pipe'])
+
     def _activate(self, candidate):
         """XEP-0065 §6.3.5 activation of our proxy, then `activated` (XEP-0260 §2.5)."""
         iq = ET.Element(q('iq', CLIENT), {'type': 'set', 'to': candidate['jid']})
@@ -485,6 +550,12 @@ class OobSession:
                     pass
         if self.listener:
             self.listener.close()
+        if self.ibb:
+            self.ibb['plain'].close()
+            try:
+                self.peer._client._call(self._release_ibb(), 30, 'release TLS over IBB')
+            except AssertionError:
+                pass
         try:
             self.terminate('success')
         finally:
