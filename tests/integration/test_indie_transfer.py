@@ -362,6 +362,26 @@ else:
             self.assertEqual(e.exception.reason, 'security-error')
             self.assertIsNone(o.accept, o.log)
 
+        def test_a_paired_fingerprint_with_another_certificate_is_refused(self):
+            # An account's other resource claims the paired peer's fingerprint
+            # (it is public) but presents its own certificate: the bridge must
+            # end the session with <security-error/> (§3.1 x509 checks).
+            victim = self.paired_peer('victim')
+            impostor = connected_peer(self, 'home', 'impostor', PASSWORD)
+            impostor.trust(self.bridge_fp)
+            o = OobSession(impostor, self.device, claim_fingerprint=victim.fingerprint)
+            self.addCleanup(o.close)
+            try:
+                o.open()
+            except IndieError as e:
+                # Our side saw the failure first (TLS alert or closed stream).
+                self.assertEqual(e.reason, 'security-error', o.log)
+                return
+            self.assertEqual(o.wait_terminated_by_device(), 'security-error', o.log)
+            with o.reader.cond:   # and the byte stream ends, with nothing on it
+                self.assertTrue(o.reader.cond.wait_for(lambda: o.reader.eof, 15), 'the OOB stream stays open')
+            self.assertEqual(o.reader.data, {})
+
         def test_transfer_without_oob_session_needs_one(self):
             phone = self.paired_peer('nooob')
             s = self.stream(phone)

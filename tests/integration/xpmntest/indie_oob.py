@@ -247,7 +247,7 @@ class OobSession:
     """One OOB Jingle session from an IndiePeer to a device (§6.2)."""
 
     def __init__(self, peer, device, direct=True, proxy=None, offer_nothing=False, local_preference=0,
-                 direct_host='127.0.0.1', connect_theirs=True):
+                 direct_host='127.0.0.1', connect_theirs=True, claim_fingerprint=None):
         self.peer = peer
         self.device = device
         self.sid = secrets.token_hex(8)
@@ -256,6 +256,7 @@ class OobSession:
         self.proxy = None if offer_nothing else proxy   # (jid, host, port)
         self.direct_host = direct_host
         self.connect_theirs = connect_theirs   # False: as if none of theirs were reachable
+        self.claim_fingerprint = claim_fingerprint   # sent instead of ours (an impostor)
         self.local_preference = local_preference   # of our direct candidate (0..65535)
         self.listener = None
         self.infos = queue.Queue()        # transport-info <jingle/> of the device
@@ -272,6 +273,8 @@ class OobSession:
         self.tls = None
         self.reader = None
         self.accept = None                # the device's session-accept, once it came
+        self.their_reason = None          # the <reason/> of the device's session-terminate
+        self.ended = threading.Condition()
         self.log = []                     # what the device sent (serialized), for messages
 
     # -- Jingle --------------------------------------------------------------
@@ -314,6 +317,11 @@ class OobSession:
 
     def _on_jingle(self, stanza):
         j = stanza.xml.find(q('jingle', JINGLE))
+        if stanza.xml.get('type') == 'set' and j.get('sid') == self.sid and j.get('action') == 'session-terminate':
+            r = j.find(q('reason', JINGLE))
+            with self.ended:
+                self.their_reason = r[0].tag.split('}', 1)[1] if r is not None and len(r) else 'success'
+                self.ended.notify_all()
         if stanza.xml.get('type') == 'set' and j.get('sid') == self.sid and \
                 j.get('action') in ('transport-info', 'transport-accept', 'transport-reject'):
             self.log.append(ET.tostring(j, encoding='unicode'))
@@ -330,7 +338,7 @@ class OobSession:
         self.peer.sessions[self.sid] = self.session
         client._call_sync(self._install, 5, 'install OOB handler')
         self._send('session-initiate', self._candidates(),
-                   security=security_element(self.peer.fingerprint, ('x509',)))
+                   security=security_element(self.claim_fingerprint or self.peer.fingerprint, ('x509',)))
         accept = client._call(self._wait_accept(timeout), timeout + 5, 'session-accept of %s' % self.device)
         self.accept = accept
         self.log.append(ET.tostring(accept, encoding='unicode'))
@@ -533,6 +541,13 @@ class OobSession:
     def terminate(self, reason='success'):
         if self.session is not None and not self.session.get('terminated'):
             self.peer._client._call(self.peer._terminate(self.session, reason), 20, 'session-terminate')
+
+    def wait_terminated_by_device(self, timeout=15):
+        """The <reason/> of the device's session-terminate (bounded wait)."""
+        with self.ended:
+            if not self.ended.wait_for(lambda: self.their_reason is not None, timeout):
+                raise AssertionError('%s did not end the session within %ss' % (self.device, timeout))
+            return self.their_reason
 
     @property
     def terminated(self):
