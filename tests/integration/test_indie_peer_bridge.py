@@ -12,7 +12,6 @@ or `--fp` with another fingerprint fails and stores nothing.
 
 The module runs inside a fresh network namespace (xpmntest.netns).
 """
-import os
 import re
 import unittest
 import xml.etree.ElementTree as ET
@@ -33,7 +32,7 @@ else:
     from xpmntest import media
     from xpmntest.bridge import class_workdir, controller_config, open_pairing, run_xpmn, start_secure_home
     from xpmntest.ejabberd import Ejabberd
-    from xpmntest.indie_peer import CLIENT, IndieError, IndiePeer, q
+    from xpmntest.indie_peer import CLIENT, IndieError, connected_peer, q
     from xpmntest.prosody import Prosody
 
     class IndieBridgeBase:
@@ -54,13 +53,7 @@ else:
             return controller_config(cls.workdir, cls.server, 'home', PASSWORD, name)
 
         def peer(self, resource):
-            type(self).count += 1
-            p = IndiePeer(self.server.jid('home', resource), PASSWORD, port=self.server.c2s_port,
-                          ca_file=self.server.ca_file,
-                          workdir=os.path.join(self.workdir, '%s-%d' % (resource, self.count)),
-                          device_name='Indie %s' % resource)
-            self.addCleanup(p.close)
-            return p.connect()
+            return connected_peer(self, 'home', resource, PASSWORD)
 
         def browse(self, stream, cid):
             reply = stream.iq("<browse xmlns='%s' id='%s' start='0' max='100'/>" % (SERVER_NS, cid))
