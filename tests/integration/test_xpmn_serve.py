@@ -53,6 +53,21 @@ def pid_alive(pid):
         return False
 
 
+def serve_pids(config):
+    """The running `xpmn --config CONFIG … serve` processes."""
+    from xpmntest import procfs
+    found = []
+    for pid in procfs.all_pids():
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                argv = f.read().decode(errors='replace').split('\0')
+        except OSError:
+            continue
+        if procfs.process_name(pid) == 'xpmn' and config in argv and 'serve' in argv and pid_alive(pid):
+            found.append(pid)
+    return found
+
+
 def read_port_file(state_dir):
     """(port, pid) from STATE_DIR/serve.port, None when absent."""
     try:
@@ -263,6 +278,22 @@ else:
                 os.kill(pid, signal.SIGTERM)
             wait_until(lambda: not pid_alive(pid), 'the background server ending on SIGTERM')
             self.assertIsNone(read_port_file(state_dir))
+
+        def test_two_urls_at_once_start_one_server(self):
+            config, state_dir = self.controller_config('racing')
+            urls = [subprocess.Popen([XPMN_BIN, '--config', config, 'url', self.uris[what]], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                    for what in (AUDIO, VIDEO)]
+            outs = [p.communicate(timeout=60) for p in urls]
+            port, pid = read_port_file(state_dir)
+            try:
+                for p, (out, err) in zip(urls, outs):
+                    self.assertEqual(p.returncode, 0, err)
+                    self.assertTrue(out.startswith('http://127.0.0.1:%d/' % port), out)
+                self.assertEqual(serve_pids(config), [pid])
+            finally:
+                os.kill(pid, signal.SIGTERM)
+            wait_until(lambda: not pid_alive(pid), 'the background server ending on SIGTERM')
 
         def test_not_a_transfer_uri_is_a_bad_gateway(self):
             status, _, _ = request(self.port, 'GET', '/' + urllib.parse.quote('xmpp:nobody@xpmn.test', safe=''))

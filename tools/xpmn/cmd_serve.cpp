@@ -84,6 +84,7 @@ void serve(Controller& c, const ServeOptions& o, Controller::Done done) {
 
 Result<std::string> transfer_url(const config::Config& cfg, const UrlOptions& o) {
     if (auto parsed = TransferUri::parse(o.uri); !parsed) return parsed.error();
+    ServeStartLock lock(cfg.bridge.state_dir);
     auto port = ServePortFile(cfg.bridge.state_dir).live_port();
     if (!port) {
         auto started = start_background_server(o.serve_args, cfg.bridge.state_dir + "/serve.log", o.wait);

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,6 +88,22 @@ std::optional<std::uint16_t> ServePortFile::live_port() const {
     return record->port;
 }
 
+ServeStartLock::ServeStartLock(const std::string& state_dir) {
+    const std::string path = state_dir + "/serve.lock";
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    // Blocks at most as long as another starter waits for its server (bounded).
+    while (fd_ >= 0 && flock(fd_, LOCK_EX) != 0)
+        if (errno != EINTR) {
+            close(fd_);
+            fd_ = -1;
+        }
+    if (fd_ < 0) std::fprintf(stderr, "xpmn: %s\n", errno_text("cannot lock " + path).c_str());
+}
+
+ServeStartLock::~ServeStartLock() {
+    if (fd_ >= 0) close(fd_);
+}
+
 void report_ready(int fd, std::uint16_t port) {
     // A starter that gave up waiting closed its end: EPIPE, not a signal.
     signal(SIGPIPE, SIG_IGN);
@@ -109,8 +126,16 @@ Result<std::uint16_t> start_background_server(const std::vector<std::string>& ar
                                                std::chrono::seconds limit) {
     int ready[2];
     if (pipe2(ready, O_CLOEXEC) != 0) return Error{"internal-server-error", errno_text("pipe")};
-    // Everything exec needs is made before fork.
-    std::vector<std::string> argv_text{"xpmn"};
+    // Everything exec needs is made before fork. The program's own path (not
+    // /proc/self/exe, which would make the process's name "exe").
+    std::error_code ec;
+    const std::string program = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    if (ec) {
+        close(ready[0]);
+        close(ready[1]);
+        return Error{"internal-server-error", "cannot find the xpmn program: " + ec.message()};
+    }
+    std::vector<std::string> argv_text{program};
     argv_text.insert(argv_text.end(), args.begin(), args.end());
     argv_text.push_back(kReadyFdOption);
     argv_text.push_back(std::to_string(ready[1]));
@@ -131,7 +156,7 @@ Result<std::uint16_t> start_background_server(const std::vector<std::string>& ar
         if (setsid() < 0 || null < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0 ||
             fcntl(ready[1], F_SETFD, 0) < 0)
             _exit(127);
-        execv("/proc/self/exe", argv.data());
+        execv(program.c_str(), argv.data());
         _exit(127);
     }
     close(log);

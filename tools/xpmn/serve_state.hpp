@@ -36,6 +36,20 @@ private:
 // path made absolute).
 std::vector<std::string> serve_command(const std::string& config_path, int timeout_s, bool verbose, bool no_e2e);
 
+// Held while an `xpmn url` looks for a server and starts one, so that two
+// at once start one server, not two (flock on STATE_DIR/serve.lock; a
+// failure to lock is reported and not fatal: at worst two servers run).
+class ServeStartLock {
+public:
+    explicit ServeStartLock(const std::string& state_dir);
+    ~ServeStartLock();
+    ServeStartLock(const ServeStartLock&) = delete;
+    ServeStartLock& operator=(const ServeStartLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
 // Starts `xpmn serve` detached (own session, stdin /dev/null, stdout and
 // stderr appended to `log_file`) with `args` (the program's own global
 // options and `serve`), and waits up to `limit` until it listens. An error
