@@ -164,7 +164,7 @@ else:
             pair_xpmn(cls.bridge, cls.config, xmpp['jid'] + '/bridge')
             cls.uris = {what: cls.transfer_uri(what) for what in (AUDIO, VIDEO)}
             cls.serve = cls.start_serve(cls.config)
-            cls.addClassCleanup(cls.stop_process, cls.serve)
+            cls.addClassCleanup(cls.stop_serve, cls.serve)
             cls.port = int(SERVING.search(cls.serve.first_line).group(2))
 
         @classmethod
@@ -198,6 +198,12 @@ else:
                 raise AssertionError('xpmn serve did not say where it listens (%s): %r' % (proc.returncode, line))
             proc.first_line = line
             return proc
+
+        @classmethod
+        def stop_serve(cls, proc):
+            rc = cls.stop_process(proc)
+            if rc != 0:  # a crash or a sanitizer report
+                raise AssertionError('xpmn serve exited with %s' % rc)
 
         @staticmethod
         def stop_process(proc):

@@ -49,6 +49,15 @@ bool port_answers(std::uint16_t port) {
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
+// The last line of the server's log: usually why it ended.
+std::string last_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string line, last;
+    while (std::getline(in, line))
+        if (!line.empty()) last = line;
+    return last;
+}
+
 }  // namespace
 
 std::string serve_url(std::uint16_t port, const std::string& uri) {
@@ -185,7 +194,9 @@ Result<std::uint16_t> start_background_server(const std::vector<std::string>& ar
         if (r <= 0) {
             close(ready[0]);
             waitpid(pid, nullptr, WNOHANG);
-            return Error{"service-unavailable", "xpmn serve exited before listening; see " + log_file};
+            const std::string why = last_line(log_file);
+            return Error{"service-unavailable",
+                         "xpmn serve exited before listening" + (why.empty() ? "" : " (" + why + ")") + "; see " + log_file};
         }
         got.append(buf, static_cast<std::size_t>(r));
     }
