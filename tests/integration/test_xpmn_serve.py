@@ -250,6 +250,19 @@ else:
             finally:
                 self.assertEqual(self.stop_process(proc), 0)
 
+        def test_port_in_use_is_an_error(self):
+            config, state_dir = self.controller_config('busy')
+            taken = socket.socket()
+            taken.bind(('127.0.0.1', 0))
+            taken.listen(1)
+            try:
+                r = run_xpmn(config, 'serve', '--port', str(taken.getsockname()[1]))
+            finally:
+                taken.close()
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.stdout, '')
+            self.assertIsNone(read_port_file(state_dir))
+
         def test_url_uses_the_running_server(self):
             r = run_xpmn(self.config, 'url', self.uris[AUDIO])
             self.assertEqual(r.returncode, 0, r.stderr)
