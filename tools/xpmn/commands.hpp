@@ -1,6 +1,7 @@
 // The xpmn subcommands. Each prints its result on stdout and calls done(exit code).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -59,5 +60,20 @@ void grant(Controller& c, const GrantOptions& options, Controller::Done done);
 void revoke(Controller& c, const GrantOptions& options, Controller::Done done);
 void forget(Controller& c, const GrantOptions& options, Controller::Done done);
 void list_acl(Controller& c, const GrantOptions& options, Controller::Done done);
+
+// `xpmn serve`: the loopback HTTP server for local players (cmd_serve.cpp).
+struct ServeOptions {
+    std::uint16_t port = 0;  // 0: any free port
+    int ready_fd = -1;       // set by the `xpmn url` that started this server: the port goes there
+};
+void serve(Controller& c, const ServeOptions& options, Controller::Done done);
+// `xpmn url` / `xpmn play`: no connection of their own; the server does the transfers.
+struct UrlOptions {
+    std::string uri;
+    std::vector<std::string> serve_args;  // how to start `xpmn serve` (global options + "serve")
+    std::chrono::seconds wait{20};        // for a server started here to listen
+};
+int print_url(const config::Config& cfg, const UrlOptions& options);
+int play(const config::Config& cfg, const std::vector<std::string>& player, const UrlOptions& options);
 
 }  // namespace xpmn::tools

@@ -13,6 +13,8 @@
 #include "common/state_dir.hpp"
 #include "config/config.hpp"
 #include "tools/xpmn/commands.hpp"
+#include "tools/xpmn/serve_player.hpp"
+#include "tools/xpmn/serve_state.hpp"
 
 using namespace xpmn;
 
@@ -84,11 +86,21 @@ int main(int argc, char** argv) {
     auto* forget = app.add_subcommand("forget", "unpair an account: its certificates and grants go, its streams close");
     forget->add_option("JID", acl_opts.jid, "the account (bare JID)")->required();
     add_bridge(forget);
+    tools::ServeOptions serve_opts;
+    auto* serve = app.add_subcommand("serve", "serve transfers to local players on http://127.0.0.1:PORT/ until Ctrl-C");
+    serve->add_option("--port", serve_opts.port, "port on 127.0.0.1 (default: any free one)");
+    serve->add_option(tools::kReadyFdOption, serve_opts.ready_fd)->group("");  // set by `xpmn url`
+    tools::UrlOptions url_opts;
+    auto* url = app.add_subcommand("url", "print a transfer's URL for a local player (starts `xpmn serve` if needed)");
+    url->add_option("URI", url_opts.uri, "transfer URI xmpp:DEVICE?transfer;uid=UID")->required();
+    auto* play = app.add_subcommand("play", "play a transfer with the [player] command (default: mpv)");
+    play->add_option("URI", url_opts.uri, "transfer URI xmpp:DEVICE?transfer;uid=UID")->required();
     CLI11_PARSE(app, argc, argv);
 
     config::Config cfg;
+    tools::PlayerSection player;
     try {
-        cfg = config::load(config_path, {}, config::OtherTables::Ignore);
+        cfg = config::load(config_path, {&player}, config::OtherTables::Ignore);
         common::setup_logging(verbose ? "info" : "warn", "xpmn");
         common::ensure_state_dir(cfg.bridge.state_dir);
     } catch (const std::exception& e) {
@@ -105,6 +117,11 @@ int main(int argc, char** argv) {
     }
 
     if (trust->parsed()) return tools::list_trust(cfg);
+    if (url->parsed() || play->parsed()) {
+        url_opts.serve_args = tools::serve_command(config_path, timeout_s, verbose, no_e2e);
+        url_opts.wait = std::chrono::seconds(timeout_s + 5);
+        return url->parsed() ? tools::print_url(cfg, url_opts) : tools::play(cfg, player.command, url_opts);
+    }
 
     boost::asio::io_context io;
     tools::Controller controller(io, cfg, resource, std::chrono::seconds(timeout_s));
@@ -129,6 +146,8 @@ int main(int argc, char** argv) {
             rc = controller.run([&](tools::Controller& c, auto done) { tools::list_acl(c, acl_opts, std::move(done)); });
         else if (forget->parsed())
             rc = controller.run([&](tools::Controller& c, auto done) { tools::forget(c, acl_opts, std::move(done)); });
+        else if (serve->parsed())
+            rc = controller.run([&](tools::Controller& c, auto done) { tools::serve(c, serve_opts, std::move(done)); });
         else if (disco->parsed())
             rc = controller.run([&](tools::Controller& c, auto done) { tools::show_disco(c, disco_jid, std::move(done)); });
     } catch (const std::exception& e) {
