@@ -50,7 +50,7 @@ def report(bench, quick, nodelay, started, elapsed):
             '- XMPP alone: a bridge result of the same page size kept by a second `xpmn-bench-client` of the',
             '  account and sent back in answer to an IQ from the measuring one (client → Prosody → client and',
             '  back): what the XMPP path itself costs, both clients\' own parsing and serialization included.',
-            '', '## Directory', '',
+            '', '### Directory', '',
             '| Measurement | Bridge | Direct | Ratio (bridge/direct) | Target | Met | XMPP alone '
             '| Bridge − XMPP alone | slixmpp client (ratio) |',
             '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
@@ -67,7 +67,7 @@ def report(bench, quick, nodelay, started, elapsed):
             'writing); where XMPP alone is close to Bridge, the time goes to the XMPP path (server and',
             'clients), which the ratio to direct UPnP includes as well. The slixmpp column is the same browse',
             'measured by a Python client, whose own XML costs dominate at 100 items and more.', '',
-            '### Where a browse\'s time goes', '',
+            '#### Where a browse\'s time goes', '',
             'CPU time per request of each process on the path (Prosody; the bridge; the two native',
             'clients together), the mean over the rounds: Linux accounts CPU time in 10 ms ticks, so only',
             'a mean over many requests means something. A browse crosses Prosody twice (request and',
@@ -85,7 +85,7 @@ def report(bench, quick, nodelay, started, elapsed):
             size, ms(med(d['a'])), ms(mean(d['cpu_a_prosody'])), ms(mean(d['cpu_a_bridge'])),
             ms(mean(d['cpu_a_clients'])), ms(med(d['c'])), ms(mean(d['cpu_c_prosody'])),
             ms(mean(d['cpu_c_clients']))))
-    out += ['', '### Over the end-to-end stream', '',
+    out += ['', '#### Over the end-to-end stream', '',
             'The same browse from the same client over the device\'s end-to-end stream (XTLS over IBB,',
             'opened once and reused: the default path, wire profile §3), beside the one over plain c2s',
             'above (the bridge runs with `require_e2e = false` so both can be measured in one run). Over',
@@ -113,7 +113,7 @@ def report(bench, quick, nodelay, started, elapsed):
         d = s[('ping', None)]
         srv = med(d['server'])
         quick_ms, slow_ms = med(d['quick']), med(d['slow'])
-        out += ['', '## XEP-0199 ping round trip (the ~40 ms stall of item 11)', '',
+        out += ['', '### XEP-0199 ping round trip (the ~40 ms stall of item 11)', '',
                 'Ping to the bridge device `upnp-…` through Prosody (%s), against a ping to' % (
                     'Nagle off' if nodelay else 'default settings'),
                 'the server itself; %d rounds, each: wait 100 ms, ping the device, wait 2 ms, ping the' % len(d['server']),
@@ -133,7 +133,7 @@ def report(bench, quick, nodelay, started, elapsed):
                    % ms(max(quick_ms - slow_ms, 0.0)))
     if ('cli', None) in s:
         d = s[('cli', None)]
-        out += ['', '## xpmn CLI', '',
+        out += ['', '### xpmn CLI', '',
                 'Wall time of `xpmn --config … disco DOMAIN` (process start, TCP, STARTTLS, SASL, bind, one',
                 'disco#info IQ to the server, log out) against Prosody with %s; %d runs.' % (
                     '`nagle = false`' if nodelay else 'its default settings (Nagle on)', len(d['disco'])), '',

@@ -396,8 +396,9 @@ class TransferBench:
             rng = '0-%d' % (n - 1)
             for i in range(self.cfg['abroad_rounds'] + 1):
                 dt, got, _ = self.curl(self.topo.controller, self.abroad_http)
+                _, _, first = self.curl(self.topo.controller, self.abroad_http, '0-0')  # one request's round trip
                 if i:
-                    self.add(('abroad', 'curl'), rate=got * 8 / dt / 1e6)
+                    self.add(('abroad', 'curl'), rate=got * 8 / dt / 1e6, rtt=first)
                 if self.has_get:
                     dt, got, path = self.get(rng)
                     if i:

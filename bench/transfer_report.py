@@ -26,7 +26,7 @@ def report(bench, quick, started, elapsed, machine, failure):
         out += ['**Smoke run (`bench/run --quick`): %d MiB file, one or two rounds — the numbers mean nothing.**'
                 % (cfg['size'] >> 20), '']
     if failure:
-        out += ['**The run failed: %s** What was measured before is below.' % failure.strip(), '']
+        out += ['**The run failed: %s** The measurements that ran are below.' % failure.strip(), '']
     versions = bench.versions()
     out += ['- Run: %s UTC, %.0f s; %s (load average %.1f at the start); minidlna %s, Prosody %s, curl %s.' % (
                 started.strftime('%Y-%m-%d %H:%M'), elapsed, machine, bench.load, versions['minidlna'],
@@ -103,6 +103,10 @@ def report(bench, quick, started, elapsed, machine, failure):
     if c:
         out.append('| curl of %d MiB over the same link (plain HTTP, %d rounds) | | %.1f Mbit/s | %.2f× the link '
                    'rate | | |' % (mib, len(c['rate']), med(c['rate']), med(c['rate']) / 20))
+        out.append('| Round trip measured: curl\'s time to first byte of `-r 0-0` over the link (its connect '
+                   'ends at the relay: one request\'s round trip) | | %s | %.2f× the nominal %d ms | | |' % (
+                       ms(med(c['rtt'])), med(c['rtt']) / RTT,
+                                                                     RTT * 1000))
     if g:
         r = med(g['rate']) / 20
         out.append('| `xpmn get --range` of %d MiB (via %s; a whole process) | %.1f Mbit/s | link 20 Mbit/s '
