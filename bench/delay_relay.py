@@ -129,6 +129,7 @@ class DelayRelay:
             await write()
         finally:
             reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
 
     def stop(self):
         if self._thread is None or not self._thread.is_alive():
@@ -136,8 +137,10 @@ class DelayRelay:
 
         async def close():
             self._server.close()
-            for t in list(self._tasks):
+            tasks = list(self._tasks)
+            for t in tasks:
                 t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)  # each closes its sockets
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)

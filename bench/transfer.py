@@ -228,7 +228,7 @@ class TransferBench:
     def need_get(self):
         if not self.has_get:
             raise BenchError('`xpmn get` is missing from %s (`xpmn --help` lists no get command): the '
-                             'transfer measurements need it' % self.xpmn_bin)
+                             'transfer measurements need it' % os.path.relpath(self.xpmn_bin, ROOT))
 
     # -- the run ---------------------------------------------------------------------------
     def throughput(self):
@@ -280,8 +280,9 @@ class TransferBench:
             self.notes.append('`xpmn serve` is missing: no time to first byte on an already open OOB session.')
         self.log('first byte / seek: done')
 
-    def serve_first_byte(self, key='serve', ns=None, rounds=None):
-        """TTFB and seek on one open OOB session: curl's time to first byte through `xpmn serve`."""
+    def serve_first_byte(self, key='serve', rounds=None, bulk=0):
+        """TTFB and seek on one open OOB session: curl's time to first byte through `xpmn serve`;
+        with `bulk`, also the rate of a download of that many bytes on the open session."""
         from xpmntest.ports import free_port
         port = free_port()
         log = open(os.path.join(self.workdir, 'xpmn-serve-%s.log' % key), 'w')
@@ -305,6 +306,9 @@ class TransferBench:
                 start = (i + 1) * step
                 _, _, seek = self.curl(self.topo.controller, url, '%d-%d' % (start, start + 65535))
                 self.add((key, 'serve'), ttfb=first, seek=seek)
+            if bulk:
+                dt, got, _ = self.curl(self.topo.controller, url, '0-%d' % (bulk - 1))
+                self.add((key, 'bulk'), rate=got * 8 / dt / 1e6)
         finally:
             proc.terminate()
             try:
@@ -413,7 +417,7 @@ class TransferBench:
                     raise BenchError('xpmn disco over the long link: %s' % r.stderr.strip())
                 self.add(('abroad_seek', 'get'), get=g, disco=d)
             if self.has_serve and self.has_get:
-                self.serve_first_byte(key='abroad_serve', rounds=self.cfg['abroad_seek'])
+                self.serve_first_byte(key='abroad_serve', rounds=self.cfg['abroad_seek'], bulk=n)
             if sum(r.accepted for r in relays[:2]) == 0:
                 raise BenchError('nothing went through the delay relays: the profile did not apply')
         self.log('phone abroad: done')

@@ -105,13 +105,18 @@ def report(bench, quick, started, elapsed, machine, failure):
                    'rate | | |' % (mib, len(c['rate']), med(c['rate']), med(c['rate']) / 20))
         out.append('| Round trip measured: curl\'s time to first byte of `-r 0-0` over the link (its connect '
                    'ends at the relay: one request\'s round trip) | | %s | %.2f× the nominal %d ms | | |' % (
-                       ms(med(c['rtt'])), med(c['rtt']) / RTT,
-                                                                     RTT * 1000))
+                       ms(med(c['rtt'])), med(c['rtt']) / RTT, RTT * 1000))
     if g:
         r = med(g['rate']) / 20
         out.append('| `xpmn get --range` of %d MiB (via %s; a whole process) | %.1f Mbit/s | link 20 Mbit/s '
                    '| %.2f× (%.2f× curl) | ≥ 0.8× | %s |' % (mib, ', '.join(sorted(set(g['path']))), med(g['rate']),
                                                           r, med(g['rate']) / med(c['rate']) if c else 0, met(r >= 0.8)))
+    d = s.get(('abroad_serve', 'bulk'))
+    if d:
+        r = med(d['rate']) / 20
+        out.append('| curl of %d MiB through `xpmn serve` (an open session: the transfer alone) | %.1f Mbit/s '
+                   '| link 20 Mbit/s | %.2f× (%.2f× curl) | ≥ 0.8× | %s |' % (
+                       mib, med(d['rate']), r, med(d['rate']) / med(c['rate']) if c else 0, met(r >= 0.8)))
     d = s.get(('abroad_serve', 'serve'))
     if d:
         out.append('| Seek on the open session (`xpmn serve`, 64 KiB at a new offset, TTFB) | %s | RTT %d ms '
