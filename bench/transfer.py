@@ -405,8 +405,10 @@ class TransferBench:
                     self.add(('abroad', 'curl'), rate=got * 8 / dt / 1e6, rtt=first)
                 if self.has_get:
                     dt, got, path = self.get(rng)
+                    setup, _, _ = self.get('0-0')  # the same process and session for one byte
                     if i:
-                        self.add(('abroad', 'get'), rate=got * 8 / dt / 1e6, path=path)
+                        self.add(('abroad', 'get'), rate=got * 8 / dt / 1e6, path=path,
+                                 net_rate=(got - 1) * 8 / max(dt - setup, 1e-3) / 1e6)
             for i in range(self.cfg['abroad_seek']):
                 start = self.size // 2 + i * 1048573
                 g = self.get('%d-%d' % (start, start + 65535))[0] if self.has_get else None
