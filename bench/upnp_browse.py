@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 from xpmntest.netns import PYTHON, NetNs, inside_namespace, run_in_new_namespace  # noqa: E402
 
 from report import report  # noqa: E402  (bench/report.py)
+from sections import write_section  # noqa: E402  (bench/sections.py)
 
 SERVER_NS = 'urn:xmpp:media:server:0'
 META_NS = 'urn:xmpp:media:metadata:0'
@@ -408,11 +409,9 @@ def main(argv):
             log('failed: %s' % e)
             return 1
         text = report(bench, args.quick, args.prosody_nodelay, started, time.monotonic() - t0)
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, 'w') as f:
-        f.write(text)
+    write_section(args.output, 'browse', text)
     print(text)
-    log('report written to %s' % args.output)
+    log('section "browse" written to %s' % args.output)
     return 0
 
 
