@@ -258,18 +258,21 @@ def start_home_network(case, password, plain_c2s=False, **sections):
 PIN_LINE = re.compile(r'^PIN (\d{6,})$', re.M)
 
 
-def start_secure_home(case, server_class, password, nas_name, users=('home',), security=None):
+def start_secure_home(case, server_class, password, nas_name, users=('home',), security=None, n_extra=0,
+                      **bridge_sections):
     """For setUpClass in a test namespace (xpmntest.netns): a minidlna serving
     media.make_library, the XMPP server (`server_class`) with `users`, and the
     bridge of `home` with its default security (require_e2e on), and waits
-    until the bridge has announced the NAS (`security`: more [security] keys). Sets case.nas, case.server,
+    until the bridge has announced the NAS (`security`: more [security] keys;
+    `n_extra`: media.make_library's; `bridge_sections`: more bridge config
+    sections, e.g. transfer). Sets case.manifest, case.nas, case.server,
     case.bridge, case.bridge_jid and case.device (the NAS device's full JID)
     (needs case.workdir); class cleanups stop them."""
     from . import media
     from .nas import MiniDlna
     from .netns import NetNs
     lib = os.path.join(case.workdir, 'library')
-    media.make_library(lib)
+    case.manifest = media.make_library(lib, n_extra=n_extra)
     case.nas = start_server(case, MiniDlna(os.path.join(case.workdir, 'minidlna'), lib, netns=NetNs.current(),
                                            friendly_name=nas_name))
     case.server = server_class(os.path.join(case.workdir, 'xmpp'))
@@ -278,7 +281,8 @@ def start_secure_home(case, server_class, password, nas_name, users=('home',), s
         case.server.add_user(user, password)
     case.server.start()
     case.bridge_jid = case.server.jid('home') + '/bridge'
-    case.bridge = Bridge(case.workdir, xmpp_section(case.server, 'home', password), security=security or {})
+    case.bridge = Bridge(case.workdir, xmpp_section(case.server, 'home', password), security=security or {},
+                         **bridge_sections)
     case.addClassCleanup(case.bridge.kill)
     case.addClassCleanup(case.bridge.stop)
     case.bridge.start()

@@ -1,0 +1,177 @@
+"""`xpmn get` through the whole path (wire profile §6): a real minidlna, the
+bridge and Prosody, all on loopback in a private network namespace; the
+bridge and the controllers restrict S5B direct candidates to `lo`. Every
+file of the test library comes back byte-identical (SHA-256) to the NAS's;
+ranges at the start, middle and end and a single byte; invalid ranges fail
+clearly; a partial file is resumed; eight downloads run at once from two
+controllers; a browse of a container too big for an inline result arrives
+out of band.
+
+The module runs inside a fresh network namespace (xpmntest.netns).
+"""
+import concurrent.futures
+import hashlib
+import os
+import re
+import unittest
+import xml.etree.ElementTree as ET
+
+from xpmntest.netns import inside_namespace, module_in_namespace
+
+PASSWORD = 'get-s3cret'
+NAS_NAME = 'Transfer NAS'
+META = '{urn:xmpp:media:metadata:0}'
+N_EXTRA = 150  # the Many/ container: ~150 items, far over the 16 KiB inline limit
+VIA = re.compile(r'^got (\d+) bytes via (\S+)$', re.M)
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+if not inside_namespace():
+    InNamespace = module_in_namespace('test_transfer_get', prefix='xpmn-get')
+
+else:
+    from xpmntest.bridge import controller_config, open_pairing, run_xpmn, start_secure_home, write_config
+    from xpmntest.prosody import Prosody
+
+    class TransferGet(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls):
+            from xpmntest.bridge import class_workdir
+            class_workdir(cls, 'xpmn-get-')
+            start_secure_home(cls, Prosody, PASSWORD, NAS_NAME, n_extra=N_EXTRA,
+                              transfer={'interfaces': ['lo']})
+            cls.phones = [cls.controller('phone1'), cls.controller('phone2')]
+            # The files (not the Many/ copies, which are all the same bytes) and their transfer URIs.
+            cls.files = []
+            for m in cls.manifest:
+                if m['relpath'].startswith('Many/') and not m['relpath'].endswith('0001.mp3'):
+                    continue
+                entry = cls.nas.wait_item(m['relpath'], m['title'])
+                with open(m['path'], 'rb') as f:
+                    data = f.read()
+                cls.files.append((m['relpath'], cls.uri_of(entry), data))
+
+        @classmethod
+        def controller(cls, name):
+            path = controller_config(cls.workdir, cls.server, 'home', PASSWORD, name)
+            with open(path) as f:
+                text = f.read()
+            with open(path, 'w') as f:
+                f.write(text + '\n[transfer]\ninterfaces = ["lo"]\n')
+            r = run_xpmn(path, 'pair', cls.bridge_jid, '--pin', open_pairing(cls.bridge)[0])
+            assert r.returncode == 0, r.stderr
+            return path
+
+        @classmethod
+        def uri_of(cls, entry):
+            r = run_xpmn(cls.phones[0], 'browse', cls.device, entry['parent_id'], '--xml', '--max', '1000')
+            assert r.returncode == 0, r.stderr
+            for item in ET.fromstring(r.stdout):
+                if item.get('id') == entry['id']:
+                    return item.find(META + 'uri').text
+            raise AssertionError('no item %s in the browse of %s' % (entry['id'], entry['parent_id']))
+
+        def get(self, uri, out, *args, phone=0, ok=True):
+            r = run_xpmn(self.phones[phone], '--timeout', '60', 'get', uri, '-o', out, *args, timeout=90)
+            if ok:
+                self.assertEqual(r.returncode, 0, r.stderr)
+            return r
+
+        def out(self, name):
+            return os.path.join(self.workdir, name)
+
+        def read(self, path):
+            with open(path, 'rb') as f:
+                return f.read()
+
+        def biggest(self):
+            return max(self.files, key=lambda f: len(f[2]))
+
+        def test_every_file_is_byte_identical(self):
+            self.assertGreaterEqual(len(self.files), 9)
+            for i, (rel, uri, want) in enumerate(self.files):
+                out = self.out('whole-%d' % i)
+                r = self.get(uri, out)
+                m = VIA.search(r.stdout)
+                self.assertIsNotNone(m, r.stdout)
+                self.assertEqual((int(m.group(1)), m.group(2)), (len(want), 's5b-direct'), rel)
+                self.assertEqual(sha(self.read(out)), sha(want), rel)
+
+        def test_ranges(self):
+            _, uri, want = self.biggest()
+            n = len(want)
+            for rng, first, last in (('0-999', 0, 999), ('%d-%d' % (n // 2, n // 2 + 4095), n // 2, n // 2 + 4095),
+                                     ('%d-' % (n - 100), n - 100, n - 1), ('7-7', 7, 7),
+                                     ('%d-%d' % (n - 1, n + 500), n - 1, n - 1)):
+                out = self.out('range-' + rng)
+                r = self.get(uri, out, '--range', rng)
+                self.assertEqual(VIA.search(r.stdout).group(1), str(last - first + 1), rng)
+                self.assertEqual(self.read(out), want[first:last + 1], rng)
+
+        def test_invalid_ranges(self):
+            _, uri, want = self.biggest()
+            for rng in ('%d-' % (len(want) + 10), '%d-%d' % (len(want), len(want) + 5)):
+                r = self.get(uri, self.out('bad'), '--range', rng, ok=False)
+                self.assertNotEqual(r.returncode, 0, rng)
+                self.assertIn('range', r.stderr, rng)
+                self.assertNotIn('via', r.stdout)
+            for rng in ('10-5', 'abc', '-5', '5'):
+                r = self.get(uri, self.out('bad'), '--range', rng, ok=False)
+                self.assertEqual(r.returncode, 2, (rng, r.stderr))
+
+        def test_unknown_uid_and_bad_uri(self):
+            _, uri, _ = self.biggest()
+            r = self.get(uri.split('?')[0] + '?transfer;uid=nope', self.out('x'), ok=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn('no such item', r.stderr)
+            r = self.get('http://example.invalid/x', self.out('x'), ok=False)
+            self.assertEqual(r.returncode, 2)
+
+        def test_resume_a_partial_file(self):
+            _, uri, want = self.biggest()
+            out = self.out('resume')
+            with open(out, 'wb') as f:
+                f.write(want[:len(want) // 3])
+            r = self.get(uri, out)
+            self.assertEqual(self.read(out), want)
+            self.assertEqual(VIA.search(r.stdout).group(1), str(len(want) - len(want) // 3))
+            # Complete already: nothing to do, nothing changes.
+            r = self.get(uri, out)
+            self.assertIn('already complete', r.stdout)
+            self.assertEqual(self.read(out), want)
+            # Not the same file: refused, left alone.
+            with open(out, 'wb') as f:
+                f.write(b'\xff' * 100)
+            r = self.get(uri, out, ok=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertEqual(self.read(out), b'\xff' * 100)
+
+        def test_eight_concurrent_downloads_from_two_controllers(self):
+            jobs = [(i % 2, self.files[i % len(self.files)]) for i in range(8)]
+
+            def one(i):
+                phone, (rel, uri, want) = jobs[i]
+                out = self.out('conc-%d' % i)
+                r = self.get(uri, out, phone=phone, ok=False)
+                return r, out, want
+
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                for r, out, want in pool.map(one, range(8)):
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    self.assertEqual(sha(self.read(out)), sha(want))
+
+        def test_big_browse_result_arrives_out_of_band(self):
+            many = self.nas.wait_item('Many/many-0001.mp3')['parent_id']
+            r = run_xpmn(self.phones[1], 'browse', self.device, many, '--xml', '--max', '1000')
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertGreater(len(r.stdout), 16 * 1024)
+            c = ET.fromstring(r.stdout)
+            self.assertEqual(int(c.get('returned')), N_EXTRA)
+            self.assertEqual(len([i for i in c if i.tag == META + 'item']), N_EXTRA)
+
+
+if __name__ == '__main__':
+    unittest.main()
