@@ -33,15 +33,18 @@ if not inside_namespace():
     InNamespace = module_in_namespace('test_transfer_get', prefix='xpmn-get')
 
 else:
-    from xpmntest.bridge import controller_config, open_pairing, run_xpmn, start_secure_home, write_config
+    from xpmntest.bridge import class_workdir, controller_config, open_pairing, run_xpmn, start_secure_home
+    from xpmntest.nas import Gerbera, MiniDlna
     from xpmntest.prosody import Prosody
 
-    class TransferGet(unittest.TestCase):
+    class TransferGet:
+        """The tests, run once per NAS (the subclasses)."""
+        nas_class = None
+
         @classmethod
         def setUpClass(cls):
-            from xpmntest.bridge import class_workdir
             class_workdir(cls, 'xpmn-get-')
-            start_secure_home(cls, Prosody, PASSWORD, NAS_NAME, n_extra=N_EXTRA,
+            start_secure_home(cls, Prosody, PASSWORD, NAS_NAME, n_extra=N_EXTRA, nas_class=cls.nas_class,
                               transfer={'interfaces': ['lo']})
             cls.phones = [cls.controller('phone1'), cls.controller('phone2')]
             # The files (not the Many/ copies, which are all the same bytes) and their transfer URIs.
@@ -56,11 +59,7 @@ else:
 
         @classmethod
         def controller(cls, name):
-            path = controller_config(cls.workdir, cls.server, 'home', PASSWORD, name)
-            with open(path) as f:
-                text = f.read()
-            with open(path, 'w') as f:
-                f.write(text + '\n[transfer]\ninterfaces = ["lo"]\n')
+            path = controller_config(cls.workdir, cls.server, 'home', PASSWORD, name, transfer={'interfaces': ['lo']})
             r = run_xpmn(path, 'pair', cls.bridge_jid, '--pin', open_pairing(cls.bridge)[0])
             assert r.returncode == 0, r.stderr
             return path
@@ -171,6 +170,12 @@ else:
             c = ET.fromstring(r.stdout)
             self.assertEqual(int(c.get('returned')), N_EXTRA)
             self.assertEqual(len([i for i in c if i.tag == META + 'item']), N_EXTRA)
+
+    class TestGetFromMiniDlna(TransferGet, unittest.TestCase):
+        nas_class = MiniDlna
+
+    class TestGetFromGerbera(TransferGet, unittest.TestCase):
+        nas_class = Gerbera
 
 
 if __name__ == '__main__':
