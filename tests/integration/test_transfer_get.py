@@ -5,7 +5,8 @@ file of the test library comes back byte-identical (SHA-256) to the NAS's;
 ranges at the start, middle and end and a single byte; invalid ranges fail
 clearly; a partial file is resumed; eight downloads run at once from two
 controllers; a browse of a container too big for an inline result arrives
-out of band.
+out of band; all against minidlna and Gerbera. A NAS killed mid-transfer
+makes `xpmn get` fail clearly, and the bridge serves again once it is back.
 
 The module runs inside a fresh network namespace (xpmntest.netns).
 """
@@ -13,7 +14,9 @@ import concurrent.futures
 import hashlib
 import os
 import re
+import subprocess
 import unittest
+import wave
 import xml.etree.ElementTree as ET
 
 from xpmntest.netns import inside_namespace, module_in_namespace
@@ -33,7 +36,7 @@ if not inside_namespace():
     InNamespace = module_in_namespace('test_transfer_get', prefix='xpmn-get')
 
 else:
-    from xpmntest.bridge import class_workdir, controller_config, open_pairing, run_xpmn, start_secure_home
+    from xpmntest.bridge import XPMN_BIN, class_workdir, controller_config, open_pairing, run_xpmn, start_secure_home
     from xpmntest.nas import Gerbera, MiniDlna
     from xpmntest.prosody import Prosody
 
@@ -176,6 +179,64 @@ else:
 
     class TestGetFromGerbera(TransferGet, unittest.TestCase):
         nas_class = Gerbera
+
+    class TestNasKilledMidTransfer(unittest.TestCase):
+        """The NAS dies while a file is on its way: `xpmn get` fails clearly
+        and the bridge goes on serving once the NAS is back."""
+        BIG = 48 * 1024 * 1024  # far more than every buffer on the way (kernel ones included)
+
+        @classmethod
+        def setUpClass(cls):
+            class_workdir(cls, 'xpmn-get-kill-')
+            start_secure_home(cls, Prosody, PASSWORD, NAS_NAME, transfer={'interfaces': ['lo']})
+            # A big file, added while the NAS runs (it watches its library).
+            big = os.path.join(cls.workdir, 'library', 'Music', 'big.wav')
+            with wave.open(big, 'wb') as w:
+                w.setnchannels(2)
+                w.setsampwidth(2)
+                w.setframerate(48000)
+                w.writeframes(bytes(range(256)) * (cls.BIG // 256))
+            cls.big_size = os.path.getsize(big)
+            cls.phone = controller_config(cls.workdir, cls.server, 'home', PASSWORD, 'phone',
+                                          transfer={'interfaces': ['lo']})
+            r = run_xpmn(cls.phone, 'pair', cls.bridge_jid, '--pin', open_pairing(cls.bridge)[0])
+            assert r.returncode == 0, r.stderr
+            cls.phones = [cls.phone]
+            small = next(m for m in cls.manifest if m['kind'] == 'audio')
+            cls.small = small
+            cls.big_uri = TransferGet.uri_of.__func__(cls, cls.nas.wait_item('Music/big.wav', timeout=60))
+
+        def test_nas_killed_mid_transfer(self):
+            fifo = os.path.join(self.workdir, 'fifo')
+            os.mkfifo(fifo)
+            # Into a pipe the test reads: the download goes only as fast as the test lets it.
+            get = subprocess.Popen([XPMN_BIN, '--config', self.phone, 'get', self.big_uri, '-o', fifo, '--range', '0-'],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.addCleanup(get.kill)
+            got = 0
+            with open(fifo, 'rb') as f:
+                while got < 1024 * 1024:
+                    chunk = f.read(65536)
+                    self.assertTrue(chunk, 'the download ended early')
+                    got += len(chunk)
+                self.nas.kill()
+                while True:
+                    chunk = f.read(1024 * 1024)
+                    if not chunk:
+                        break
+                    got += len(chunk)
+            out, err = get.communicate(timeout=60)
+            self.assertNotEqual(get.returncode, 0, out)
+            self.assertLess(got, self.big_size)
+            self.assertIn('ended after', err)
+            self.assertNotIn('via', out)
+            # The NAS is back: the bridge serves again (URIs from a new browse).
+            self.nas.start()
+            entry = self.nas.wait_item(self.small['relpath'], self.small['title'])
+            out = os.path.join(self.workdir, 'after')
+            r = run_xpmn(self.phone, 'get', TransferGet.uri_of.__func__(type(self), entry), '-o', out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(os.path.getsize(out), self.small['size'])
 
 
 if __name__ == '__main__':
