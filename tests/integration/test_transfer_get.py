@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import subprocess
+import time
 import unittest
 import wave
 import xml.etree.ElementTree as ET
@@ -204,15 +205,51 @@ else:
             cls.phones = [cls.phone]
             small = next(m for m in cls.manifest if m['kind'] == 'audio')
             cls.small = small
-            cls.big_uri = TransferGet.uri_of.__func__(cls, cls.nas.wait_item('Music/big.wav', timeout=60))
 
-        def test_nas_killed_mid_transfer(self):
-            fifo = os.path.join(self.workdir, 'fifo')
+        def uri(self, relpath, title=None):
+            """A transfer URI from a browse now: a NAS that was killed and is back
+            is a new device session on the bridge, with new uids."""
+            if self.nas.proc is None or self.nas.proc.poll() is not None:
+                self.nas.start()
+            return TransferGet.uri_of.__func__(type(self), self.nas.wait_item(relpath, title, timeout=60))
+
+        def slow_get(self, name):
+            """`xpmn get` of the big file into a pipe the test reads: the
+            download goes only as fast as the test lets it."""
+            fifo = os.path.join(self.workdir, name)
             os.mkfifo(fifo)
-            # Into a pipe the test reads: the download goes only as fast as the test lets it.
-            get = subprocess.Popen([XPMN_BIN, '--config', self.phone, 'get', self.big_uri, '-o', fifo, '--range', '0-'],
+            get = subprocess.Popen([XPMN_BIN, '--config', self.phone, 'get', self.uri('Music/big.wav'), '-o', fifo,
+                                    '--range', '0-'],
                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             self.addCleanup(get.kill)
+            return get, fifo
+
+        def nas_connections(self):
+            """Established TCP connections of the NAS's HTTP port (this namespace's /proc/net/tcp)."""
+            n = 0
+            for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+                with open(table) as f:
+                    for line in f.readlines()[1:]:
+                        local, state = line.split()[1], line.split()[3]
+                        n += state == '01' and int(local.split(':')[1], 16) == self.nas.port
+            return n
+
+        def test_reader_gone_aborts_and_frees_the_nas_connection(self):
+            get, fifo = self.slow_get('fifo-abort')
+            with open(fifo, 'rb') as f:
+                self.assertEqual(len(f.read(1024 * 1024)), 1024 * 1024)
+                self.assertGreater(self.nas_connections(), 0)
+            # The reader is gone: xpmn's write fails (an error, not SIGPIPE), it aborts the id and exits.
+            out, err = get.communicate(timeout=60)
+            self.assertEqual(get.returncode, 1, err)
+            self.assertNotIn('via', out)
+            deadline = time.monotonic() + 30
+            while self.nas_connections() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(self.nas_connections(), 0)
+
+        def test_nas_killed_mid_transfer(self):
+            get, fifo = self.slow_get('fifo-kill')
             got = 0
             with open(fifo, 'rb') as f:
                 while got < 1024 * 1024:
@@ -231,10 +268,8 @@ else:
             self.assertIn('ended after', err)
             self.assertNotIn('via', out)
             # The NAS is back: the bridge serves again (URIs from a new browse).
-            self.nas.start()
-            entry = self.nas.wait_item(self.small['relpath'], self.small['title'])
             out = os.path.join(self.workdir, 'after')
-            r = run_xpmn(self.phone, 'get', TransferGet.uri_of.__func__(type(self), entry), '-o', out)
+            r = run_xpmn(self.phone, 'get', self.uri(self.small['relpath'], self.small['title']), '-o', out)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(os.path.getsize(out), self.small['size'])
 

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <iostream>
 #include <random>
 
@@ -111,6 +112,8 @@ int main(int argc, char** argv) {
 
     if (trust->parsed()) return tools::list_trust(cfg);
 
+    // `get -o` into a pipe whose reader went away: a write error to report, not a silent death.
+    std::signal(SIGPIPE, SIG_IGN);
     boost::asio::io_context io;
     tools::Controller controller(io, cfg, resource, std::chrono::seconds(timeout_s));
     controller.set_end_to_end(!no_e2e);
