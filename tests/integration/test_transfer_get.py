@@ -6,7 +6,9 @@ ranges at the start, middle and end and a single byte; invalid ranges fail
 clearly; a partial file is resumed; eight downloads run at once from two
 controllers; a browse of a container too big for an inline result arrives
 out of band; all against minidlna and Gerbera. A NAS killed mid-transfer
-makes `xpmn get` fail clearly, and the bridge serves again once it is back.
+makes `xpmn get` fail clearly, and the bridge serves again once it is back;
+a reader that leaves frees the NAS connection; without SOCKS5 candidates
+the transfer goes through IBB.
 
 The module runs inside a fresh network namespace (xpmntest.netns).
 """
@@ -180,6 +182,30 @@ else:
 
     class TestGetFromGerbera(TransferGet, unittest.TestCase):
         nas_class = Gerbera
+
+    class TestGetInBand(unittest.TestCase):
+        """Neither side offers a SOCKS5 candidate (no usable interface, no
+        proxy): the OOB session falls back to IBB and still delivers."""
+        NO_S5B = {'interfaces': ['none0'], 'proxies': False}
+
+        @classmethod
+        def setUpClass(cls):
+            class_workdir(cls, 'xpmn-get-ibb-')
+            start_secure_home(cls, Prosody, PASSWORD, NAS_NAME, transfer=cls.NO_S5B)
+            cls.phone = controller_config(cls.workdir, cls.server, 'home', PASSWORD, 'phone', transfer=cls.NO_S5B)
+            r = run_xpmn(cls.phone, 'pair', cls.bridge_jid, '--pin', open_pairing(cls.bridge)[0])
+            assert r.returncode == 0, r.stderr
+            cls.phones = [cls.phone]
+
+        def test_a_file_comes_through_ibb(self):
+            m = next(m for m in self.manifest if m['kind'] == 'video')
+            uri = TransferGet.uri_of.__func__(type(self), self.nas.wait_item(m['relpath'], m['title']))
+            out = os.path.join(self.workdir, 'ibb')
+            r = run_xpmn(self.phone, 'get', uri, '-o', out, timeout=90)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(VIA.search(r.stdout).groups(), (str(m['size']), 'ibb'))
+            with open(m['path'], 'rb') as want, open(out, 'rb') as got:
+                self.assertEqual(sha(got.read()), sha(want.read()))
 
     class TestNasKilledMidTransfer(unittest.TestCase):
         """The NAS dies while a file is on its way: `xpmn get` fails clearly
