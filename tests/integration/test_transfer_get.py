@@ -147,6 +147,13 @@ else:
             r = self.get(uri, out)
             self.assertIn('already complete', r.stdout)
             self.assertEqual(self.read(out), want)
+            # Longer than the file: refused, left alone.
+            with open(out, 'wb') as f:
+                f.write(want + b'more')
+            r = self.get(uri, out, ok=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn('longer', r.stderr)
+            self.assertEqual(self.read(out), want + b'more')
             # Not the same file: refused, left alone.
             with open(out, 'wb') as f:
                 f.write(b'\xff' * 100)

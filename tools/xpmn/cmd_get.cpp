@@ -69,6 +69,9 @@ struct Download : std::enable_shared_from_this<Download> {
         fd = ::open(options.output.c_str(), flags, 0644);
         if (fd < 0) return fail(options.output + ": " + std::strerror(errno), 2);
         open_transfer(c, uri, from, to, [self = shared_from_this()](Result<IncomingTransfer> t) {
+            if (!t && self->resuming && t.error().condition == "range-not-satisfiable")
+                return self->fail(self->options.output + " is longer than the file on the device: "
+                                                         "remove it or choose another name");
             if (!t) return self->fail(t.error().text.empty() ? t.error().condition : t.error().text);
             self->began(std::move(t).value());
         });

@@ -1,6 +1,7 @@
 #include "tools/xpmn/transfer_client.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <charconv>
 
@@ -170,6 +171,56 @@ std::string TransferUri::str() const {
     return "xmpp:" + device.str() + "?transfer;uid=" + uid;
 }
 
+namespace {
+
+// TLS 1.3 ends our (client) handshake before the device has judged our
+// certificate (xtls/secure_stream.hpp), so a request sent at once on the
+// end-to-end stream can reach the device before its side of a new OOB
+// session is up: it answers oob-session-required. That answer is retried
+// this often, this far apart, while our session is alive.
+constexpr int kSessionUpRetries = 10;
+constexpr std::chrono::milliseconds kSessionUpDelay{100};
+
+bool session_required(const client::IqResponse& r) {
+    const xml::Element* error = r.stanza.child("error");
+    return error && error->child("oob-session-required", ns::media_server);
+}
+
+void request(Controller* c, const Jid& device, ChannelPtr channel, OobPtr session, xml::Element transfer,
+             int retries, TransferHandler done) {
+    auto iq = stanza::iq("get", device.str());
+    iq.add_child(transfer);
+    channel->router().send_iq(std::move(iq), c->request_timeout(), [=](const client::IqResponse& r) {
+        if (!r.ok() && session_required(r) && retries > 0 && !session->mux->closed()) {
+            auto timer = std::make_shared<boost::asio::steady_timer>(c->io(), kSessionUpDelay);
+            return timer->async_wait([=](const boost::system::error_code&) {
+                (void)timer;
+                request(c, device, channel, session, transfer, retries - 1, done);
+            });
+        }
+        if (!r.ok()) return done(transfer_error(r, device));
+        const auto* o = r.payload();
+        if (!o || o->name() != "oob" || o->ns() != jingle::kOobNs)
+            return done(Error{"bad-request", device.str() + " answered the transfer without <oob/>"});
+        auto size = number(o->attr("size"));
+        auto total = number(o->attr("total"));
+        std::string id = o->attr_or("id");
+        if (!size || !total || id.empty())
+            return done(Error{"bad-request", device.str() + " answered the transfer with a malformed <oob/>"});
+        auto body = open_oob_id(*c, device, session, id, *size);
+        if (!body) return done(body.error());
+        IncomingTransfer t;
+        t.size = *size;
+        t.total = *total;
+        t.type = o->attr_or("type");
+        t.path = session->path;
+        t.body = std::move(body).value();
+        done(std::move(t));
+    });
+}
+
+}  // namespace
+
 void open_transfer(Controller& controller, const TransferUri& uri, std::optional<std::uint64_t> from,
                    std::optional<std::uint64_t> to, TransferHandler done) {
     Controller* c = &controller;
@@ -183,30 +234,7 @@ void open_transfer(Controller& controller, const TransferUri& uri, std::optional
             transfer.set_attr("uid", uid);
             if (from) transfer.set_attr("from", std::to_string(*from));
             if (to) transfer.set_attr("to", std::to_string(*to));
-            auto iq = stanza::iq("get", device.str());
-            iq.add_child(std::move(transfer));
-            OobPtr session = *oob;
-            channel->router().send_iq(std::move(iq), c->request_timeout(), [c, device, done, session](
-                                                                                  const client::IqResponse& r) {
-                if (!r.ok()) return done(transfer_error(r, device));
-                const auto* o = r.payload();
-                if (!o || o->name() != "oob" || o->ns() != jingle::kOobNs)
-                    return done(Error{"bad-request", device.str() + " answered the transfer without <oob/>"});
-                auto size = number(o->attr("size"));
-                auto total = number(o->attr("total"));
-                std::string id = o->attr_or("id");
-                if (!size || !total || id.empty())
-                    return done(Error{"bad-request", device.str() + " answered the transfer with a malformed <oob/>"});
-                auto body = open_oob_id(*c, device, session, id, *size);
-                if (!body) return done(body.error());
-                IncomingTransfer t;
-                t.size = *size;
-                t.total = *total;
-                t.type = o->attr_or("type");
-                t.path = session->path;
-                t.body = std::move(body).value();
-                done(std::move(t));
-            });
+            request(c, device, channel, *oob, std::move(transfer), kSessionUpRetries, done);
         });
     });
 }
