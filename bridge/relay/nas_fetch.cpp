@@ -5,6 +5,7 @@
 #include <libsoup/soup.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <utility>
 
@@ -23,6 +24,18 @@ struct GUriUnref {
 using UriPtr = std::unique_ptr<GUri, GUriUnref>;
 
 Error bad_answer(const std::string& text) { return Error{"undefined-condition", "the NAS answered badly: " + text}; }
+
+// Gerbera answers a range starting exactly at the end of the file with a 206
+// and the empty `Content-Range: bytes N-(N-1)/N`: the range lies outside it.
+bool empty_range_at_end(const char* content_range, const RangeSpec& asked) {
+    std::string_view cr = content_range;
+    auto slash = cr.rfind('/');
+    if (slash == std::string_view::npos) return false;
+    std::uint64_t total = 0;
+    auto [p, ec] = std::from_chars(cr.data() + slash + 1, cr.data() + cr.size(), total);
+    return ec == std::errc() && p == cr.data() + cr.size() && !asked.suffix && asked.first >= total &&
+           cr.find(std::to_string(total) + "-" + std::to_string(total - 1) + "/") != std::string_view::npos;
+}
 
 int effective_port(GUri* uri) {
     const int port = g_uri_get_port(uri);
@@ -233,6 +246,10 @@ void NasFetcher::on_headers(const std::shared_ptr<Request>& request, GInputStrea
         if (!request->range || !parsed || !parsed->span || !parsed->total ||
             (has_length && static_cast<std::uint64_t>(length) != parsed->span->size())) {
             drop();
+            if (request->range && !parsed && cr && empty_range_at_end(cr, *request->range)) {
+                request->complete(Error{kRangeNotSatisfiable, "the range is outside the file"});
+                return;
+            }
             request->complete(bad_answer(std::string("a 206 with Content-Range ") + (cr ? cr : "(none)") +
                                          " to a request for " +
                                          (request->range ? format_range(*request->range) : "the whole file")));

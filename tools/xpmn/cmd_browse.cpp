@@ -1,10 +1,14 @@
 // `xpmn browse` and `xpmn search`: the Directory profile of a media server
 // device, printed as a table (or the raw <container/> with --xml).
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <iostream>
 
 #include "tools/xpmn/commands.hpp"
 #include "tools/xpmn/discovery.hpp"
+#include "tools/xpmn/oob_result.hpp"
+#include "tools/xpmn/text_format.hpp"
 #include "xmpp/core/namespaces.hpp"
 #include "xmpp/core/stanza.hpp"
 
@@ -35,25 +39,12 @@ std::string fit(const std::string& s, std::size_t w) {
 
 std::string duration_text(const std::string& seconds) {
     if (seconds.empty()) return "";
-    double s = std::strtod(seconds.c_str(), nullptr);
-    long total = static_cast<long>(s + 0.5);
-    char buf[32];
-    if (total >= 3600)
-        std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60);
-    else
-        std::snprintf(buf, sizeof buf, "%ld:%02ld", total / 60, total % 60);
-    return buf;
+    return clock_text(static_cast<long>(std::strtod(seconds.c_str(), nullptr) + 0.5));
 }
 
 std::string size_text(const std::string& bytes) {
     if (bytes.empty()) return "";
-    double b = std::strtod(bytes.c_str(), nullptr);
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (b >= 1024 && u < 4) b /= 1024, ++u;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
-    return buf;
+    return bytes_text(std::strtod(bytes.c_str(), nullptr));
 }
 
 void print_table(const xml::Element& c) {
@@ -87,6 +78,18 @@ void print_table(const xml::Element& c) {
     }
 }
 
+void show(const xml::Element& result, bool raw, const std::string& jid, const Controller::Done& done) {
+    if (result.name() != "container") {
+        std::cerr << "xpmn: " << jid << " answered without a <container/>\n";
+        return done(1);
+    }
+    if (raw)
+        std::cout << result.to_string() << "\n";
+    else
+        print_table(result);
+    done(0);
+}
+
 void ask(Controller& c, const std::string& device, xml::Element payload, bool raw, Controller::Done done) {
     resolve_device(c, device, [&c, payload, raw, done](Result<std::string> found) {
         if (!found) {
@@ -99,23 +102,38 @@ void ask(Controller& c, const std::string& device, xml::Element payload, bool ra
             std::cerr << "xpmn: " << channel.error().text << "\n";
             return done(1);
         }
+        auto parsed = Jid::parse(jid);
+        if (!parsed) {
+            std::cerr << "xpmn: '" << jid << "' is not a JID\n";
+            return done(1);
+        }
+        Jid device = *parsed;
+        prepare_oob(c, device, [&c, channel = *channel, payload, raw, done, jid, device] {
         auto iq = stanza::iq("get", jid);
         iq.add_child(payload);
-        (*channel)->router().send_iq(std::move(iq), c.request_timeout(), [raw, done, jid](const client::IqResponse& r) {
+        channel->router().send_iq(std::move(iq), c.request_timeout(), [&c, raw, done, jid, device](
+                                                                         const client::IqResponse& r) {
             if (!r.ok()) {
                 std::cerr << "xpmn: " << jid << ": " << r.error().describe() << "\n";
                 return done(1);
             }
             const auto* result = r.payload();
-            if (!result || result->name() != "container") {
+            if (result && is_oob_result(*result)) {
+                spdlog::info("the result comes out of band ({} bytes)", result->attr_or("size"));
+                return read_oob_result(c, device, *result, [raw, done, jid](Result<xml::Element> doc) {
+                    if (!doc) {
+                        std::cerr << "xpmn: " << jid << ": " << doc.error().describe() << "\n";
+                        return done(1);
+                    }
+                    show(*doc, raw, jid, done);
+                });
+            }
+            if (!result) {
                 std::cerr << "xpmn: " << jid << " answered without a <container/>\n";
                 return done(1);
             }
-            if (raw)
-                std::cout << result->to_string() << "\n";
-            else
-                print_table(*result);
-            done(0);
+            show(*result, raw, jid, done);
+        });
         });
         });
     });

@@ -37,6 +37,13 @@ struct WatchOptions {
 };
 void watch(Controller& c, const WatchOptions& options, Controller::Done done);
 
+struct GetOptions {
+    std::string uri;     // xmpp:FULLJID?transfer;uid=UID
+    std::string output;  // the file
+    std::string range;   // A-B or A- (inclusive byte offsets); empty: the whole file, resuming FILE
+};
+void get(Controller& c, const GetOptions& options, Controller::Done done);
+
 void show_disco(Controller& c, const std::string& jid, Controller::Done done);
 
 struct PairOptions {

@@ -41,6 +41,7 @@ SecureLinks& Controller::links() {
         if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
         links_ = std::make_unique<SecureLinks>(io_, session_, config_.bridge.state_dir, config_.xmpp.jid,
                                                std::string("xpmn on ") + (host[0] ? host : "this computer"));
+        links_->set_transfer(config_.transfer);
     }
     return *links_;
 }
@@ -59,6 +60,14 @@ void Controller::channel_to(const std::string& device, ChannelCallback done) {
     }
 }
 
+void Controller::oob_to(const Jid& device, OobCallback done) {
+    try {
+        links().oob(device, std::move(done));
+    } catch (const std::exception& e) {  // the state directory's identity or trust store
+        done(Error{"internal-server-error", e.what()});
+    }
+}
+
 int Controller::run(Command command) {
     int rc = 1;
     bool finished = false;
@@ -67,9 +76,14 @@ int Controller::run(Command command) {
         finished = true;
         rc = code;
         deadline_.cancel();
-        if (links_) links_->close_all();
         if (c2s_channel_) c2s_channel_->close();
-        session_->stop([this] { io_.stop(); });
+        auto stop = [this] { session_->stop([this] { io_.stop(); }); };
+        // The streams' last data and session-terminates travel over this
+        // session: it stays up until they are out.
+        if (links_)
+            links_->close_all(stop);
+        else
+            stop();
     };
     bool started = false;
     session_->set_events({

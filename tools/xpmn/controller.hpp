@@ -41,6 +41,10 @@ public:
     // c2s session. Errors say what to do (pair first, …).
     void channel_to(const std::string& device, ChannelCallback done);
     void set_end_to_end(bool on) { end_to_end_ = on; }
+    bool end_to_end() const { return end_to_end_; }
+    // The out-of-band session with `device` (full JID) for transfers and
+    // large results (wire profile §6.2), opened on first use and reused.
+    void oob_to(const Jid& device, OobCallback done);
     // How long a request may wait for its answer (--timeout).
     std::chrono::milliseconds request_timeout() const { return timeout_; }
     // This controller's certificate and trust store (made on first use).

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <iostream>
 #include <random>
 
@@ -52,6 +53,11 @@ int main(int argc, char** argv) {
     watch->add_option("DEVICE", watch_opts.device, "full JID, resource or unique friendly name")->required();
     watch->add_option("ID", watch_opts.id, "container id (default: the root, 0)");
     watch->add_option("--count", watch_opts.count, "end after this many changes (default: until Ctrl-C)");
+    tools::GetOptions get_opts;
+    auto* get = app.add_subcommand("get", "download a media file (a transfer URI from browse) into a file");
+    get->add_option("URI", get_opts.uri, "xmpp:DEVICE?transfer;uid=UID, as browse --xml shows it")->required();
+    get->add_option("-o,--output", get_opts.output, "the file to write (an existing one is resumed)")->required();
+    get->add_option("--range", get_opts.range, "only bytes A-B (inclusive offsets) or A- (to the end)");
     bool no_e2e = false;
     app.add_flag("--no-e2e", no_e2e,
                  "send profile requests over plain c2s (only a bridge with security.require_e2e = false answers them)");
@@ -123,6 +129,8 @@ int main(int argc, char** argv) {
         return url->parsed() ? tools::print_url(cfg, url_opts) : tools::play(cfg, player.command, url_opts);
     }
 
+    // `get -o` into a pipe whose reader went away: a write error to report, not a silent death.
+    std::signal(SIGPIPE, SIG_IGN);
     boost::asio::io_context io;
     tools::Controller controller(io, cfg, resource, std::chrono::seconds(timeout_s));
     controller.set_end_to_end(!no_e2e);
@@ -148,6 +156,8 @@ int main(int argc, char** argv) {
             rc = controller.run([&](tools::Controller& c, auto done) { tools::forget(c, acl_opts, std::move(done)); });
         else if (serve->parsed())
             rc = controller.run([&](tools::Controller& c, auto done) { tools::serve(c, serve_opts, std::move(done)); });
+        else if (get->parsed())
+            rc = controller.run([&](tools::Controller& c, auto done) { tools::get(c, get_opts, std::move(done)); });
         else if (disco->parsed())
             rc = controller.run([&](tools::Controller& c, auto done) { tools::show_disco(c, disco_jid, std::move(done)); });
     } catch (const std::exception& e) {

@@ -1,13 +1,17 @@
 #include "tools/xpmn/secure_links.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include <optional>
+#include <utility>
 
 #include "xmpp/core/stanza.hpp"
 #include "xmpp/jingle/ibb_stream.hpp"
 #include "xmpp/jingle/jingle_manager.hpp"
+#include "xmpp/jingle/oob_session.hpp"
+#include "xmpp/oob/oob_mux.hpp"
 #include "xmpp/jingle/xmlstream_session.hpp"
 #include "xmpp/xtls/e2e_channel.hpp"
 #include "xmpp/xtls/pubkey.hpp"
@@ -158,9 +162,25 @@ void SecureLinks::pair(const Jid& bridge, const std::string& pin, const std::str
     });
 }
 
-void SecureLinks::close_all() {
+void SecureLinks::close_all(std::function<void()> flushed, std::chrono::milliseconds grace) {
+    for (auto& [jid, peer] : oob_open_) peer->mux->close();  // the session ends once the stream flushed
     for (auto& [jid, channel] : open_) channel->close();
     for (auto& channel : pairing_) channel->close();
+    if (!flushed) return;
+    if (!jingle_) return boost::asio::post(io_, std::move(flushed));
+    // Whichever comes first: every session ended, or the grace is over.
+    auto once = std::make_shared<std::function<void()>>(std::move(flushed));
+    auto fire = [once] {
+        if (auto f = std::exchange(*once, nullptr)) f();
+    };
+    flush_timer_ = std::make_shared<boost::asio::steady_timer>(io_, grace);
+    flush_timer_->async_wait([fire](const boost::system::error_code& ec) {
+        if (!ec) fire();
+    });
+    jingle_->when_idle([fire, timer = flush_timer_] {
+        timer->cancel();
+        fire();
+    });
 }
 
 }  // namespace xpmn::tools

@@ -4,13 +4,23 @@
 // opened on first use and reused for every request of the invocation.
 // `pair` is the SRP stream to BARE/bridge with the PIN and the pubkey
 // exchange that makes both sides trust each other.
+//
+// oob() is the out-of-band session with a device (wire profile §6.2): S5B
+// (direct candidates on the configured interfaces, the server's proxies)
+// with the IBB fallback, TLS x509 with the same trust check as the streams,
+// and the chunk multiplexer over it; one per device, opened on first use.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "config/config.hpp"
 #include "xmpp/client/c2s_session.hpp"
 #include "xmpp/client/peer_channel.hpp"
 #include "xmpp/core/result.hpp"
@@ -19,12 +29,27 @@
 
 namespace xpmn::jingle {
 class JingleManager;
+class OobSession;
+class S5bProxies;
+struct S5bStreamhost;
+}  // namespace xpmn::jingle
+namespace xpmn::oob {
+class OobMux;
 }
 
 namespace xpmn::tools {
 
 using ChannelPtr = std::shared_ptr<client::PeerChannel>;
 using ChannelCallback = std::function<void(Result<ChannelPtr>)>;
+
+// An open OOB session with one device.
+struct OobPeer {
+    std::shared_ptr<oob::OobMux> mux;
+    std::shared_ptr<jingle::OobSession> session;
+    std::string path;  // how its bytes travel: "s5b-direct", "s5b-proxy" or "ibb"
+};
+using OobPtr = std::shared_ptr<OobPeer>;
+using OobCallback = std::function<void(Result<OobPtr>)>;
 
 class SecureLinks {
 public:
@@ -39,6 +64,14 @@ public:
     // account; security-error when the device refuses (not trusted there,
     // or its certificate is not the paired one).
     void channel(const Jid& device, ChannelCallback done);
+    // The OOB session with `device` (full JID), opened now if needed (same
+    // errors as channel(), plus the transport's). `transfer` says where
+    // direct candidates listen and whether the server's proxies are offered.
+    void oob(const Jid& device, OobCallback done);
+    void set_transfer(config::TransferSection transfer) { transfer_ = std::move(transfer); }
+    // Tells `device` to stop sending OOB id `id` (wire profile §6.2 abort),
+    // on its end-to-end stream; failures are only logged.
+    void abort(const Jid& device, const std::string& id);
     // Pairs with `bridge` (BARE/bridge) using the PIN it showed; on success
     // the bridge's certificate is stored and returned. With a non-empty
     // `expected_fingerprint` (lowercase hex) a certificate with another
@@ -46,8 +79,11 @@ public:
     // the bridge is not given ours.
     void pair(const Jid& bridge, const std::string& pin, const std::string& expected_fingerprint,
               std::function<void(Result<xtls::TrustEntry>)> done);
-    // Ends every stream (cleanly: </stream:stream>, then session-terminate).
-    void close_all();
+    // Ends every stream and OOB session (cleanly: </stream:stream>, then
+    // session-terminate); `flushed` runs once every Jingle session has ended
+    // (their last data and terminates are out), or after `grace`.
+    void close_all(std::function<void()> flushed = nullptr,
+                   std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
 
     const xtls::TrustStore& trust() const { return trust_; }
     const std::string& fingerprint() const { return identity_.fingerprint; }
@@ -65,6 +101,14 @@ private:
     std::map<Jid, ChannelPtr> open_;
     std::vector<ChannelPtr> pairing_;  // kept until the end: their close flushes
     std::map<Jid, std::vector<ChannelCallback>> opening_;
+    config::TransferSection transfer_;
+    std::shared_ptr<jingle::S5bProxies> proxies_;
+    std::map<Jid, OobPtr> oob_open_;
+    std::map<Jid, std::vector<OobCallback>> oob_opening_;
+    std::shared_ptr<boost::asio::steady_timer> flush_timer_;
+
+    void open_oob(const Jid& device, const std::vector<jingle::S5bStreamhost>& proxies);
+    void oob_opened(const Jid& device, Result<OobPtr> r);
 };
 
 }  // namespace xpmn::tools

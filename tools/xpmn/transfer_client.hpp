@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "tools/xpmn/secure_links.hpp"
 #include "xmpp/core/jid.hpp"
 #include "xmpp/core/result.hpp"
 #include "xmpp/oob/source.hpp"
@@ -28,6 +29,7 @@ struct TransferUri {
     std::string uid;  // percent-decoded
     // bad-request with a text when `uri` is not a transfer URI.
     static Result<TransferUri> parse(std::string_view uri);
+    std::string str() const;  // for messages (not percent-encoded)
 };
 
 struct IncomingTransfer {
@@ -42,5 +44,11 @@ using TransferHandler = std::function<void(Result<IncomingTransfer>)>;
 // from/to: inclusive offsets (both optional, like the wire's).
 void open_transfer(Controller& controller, const TransferUri& uri, std::optional<std::uint64_t> from,
                    std::optional<std::uint64_t> to, TransferHandler done);
+
+// The bytes of OOB id `id` (announced with `size`) on `session` with
+// `device`, as a Source like IncomingTransfer::body: large Directory
+// results (wire profile §5) arrive this way too. Cancelling it aborts the id.
+Result<oob::SourcePtr> open_oob_id(Controller& controller, const Jid& device, const OobPtr& session,
+                                   const std::string& id, std::uint64_t size);
 
 }  // namespace xpmn::tools

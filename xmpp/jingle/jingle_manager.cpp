@@ -1,5 +1,6 @@
 #include "xmpp/jingle/jingle_manager.hpp"
 
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include <vector>
@@ -72,6 +73,13 @@ void JingleManager::terminate_all(const Reason& reason) {
 void JingleManager::forget(const Session& session) {
     auto it = sessions_.find({session.peer().jid, session.sid()});
     if (it != sessions_.end() && it->second.get() == &session) sessions_.erase(it);
+    if (sessions_.empty() && !idle_waiters_.empty())
+        for (auto& waiter : std::exchange(idle_waiters_, {})) boost::asio::post(io_, std::move(waiter));
+}
+
+void JingleManager::when_idle(std::function<void()> callback) {
+    if (sessions_.empty()) return boost::asio::post(io_, std::move(callback));
+    idle_waiters_.push_back(std::move(callback));
 }
 
 void JingleManager::on_jingle(const client::Peer& peer, const xml::Element& iq, client::IqResponder r) {

@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "xmpp/client/stanza_router.hpp"
 #include "xmpp/jingle/ibb_registry.hpp"
@@ -61,6 +62,10 @@ public:
     void terminate_all(const Reason& reason);
 
     std::size_t session_count() const { return sessions_.size(); }
+    // Runs `callback` (from the event loop) once no session is left: at once
+    // when there is none. A client that ends its sessions waits for this
+    // before it disconnects, so their last data and terminates get out.
+    void when_idle(std::function<void()> callback);
     SessionPtr find(const Jid& peer, const std::string& sid) const;
     const Jid& self() const { return self_; }
     void set_self(Jid self) { self_ = std::move(self); }
@@ -87,6 +92,7 @@ private:
     Options options_;
     std::map<std::string, IncomingHandler> applications_;
     std::map<Key, SessionPtr> sessions_;
+    std::vector<std::function<void()>> idle_waiters_;
     IbbRegistry ibb_;
     client::StanzaRouter::ListenerId presence_ = 0;
     std::shared_ptr<JingleManager*> alive_ = std::make_shared<JingleManager*>(this);

@@ -79,7 +79,17 @@ def confine_upnp(sections, in_namespace=None):
         return sections
     upnp = dict(sections.get('upnp') or {})
     upnp.setdefault('interfaces', ['lo'])
-    return dict(sections, upnp=upnp)
+    return dict(confine_transfer(sections, False), upnp=upnp)
+
+
+def confine_transfer(sections, in_namespace=None):
+    """Likewise for S5B direct candidates (bridge and xpmn): outside a test
+    namespace only on loopback, unless the test names its interfaces."""
+    if in_own_network_namespace() if in_namespace is None else in_namespace:
+        return sections
+    transfer = dict(sections.get('transfer') or {})
+    transfer.setdefault('interfaces', ['lo'])
+    return dict(sections, transfer=transfer)
 
 
 class Bridge:
@@ -248,8 +258,8 @@ def start_home_network(case, password, plain_c2s=False, **sections):
     case.addClassCleanup(case.bridge.kill)
     case.addClassCleanup(case.bridge.stop)
     case.bridge.start()
-    case.config = write_config(os.path.join(case.workdir, 'xpmn.toml'), {
-        'xmpp': case.xmpp, 'bridge': {'state_dir': os.path.join(case.workdir, 'xpmn-state')}})
+    case.config = write_config(os.path.join(case.workdir, 'xpmn.toml'), confine_transfer({
+        'xmpp': case.xmpp, 'bridge': {'state_dir': os.path.join(case.workdir, 'xpmn-state')}}))
     case.bridge_jid = case.xmpp['jid'] + '/bridge'
     wait_devices(case.config, lambda out: case.bridge_jid in out, timeout=60)
     pair_xpmn(case.bridge, case.config, case.bridge_jid)
@@ -259,22 +269,24 @@ PIN_LINE = re.compile(r'^PIN (\d{6,})$', re.M)
 
 
 def start_secure_home(case, server_class, password, nas_name, users=('home',), security=None, n_extra=0,
-                      **sections):
+                      nas_class=None, **bridge_sections):
     """For setUpClass in a test namespace (xpmntest.netns): a minidlna serving
     media.make_library, the XMPP server (`server_class`) with `users`, and the
     bridge of `home` with its default security (require_e2e on), and waits
     until the bridge has announced the NAS (`security`: more [security] keys;
-    `sections`: further config sections; `n_extra`: media.make_library's).
-    Sets case.nas, case.server,
+    `n_extra`: media.make_library's; `nas_class`: another NAS fixture, e.g.
+    nas.Gerbera; `bridge_sections`: more bridge config
+    sections, e.g. transfer). Sets case.manifest, case.nas, case.server,
     case.bridge, case.bridge_jid and case.device (the NAS device's full JID)
     (needs case.workdir); class cleanups stop them."""
     from . import media
     from .nas import MiniDlna
     from .netns import NetNs
     lib = os.path.join(case.workdir, 'library')
-    media.make_library(lib, n_extra)
-    case.nas = start_server(case, MiniDlna(os.path.join(case.workdir, 'minidlna'), lib, netns=NetNs.current(),
-                                           friendly_name=nas_name))
+    case.manifest = media.make_library(lib, n_extra=n_extra)
+    nas_class = nas_class or MiniDlna
+    case.nas = start_server(case, nas_class(os.path.join(case.workdir, nas_class.kind), lib, netns=NetNs.current(),
+                                            friendly_name=nas_name))
     case.server = server_class(os.path.join(case.workdir, 'xmpp'))
     case.addClassCleanup(case.server.stop)
     for user in users:
@@ -282,7 +294,7 @@ def start_secure_home(case, server_class, password, nas_name, users=('home',), s
     case.server.start()
     case.bridge_jid = case.server.jid('home') + '/bridge'
     case.bridge = Bridge(case.workdir, xmpp_section(case.server, 'home', password), security=security or {},
-                         **sections)
+                         **bridge_sections)
     case.addClassCleanup(case.bridge.kill)
     case.addClassCleanup(case.bridge.stop)
     case.bridge.start()
@@ -292,12 +304,13 @@ def start_secure_home(case, server_class, password, nas_name, users=('home',), s
     case.device = device_jids(out)[nas_name]
 
 
-def controller_config(workdir, server, user, password, name):
+def controller_config(workdir, server, user, password, name, **sections):
     """An xpmn config `workdir/NAME.toml` for `user` with a state dir of its own
-    (`NAME-state`: its own key and trust store); returns its path."""
-    return write_config(os.path.join(workdir, name + '.toml'), {
+    (`NAME-state`: its own key and trust store) and further `sections`
+    (e.g. transfer); returns its path."""
+    return write_config(os.path.join(workdir, name + '.toml'), confine_transfer(dict({
         'xmpp': xmpp_section(server, user, password),
-        'bridge': {'state_dir': os.path.join(workdir, name + '-state')}})
+        'bridge': {'state_dir': os.path.join(workdir, name + '-state')}}, **sections)))
 
 
 def open_pairing(bridge):
