@@ -126,18 +126,6 @@ if not inside_namespace():
     class TestIndieTransferBridgeProxy(ProxyTopologyBase, unittest.TestCase):
         bridge_proxies = True
 
-        # Known bridge defect: with `[transfer] proxies = true` (the default)
-        # no media-server device starts. DeviceHost::add attaches the device's
-        # c2s channel before C2sSession::start() has given the stanza router
-        # its sender; the OOB endpoint made on attach starts the proxy
-        # discovery (disco#items to the server) at once, and the router calls
-        # its empty sender: std::bad_function_call, logged as "upnp: cannot
-        # add media server '…': bad_function_call". Deferring the discovery
-        # to the first session is not enough either: that session's
-        # session-accept then carries only the unreachable direct candidate
-        # (no proxy candidate, §6.2), both sides send candidate-error and the
-        # session falls back to IBB. Remove the marker when fixed.
-        @unittest.expectedFailure
         def test_transfer_through_the_proxy_the_bridge_offers(self):
             # We offer nothing: only the bridge's proxy candidate can work; it
             # activates the proxy and sends `activated`.

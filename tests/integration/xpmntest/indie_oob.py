@@ -376,7 +376,10 @@ class OobSession:
         order = sorted(self.theirs.items(), key=lambda kv: -int(kv[1].get('priority', '0')))
         for cid, c in order if self.connect_theirs else ():
             try:
-                self.their_sock = socks5_connect(c['host'], c['port'], self.addr, netns=self.peer.netns)
+                # A proxy candidate is named by the DST.ADDR its sender announced
+                # (XEP-0260 `dstaddr`): both sides' proxy connections must differ.
+                addr = self.their_dstaddr if c.get('type') == 'proxy' and self.their_dstaddr else self.addr
+                self.their_sock = socks5_connect(c['host'], c['port'], addr, netns=self.peer.netns)
                 self.used_by_us = cid
                 break
             except (IndieError, OSError, KeyError, ValueError):
