@@ -38,14 +38,6 @@ class BenchSmoke(unittest.TestCase):
                 text = f.read()
         return r.returncode, (r.stdout + r.stderr)[-6000:], text
 
-    # Known defect (issue 9, found by this benchmark at the end of the session
-    # that built the transfer path): a transfer of a file larger than one
-    # chunk (8 MiB here) stalls after the first 16-64 KiB — xpmn get reports
-    # "no data for 20 s". Files of one chunk (every file of the test library)
-    # pass test_transfer_get / test_transfer_paths; the NAS side alone
-    # (nas_fetch_probe against minidlna) delivers the whole file. Remove the
-    # marker when fixed.
-    @unittest.expectedFailure
     def test_quick_transfer_run(self):
         rc, out, text = self.quick_run('--only', 'transfer')
         self.assertEqual(rc, 0, out)

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tests/unit/tls_test_certs.hpp"
+#include "tests/unit/tls_test_pair.hpp"
 #include "xmpp/net/memory_pair.hpp"
 #include "xmpp/oob/oob_mux.hpp"
 
@@ -162,18 +163,23 @@ struct MuxPair {
     std::function<void(const std::string&)> on_unclaimed;  // after recording
     unsigned next_seed = 1;
 
-    explicit MuxPair(bool tls = false, oob::OobReceiver::Options options = {}) {
+    // `relay_holds`: the bridge's bytes pass a relay that keeps that many of
+    // the last ones until more come (Prosody's proxy65).
+    explicit MuxPair(bool tls = false, oob::OobReceiver::Options options = {}, std::size_t relay_holds = 0) {
         std::tie(left_wire, right_wire) = net::make_memory_pair(io);
         net::ByteStreamPtr left_stream = left_wire, right_stream = right_wire;
         if (tls) {
             auto id = test_tls::make_self_signed("bridge.example");
+            auto relay = std::make_shared<test_tls::Tap>(right_wire);
+            relay->recording = false;
             auto client = test_tls::make_pinned_client(left_wire, id);
-            auto server = test_tls::make_test_server(right_wire, id);
+            auto server = test_tls::make_test_server(relay, id);
             int secured = 0;
             for (const auto& end : {client, server})
                 end->handshake([&secured](Result<void> r) { secured += r.ok() ? 1 : 100; });
             run();
             EXPECT_EQ(secured, 2) << "TLS handshake failed";
+            relay->hold_tail = relay_holds;  // a real one passes the small handshake flights
             left_stream = client;
             right_stream = server;
         }
@@ -289,6 +295,20 @@ TEST(OobMux, OverTlsTransfersStayFairAndBounded) {
     EXPECT_FALSE(stalled.sent.done);
     EXPECT_TRUE(p.left->receiver().reading_paused());
     EXPECT_LT(stalled.log->produced, 2 * kMB);
+}
+
+// The sender, once idle, pushes its tail past a relay that holds the last
+// few KiB of a burst: every id completes, and later ones still do.
+TEST(OobMux, IdsCompleteThroughARelayThatHoldsTheTail) {
+    MuxPair p(/*tls=*/true, {}, /*relay_holds=*/8191);
+    Transfer big, small;
+    p.start(big, 1 * kMB + 5);
+    p.start(small, 1000);
+    p.run();
+    MuxPair::expect_complete(small);
+    MuxPair::expect_complete(big);
+    p.expect_still_working();
+    EXPECT_TRUE(p.left_closed.empty());
 }
 
 TEST(OobMux, EmptyIdAndIdsAreUnique) {

@@ -32,9 +32,15 @@ public:
     void write(std::string bytes) override {
         ++writes;
         if (recording) written += bytes;
-        inner_->write(std::move(bytes));
+        if (hold_tail == 0) return inner_->write(std::move(bytes));
+        // A relay that forwards only what more bytes push out of its read-ahead buffer.
+        held_ += bytes;
+        if (held_.size() <= hold_tail) return;
+        inner_->write(held_.substr(0, held_.size() - hold_tail));
+        held_.erase(0, held_.size() - hold_tail);
     }
     std::size_t write_backlog() const override { return inner_->write_backlog(); }
+    bool relay_may_hold_tail() const override { return hold_tail > 0; }
     void close() override { inner_->close(); }
     void abort() override { inner_->abort(); }
     boost::asio::any_io_executor executor() const override { return inner_->executor(); }
@@ -53,9 +59,11 @@ public:
     bool recording = true;
     std::string written;
     std::size_t writes = 0;
+    std::size_t hold_tail = 0;  // > 0: the last bytes written stay held (a relay's read-ahead)
 
 private:
     net::ByteStreamPtr inner_;
+    std::string held_;
 };
 
 // An XML stream on one end, recording what it receives.

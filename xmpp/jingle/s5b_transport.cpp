@@ -214,6 +214,7 @@ void S5bTransport::use_ours(const S5bCandidate& c) {
     chose_ours_ = true;
     if (c.type != S5bType::Proxy) return finish(net::ByteStreamPtr(mine_->stream));
     // The peer offered that proxy: it activates, we wait for <activated/>.
+    mine_->stream->set_relayed(true);
     waiting_activated_ = true;
     if (listener_) listener_->close();
 }
@@ -256,6 +257,7 @@ void S5bTransport::activate_proxy(const S5bCandidate& c) {
                 return self->finish(Error{kS5bUnusable, "our proxy " + c.jid + ": " + r.error().describe()});
             }
             auto stream = std::move(*r);
+            stream->set_relayed(true);
             auto iq = stanza::iq("set", c.jid);
             auto& q = iq.add("query", kBytestreamsNs);
             q.set_attr("sid", self->sid_);

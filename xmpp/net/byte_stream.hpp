@@ -66,6 +66,15 @@ public:
     virtual void abort() = 0;
     // The executor every callback runs on.
     virtual boost::asio::any_io_executor executor() const = 0;
+
+    // The writer has nothing more to send for now: what it wrote must reach
+    // the peer even through a relay that forwards only when more arrives
+    // (see relay_may_hold_tail). Layers that cannot help do nothing.
+    virtual void push_through() {}
+    // True when the far end of this stream is a relay (a SOCKS5 proxy) that
+    // may keep the last few KiB of a burst until more bytes come: Prosody
+    // 0.12's mod_proxy65 reads ahead into a buffer it forgets after pausing.
+    virtual bool relay_may_hold_tail() const { return false; }
 };
 
 using ByteStreamPtr = std::shared_ptr<ByteStream>;

@@ -29,6 +29,9 @@ public:
 
     void set_close_deadline(std::chrono::milliseconds d) { close_deadline_ = d; }
     boost::asio::ip::tcp::socket& socket() { return socket_; }
+    // The peer is a SOCKS5 proxy joining us to someone else (ByteStream::relay_may_hold_tail).
+    void set_relayed(bool relayed) { relayed_ = relayed; }
+    bool relay_may_hold_tail() const override { return relayed_; }
 
 private:
     void read_more();
@@ -58,6 +61,7 @@ private:
     bool write_scheduled_ = false;  // a posted write_more() or one in flight
     bool closed_ = false;           // no more callbacks
     bool closing_ = false;          // close(): flushing before shut()
+    bool relayed_ = false;
 };
 
 // Resolves host:port and connects to the first address that answers, trying

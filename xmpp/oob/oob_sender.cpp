@@ -93,6 +93,8 @@ void OobSender::end(Iter it, Result<void> outcome) {
     }
     auto finished = std::move(it->finished);
     outgoing_.erase(it);
+    // Nothing more to send for now: the last bytes must not wait in a relay.
+    if (outgoing_.empty() && !closed_) stream_->push_through();
     if (!finished) return;
     boost::asio::post(stream_->executor(), [w = weak_from_this(), finished = std::move(finished),
                                             outcome = std::move(outcome)]() mutable {

@@ -29,6 +29,8 @@ TlsStream::TlsStream(net::ByteStreamPtr lower, SslCtxPtr ctx, Role role, PeerChe
         SSL_set_accept_state(ssl_);
         checks_.srp_lookup = check_.srp_lookup;
     }
+    SSL_set_record_padding_callback(ssl_, &TlsStream::record_padding);
+    SSL_set_record_padding_callback_arg(ssl_, this);
     checks_.verify = check_.verify                   ? check_.verify
                      : !check_.pinned_sha256.empty() ? verify_fingerprint(check_.pinned_sha256)
                                                      : verify_chain();
@@ -222,8 +224,9 @@ void TlsStream::post_flush() {
             if (!s || s->closed_) return;
             s->flush_stage_ = 0;
             std::string wire;
-            if (s->encrypt_pending(wire)) s->lower_->write(std::move(wire));
-            else s->fail("TLS write failed: " + last_openssl_error());
+            if (!s->encrypt_pending(wire)) return s->fail("TLS write failed: " + last_openssl_error());
+            if (s->push_pending_) s->append_padded_key_update(wire);
+            s->lower_->write(std::move(wire));
         });
     });
 }
@@ -242,6 +245,33 @@ bool TlsStream::encrypt_pending(std::string& wire) {
     }
     std::string().swap(plain_out_);
     return true;
+}
+
+void TlsStream::push_through() {
+    if (closed_ || !handshake_done_ || !lower_->relay_may_hold_tail()) return;
+    if (SSL_version(ssl_) != TLS1_3_VERSION) return;  // KeyUpdate is TLS 1.3's
+    push_pending_ = true;
+    post_flush();  // after what this turn writes, whatever is queued already
+}
+
+// Best effort: if OpenSSL refuses, the bytes before it still went out, only
+// a holding relay may delay their tail until the next write.
+void TlsStream::append_padded_key_update(std::string& wire) {
+    push_pending_ = false;
+    ERR_clear_error();
+    if (SSL_key_update(ssl_, SSL_KEY_UPDATE_NOT_REQUESTED) != 1) return ERR_clear_error();
+    pad_handshake_ = true;
+    int rc = SSL_do_handshake(ssl_);  // writes the KeyUpdate now
+    pad_handshake_ = false;
+    if (rc != 1) ERR_clear_error();
+    move_ciphertext(wire);
+}
+
+// OpenSSL caps the padding at a full record (16 KiB of plaintext): more than
+// the 8 KiB a LuaSocket read-ahead buffer holds.
+std::size_t TlsStream::record_padding(SSL*, int type, std::size_t, void* self) {
+    return static_cast<TlsStream*>(self)->pad_handshake_ && type == SSL3_RT_HANDSHAKE ? SSL3_RT_MAX_PLAIN_LENGTH
+                                                                                      : 0;
 }
 
 std::size_t TlsStream::write_backlog() const { return plain_out_.size() + lower_->write_backlog(); }

@@ -43,6 +43,12 @@ public:
     void close() override;
     void abort() override;
     boost::asio::any_io_executor executor() const override { return lower_->executor(); }
+    // Over a relay that may hold the tail (lower's relay_may_hold_tail), a
+    // TLS 1.3 KeyUpdate padded to a full record follows what was written:
+    // the relay's held bytes are then padding, and the peer's TLS consumes
+    // it unseen. Nothing on other streams, or before TLS 1.3.
+    void push_through() override;
+    bool relay_may_hold_tail() const override { return lower_->relay_may_hold_tail(); }
 
     // Limits of what this layer holds itself; beyond them it pushes back on
     // the layer below (reading) or leaves the bytes with it (writing).
@@ -62,6 +68,8 @@ private:
     void post_drive();
     void post_flush();
     bool encrypt_pending(std::string& wire);
+    void append_padded_key_update(std::string& wire);
+    static std::size_t record_padding(SSL* ssl, int type, std::size_t length, void* self);
     void move_ciphertext(std::string& wire);
     void flush_out();
     void fail(const std::string& reason);
@@ -86,6 +94,8 @@ private:
     bool drive_posted_ = false;
     int flush_stage_ = 0;        // 0: none; 1, 2: the two hops of a posted flush
     bool lower_ended_ = false;   // clean EOF from below, maybe with ciphertext still to read
+    bool push_pending_ = false;  // push_through(): a padded KeyUpdate goes with the next flush
+    bool pad_handshake_ = false; // while that KeyUpdate is written
     bool closed_ = false;
 };
 

@@ -49,6 +49,10 @@ public:
     void close() override;
     void abort() override;
     boost::asio::any_io_executor executor() const override { return tls_->executor(); }
+    void push_through() override {
+        if (!ended_) tls_->push_through();
+    }
+    bool relay_may_hold_tail() const override { return tls_->relay_may_hold_tail(); }
 
     // Ends the stream now (queued bytes dropped, the transport aborted); the
     // reader's on_closed gets `reason` (posted; non-empty) unless it saw an end already.
