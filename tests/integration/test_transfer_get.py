@@ -217,7 +217,7 @@ else:
     class TestNasKilledMidTransfer(unittest.TestCase):
         """The NAS dies while a file is on its way: `xpmn get` fails clearly
         and the bridge goes on serving once the NAS is back."""
-        BIG = 48 * 1024 * 1024  # far more than every buffer on the way (kernel ones included)
+        BIG = 112 * 1024 * 1024  # far more than every buffer on the way (kernel ones included)
 
         @classmethod
         def setUpClass(cls):
@@ -280,6 +280,36 @@ else:
             while self.nas_connections() and time.monotonic() < deadline:
                 time.sleep(0.1)
             self.assertEqual(self.nas_connections(), 0)
+
+        def bridge_rss_kib(self):
+            with open('/proc/%d/status' % self.bridge.proc.pid) as f:
+                return int(next(line.split()[1] for line in f if line.startswith('VmRSS:')))
+
+        def test_reader_that_stops_keeps_the_bridge_small(self):
+            """The reader stops after 1 MiB with 100+ MiB still to come: the
+            bridge reads the NAS only as fast as the stream drains, so its
+            memory barely moves; once reading goes on, every byte arrives."""
+            get, fifo = self.slow_get('fifo-stall')
+            with open(fifo, 'rb') as f:
+                self.assertEqual(len(f.read(1024 * 1024)), 1024 * 1024)
+                before = self.bridge_rss_kib()
+                peak = before
+                # Long enough for every buffer on the way to fill (loopback moves ~1 GB/s).
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:
+                    peak = max(peak, self.bridge_rss_kib())
+                    time.sleep(0.05)
+                self.assertGreater(self.nas_connections(), 0)  # still under way, not aborted
+                rest = 0
+                while True:
+                    chunk = f.read(1024 * 1024)
+                    if not chunk:
+                        break
+                    rest += len(chunk)
+            out, err = get.communicate(timeout=120)
+            self.assertEqual(get.returncode, 0, err)
+            self.assertEqual(1024 * 1024 + rest, self.big_size)
+            self.assertLess(peak - before, 8 * 1024, 'bridge RSS grew from %d to %d KiB' % (before, peak))
 
         def test_nas_killed_mid_transfer(self):
             get, fifo = self.slow_get('fifo-kill')
