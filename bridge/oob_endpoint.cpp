@@ -38,6 +38,11 @@ OobEndpoint::OobEndpoint(Context context) : context_(std::move(context)) {
         [alive = std::weak_ptr<OobEndpoint*>(alive_)](const client::Peer& peer, jingle::OobLink link) {
             if (auto self = alive.lock()) (*self)->link_up(peer, std::move(link));
         });
+    if (auto device = context_.device.lock())
+        device->oob_links()->set_setting_up([alive = std::weak_ptr<OobEndpoint*>(alive_)](const Jid& peer) {
+            auto self = alive.lock();
+            return self && (*self)->responder_->setting_up(peer);
+        });
     responder_->transport = [alive = std::weak_ptr<OobEndpoint*>(alive_)](
                                 const jingle::TransportContext& ctx,
                                 const xml::Element& offer) -> Result<jingle::TransportPtr> {

@@ -1,12 +1,33 @@
 #include "bridge/oob_links.hpp"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 namespace xpmn::bridge {
+
+// Shared with its timer, so it outlives neither this object nor the wait.
+struct OobLinks::Waiter {
+    explicit Waiter(const boost::asio::any_io_executor& ex) : timer(ex) {}
+    boost::asio::steady_timer timer;
+    std::function<void(bool)> done;
+    void fire(bool ready) {
+        timer.cancel();
+        if (auto d = std::exchange(done, {})) d(ready);
+    }
+};
 
 std::string OobLinks::key(const client::Peer& peer) { return peer.jid.str() + ' ' + peer.fingerprint; }
 
 OobLinks::Token OobLinks::add(const client::Peer& peer, Send send, Abort abort) {
     Token token = next_++;
-    links_[key(peer)] = Link{token, std::move(send), std::move(abort)};
+    const std::string k = key(peer);
+    links_[k] = Link{token, std::move(send), std::move(abort)};
+    auto [first, last] = waiters_.equal_range(k);
+    std::vector<std::shared_ptr<Waiter>> up;
+    for (auto it = first; it != last; ++it) up.push_back(it->second);
+    waiters_.erase(first, last);
+    for (auto& w : up)
+        boost::asio::post(w->timer.get_executor(), [w] { w->fire(true); });
     return token;
 }
 
@@ -25,6 +46,23 @@ const OobLinks::Link* OobLinks::find(const client::Peer& peer) const {
 }
 
 bool OobLinks::ready(const client::Peer& peer) const { return find(peer) != nullptr; }
+
+void OobLinks::when_ready(const client::Peer& peer, const boost::asio::any_io_executor& executor,
+                          std::chrono::milliseconds wait, std::function<void(bool)> done) {
+    auto w = std::make_shared<Waiter>(executor);
+    w->done = std::move(done);
+    const bool ready_now = ready(peer);
+    if (ready_now || !setting_up(peer)) {
+        boost::asio::post(executor, [w, ready_now] { w->fire(ready_now); });
+        return;
+    }
+    std::erase_if(waiters_, [](const auto& kv) { return !kv.second->done; });  // the timed-out ones
+    waiters_.emplace(key(peer), w);
+    w->timer.expires_after(wait);
+    w->timer.async_wait([w](const boost::system::error_code& ec) {
+        if (!ec) w->fire(false);
+    });
+}
 
 std::optional<std::string> OobLinks::send(const client::Peer& peer, oob::SourcePtr source) const {
     const Link* link = find(peer);

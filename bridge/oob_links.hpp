@@ -6,11 +6,16 @@
 // channel, so bytes never go to anyone the request's TLS did not prove.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "xmpp/client/peer.hpp"
 #include "xmpp/oob/source.hpp"
@@ -31,6 +36,20 @@ public:
     void remove(Token token);
 
     bool ready(const client::Peer& peer) const;
+    // Whether a session of that full JID is being set up (accepted, its TLS
+    // not up yet): given by the device's OOB endpoint.
+    using SettingUp = std::function<bool(const Jid&)>;
+    void set_setting_up(SettingUp probe) { setting_up_ = std::move(probe); }
+    bool setting_up(const client::Peer& peer) const {
+        return peer.end_to_end() && setting_up_ && setting_up_(peer.jid);
+    }
+    // For a peer whose session is setting_up(): done(true) when it comes up
+    // (TLS 1.3 lets the controller send its first request before the
+    // device's side of the handshake is done), done(false) after `wait`
+    // (or at once, from the executor, when it is no longer being set up).
+    // Never called from inside this call.
+    void when_ready(const client::Peer& peer, const boost::asio::any_io_executor& executor,
+                    std::chrono::milliseconds wait, std::function<void(bool)> done);
     // nullopt when the peer has no session.
     // nullopt when the peer has no session (or it could not take the source).
     std::optional<std::string> send(const client::Peer& peer, oob::SourcePtr source) const;
@@ -45,10 +64,13 @@ private:
         Send send;
         Abort abort;
     };
+    struct Waiter;
     static std::string key(const client::Peer& peer);
     const Link* find(const client::Peer& peer) const;
 
     std::map<std::string, Link> links_;
+    SettingUp setting_up_;
+    std::multimap<std::string, std::shared_ptr<Waiter>> waiters_;  // by key()
     Token next_ = 1;
 };
 

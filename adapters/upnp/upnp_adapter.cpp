@@ -57,7 +57,9 @@ void UpnpAdapter::on_available(const MediaServerInfo& server) {
         resource, disco::Identity{"automation", "media-server", "", server.friendly_name});
     profiles::install_directory_profile(host_.io(), *device, directory, access_);
     if (!fetcher_) fetcher_ = std::make_shared<relay::NasFetcher>();
-    profiles::install_transfer_profile(*device, {std::make_shared<UpnpTransfers>(directory, fetcher_), directory},
+    profiles::install_transfer_profile(*device,
+                                       {std::make_shared<UpnpTransfers>(directory, fetcher_), directory,
+                                        host_.io().get_executor()},
                                        access_);
     try {
         host_.add(device);

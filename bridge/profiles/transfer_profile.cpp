@@ -88,12 +88,19 @@ void install_transfer_profile(bridge::Device& device, TransferServices services,
                       auto object = services.transfers->object_of(req->uid);
                       if (!object) return r.error("item-not-found", "no such transfer uid (browse first)");
                       auto live = links.lock();
-                      if (!live || !live->ready(peer)) return r.error(oob_session_required_error());
-                      // A friend's grant on a container covers the items below it.
-                      gate(*access, services.directory, device, peer, *object, std::move(r),
-                           [services, links, peer, req = *req](client::IqResponder r) {
-                               start_transfer(services, links, peer, req, std::move(r));
-                           });
+                      if (!live) return r.error(oob_session_required_error());
+                      auto go = [services, access, device, links, peer, object = *object, req = *req,
+                                 r = std::move(r)](bool ready) mutable {
+                          if (!ready) return r.error(oob_session_required_error());
+                          // A friend's grant on a container covers the items below it.
+                          gate(*access, services.directory, device, peer, object, std::move(r),
+                               [services, links, peer, req](client::IqResponder r) {
+                                   start_transfer(services, links, peer, req, std::move(r));
+                               });
+                      };
+                      if (live->ready(peer)) return go(true);
+                      if (!live->setting_up(peer)) return go(false);
+                      live->when_ready(peer, services.executor, services.setup_wait, std::move(go));
                   });
 }
 

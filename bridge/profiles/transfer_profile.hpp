@@ -7,6 +7,9 @@
 // as that session drains (oob::Source).
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -58,6 +61,11 @@ public:
 struct TransferServices {
     std::shared_ptr<MediaTransfers> transfers;
     std::weak_ptr<MediaDirectory> directory;  // parents, for grants on a container
+    // A transfer whose requester's OOB session is being set up (its TLS
+    // handshake under way: OobLinks::when_ready) waits for it this long,
+    // then gets oob-session-required.
+    boost::asio::any_io_executor executor;
+    std::chrono::milliseconds setup_wait{10000};
 };
 
 // The <error/> of §6.1 for a failed open or a missing session.

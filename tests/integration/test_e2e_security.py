@@ -23,6 +23,7 @@ from xpmntest.netns import inside_namespace, module_in_namespace
 
 PASSWORD = 'e2e-s3cret'
 SERVER_NS = 'urn:xmpp:media:server:0'
+META = '{urn:xmpp:media:metadata:0}'
 NAS_NAME = 'E2E NAS'
 PIN_VALIDITY = 8  # seconds ([security] pairing_validity)
 
@@ -196,6 +197,41 @@ else:
             while datetime.datetime.now(datetime.timezone.utc) < until + datetime.timedelta(seconds=1):
                 time.sleep(0.2)
             self.assertIn('forbidden', self.container(friend, '0', ok=False).stderr)
+
+        def item_uris(self, config, cid, depth=4):
+            """Transfer URIs of the items below container `cid`, as `config` browses them."""
+            uris = []
+            for child in self.container(config, cid):
+                if child.tag.endswith('item'):
+                    uri = child.find(META + 'uri')
+                    if uri is not None and uri.text:
+                        uris.append(uri.text)
+                elif child.tag.endswith('container') and depth > 0:
+                    uris += self.item_uris(config, child.get('id'), depth - 1)
+            return uris
+
+        def test_friend_gets_only_granted_files(self):
+            friend = self.new_controller('friend-get', 'friend')
+            self.assertEqual(self.pair(friend).returncode, 0)
+            friend_jid = self.server.jid('friend')
+            sub = self.first_subcontainer()
+            others = [c.get('id') for c in self.container(self.owner, '0')
+                      if c.tag.endswith('container') and c.get('id') != sub]
+            outside = next(u for cid in others for u in self.item_uris(self.owner, cid))
+            out = os.path.join(self.workdir, 'friend-got-%d' % time.monotonic_ns())
+            r = self.xpmn(friend, 'get', outside, '-o', out, ok=False)  # no grant at all yet
+            self.assertEqual(r.returncode, 1)
+            self.assertIn('forbidden', r.stderr)
+            self.xpmn(self.owner, 'grant', friend_jid, self.device, 'read', '--container', sub)
+            self.addCleanup(self.xpmn, self.owner, 'revoke', friend_jid, self.device)
+            inside = self.item_uris(friend, sub)[0]
+            r = self.xpmn(friend, 'get', inside, '-o', out)
+            self.assertRegex(r.stdout, r'got [1-9][0-9]* bytes via ')
+            self.assertGreater(os.path.getsize(out), 0)
+            r = self.xpmn(friend, 'get', outside, '-o', out + '.outside', ok=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn('forbidden', r.stderr)
+            self.assertFalse(os.path.exists(out + '.outside'))
 
         def test_forget_closes_the_friends_live_stream(self):
             friend = self.new_controller('forgotten', 'friend')

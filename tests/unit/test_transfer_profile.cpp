@@ -2,6 +2,8 @@
 // the handoff of the opened source to the peer's out-of-band session.
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+
 #include "bridge/access_policy.hpp"
 #include "bridge/profiles/directory_profile.hpp"
 #include "bridge/profiles/transfer_profile.hpp"
@@ -72,24 +74,35 @@ struct TransferHandler : ::testing::Test {
     TransferHandler() : device("upnp-1", disco::Identity{"automation", "media-server", "", "NAS"}) {
         profiles::TransferServices s;
         s.transfers = transfers;
+        s.executor = io.get_executor();
+        s.setup_wait = std::chrono::milliseconds(20);
         profiles::install_transfer_profile(device, std::move(s), access);
-        link = device.oob_links()->add(owner, [this](oob::SourcePtr src) {
+        link = add_link();
+    }
+    // Runs the transfer handler; the reply stanza lands in the result when it comes.
+    std::shared_ptr<std::optional<xml::Element>> ask_later(xml::Element payload, const client::Peer& peer) {
+        xml::Element iq = stanza::iq("get", "home@example.org/upnp-1");
+        iq.set_attr("id", "t1");
+        iq.add_child(std::move(payload));
+        auto reply = std::make_shared<std::optional<xml::Element>>();
+        for (const auto& h : device.handlers())
+            if (h.name == "transfer")
+                h.handler(nullptr, peer, iq, client::IqResponder(iq, [reply](xml::Element e) { *reply = std::move(e); }));
+        return reply;
+    }
+    // Runs the transfer handler and returns the reply stanza.
+    xml::Element ask(xml::Element payload, const client::Peer& peer) {
+        auto reply = ask_later(std::move(payload), peer);
+        EXPECT_TRUE(*reply);
+        return *reply ? **reply : xml::Element("none");
+    }
+    bridge::OobLinks::Token add_link() {
+        return device.oob_links()->add(owner, [this](oob::SourcePtr src) {
             sources.push_back(std::move(src));
             return std::to_string(sources.size());
         });
     }
-    // Runs the transfer handler and returns the reply stanza.
-    xml::Element ask(xml::Element payload, const client::Peer& peer) {
-        xml::Element iq = stanza::iq("get", "home@example.org/upnp-1");
-        iq.set_attr("id", "t1");
-        iq.add_child(std::move(payload));
-        std::optional<xml::Element> reply;
-        for (const auto& h : device.handlers())
-            if (h.name == "transfer")
-                h.handler(nullptr, peer, iq, client::IqResponder(iq, [&](xml::Element e) { reply = std::move(e); }));
-        EXPECT_TRUE(reply);
-        return reply ? *reply : xml::Element("none");
-    }
+    boost::asio::io_context io;
     client::Peer owner = client::Peer::end_to_end_peer(Jid::parse("home@example.org/phone").value(), "ab");
     std::shared_ptr<FakeTransfers> transfers = std::make_shared<FakeTransfers>();
     std::shared_ptr<bridge::AccessPolicy> access = std::make_shared<bridge::AccessPolicy>(true, "home@example.org");
@@ -133,6 +146,36 @@ TEST_F(TransferHandler, ErrorsOfTheProfile) {
     EXPECT_EQ(stanza::error_condition(no_session), "unexpected-request");
     EXPECT_TRUE(no_session.child("error")->child("oob-session-required", profiles::ns_server));
     EXPECT_TRUE(sources.empty());
+}
+
+// TLS 1.3: the controller's first request can overtake the device's side
+// of the handshake; while that session is being set up, the request waits.
+TEST_F(TransferHandler, WaitsForTheRequestersSessionBeingSetUp) {
+    device.oob_links()->remove(link);
+    bool setting_up = true;
+    device.oob_links()->set_setting_up([&](const Jid& j) { return setting_up && j == owner.jid; });
+    auto reply = ask_later(transfer({{"uid", "a"}}), owner);
+    io.poll();
+    EXPECT_FALSE(*reply);
+    link = add_link();
+    io.restart();
+    io.poll();
+    ASSERT_TRUE(*reply);
+    EXPECT_EQ((*reply)->attr_or("type"), "result") << (*reply)->to_string();
+    EXPECT_EQ(sources.size(), 1u);
+
+    // It never comes up: oob-session-required after the wait.
+    device.oob_links()->remove(link);
+    auto late = ask_later(transfer({{"uid", "a"}}), owner);
+    io.restart();
+    io.run_for(std::chrono::seconds(5));
+    ASSERT_TRUE(*late);
+    EXPECT_TRUE((*late)->child("error")->child("oob-session-required", profiles::ns_server));
+
+    // Nothing being set up: refused at once.
+    setting_up = false;
+    auto other = ask(transfer({{"uid", "a"}}), owner);
+    EXPECT_TRUE(other.child("error")->child("oob-session-required", profiles::ns_server));
 }
 
 TEST_F(TransferHandler, C2sPeersNeedEndToEnd) {

@@ -1,7 +1,6 @@
 #include "tools/xpmn/transfer_client.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <charconv>
 
@@ -173,31 +172,14 @@ std::string TransferUri::str() const {
 
 namespace {
 
-// TLS 1.3 ends our (client) handshake before the device has judged our
-// certificate (xtls/secure_stream.hpp), so a request sent at once on the
-// end-to-end stream can reach the device before its side of a new OOB
-// session is up: it answers oob-session-required. That answer is retried
-// this often, this far apart, while our session is alive.
-constexpr int kSessionUpRetries = 10;
-constexpr std::chrono::milliseconds kSessionUpDelay{100};
-
-bool session_required(const client::IqResponse& r) {
-    const xml::Element* error = r.stanza.child("error");
-    return error && error->child("oob-session-required", ns::media_server);
-}
-
+// Sent as soon as our side of the OOB session is up: TLS 1.3 ends our
+// (client) handshake before the device's, so the request may arrive first;
+// the device then waits for its side (docs/protocol.md, transfer profile).
 void request(Controller* c, const Jid& device, ChannelPtr channel, OobPtr session, xml::Element transfer,
-             int retries, TransferHandler done) {
+             TransferHandler done) {
     auto iq = stanza::iq("get", device.str());
-    iq.add_child(transfer);
+    iq.add_child(std::move(transfer));
     channel->router().send_iq(std::move(iq), c->request_timeout(), [=](const client::IqResponse& r) {
-        if (!r.ok() && session_required(r) && retries > 0 && !session->mux->closed()) {
-            auto timer = std::make_shared<boost::asio::steady_timer>(c->io(), kSessionUpDelay);
-            return timer->async_wait([=](const boost::system::error_code&) {
-                (void)timer;
-                request(c, device, channel, session, transfer, retries - 1, done);
-            });
-        }
         if (!r.ok()) return done(transfer_error(r, device));
         const auto* o = r.payload();
         if (!o || o->name() != "oob" || o->ns() != jingle::kOobNs)
@@ -234,7 +216,7 @@ void open_transfer(Controller& controller, const TransferUri& uri, std::optional
             transfer.set_attr("uid", uid);
             if (from) transfer.set_attr("from", std::to_string(*from));
             if (to) transfer.set_attr("to", std::to_string(*to));
-            request(c, device, channel, *oob, std::move(transfer), kSessionUpRetries, done);
+            request(c, device, channel, *oob, std::move(transfer), done);
         });
     });
 }

@@ -326,6 +326,13 @@ std::size_t OobResponder::session_count() const {
     });
 }
 
+bool OobResponder::setting_up(const Jid& peer) const {
+    auto it = links_.find(peer);
+    if (it == links_.end()) return false;
+    auto link = it->second.lock();
+    return link && !link->ended() && !link->stream;
+}
+
 void OobResponder::incoming(const SessionPtr& session, const Jingle& initiate) {
     const Content* c = oob_content(initiate.contents);
     auto refuse = [&](const char* condition, std::string why) {

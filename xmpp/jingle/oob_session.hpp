@@ -135,6 +135,9 @@ public:
     std::chrono::milliseconds replace_wait{15000};
     // Sessions not yet ended, one per peer at most.
     std::size_t session_count() const;
+    // A session of `peer` (full JID) was accepted and its secured stream is
+    // not up yet: the listener will get it soon, unless it fails.
+    bool setting_up(const Jid& peer) const;
 
 private:
     void incoming(const SessionPtr& session, const Jingle& initiate);
