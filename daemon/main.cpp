@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "common/malloc_tuning.hpp"
 #include "bridge/access_policy.hpp"
 #include "bridge/adapter.hpp"
 #include "bridge/device_host.hpp"
@@ -46,6 +47,7 @@ Result<std::string> open_pairing(security::PairingWindow& window, const config::
 }  // namespace
 
 int main(int argc, char** argv) {
+    common::tune_malloc_for_streaming();
     CLI::App app{"xpmn-bridge: puts the home's UPnP/DLNA servers and media players into an XMPP media network"};
     std::string config_path, check_path;
     auto* run_opt = app.add_option("--config", config_path, "configuration file (TOML)");

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <random>
 
+#include "common/malloc_tuning.hpp"
 #include "common/logging.hpp"
 #include "common/state_dir.hpp"
 #include "config/config.hpp"
@@ -20,6 +21,7 @@
 using namespace xpmn;
 
 int main(int argc, char** argv) {
+    common::tune_malloc_for_streaming();
     CLI::App app{"xpmn: browse and control the devices of an XMPP private media network"};
     app.require_subcommand(1);
     std::string config_path;

@@ -48,7 +48,7 @@ private:
     boost::asio::any_io_executor executor_;
     boost::asio::steady_timer timer_;  // the close deadline
     Handlers handlers_;
-    std::array<char, 16384> read_buf_{};
+    std::array<char, 65536> read_buf_{};  // a few TLS records per read at transfer rates
     std::size_t held_ = 0;  // bytes in read_buf_ read while paused
     // Written in order; the first `in_flight_` entries are being written.
     std::deque<std::string> queue_;

@@ -188,13 +188,11 @@ bool TlsStream::read_plaintext() {
     return true;
 }
 
+// Through a cache-sized buffer rather than a zero-filled resize of `wire`
+// (encrypt_pending reserved it): at transfer rates the zeroing showed.
 void TlsStream::move_ciphertext(std::string& wire) {
-    std::size_t pending = BIO_ctrl_pending(out_);
-    if (pending == 0) return;
-    std::size_t at = wire.size();
-    wire.resize(at + pending);
-    int n = BIO_read(out_, wire.data() + at, static_cast<int>(pending));
-    wire.resize(at + static_cast<std::size_t>(std::max(n, 0)));
+    char buf[16 * 1024];
+    for (int n; (n = BIO_read(out_, buf, sizeof buf)) > 0;) wire.append(buf, static_cast<std::size_t>(n));
 }
 
 void TlsStream::flush_out() {
@@ -205,7 +203,8 @@ void TlsStream::flush_out() {
 
 void TlsStream::write(std::string bytes) {
     if (closed_ || bytes.empty()) return;
-    plain_out_ += bytes;
+    if (plain_out_.empty()) plain_out_ = std::move(bytes);  // the usual case: no copy
+    else plain_out_ += bytes;
     if (handshake_done_) post_flush();
 }
 
@@ -234,6 +233,10 @@ void TlsStream::post_flush() {
 // Encrypts plain_out_ in bounded chunks (the memory BIO never grows past one
 // chunk's ciphertext) and gives its memory back. False when OpenSSL failed.
 bool TlsStream::encrypt_pending(std::string& wire) {
+    // Each record adds a header, the content type and the AEAD tag.
+    constexpr std::size_t kRecordOverhead = 5 + 1 + 16;
+    wire.reserve(wire.size() + plain_out_.size() +
+                 (plain_out_.size() / SSL3_RT_MAX_PLAIN_LENGTH + 1) * kRecordOverhead);
     for (std::size_t at = 0; at < plain_out_.size();) {
         std::size_t n = std::min(kWriteChunk, plain_out_.size() - at);
         ERR_clear_error();
