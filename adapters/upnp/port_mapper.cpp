@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
 
 namespace xpmn::upnp {
 
@@ -24,17 +25,41 @@ ProxyRef hold(GUPnPServiceProxy* p) {
     return ProxyRef(p, [](GUPnPServiceProxy* q) { g_object_unref(q); });
 }
 
-// One SOAP action, asynchronously: `done(action or null, error or null)`.
+// One SOAP action, asynchronously: `done(action or null, error or null)`,
+// within kSoapTimeout (a router that never answers holds nothing for long;
+// the S5B transport stopped waiting long before).
+constexpr guint kSoapTimeoutSeconds = 10;
 using SoapDone = std::function<void(GUPnPServiceProxyAction* action, GError* error)>;
 void soap(const ProxyRef& proxy, GUPnPServiceProxyAction* request, SoapDone done) {
     struct Call {
         ProxyRef proxy;
         GUPnPServiceProxyAction* request;
         SoapDone done;
+        GCancellable* cancellable = g_cancellable_new();
+        GSource* timeout = nullptr;
+        ~Call() {
+            if (timeout) {
+                g_source_destroy(timeout);
+                g_source_unref(timeout);
+            }
+            g_object_unref(cancellable);
+            gupnp_service_proxy_action_unref(request);
+        }
     };
     auto* call = new Call{proxy, request, std::move(done)};
+    call->timeout = g_timeout_source_new_seconds(kSoapTimeoutSeconds);
+    g_source_set_callback(
+        call->timeout,
+        [](gpointer data) -> gboolean {
+            auto* c = static_cast<Call*>(data);
+            g_source_unref(std::exchange(c->timeout, nullptr));  // removed by returning G_SOURCE_REMOVE
+            g_cancellable_cancel(c->cancellable);
+            return G_SOURCE_REMOVE;
+        },
+        call, nullptr);
+    g_source_attach(call->timeout, g_main_context_get_thread_default());
     gupnp_service_proxy_call_action_async(
-        proxy.get(), request, nullptr,
+        proxy.get(), request, call->cancellable,
         [](GObject* source, GAsyncResult* res, gpointer data) {
             std::unique_ptr<Call> c(static_cast<Call*>(data));
             GError* error = nullptr;
@@ -42,7 +67,6 @@ void soap(const ProxyRef& proxy, GUPnPServiceProxyAction* request, SoapDone done
                 gupnp_service_proxy_call_action_finish(GUPNP_SERVICE_PROXY(source), res, &error);
             c->done(error ? nullptr : action, error);
             g_clear_error(&error);
-            gupnp_service_proxy_action_unref(c->request);
         },
         call);
 }
