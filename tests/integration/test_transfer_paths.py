@@ -10,6 +10,8 @@ controller namespace.
   namespace) that the controller cannot be reached from, no proxy, and
   `[transfer] port_mapping = true` → S5B through the bridge's `assisted`
   candidate (a UPnP-IGD port mapping), removed again when the session ends.
+  A router that refuses the mapping: no assisted candidate, and the session
+  goes on without it (IBB here) instead of waiting.
 - one path also through ejabberd's mod_proxy65.
 
 Each case downloads a file with `xpmn get`, checks it byte for byte against the
@@ -55,6 +57,7 @@ class PathCase:
     EXPECTED_PATH = None
     BIG_SIZE = 8 << 20   # 0: the path is too slow for a multi-MiB file (IBB)
     ROUTER = False       # the bridge behind a home router running miniupnpd
+    IGD_OPTIONS = {}     # MiniUpnpd(...) settings, e.g. its allow/deny rules
     SERVER_OPTIONS = {}  # e.g. proxy65=False
     TRANSFER = {}        # more [transfer] settings: (bridge, controller)
 
@@ -73,7 +76,7 @@ class PathCase:
         self.addCleanup(topo.delete)
         self.topo = topo
         if self.ROUTER:
-            self.igd = MiniUpnpd(os.path.join(self.workdir, 'igd'), topo)
+            self.igd = MiniUpnpd(os.path.join(self.workdir, 'igd'), topo, **self.IGD_OPTIONS)
             self.addCleanup(self.igd.kill)
             self.igd.start()
         server = getattr(topo, self.SERVER)(os.path.join(self.workdir, 'xmpp'), **self.SERVER_OPTIONS)
@@ -218,6 +221,23 @@ class AssistedPath(PathCase, unittest.TestCase):
         self.assertLessEqual(len(seen), 2, seen)
         # xpmn has exited: its OOB session ended, so did the bridge's mapping.
         self.assertEqual(self.mappings_gone(), ([], []), self.igd.diagnostics())
+
+
+class AssistedRefusedPath(AssistedPath):
+    """(d) with a router whose rules deny every mapping: the bridge offers
+    no assisted candidate and does not wait for one (IBB is left)."""
+    EXPECTED_PATH = 'ibb'
+    BIG_SIZE = 0
+    IGD_OPTIONS = {'allow': ['deny 0-65535 0.0.0.0/0 0-65535']}
+
+    def get_via_expected_path(self, title, path):
+        started = time.monotonic()
+        PathCase.get_via_expected_path(self, title, path)
+        self.assertEqual(self.igd.mappings(), [])
+        self.assertEqual(self.igd.control_point(self.topo.bridge).port_mappings(), [])
+        # search + get, each with its IBB fallback: well within the timeouts
+        # a stalled session-accept would run into (15 s each).
+        self.assertLess(time.monotonic() - started, 25)
 
 
 class EjabberdProxyPath(PathCase, unittest.TestCase):
