@@ -549,6 +549,9 @@ TEST_F(S5bTest, MappingIsReleasedWhenTheTransportIsDestroyed) {
     prepare_and_wait(*this, *offered);
     EXPECT_EQ((*offered)->candidates().size(), 2u);
     EXPECT_EQ(router.held(), 1);
+    prepare_and_wait(*this, *offered);  // once per transport
+    EXPECT_EQ(router.mapped, 1);
+    EXPECT_EQ((*offered)->candidates().size(), 2u);
     offered->reset();
     EXPECT_EQ(router.held(), 0);
 }

@@ -70,7 +70,9 @@ Result<void> S5bTransport::gather() {
 void S5bTransport::prepare(std::function<void()> ready) {
     if (ready_ || !ready) return;  // already waiting
     const auto& bound = listener_->bound();
-    if (!options_.map_port || bound.empty() || cancelled_) return ready();
+    // Mapped once per transport: a second prepare() finds it done.
+    if (!options_.map_port || bound.empty() || cancelled_ || map_asked_) return ready();
+    map_asked_ = true;
     ready_ = std::move(ready);
     mapping_pending_ = bound.size();
     map_timer_.expires_after(options_.map_timeout);

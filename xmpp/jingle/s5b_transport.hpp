@@ -15,7 +15,8 @@
 // the proxy, sends <activate/> to it and then transport-info <activated/>.
 //
 // DST.ADDR (socks5::dst_addr): SHA-1(sid + initiator + responder) for every
-// direct candidate, whoever offered it (XEP-0260 §2.2, wire profile §6.2);
+// direct candidate (and our assisted ones: the same listener behind the
+// router's DNAT), whoever offered it (XEP-0260 §2.2, wire profile §6.2);
 // our listeners also take the reverse order, which some peers use for the
 // responder's candidates. A proxy candidate's is SHA-1(sid + its sender +
 // the other party), announced in `dstaddr`, so both ends name the same one.
@@ -146,6 +147,7 @@ private:
     std::vector<PortMappingPtr> mappings_;   // held until the transport ends (cancel or destruction)
     std::function<void()> ready_;            // prepare() waiting for mappings
     std::size_t mapping_pending_ = 0;
+    bool map_asked_ = false;
     boost::asio::steady_timer map_timer_;
     std::shared_ptr<S5bAttempts> attempts_;
     std::shared_ptr<socks5::Client> proxy_client_;
