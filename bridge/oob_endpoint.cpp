@@ -78,6 +78,7 @@ jingle::S5bOptions OobEndpoint::s5b_options() const {
     jingle::S5bOptions o;
     o.addresses = addresses_;
     o.proxies = found_proxies_;
+    if (context_.transfer.port_mapping) o.map_port = context_.map_port;
     return o;
 }
 

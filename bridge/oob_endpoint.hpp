@@ -1,7 +1,8 @@
 // The out-of-band side of one device's c2s channel (wire profile §6.2): it
 // answers OOB session-initiates from controllers whose certificate the trust
 // store knows for their account (x509 only), over S5B — direct candidates on
-// the [transfer] interfaces' addresses and the server's SOCKS5 proxies — or
+// the [transfer] interfaces' addresses, assisted ones through the home
+// router's port mapping ([transfer] port_mapping) and the server's SOCKS5 proxies — or
 // IBB after a transport-replace. Each secured stream gets an OobMux, which
 // is registered in the device's OobLinks for the profiles to send on, and
 // removed again when the session ends.
@@ -38,6 +39,7 @@ public:
         std::shared_ptr<const xtls::TrustStore> trust;
         config::TransferSection transfer;
         std::string server_domain;  // where the SOCKS5 proxies are looked for
+        jingle::MapPort map_port;   // the home router's port mapper; used with [transfer] port_mapping
     };
     explicit OobEndpoint(Context context);
     ~OobEndpoint();

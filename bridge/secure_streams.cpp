@@ -95,7 +95,7 @@ void SecureStreams::attach_c2s(const std::shared_ptr<Device>& device, const Chan
     else
         endpoint->oob = std::make_unique<OobEndpoint>(OobEndpoint::Context{
             *endpoint->jingle, device, context_.identity, context_.fingerprint, context_.trust, context_.transfer,
-            context_.home.domain()});
+            context_.home.domain(), context_.map_port});
 
     const client::PeerChannel* key = channel.get();
     endpoints_[key] = std::move(endpoint);

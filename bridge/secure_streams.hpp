@@ -23,6 +23,7 @@
 #include "config/config.hpp"
 #include "bridge/security/pairing_window.hpp"
 #include "xmpp/core/jid.hpp"
+#include "xmpp/jingle/port_mapping.hpp"
 #include "xmpp/tls/tls_context.hpp"
 #include "xmpp/xtls/trust_store.hpp"
 
@@ -43,6 +44,7 @@ public:
         std::shared_ptr<const xtls::TrustStore> trust;
         std::shared_ptr<security::PairingWindow> pairing;  // offered on the pairing device only
         config::TransferSection transfer;                  // out-of-band sessions (§6.2)
+        jingle::MapPort map_port;  // [transfer] port_mapping: the home router's (assisted candidates)
     };
     explicit SecureStreams(Context context);
     ~SecureStreams();
@@ -59,6 +61,8 @@ public:
     // A friend was paired: pre-approve its presence subscription (RFC 6121 §3.4).
     void approve_subscription(const Jid& bare);
     std::size_t stream_count() const;
+    // The port mapper for the OOB sessions of channels attached from now on.
+    void set_map_port(jingle::MapPort map_port) { context_.map_port = std::move(map_port); }
 
 private:
     struct Endpoint;  // the Jingle side of one c2s channel

@@ -140,6 +140,7 @@ Config load(const std::string& path, const std::vector<Section*>& sections, Othe
     const toml::table* tr = r.table("transfer");
     if (auto v = r.strings(tr, "transfer", "interfaces")) c.transfer.interfaces = *v;
     if (auto v = r.boolean(tr, "transfer", "proxies")) c.transfer.proxies = *v;
+    if (auto v = r.boolean(tr, "transfer", "port_mapping")) c.transfer.port_mapping = *v;
 
     for (auto* section : sections) section->read(r, r.table(section->name()));
 

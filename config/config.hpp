@@ -47,11 +47,14 @@ struct SecuritySection {
     std::chrono::seconds pairing_validity{300};
 };
 
-// Media transfer (wire profile §6.2): where S5B direct candidates listen and
-// whether the server's SOCKS5 proxies are offered.
+// Media transfer (wire profile §6.2): where S5B direct candidates listen,
+// whether the server's SOCKS5 proxies are offered, and whether the bridge
+// asks the home router (UPnP-IGD) for a port mapping per session for
+// `assisted` candidates.
 struct TransferSection {
     std::vector<std::string> interfaces;  // empty: every interface that is up, except loopback
     bool proxies = true;                  // offer the XMPP server's XEP-0065 proxies
+    bool port_mapping = false;            // the bridge only; `xpmn` ignores it
 };
 
 struct Config {

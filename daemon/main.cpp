@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "adapters/upnp/port_mapper.hpp"
 #include "common/malloc_tuning.hpp"
 #include "bridge/access_policy.hpp"
 #include "bridge/adapter.hpp"
@@ -106,6 +107,13 @@ int main(int argc, char** argv) {
     });
 
     loop::GlibIntegration glib(io);
+    // [transfer] port_mapping: the home router's mappings for assisted S5B candidates.
+    std::shared_ptr<upnp::PortMapper> port_mapper;
+    if (cfg.transfer.port_mapping) {
+        port_mapper = upnp::PortMapper::create(cfg.transfer.interfaces);
+        port_mapper->start();
+        security.streams->set_map_port(port_mapper->map_port());
+    }
     try {
         bridge::DeviceHost host(io, cfg);
         auto bridge_device = std::make_shared<bridge::Device>(

@@ -21,7 +21,7 @@ Security load_security(boost::asio::io_context& io, const config::Config& cfg) {
     s.pairing->on_burned = [](const std::string& why) { spdlog::info("pairing PIN no longer valid: {}", why); };
     s.access = std::make_shared<const bridge::AccessPolicy>(cfg.security.require_e2e, home.str(), s.trust, s.grants);
     s.streams = std::make_unique<bridge::SecureStreams>(bridge::SecureStreams::Context{
-        io, home, s.identity.identity, s.identity.fingerprint, s.trust, s.pairing, cfg.transfer});
+        io, home, s.identity.identity, s.identity.fingerprint, s.trust, s.pairing, cfg.transfer, {}});
     return s;
 }
 

@@ -6,6 +6,12 @@ controller namespace.
 - (a) 'routed': controller and bridge reach each other → S5B direct.
 - (b) 'isolated': they reach only the server → S5B through the server's proxy65.
 - (c) 'isolated-no-proxy': no proxy either → transport-replace to IBB.
+- (d) 'routed' with the bridge behind a home router (miniupnpd in its own
+  namespace) that the controller cannot be reached from, no proxy, and
+  `[transfer] port_mapping = true` → S5B through the bridge's `assisted`
+  candidate (a UPnP-IGD port mapping), removed again when the session ends.
+  A router that refuses the mapping: no assisted candidate, and the session
+  goes on without it (IBB here) instead of waiting.
 - one path also through ejabberd's mod_proxy65.
 
 Each case downloads a file with `xpmn get`, checks it byte for byte against the
@@ -17,10 +23,13 @@ import os
 import re
 import shutil
 import tempfile
+import threading
+import time
 import unittest
 import xml.etree.ElementTree as ET
 
 from xpmntest import media
+from xpmntest.miniupnpd import MiniUpnpd
 from xpmntest.bridge import (Bridge, bridge_pair, controller_config, run_xpmn, wait_devices, write_config,
                              xmpp_section)
 from xpmntest.nas import MiniDlna
@@ -47,15 +56,30 @@ class PathCase:
     SERVER = 'prosody'
     EXPECTED_PATH = None
     BIG_SIZE = 8 << 20   # 0: the path is too slow for a multi-MiB file (IBB)
+    ROUTER = False       # the bridge behind a home router running miniupnpd
+    IGD_OPTIONS = {}     # MiniUpnpd(...) settings, e.g. its allow/deny rules
+    SERVER_OPTIONS = {}  # e.g. proxy65=False
+    TRANSFER = {}        # more [transfer] settings: (bridge, controller)
+
+    def make_topology(self):
+        return Topology(self.KIND, router=self.ROUTER).create()
+
+    def transfer(self, side):
+        extra = self.TRANSFER.get(side, {}) if self.TRANSFER else {}
+        return dict({'interfaces': ['eth0']}, **extra)
 
     def setUp(self):
         self.workdir = tempfile.mkdtemp(prefix='xpmn-paths-')
         if not os.environ.get('XPMN_KEEP_WORKDIR'):
             self.addCleanup(shutil.rmtree, self.workdir, True)
-        topo = Topology(self.KIND).create()
+        topo = self.make_topology()
         self.addCleanup(topo.delete)
         self.topo = topo
-        server = getattr(topo, self.SERVER)(os.path.join(self.workdir, 'xmpp'))
+        if self.ROUTER:
+            self.igd = MiniUpnpd(os.path.join(self.workdir, 'igd'), topo, **self.IGD_OPTIONS)
+            self.addCleanup(self.igd.kill)
+            self.igd.start()
+        server = getattr(topo, self.SERVER)(os.path.join(self.workdir, 'xmpp'), **self.SERVER_OPTIONS)
         self.addCleanup(server.stop)
         server.add_user('home', PASSWORD)
         server.start()
@@ -76,14 +100,14 @@ class PathCase:
         self.addCleanup(nas.kill)
         nas.start()
         xmpp = xmpp_section(server, 'home', PASSWORD)
-        bridge = Bridge(self.workdir, xmpp, netns=topo.bridge, transfer={'interfaces': ['eth0']})
+        bridge = Bridge(self.workdir, xmpp, netns=topo.bridge, transfer=self.transfer('bridge'))
         self.addCleanup(bridge.kill)
         self.addCleanup(bridge.stop)
         bridge.start()
         self.bridge = bridge
         self.config = write_config(os.path.join(self.workdir, 'controller.toml'), {
             'xmpp': xmpp, 'bridge': {'state_dir': os.path.join(self.workdir, 'controller-state')},
-            'transfer': {'interfaces': ['eth0']}})
+            'transfer': self.transfer('controller')})
         out = wait_devices(self.config, lambda out: NAS_NAME in out and '/bridge' in out, timeout=90,
                            netns=topo.controller)
         self.device = [line.split()[0] for line in out.splitlines() if NAS_NAME in line][0]
@@ -136,6 +160,84 @@ class InBandPath(PathCase, unittest.TestCase):
     KIND = 'isolated-no-proxy'
     EXPECTED_PATH = 'ibb'
     BIG_SIZE = 0
+
+
+class AssistedPath(PathCase, unittest.TestCase):
+    """(d): the controller reaches the router's WAN address but not the
+    bridge's LAN, the bridge cannot reach the controller (a home LAN's view
+    of a phone behind carrier NAT), no proxy: only the port the bridge has
+    its router map for the session carries the bytes."""
+    KIND = 'routed'
+    ROUTER = True
+    EXPECTED_PATH = 's5b-assisted'
+    SERVER_OPTIONS = {'proxy65': False}
+    TRANSFER = {'bridge': {'port_mapping': True, 'proxies': False}, 'controller': {'proxies': False}}
+
+    def make_topology(self):
+        return Topology(self.KIND, router=True, lan_reaches_controller=False).create()
+
+    def setUp(self):
+        super().setUp()
+        self.assertFalse(Topology.can_connect(self.topo.controller, (self.topo.bridge_ip, 9), timeout=1.0))
+        self.assertEqual(self.igd.mappings(), [])
+
+    def mappings_gone(self, timeout=45.0):
+        """The router's mappings (its lease file and its own answer), once
+        they are empty or `timeout` passed."""
+        cp = self.igd.control_point(self.topo.bridge)
+        deadline = time.monotonic() + timeout
+        while True:
+            leases, listed = self.igd.mappings(), cp.port_mappings()
+            if (not leases and not listed) or time.monotonic() > deadline:
+                return leases, listed
+            time.sleep(0.2)
+
+    def get_via_expected_path(self, title, path):
+        # The router's lease file is watched while xpmn runs: the bridge's
+        # mapping of its listener must show up there.
+        seen, stop = [], threading.Event()
+
+        def watch():
+            while not stop.is_set():
+                for m in self.igd.mappings():
+                    if m not in seen:
+                        seen.append(m)
+                stop.wait(0.01)
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            super().get_via_expected_path(title, path)
+        finally:
+            stop.set()
+            watcher.join(5)
+        # One mapping per OOB session: `xpmn search` (which opens one before
+        # it asks) and `xpmn get` each had theirs, of the listener's port.
+        self.assertTrue(seen, 'no port mapping seen on the router during the transfer\n' + self.igd.diagnostics())
+        for m in seen:
+            self.assertEqual((m['protocol'], m['internal_client'], m['description']),
+                             ('TCP', self.topo.bridge_ip, 'xpmn-bridge S5B'), seen)
+            self.assertEqual(m['external_port'], m['internal_port'], seen)
+            self.assertGreater(m['expires'], 0, seen)  # a lease as a safety net
+        self.assertLessEqual(len(seen), 2, seen)
+        # xpmn has exited: its OOB session ended, so did the bridge's mapping.
+        self.assertEqual(self.mappings_gone(), ([], []), self.igd.diagnostics())
+
+
+class AssistedRefusedPath(AssistedPath):
+    """(d) with a router whose rules deny every mapping: the bridge offers
+    no assisted candidate and does not wait for one (IBB is left)."""
+    EXPECTED_PATH = 'ibb'
+    BIG_SIZE = 0
+    IGD_OPTIONS = {'allow': ['deny 0-65535 0.0.0.0/0 0-65535']}
+
+    def get_via_expected_path(self, title, path):
+        started = time.monotonic()
+        PathCase.get_via_expected_path(self, title, path)
+        self.assertEqual(self.igd.mappings(), [])
+        self.assertEqual(self.igd.control_point(self.topo.bridge).port_mappings(), [])
+        # search + get, each with its IBB fallback: well within the timeouts
+        # a stalled session-accept would run into (15 s each).
+        self.assertLess(time.monotonic() - started, 25)
 
 
 class EjabberdProxyPath(PathCase, unittest.TestCase):

@@ -47,6 +47,17 @@ TEST_F(ConfigTest, MinimalConfigLoadsWithDefaults) {
     EXPECT_FALSE(c.bridge.state_dir.empty());
 }
 
+TEST_F(ConfigTest, TransferPortMappingIsOffByDefaultAndABoolean) {
+    const std::string xmpp = "[xmpp]\njid = \"home@example.org\"\npassword = \"pw\"\n";
+    auto c = xpmn::config::load(write("c.toml", xmpp));
+    EXPECT_FALSE(c.transfer.port_mapping);
+    c = xpmn::config::load(write("d.toml", xmpp + "[transfer]\nport_mapping = true\n"));
+    EXPECT_TRUE(c.transfer.port_mapping);
+    EXPECT_TRUE(c.transfer.proxies);
+    auto e = error_of(xmpp + "[transfer]\nport_mapping = \"yes\"\n");
+    EXPECT_NE(e.find("port_mapping"), std::string::npos) << e;
+}
+
 TEST_F(ConfigTest, AllKeys) {
     write("pw", "from-file\n");
     write("ca.pem", "x");

@@ -29,6 +29,8 @@ tls::Identity identity(const test_tls::SelfSigned& s) { return {s.cert, s.key}; 
 struct FailingTransport : Transport {
     TransportContext ctx;
     bool hangs = false;  // connect() never completes
+    bool defers = false;  // prepare() waits until the test calls `ready`
+    std::function<void()> ready;
     std::vector<xml::Element> infos;
     bool cancelled = false;
     explicit FailingTransport(TransportContext c) : ctx(std::move(c)) {}
@@ -51,6 +53,10 @@ struct FailingTransport : Transport {
         ctx.send_info(std::move(t));
         if (hangs) return;
         boost::asio::post(ctx.manager.io(), [done] { done(Error{kTransportFailed, "no candidate worked"}); });
+    }
+    void prepare(std::function<void()> r) override {
+        if (!defers) return r();
+        ready = std::move(r);
     }
     void cancel() override { cancelled = true; }
 };
@@ -76,6 +82,7 @@ struct OobTest : ::testing::Test {
     std::optional<Error> phone_error;
     int phone_calls = 0;
     std::string phone_sid;  // of the last session-initiate
+    bool defer_prepare = false;  // the fakes made from now on wait in prepare()
 
     OobTest() {
         server.tap = [this](const xml::Element& e) {
@@ -99,6 +106,7 @@ struct OobTest : ::testing::Test {
         responder->transport = [this](const TransportContext& ctx, const xml::Element& offer) -> Result<TransportPtr> {
             if (offer.ns() != kS5bNs) return Error{"unsupported-transports", "no"};
             fakes.push_back(std::make_shared<FailingTransport>(ctx));
+            fakes.back()->defers = defer_prepare;
             return TransportPtr(fakes.back());
         };
     }
@@ -125,6 +133,7 @@ struct OobTest : ::testing::Test {
         if (failing_primary)
             r.transport = [this](const TransportContext& ctx) {
                 fakes.push_back(std::make_shared<FailingTransport>(ctx));
+                fakes.back()->defers = defer_prepare;
                 return fakes.back();
             };
         return r;
@@ -478,6 +487,61 @@ TEST_F(OobTest, GivingUpWhileOpeningEndsQuietly) {
         device_links.clear();
         expect_all_gone();
     }
+}
+
+// XEP-0260 puts every candidate into session-initiate / session-accept: a
+// transport still gathering (S5B waiting for a port mapping) holds them back.
+TEST_F(OobTest, TheDeviceAcceptsOnlyOnceItsTransportIsPrepared) {
+    auto r = request(true);
+    r.transport = [this](const TransportContext& ctx) {  // the phone's: ready at once
+        fakes.push_back(std::make_shared<FailingTransport>(ctx));
+        return fakes.back();
+    };
+    defer_prepare = true;  // the device's waits
+    open(std::move(r));
+    ASSERT_EQ(fakes.size(), 2u);  // the phone's (not deferred), the device's
+    EXPECT_FALSE(fakes[0]->defers);
+    ASSERT_TRUE(fakes[1]->ready);
+    EXPECT_NE(std::find(sets.begin(), sets.end(), "session-initiate"), sets.end());
+    EXPECT_EQ(std::find(sets.begin(), sets.end(), "session-accept"), sets.end());
+    EXPECT_FALSE(phone_link);
+    std::exchange(fakes[1]->ready, {})();
+    run();
+    EXPECT_NE(std::find(sets.begin(), sets.end(), "session-accept"), sets.end());
+    // Then as without the wait: the fake fails, IBB takes over.
+    ASSERT_TRUE(phone_link) << phone_error->describe();
+    expect_bytes_both_ways(256 * 1024, 256 * 1024);
+}
+
+TEST_F(OobTest, ThePhoneInitiatesOnlyOnceItsTransportIsPreparedAndMayGiveUpMeanwhile) {
+    defer_prepare = true;
+    auto cancel = open_oob(phone, request(true), [this](Result<OobLink>) { ++phone_calls; });
+    run();
+    ASSERT_EQ(fakes.size(), 1u);
+    ASSERT_TRUE(fakes[0]->ready);
+    EXPECT_TRUE(sets.empty());  // nothing on the wire yet
+    cancel();
+    run();
+    EXPECT_TRUE(fakes[0]->cancelled);
+    std::exchange(fakes[0]->ready, {})();  // a transport that calls anyway: still nothing
+    run();
+    EXPECT_TRUE(sets.empty());
+    EXPECT_EQ(phone_calls, 0);
+    expect_all_gone();
+
+    // Prepared: the offer goes out and the session comes up (through IBB).
+    defer_prepare = true;
+    open_oob(phone, request(true), [this](Result<OobLink> l) {
+        ++phone_calls;
+        if (l) phone_link = *l;
+    });
+    run();
+    ASSERT_EQ(fakes.size(), 2u);
+    defer_prepare = false;
+    std::exchange(fakes[1]->ready, {})();
+    run();
+    EXPECT_NE(std::find(sets.begin(), sets.end(), "session-initiate"), sets.end());
+    EXPECT_TRUE(phone_link);
 }
 
 TEST_F(OobTest, NoResponderMeansUnsupportedApplications) {

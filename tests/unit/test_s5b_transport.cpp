@@ -3,7 +3,8 @@
 // the priority order and the 200 ms stagger past a candidate that never
 // answers, every candidate failing (the IBB-fallback error), a proxy
 // candidate through a small SOCKS5 proxy with <activate/> in the test, and
-// malformed offers.
+// malformed offers; assisted candidates from a port mapper (a fake router
+// that "maps" 127.0.0.1's port to itself) and their release.
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -461,6 +462,138 @@ TEST_F(S5bTest, CancelAfterTheOutcomeButBeforeItsCallbackMakesNoCallback) {
     io.restart();
     io.poll();
     EXPECT_EQ(at_initiator.calls, 0);
+}
+
+// A router for the tests: maps each listener's port to the same port on
+// 127.0.0.1 (so connecting to the "external" address reaches the listener),
+// answering at once, after a post, or never; counts what it still holds.
+struct FakeRouter {
+    enum class Answer { Now, Posted, Never };
+    FakeRouter(Answer a, asio::io_context& c) : answer(a), io(c) {}
+    Answer answer;
+    asio::io_context& io;
+    int mapped = 0, released = 0;
+    std::vector<PortMapped> waiting;  // Answer::Never: answered by the test, if at all
+
+    struct Mapping : PortMapping {
+        Mapping(FakeRouter& r, std::uint16_t port) : PortMapping("127.0.0.1", port), router(r) { ++router.mapped; }
+        ~Mapping() override { ++router.released; }
+        FakeRouter& router;
+    };
+    MapPort map_port() {
+        return [this](const std::string& address, std::uint16_t port, PortMapped done) {
+            EXPECT_EQ(address, "127.0.0.1");
+            if (answer == Answer::Never) return waiting.push_back(std::move(done));
+            if (answer == Answer::Now) return done(std::make_unique<Mapping>(*this, port));
+            asio::post(io, [this, port, done] { done(std::make_unique<Mapping>(*this, port)); });
+        };
+    }
+    int held() const { return mapped - released; }
+};
+
+// The responder's candidates once its prepare() is done.
+void prepare_and_wait(S5bTest& t, const std::shared_ptr<S5bTransport>& transport) {
+    bool ready = false;
+    transport->prepare([&ready] { ready = true; });
+    t.run_until([&ready] { return ready; });
+    ASSERT_TRUE(ready);
+}
+
+xml::Element without_direct(const xml::Element& transport) {
+    auto parsed = parse_s5b(transport);
+    EXPECT_TRUE(parsed);
+    std::erase_if(parsed->candidates, [](const S5bCandidate& c) { return c.type == S5bType::Direct; });
+    return make_s5b(*parsed);
+}
+
+TEST_F(S5bTest, AssistedCandidateIsOfferedUsedAndReleased) {
+    FakeRouter router{FakeRouter::Answer::Posted, io};
+    auto offered = S5bTransport::offer(phone, Jid::must_parse(kDevice), options({}));
+    ASSERT_TRUE(offered);
+    initiator = *offered;
+    auto device_options = options({"127.0.0.1"});
+    device_options.map_port = router.map_port();
+    auto answered = S5bTransport::answer(device, Jid::must_parse(kPhone), initiator->element(), device_options);
+    ASSERT_TRUE(answered);
+    responder = *answered;
+    prepare_and_wait(*this, responder);
+    ASSERT_EQ(responder->candidates().size(), 2u);
+    const S5bCandidate direct = responder->candidates().at(0), assisted = responder->candidates().at(1);
+    EXPECT_EQ(assisted.type, S5bType::Assisted);
+    EXPECT_EQ(assisted.port, direct.port);
+    EXPECT_NE(assisted.cid, direct.cid);
+    EXPECT_EQ(assisted.priority, s5b_priority(S5bType::Assisted, 65535));
+    // The phone cannot reach the direct one (it only sees the assisted one).
+    ASSERT_TRUE(initiator->accepted(without_direct(responder->element())));
+    wire(initiator, responder, "phone");
+    wire(responder, initiator, "device");
+    start(responder, at_responder);
+    start(initiator, at_initiator);
+    run_until([this] { return at_initiator.result && at_responder.result; });
+    expect_data_flows();
+    EXPECT_EQ(responder->chosen()->cid, assisted.cid);
+    EXPECT_EQ(initiator->chosen()->type, S5bType::Assisted);
+    // Held while the transport lives (the session), released when it ends.
+    EXPECT_EQ(router.held(), 1);
+    responder->cancel();
+    EXPECT_EQ(router.held(), 0);
+    EXPECT_EQ(router.mapped, 1);
+}
+
+TEST_F(S5bTest, MappingIsReleasedWhenTheTransportIsDestroyed) {
+    FakeRouter router{FakeRouter::Answer::Now, io};
+    auto o = options({"127.0.0.1"});
+    o.map_port = router.map_port();
+    auto offered = S5bTransport::offer(phone, Jid::must_parse(kDevice), o);
+    ASSERT_TRUE(offered);
+    prepare_and_wait(*this, *offered);
+    EXPECT_EQ((*offered)->candidates().size(), 2u);
+    EXPECT_EQ(router.held(), 1);
+    prepare_and_wait(*this, *offered);  // once per transport
+    EXPECT_EQ(router.mapped, 1);
+    EXPECT_EQ((*offered)->candidates().size(), 2u);
+    offered->reset();
+    EXPECT_EQ(router.held(), 0);
+}
+
+TEST_F(S5bTest, RouterThatNeverAnswersIsNotWaitedForBeyondTheTimeout) {
+    FakeRouter router{FakeRouter::Answer::Never, io};
+    auto o = options({"127.0.0.1"});
+    o.map_port = router.map_port();
+    o.map_timeout = std::chrono::milliseconds(50);
+    auto offered = S5bTransport::offer(phone, Jid::must_parse(kDevice), o);
+    ASSERT_TRUE(offered);
+    initiator = *offered;
+    auto started = std::chrono::steady_clock::now();
+    prepare_and_wait(*this, initiator);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+    ASSERT_EQ(initiator->candidates().size(), 1u);  // the direct one only
+    EXPECT_EQ(initiator->candidates().at(0).type, S5bType::Direct);
+    // A mapping that comes too late is not offered, and is given back at once.
+    ASSERT_EQ(router.waiting.size(), 1u);
+    router.waiting.at(0)(std::make_unique<FakeRouter::Mapping>(router, 1234));
+    EXPECT_EQ(router.mapped, 1);
+    EXPECT_EQ(router.held(), 0);
+    EXPECT_EQ(initiator->candidates().size(), 1u);
+}
+
+TEST_F(S5bTest, NoRouterMeansNoAssistedCandidateAndNoWait) {
+    auto o = options({"127.0.0.1"});
+    o.map_port = [](const std::string&, std::uint16_t, PortMapped done) { done(nullptr); };
+    auto offered = S5bTransport::offer(phone, Jid::must_parse(kDevice), o);
+    ASSERT_TRUE(offered);
+    bool ready = false;
+    (*offered)->prepare([&ready] { ready = true; });
+    EXPECT_TRUE(ready);  // answered at once: ready at once
+    EXPECT_EQ((*offered)->candidates().size(), 1u);
+}
+
+TEST_F(S5bTest, WithoutAMapperPrepareIsReadyAtOnce) {
+    auto offered = S5bTransport::offer(phone, Jid::must_parse(kDevice), options({"127.0.0.1"}));
+    ASSERT_TRUE(offered);
+    bool ready = false;
+    (*offered)->prepare([&ready] { ready = true; });
+    EXPECT_TRUE(ready);
 }
 
 }  // namespace

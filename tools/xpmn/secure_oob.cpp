@@ -26,6 +26,7 @@ class PathRecorder : public jingle::Transport {
 public:
     PathRecorder(std::shared_ptr<jingle::S5bTransport> s5b, std::shared_ptr<std::string> path)
         : s5b_(std::move(s5b)), path_(std::move(path)) {}
+    void prepare(std::function<void()> ready) override { s5b_->prepare(std::move(ready)); }
     xml::Element element() const override { return s5b_->element(); }
     Result<void> accepted(const xml::Element& answer) override { return s5b_->accepted(answer); }
     Result<void> info(const xml::Element& transport) override { return s5b_->info(transport); }
@@ -33,8 +34,13 @@ public:
         s5b_->connect([s5b = std::weak_ptr<jingle::S5bTransport>(s5b_), path = path_,
                        done = std::move(done)](Result<net::ByteStreamPtr> r) {
             auto t = s5b.lock();
-            if (r && t && t->chosen())
-                *path = t->chosen()->type == jingle::S5bType::Proxy ? "s5b-proxy" : "s5b-direct";
+            if (r && t && t->chosen()) {
+                switch (t->chosen()->type) {
+                    case jingle::S5bType::Proxy: *path = "s5b-proxy"; break;
+                    case jingle::S5bType::Assisted: *path = "s5b-assisted"; break;
+                    default: *path = "s5b-direct"; break;
+                }
+            }
             done(std::move(r));
         });
     }

@@ -275,36 +275,44 @@ CancelOob open_oob(JingleManager& manager, OpenOob request, OobHandler done) {
     if (!link->transport) link->transport = IbbTransport::offer(manager.ibb(), request.peer, request.ibb);
     link->on_ibb = is_ibb(link->transport->element());
 
-    Content content = link->content;
-    content.description = xml::Element("description", kOobNs);
-    content.transport = link->transport->element();
-    content.security = xtls::make_security(xtls::Security{request.offer.fingerprint, {xtls::Method::X509}});
-
-    Session::Handlers h = link->handlers();
+    // The offer goes out once the transport has gathered its candidates;
+    // until then only this callback holds the link (the transport drops it
+    // on cancel, and calls it within its own timeout).
     std::weak_ptr<OobSession::Link> w = link;
-    h.on_accepted = [w](const Jingle& accept) {
-        auto link = w.lock();
-        if (!link) return;
-        const Content* c = oob_content(accept.contents);
-        if (!c || !c->transport) return link->fail(kTransportFailed, "the session-accept has no OOB content with a transport");
-        auto theirs = c->security ? xtls::parse_security(*c->security)
-                                  : Result<xtls::Security>(Error{"security-error", "the responder sent no <security/>"});
-        if (!theirs) return link->fail("security-error", theirs.error().text);
-        if (!offers_x509(theirs->methods) || theirs->fingerprint.empty())
-            return link->fail("security-error", "the responder does not accept x509 with its fingerprint");
-        if (auto ok = link->transport->accepted(*c->transport); !ok) return link->fail(kTransportFailed, ok.error().text);
-        link->params.peer_fingerprint = theirs->fingerprint;
-        link->connect();
-    };
-    h.on_transport_answer = [w](const Jingle& j) {
-        if (auto link = w.lock()) link->replace_answered(j);
-    };
-    link->session_started(manager.initiate(request.peer, {content}, std::move(h), request.timeout));
+    link->transport->prepare([link, w, request = std::move(request)]() mutable {
+        if (!link->done) return;  // given up meanwhile
+        Content content = link->content;
+        content.description = xml::Element("description", kOobNs);
+        content.transport = link->transport->element();
+        content.security = xtls::make_security(xtls::Security{request.offer.fingerprint, {xtls::Method::X509}});
+
+        Session::Handlers h = link->handlers();
+        h.on_accepted = [w](const Jingle& accept) {
+            auto link = w.lock();
+            if (!link) return;
+            const Content* c = oob_content(accept.contents);
+            if (!c || !c->transport)
+                return link->fail(kTransportFailed, "the session-accept has no OOB content with a transport");
+            auto theirs = c->security ? xtls::parse_security(*c->security)
+                                      : Result<xtls::Security>(Error{"security-error", "the responder sent no <security/>"});
+            if (!theirs) return link->fail("security-error", theirs.error().text);
+            if (!offers_x509(theirs->methods) || theirs->fingerprint.empty())
+                return link->fail("security-error", "the responder does not accept x509 with its fingerprint");
+            if (auto ok = link->transport->accepted(*c->transport); !ok) return link->fail(kTransportFailed, ok.error().text);
+            link->params.peer_fingerprint = theirs->fingerprint;
+            link->connect();
+        };
+        h.on_transport_answer = [w](const Jingle& j) {
+            if (auto link = w.lock()) link->replace_answered(j);
+        };
+        link->session_started(link->manager.initiate(request.peer, {content}, std::move(h), request.timeout));
+    });
     return [w] {
         auto link = w.lock();
         if (!link || !link->done) return;
         link->done = {};
-        link->session->terminate(Reason{"cancel", "the controller gave up", {}});
+        if (link->session) return link->session->terminate(Reason{"cancel", "the controller gave up", {}});
+        link->transport->cancel();  // still preparing: nothing was sent
     };
 }
 
@@ -395,10 +403,16 @@ void OobResponder::incoming(const SessionPtr& session, const Jingle& initiate) {
     answer.creator = c->creator;
     answer.name = c->name;
     answer.description = *c->description;
-    answer.transport = link->transport->element();
     answer.security = xtls::make_security(xtls::Security{ours_.fingerprint, {xtls::Method::X509}});
-    session->accept({answer});
-    link->connect();
+    // XEP-0260: every candidate is in session-accept, so it waits for the
+    // transport's (e.g. a port mapping); the session may end meanwhile.
+    link->transport->prepare([w = std::weak_ptr<OobSession::Link>(link), answer = std::move(answer)]() mutable {
+        auto link = w.lock();
+        if (!link || link->ended()) return;
+        answer.transport = link->transport->element();
+        link->session->accept({answer});
+        link->connect();
+    });
 }
 
 }  // namespace xpmn::jingle

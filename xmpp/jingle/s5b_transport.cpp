@@ -11,9 +11,12 @@ namespace asio = boost::asio;
 
 S5bTransport::S5bTransport(JingleManager& manager, Jid peer, std::string sid, bool initiator, S5bOptions options)
     : manager_(manager), peer_(std::move(peer)), sid_(std::move(sid)), initiator_(initiator),
-      options_(std::move(options)), timer_(manager.io()) {}
+      options_(std::move(options)), map_timer_(manager.io()), timer_(manager.io()) {}
 
-S5bTransport::~S5bTransport() { close_all(); }
+S5bTransport::~S5bTransport() {
+    close_all();
+    map_timer_.cancel();
+}
 
 Result<std::shared_ptr<S5bTransport>> S5bTransport::offer(JingleManager& manager, const Jid& peer,
                                                           S5bOptions options) {
@@ -62,6 +65,50 @@ Result<void> S5bTransport::gather() {
                          self->on_incoming(self->listener_cids_.at(index), std::move(s));
                      });
     return {};
+}
+
+void S5bTransport::prepare(std::function<void()> ready) {
+    if (ready_ || !ready) return;  // already waiting
+    const auto& bound = listener_->bound();
+    // Mapped once per transport: a second prepare() finds it done.
+    if (!options_.map_port || bound.empty() || cancelled_ || map_asked_) return ready();
+    map_asked_ = true;
+    ready_ = std::move(ready);
+    mapping_pending_ = bound.size();
+    map_timer_.expires_after(options_.map_timeout);
+    map_timer_.async_wait([w = weak_from_this()](const boost::system::error_code& ec) {
+        if (auto self = w.lock(); self && !ec) self->prepared();
+    });
+    // Copied: a mapper answering at once may re-enter.
+    auto listeners = bound;
+    for (std::size_t i = 0; i < listeners.size(); ++i)
+        options_.map_port(listeners[i].address, listeners[i].port, [w = weak_from_this(), i](PortMappingPtr m) {
+            if (auto self = w.lock()) self->mapped(i, std::move(m));
+            // else: the transport is gone, and the mapping with `m`
+        });
+}
+
+void S5bTransport::mapped(std::size_t index, PortMappingPtr mapping) {
+    if (!ready_) return;  // too late (timed out, cancelled): `mapping` is released here
+    if (mapping && index < listener_cids_.size()) {
+        // Local preference: the listeners' order, as for the direct candidates.
+        S5bCandidate c{random_sid(), mapping->external_host(), manager_.self().str(), mapping->external_port(),
+                       s5b_priority(S5bType::Assisted, std::uint16_t(65535 - index)), S5bType::Assisted};
+        assisted_direct_[c.cid] = listener_cids_[index];
+        ours_.push_back(std::move(c));
+        mappings_.push_back(std::move(mapping));
+    }
+    if (--mapping_pending_ == 0) prepared();
+}
+
+void S5bTransport::prepared() {
+    map_timer_.cancel();
+    if (auto ready = std::exchange(ready_, {})) ready();
+}
+
+std::string S5bTransport::incoming_key(const std::string& cid) const {
+    auto it = assisted_direct_.find(cid);
+    return it == assisted_direct_.end() ? cid : it->second;
 }
 
 std::string S5bTransport::direct_dst_addr() const {
@@ -155,7 +202,7 @@ void S5bTransport::on_incoming(const std::string& cid, std::shared_ptr<net::TcpS
     if (finished_ || incoming_.count(cid)) return stream->abort();
     incoming_[cid] = std::move(stream);
     // The peer's candidate-used may have overtaken its own connection.
-    if (chosen_ && !chose_ours_ && chosen_->cid == cid) use_theirs(*chosen_);
+    if (chosen_ && !chose_ours_ && incoming_key(chosen_->cid) == cid) use_theirs(*chosen_);
 }
 
 Result<void> S5bTransport::info(const xml::Element& transport) {
@@ -228,7 +275,7 @@ void S5bTransport::use_theirs(const S5bCandidate& c) {
         mine_.reset();
     }
     if (c.type == S5bType::Proxy) return activate_proxy(c);
-    auto it = incoming_.find(c.cid);
+    auto it = incoming_.find(incoming_key(c.cid));
     if (it == incoming_.end()) return;  // its connection is still on its way (on_incoming)
     auto stream = it->second;
     incoming_.erase(it);
@@ -324,8 +371,11 @@ void S5bTransport::close_all() {
 void S5bTransport::cancel() {
     cancelled_ = true;
     done_ = nullptr;
+    ready_ = nullptr;
+    map_timer_.cancel();
     finished_ = true;
     close_all();
+    mappings_.clear();  // the router forgets them
 }
 
 std::function<void(xml::Element)> session_info_sender(const SessionPtr& session, const Content& content) {

@@ -2,7 +2,10 @@
 //
 // Each side offers candidates in its <transport/>: `direct` ones (a listening
 // socket per configured local address, S5bListener) and `proxy` ones (the
-// SOCKS5 streamhosts found on its server, s5b_proxies.hpp); `assisted` and
+// SOCKS5 streamhosts found on its server, s5b_proxies.hpp) and, when given a
+// port mapper (S5bOptions::map_port), an `assisted` one per listener that the
+// home router forwards to (prepare() waits for the mappings, at most
+// map_timeout; each is removed when the transport ends). `assisted` and
 // `tunnel` candidates from the peer are tried like direct ones. After
 // session-accept each side tries the other's candidates (S5bAttempts) and
 // nominates the first that works with transport-info <candidate-used/>, or
@@ -12,7 +15,8 @@
 // the proxy, sends <activate/> to it and then transport-info <activated/>.
 //
 // DST.ADDR (socks5::dst_addr): SHA-1(sid + initiator + responder) for every
-// direct candidate, whoever offered it (XEP-0260 §2.2, wire profile §6.2);
+// direct candidate (and our assisted ones: the same listener behind the
+// router's DNAT), whoever offered it (XEP-0260 §2.2, wire profile §6.2);
 // our listeners also take the reverse order, which some peers use for the
 // responder's candidates. A proxy candidate's is SHA-1(sid + its sender +
 // the other party), announced in `dstaddr`, so both ends name the same one.
@@ -43,6 +47,7 @@
 #include <vector>
 
 #include "xmpp/jingle/jingle_manager.hpp"
+#include "xmpp/jingle/port_mapping.hpp"
 #include "xmpp/jingle/s5b_attempts.hpp"
 #include "xmpp/jingle/s5b_element.hpp"
 #include "xmpp/jingle/s5b_listener.hpp"
@@ -67,6 +72,11 @@ struct S5bOptions {
     std::vector<std::string> addresses;
     // Proxies to offer (s5b_proxies.hpp finds the server's), most preferred first.
     std::vector<S5bStreamhost> proxies;
+    // Asks the home router to forward a port to a listener (assisted
+    // candidates); empty: none. A mapper that has not answered within
+    // map_timeout is not waited for (a late mapping is released at once).
+    MapPort map_port;
+    std::chrono::milliseconds map_timeout{2000};
     std::chrono::milliseconds stagger{200};            // between connection attempts
     std::chrono::milliseconds attempt_deadline{5000};  // one TCP + SOCKS5 connection
     // From connect() to the stream: both nominations, the activation, the
@@ -88,6 +98,7 @@ public:
     // Where transport-info <transport/> elements go (set once the session exists).
     void set_info_sender(std::function<void(xml::Element transport)> send);
 
+    void prepare(std::function<void()> ready) override;
     xml::Element element() const override;
     Result<void> accepted(const xml::Element& answer) override;
     // candidate-used / candidate-error / activated / proxy-error of the peer.
@@ -103,6 +114,11 @@ public:
 private:
     S5bTransport(JingleManager& manager, Jid peer, std::string sid, bool initiator, S5bOptions options);
     Result<void> gather();
+    void mapped(std::size_t index, PortMappingPtr mapping);
+    void prepared();
+    // The key of incoming_ for one of our candidates: an assisted candidate
+    // reaches the listener of its direct one.
+    std::string incoming_key(const std::string& cid) const;
     Result<void> take_peer_candidates(const xml::Element& transport);
     void send_info(S5bElement e);
     void on_incoming(const std::string& cid, std::shared_ptr<net::TcpStream> stream);
@@ -127,6 +143,12 @@ private:
     std::string their_dstaddr_;  // the peer's `dstaddr` (its proxy candidates), if it sent one
     std::shared_ptr<S5bListener> listener_;
     std::vector<std::string> listener_cids_;  // by S5bListener bound index: the cid of that direct candidate
+    std::map<std::string, std::string> assisted_direct_;  // assisted cid -> the direct cid of its listener
+    std::vector<PortMappingPtr> mappings_;   // held until the transport ends (cancel or destruction)
+    std::function<void()> ready_;            // prepare() waiting for mappings
+    std::size_t mapping_pending_ = 0;
+    bool map_asked_ = false;
+    boost::asio::steady_timer map_timer_;
     std::shared_ptr<S5bAttempts> attempts_;
     std::shared_ptr<socks5::Client> proxy_client_;
     std::map<std::string, std::shared_ptr<net::TcpStream>> incoming_;  // by our cid

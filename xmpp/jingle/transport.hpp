@@ -18,6 +18,12 @@ public:
     using ConnectHandler = std::function<void(Result<net::ByteStreamPtr>)>;
 
     virtual ~Transport() = default;
+    // Gathers what element() offers when that takes a while (S5B's assisted
+    // candidates wait for the router's port mapping): the session sends its
+    // session-initiate / session-accept only after `ready`, which comes once
+    // (at once by default, or later from the event loop), bounded by the
+    // transport's own timeout.
+    virtual void prepare(std::function<void()> ready) { ready(); }
     // The <transport/> to send: the initiator's offer or the responder's answer.
     virtual xml::Element element() const = 0;
     // Initiator: the responder's <transport/> from session-accept (it may

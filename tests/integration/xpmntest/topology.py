@@ -30,7 +30,11 @@ refuses to map ports unless its WAN address is a public one, so that link
 uses 11.250.2.0/24 (router 11.250.2.2 = the home's "public" address, server
 11.250.2.1); the server has no route to the LAN, like the internet. In
 'routed' the controller reaches the router's WAN address (and what is mapped
-there), in the isolated kinds it does not.
+there), in the isolated kinds it does not. lan_reaches_controller=False
+makes the router refuse new connections from its LAN to the controller's
+network (a controller behind its own NAT, e.g. a phone on a mobile network):
+the bridge's connections out to the controller fail at once, while the
+controller still reaches what the router maps for the bridge.
 
 Each namespace's multicast route (224.0.0.0/4) points at `lo`, as netns.NetNs
 sets it up for a NAS there: an SSDP search for the router must go out through
@@ -93,11 +97,12 @@ ROUTER_RULESET = """table inet {table} {{
 
 
 class Topology:
-    def __init__(self, kind='isolated', *, router=False, prefix='xpmn-topo'):
+    def __init__(self, kind='isolated', *, router=False, lan_reaches_controller=True, prefix='xpmn-topo'):
         if kind not in KINDS:
             raise ValueError('kind must be one of %s' % ', '.join(KINDS))
         self.kind = kind
         self.router_enabled = router
+        self.lan_reaches_controller = lan_reaches_controller
         self.prefix = prefix
         self.server = self.controller = self.bridge = self.router = None
         self.server_ip = SERVER_IP
@@ -207,6 +212,14 @@ class Topology:
         if r.returncode != 0:
             raise NetNsError('nft -f (router ruleset) in %s failed: %s' % (self.router.name,
                                                                           r.stderr.strip()))
+        if not self.lan_reaches_controller:
+            # First in the chain, new connections only (replies to the
+            # controller's connections are established ones).
+            rule = ['insert', 'rule', 'inet', ROUTER_TABLE, 'forward', 'iifname', self.lan_ifname, 'ip', 'daddr',
+                    CONTROLLER_NET + '.0/24', 'ip', 'protocol', 'tcp', 'ct', 'state', 'new', 'reject', 'with', 'tcp', 'reset']
+            r = self.router.run([NFT, *rule], timeout=10)
+            if r.returncode != 0:
+                raise NetNsError('nft %s in %s failed: %s' % (' '.join(rule), self.router.name, r.stderr.strip()))
 
     def router_ruleset(self):
         """The router namespace's nftables ruleset as `nft list ruleset` prints it."""
