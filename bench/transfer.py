@@ -225,6 +225,16 @@ class TransferBench:
             raise BenchError('xpmn get went via %s, expected %s' % (path, expect_path))
         return dt, n, path
 
+    def busy_pids(self):
+        """The long-lived processes on the path whose CPU share tells what limits a transfer."""
+        from xpmntest import procfs
+        pids = {'bridge': self.bridge.proc.pid}
+        for pid in procfs.pids_mentioning(self.prosody.config_file):
+            with contextlib.suppress(OSError), open('/proc/%d/comm' % pid) as f:
+                if f.read().strip().startswith('lua'):
+                    pids['prosody'] = pid
+        return pids
+
     def need_get(self):
         if not self.has_get:
             raise BenchError('`xpmn get` is missing from %s (`xpmn --help` lists no get command): the '
@@ -236,13 +246,16 @@ class TransferBench:
         def one(kind, record):
             if kind == 'curl':
                 dt, n, _ = self.curl(self.topo.bridge, self.nas_url)
+                cpu = {}
             else:
                 self.forwarding(kind == 'direct')
+                before = {who: cpu_seconds(pid) for who, pid in self.busy_pids().items()}
                 dt, n, _ = self.get(expect_path='s5b-direct' if kind == 'direct' else 's5b-proxy')
+                cpu = {who + '_cpu': (cpu_seconds(pid) - before[who]) / dt for who, pid in self.busy_pids().items()}
             if n != self.size:
                 raise BenchError('%s: %d bytes, the file has %d' % (kind, n, self.size))
             if record:
-                self.add(('throughput', kind), rate=n / dt / 1e6, seconds=dt)
+                self.add(('throughput', kind), rate=n / dt / 1e6, seconds=dt, **cpu)
         kinds = ['curl', 'direct', 'proxy'] if self.has_get else ['curl']
         for kind in kinds:
             one(kind, False)
@@ -436,6 +449,13 @@ class TransferBench:
             r = subprocess.run(['dpkg-query', '-W', '-f=${Version}', pkg], capture_output=True, text=True, timeout=10)
             return r.stdout.strip() or '?'
         return {p: version(p) for p in ('minidlna', 'prosody', 'curl')}
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (/proc/PID/stat)."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def free_port_in(ns):

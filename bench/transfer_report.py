@@ -6,6 +6,21 @@ import statistics
 RTT = 2 * 0.040  # phone abroad: the relay's delay both ways (the link's own is negligible)
 
 
+# What perf showed on the 2-core machine; each run's CPU line backs the proxy65 part.
+WHAT_LIMITS = """**What limits throughput.** On two cores the NAS, the bridge and `xpmn` share the CPU with the
+kernel's loopback/veth work, so a through-bridge byte costs what curl's costs plus two TLS passes
+(AES-GCM encrypt in the bridge, decrypt in `xpmn`) and two more socket copies. perf on the direct
+path (before the fixes of this run's code) found a quarter of the bridge's time in page faults and
+`brk` — glibc trimming the heap between two 256 KiB buffers and growing it again — and more in
+zero-filling TLS output buffers: both removed (`common/malloc_tuning`, `TlsStream::move_ciphertext`),
+320 → 430 MiB/s. What is left in the bridge is kernel TCP send/receive and AES; in `xpmn` half
+the time is the file's `write` (ext4 page cache) and its final `fsync`, which curl does not do.
+Through proxy65 the limit is Prosody: it relays in Lua, 4 KiB per read with a pause and resume
+of the socket per read (`server.link`), on one core — its CPU line above is near 100 % while the
+bridge idles; the baseline `curl` does not go through it. A deployment that needs more than that
+wants direct or assisted (router port mapping) candidates, which the bridge tries first."""
+
+
 def ms(seconds):
     return '%.1f ms' % (seconds * 1000) if seconds < 0.1 else '%.0f ms' % (seconds * 1000)
 
@@ -51,6 +66,13 @@ def report(bench, quick, started, elapsed, machine, failure):
             out.append('| Throughput, `xpmn get` of the whole file, %s (%d rounds) | %.0f MB/s | curl %.0f MB/s '
                        '| %.2f× | ≥ 0.5× | %s |' % (label, len(d['rate']), med(d['rate']), med(curl['rate']), r,
                                                   met(r >= 0.5)))
+    cpu = []
+    for kind, label in (('direct', 'direct S5B'), ('proxy', 'via proxy65')):
+        d = s.get(('throughput', kind))
+        if d and 'bridge_cpu' in d:
+            cpu.append('%s: bridge %.0f %%, Prosody %.0f %%' % (
+                label, 100 * med(d['bridge_cpu']), 100 * med(d.get('prosody_cpu', [0]))))
+    cpu_line = ('CPU during the whole-file downloads, in %% of one core: %s.' % '; '.join(cpu)) if cpu else ''
     if curl and not s.get(('throughput', 'direct')):
         out.append('| Throughput, curl straight from the NAS (%d rounds) | — | %.0f MB/s | — | | |' % (
             len(curl['rate']), med(curl['rate'])))
@@ -137,6 +159,9 @@ def report(bench, quick, started, elapsed, machine, failure):
                        (med(d['get']) - med(d['disco'])) / RTT))
     if bench.notes:
         out += [''] + ['- %s' % n for n in bench.notes]
+    if cpu_line:
+        out += ['', cpu_line]
+    out += ['', WHAT_LIMITS]
     out += ['', 'Each `xpmn get` opens its own session, so its time to first byte and its seek include',
             'process start, login, the end-to-end stream and the OOB session negotiation; what an open',
             'session answers is measured through `xpmn serve` (curl with `-r` against it), when present.',
