@@ -10,6 +10,14 @@ its slice; an unknown uid is `item-not-found`, a range past the end
 `bad-request` + `range-not-satisfiable`, a transfer without an OOB session
 `unexpected-request` + `oob-session-required`.
 
+With slixmpp's own SOCKS5 client (plugin xep_0065, xpmntest/slix_socks5.py)
+instead of the hand-written one: the whole file arrives over the bridge's
+direct S5B candidate (the nominated one, offered in its session-accept) that
+slixmpp connected to with its own DST.ADDR hash, which must be XEP-0260's
+SHA-1(sid + initiator + responder) and which the bridge's SOCKS5 reply
+echoes: the bridge's S5B interoperates with an independent SOCKS5 client,
+hashing included.
+
 Through a SOCKS5 proxy (XEP-0065, Prosody's proxy65) in topology (b)
 'isolated' (xpmntest.topology), where the controller and the bridge reach
 only the server: our proxy candidate (the bridge connects, we activate), and
@@ -136,7 +144,7 @@ if not inside_namespace():
 else:
     from xpmntest import media
     from xpmntest.bridge import class_workdir, open_pairing, start_secure_home
-    from xpmntest.indie_oob import OobSession
+    from xpmntest.indie_oob import OobSession, dstaddr
     from xpmntest.indie_peer import CLIENT, IndieError, connected_peer, q
     from xpmntest.ejabberd import Ejabberd
     from xpmntest.prosody import Prosody
@@ -156,8 +164,8 @@ else:
                               transfer={'interfaces': ['lo'], 'proxies': False})
             cls.library = os.path.join(cls.workdir, 'library')
 
-        def paired_peer(self, resource):
-            p = connected_peer(self, 'home', resource, PASSWORD)
+        def paired_peer(self, resource, plugins=()):
+            p = connected_peer(self, 'home', resource, PASSWORD, plugins=plugins)
             pin, _printed = open_pairing(self.bridge)
             self.bridge_fp = p.pair(self.bridge_jid, pin)
             return p
@@ -211,8 +219,8 @@ else:
                 self.assertIsNotNone(err.find(q(app, SERVER_NS)), text(reply))
 
         # -- the whole file and ranges ------------------------------------------
-        def check_whole_file(self, **oob_kw):
-            phone = self.paired_peer('phone')
+        def check_whole_file(self, plugins=(), **oob_kw):
+            phone = self.paired_peer('phone', plugins)
             o = self.oob(phone, **oob_kw)
             self.assertEqual(o.peer_fingerprint, self.bridge_fp)
             s = self.stream(phone)
@@ -229,6 +237,20 @@ else:
         def test_whole_file_when_we_offer_no_candidate(self):
             o = self.check_whole_file(offer_nothing=True)
             self.assertEqual(o.nominated[0], 'responder')   # it can only be the bridge's candidate
+
+        def test_whole_file_over_slixmpp_socks5_client(self):
+            # We offer no candidate, so only the bridge's can carry it; slixmpp's
+            # SOCKS5 client (xep_0065) connects to it with slixmpp's DST.ADDR.
+            o = self.check_whole_file(plugins=('xep_0065',), offer_nothing=True, socks5='slixmpp')
+            who, cid, candidate = o.nominated
+            self.assertEqual((who, candidate['type']), ('responder', 'direct'), o.log)
+            self.assertIs(candidate, o.theirs[cid])   # offered in the bridge's session-accept
+            link = o.links.get(cid)
+            self.assertIsNotNone(link, 'candidate %s was not connected by slixmpp: %s' % (cid, o.links))
+            self.assertIs(o.sock, link.sock)          # TLS and the chunks ran on slixmpp's connection
+            self.assertEqual(link.dest, dstaddr(o.transport_sid, o.peer.full_jid, self.device))
+            # XEP-0065: the SOCKS5 reply names the hash the target accepted.
+            self.assertEqual(link.bound, (link.dest, 0))
 
         def test_whole_file_over_our_candidate_when_theirs_fail(self):
             # We report candidate-error: the bridge's SOCKS5 connection to our

@@ -6,6 +6,7 @@
 - ejabberd: a real ejabberd 23.01 with the same API (loopback only, no epmd)
 - indie_peer: an end-to-end peer (Jingle, IBB, TLS, XEP-0246) written from the wire profile
 - slix:     slixmpp clients with a thread-safe, bounded-wait API
+- slix_socks5: slixmpp's own SOCKS5 client (xep_0065) to an S5B candidate, as a blocking socket
 - tcpproxy: a loopback TCP proxy that can cut (RST) connections: the fault injector
 - topology: server / controller / bridge (/ home router) namespaces for transfer tests
 - miniupnpd: miniupnpd as the home router's UPnP IGD, and an IGD control point

@@ -22,6 +22,10 @@ chunk framing `HEXSIZE SP ID CRLF DATA CRLF` … `0 SP ID CRLF CRLF`.
 
 When both sides report candidate-error the session falls back to IBB by
 transport-replace (XEP-0260 §3), TLS then runs over the IBB stream.
+`socks5='slixmpp'` connects to the device's candidates (and to our proxy)
+with slixmpp's own SOCKS5 client and DST.ADDR hash (plugin xep_0065, which
+the peer must load: slix_socks5.py) instead of `socks5_connect`; `links`
+then holds what each such connection saw (cid -> Socks5Link).
 `proxy=(jid, host, port)` adds a proxy candidate (XEP-0065 streamhost of our
 server): when it is nominated we activate it (`<activate/>` to the proxy)
 and send `activated`.
@@ -38,6 +42,7 @@ import xml.etree.ElementTree as ET
 from .indie_peer import (BLOCK_SIZE, CLIENT, IBB_TRANSPORT, JINGLE, IndieError, jingle_iq, parse_security, q,
                          security_element, sha256_hex)
 from .indie_tls import IbbPipe, SslObjectTls, release
+from .slix_socks5 import slix_socks5_connect
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
@@ -247,7 +252,9 @@ class OobSession:
     """One OOB Jingle session from an IndiePeer to a device (§6.2)."""
 
     def __init__(self, peer, device, direct=True, proxy=None, offer_nothing=False, local_preference=0,
-                 direct_host='127.0.0.1', connect_theirs=True, claim_fingerprint=None):
+                 direct_host='127.0.0.1', connect_theirs=True, claim_fingerprint=None, socks5='own'):
+        if socks5 not in ('own', 'slixmpp'):
+            raise ValueError('socks5: own or slixmpp, not %r' % (socks5,))
         self.peer = peer
         self.device = device
         self.sid = secrets.token_hex(8)
@@ -258,6 +265,8 @@ class OobSession:
         self.connect_theirs = connect_theirs   # False: as if none of theirs were reachable
         self.claim_fingerprint = claim_fingerprint   # sent instead of ours (an impostor)
         self.local_preference = local_preference   # of our direct candidate (0..65535)
+        self.socks5 = socks5              # whose SOCKS5 client connects: 'own' or 'slixmpp'
+        self.links = {}                   # cid -> Socks5Link of slixmpp's connections
         self.listener = None
         self.infos = queue.Queue()        # transport-info <jingle/> of the device
         self.session = None
@@ -378,8 +387,8 @@ class OobSession:
             try:
                 # A proxy candidate is named by the DST.ADDR its sender announced
                 # (XEP-0260 `dstaddr`): both sides' proxy connections must differ.
-                addr = self.their_dstaddr if c.get('type') == 'proxy' and self.their_dstaddr else self.addr
-                self.their_sock = socks5_connect(c['host'], c['port'], addr, netns=self.peer.netns)
+                announced = self.their_dstaddr if c.get('type') == 'proxy' else None
+                self.their_sock = self._socks5_connect(cid, c, announced)
                 self.used_by_us = cid
                 break
             except (IndieError, OSError, KeyError, ValueError):
@@ -390,6 +399,17 @@ class OobSession:
         else:
             ET.SubElement(t, q('candidate-error', S5B))
         self._send('transport-info', t)
+
+    def _socks5_connect(self, cid, c, announced=None):
+        """A SOCKS5 connection to candidate `c` for DST.ADDR `announced` or
+        else XEP-0260's hash: ours (self.addr) or, with socks5='slixmpp',
+        the one slixmpp computes."""
+        if self.socks5 == 'slixmpp':
+            link = slix_socks5_connect(self.peer._client, c['host'], c['port'], self.transport_sid,
+                                       self.peer.full_jid, self.device, dest=announced)
+            self.links[cid] = link
+            return link.sock
+        return socks5_connect(c['host'], c['port'], announced or self.addr, netns=self.peer.netns)
 
     def _next_info(self, timeout):
         try:
@@ -432,7 +452,7 @@ class OobSession:
             if mine is not None:
                 self.their_sock.close()
             if theirs['type'] == 'proxy':
-                self.sock = socks5_connect(theirs['host'], theirs['port'], self.addr, netns=self.peer.netns)
+                self.sock = self._socks5_connect(self.used_by_them, theirs)
                 self._activate(theirs)
             else:
                 try:

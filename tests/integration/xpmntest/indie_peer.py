@@ -404,24 +404,25 @@ class E2eHandle:
 
 
 # -- the peer ----------------------------------------------------------------
-def connected_peer(case, user, resource, password, netns=None):
+def connected_peer(case, user, resource, password, netns=None, plugins=()):
     """For a TestCase with case.server (an XMPP server fixture) and
     case.workdir: a connected IndiePeer `user@…/resource` with a work dir
     (and so a certificate) of its own, closed by the test's cleanup
-    (`netns`: the namespace it lives in, with the server's own address)."""
+    (`netns`: the namespace it lives in, with the server's own address;
+    `plugins`: slixmpp plugins beyond the peer's own, e.g. 'xep_0065')."""
     type(case).count = getattr(case, 'count', 0) + 1
     host = getattr(case.server, 'address', ('127.0.0.1',))[0]
     p = IndiePeer(case.server.jid(user, resource), password, host=host, port=case.server.c2s_port,
                   ca_file=case.server.ca_file,
                   workdir=os.path.join(case.workdir, '%s-%d' % (resource, case.count)),
-                  device_name='Indie %s' % resource, netns=netns)
+                  device_name='Indie %s' % resource, netns=netns, plugins=plugins)
     case.addCleanup(p.close)
     return p.connect()
 
 
 class IndiePeer:
     def __init__(self, jid, password, host='127.0.0.1', port=5222, ca_file=None, *, workdir,
-                 device_name='indie peer', name=None, netns=None):
+                 device_name='indie peer', name=None, netns=None, plugins=()):
         self.jid = jid
         self.netns = netns         # a netns.NetNs the peer's sockets live in (None: this one)
         self.device_name = device_name
@@ -436,7 +437,7 @@ class IndiePeer:
         self.received_pubkeys = []  # [(name, der)] the other side sent us
         self._serving = None       # responder policy: {'methods': (...), 'pin': str|None}
         self._client = SlixClient(jid, password, host, port, ca_file, name=name or 'indie ' + jid,
-                                  plugins=('xep_0030', 'xep_0199', 'xep_0047'), netns=netns)
+                                  plugins=('xep_0030', 'xep_0199', 'xep_0047') + tuple(plugins), netns=netns)
         self._client._call_sync(self._install, 10, 'install Jingle handlers')
 
     # -- facts and setup (any thread) ---------------------------------------
