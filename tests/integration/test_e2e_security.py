@@ -231,7 +231,13 @@ else:
             r = self.xpmn(friend, 'get', outside, '-o', out + '.outside', ok=False)
             self.assertEqual(r.returncode, 1)
             self.assertIn('forbidden', r.stderr)
-            self.assertFalse(os.path.exists(out + '.outside'))
+            self.assertFalse(os.path.exists(out + '.outside'))  # no empty file left behind
+            with open(out, 'rb') as f:
+                kept = f.read()
+            r = self.xpmn(friend, 'get', outside, '-o', out, '--range', '0-9', ok=False)
+            self.assertEqual(r.returncode, 1)
+            with open(out, 'rb') as f:
+                self.assertEqual(f.read(), kept)  # a refused request destroys nothing
 
         def test_forget_closes_the_friends_live_stream(self):
             friend = self.new_controller('forgotten', 'friend')

@@ -40,6 +40,7 @@ struct Download : std::enable_shared_from_this<Download> {
     int fd = -1;
     std::uint64_t resume_from = 0;  // bytes of the file kept (resume); 0 otherwise
     bool resuming = false;
+    bool created = false;           // the file did not exist before this download
     char last_byte = 0;             // the kept file's last byte, compared with the first one received
     IncomingTransfer transfer;
     std::uint64_t received = 0;
@@ -57,6 +58,9 @@ struct Download : std::enable_shared_from_this<Download> {
 
     void fail(const std::string& message, int code = 1) {
         if (std::exchange(ended, true)) return;
+        // Refused before a byte came: leave no empty file behind.
+        if (created && !transfer.body && ::unlink(options.output.c_str()) != 0)
+            std::cerr << "xpmn: " << options.output << ": " << std::strerror(errno) << "\n";
         stall.cancel();
         if (progress) progress->clear();
         if (transfer.body) transfer.body->cancel();
@@ -64,9 +68,14 @@ struct Download : std::enable_shared_from_this<Download> {
         done(code);
     }
 
+    // Opened (and created if need be) before asking the device, so that an
+    // unwritable path fails at once; an existing file is truncated only once
+    // the device answered, so a refused request destroys nothing.
     void start(const TransferUri& uri, std::optional<std::uint64_t> from, std::optional<std::uint64_t> to) {
-        int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (resuming ? O_APPEND : O_TRUNC);
-        fd = ::open(options.output.c_str(), flags, 0644);
+        const int flags = O_WRONLY | O_CLOEXEC | (resuming ? O_APPEND : 0);
+        fd = ::open(options.output.c_str(), flags | O_CREAT | O_EXCL, 0644);
+        created = fd >= 0;
+        if (fd < 0 && errno == EEXIST) fd = ::open(options.output.c_str(), flags);
         if (fd < 0) return fail(options.output + ": " + std::strerror(errno), 2);
         open_transfer(c, uri, from, to, [self = shared_from_this()](Result<IncomingTransfer> t) {
             if (!t && self->resuming && t.error().condition == "range-not-satisfiable")
@@ -79,6 +88,10 @@ struct Download : std::enable_shared_from_this<Download> {
 
     void began(IncomingTransfer t) {
         transfer = std::move(t);
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) return fail(options.output + ": " + std::strerror(errno));
+        if (!resuming && S_ISREG(st.st_mode) && ::ftruncate(fd, 0) != 0)  // not a pipe or a device
+            return fail(options.output + ": " + std::strerror(errno));
         c.watching();  // a long file outlasts --timeout; the stall check below takes over
         progress = std::make_unique<Progress>(transfer.size, resume_from);
         arm_stall();
