@@ -1,5 +1,7 @@
 #include "adapters/upnp/media_server_finder.hpp"
 
+#include "adapters/upnp/lan_control_point.hpp"
+
 #include <fnmatch.h>
 #include <libgupnp/gupnp.h>
 #include <libsoup/soup.h>
@@ -74,31 +76,20 @@ void MediaServerFinder::on_context_unavailable(GUPnPContextManager*, GUPnPContex
 void MediaServerFinder::add_context(GUPnPContext* context, GUPnPContextManager* manager) {
     spdlog::info("upnp: listening on {} ({})", gssdp_client_get_interface(GSSDP_CLIENT(context)),
                  gssdp_client_get_host_ip(GSSDP_CLIENT(context)));
-    // Media servers are on the LAN: their requests never go through a proxy,
-    // and without a resolver GIO starts no thread to look one up.
-    soup_session_set_proxy_resolver(gupnp_context_get_session(context), nullptr);
-    GUPnPControlPoint* cp = gupnp_control_point_new(context, kMediaServer);
-    g_signal_connect(cp, "device-proxy-available", G_CALLBACK(&MediaServerFinder::on_proxy_available), this);
-    g_signal_connect(cp, "device-proxy-unavailable", G_CALLBACK(&MediaServerFinder::on_proxy_unavailable), this);
-    gssdp_resource_browser_set_active(GSSDP_RESOURCE_BROWSER(cp), TRUE);
-    if (manager) gupnp_context_manager_manage_control_point(manager, cp);
-    control_points_.push_back(cp);
+    start_lan_control_point(control_points_, context, manager, kMediaServer,
+                            {{"device-proxy-available", G_CALLBACK(&MediaServerFinder::on_proxy_available)},
+                             {"device-proxy-unavailable", G_CALLBACK(&MediaServerFinder::on_proxy_unavailable)}},
+                            this);
 }
 
 void MediaServerFinder::remove_context(GUPnPContext* context) {
-    auto it = std::find_if(control_points_.begin(), control_points_.end(), [&](GUPnPControlPoint* cp) {
-        return gupnp_control_point_get_context(cp) == context;
-    });
-    if (it == control_points_.end()) return;
-    GUPnPControlPoint* cp = *it;
-    control_points_.erase(it);
+    GUPnPControlPoint* cp = stop_lan_control_point(control_points_, context, this);
+    if (!cp) return;
     spdlog::info("upnp: interface {} gone", gssdp_client_get_interface(GSSDP_CLIENT(context)));
-    g_signal_handlers_disconnect_by_data(cp, this);
     std::vector<std::string> udns;
     for (const auto& [udn, cps] : seen_)
         if (std::find(cps.begin(), cps.end(), cp) != cps.end()) udns.push_back(udn);
     for (const auto& udn : udns) lost(udn, cp);
-    gssdp_resource_browser_set_active(GSSDP_RESOURCE_BROWSER(cp), FALSE);
     g_object_unref(cp);
 }
 

@@ -1,5 +1,7 @@
 #include "adapters/upnp/port_mapper.hpp"
 
+#include "adapters/upnp/lan_control_point.hpp"
+
 #include <libgupnp/gupnp.h>
 #include <libsoup/soup.h>
 #include <spdlog/spdlog.h>
@@ -177,25 +179,15 @@ void PortMapper::start() {
 }
 
 void PortMapper::add_context(GUPnPContext* context, GUPnPContextManager* manager) {
-    // The router is on the LAN: no HTTP proxy (and no resolver thread).
-    soup_session_set_proxy_resolver(gupnp_context_get_session(context), nullptr);
-    GUPnPControlPoint* cp = gupnp_control_point_new(context, kWanIpConnection);
-    g_signal_connect(cp, "service-proxy-available", G_CALLBACK(&PortMapper::on_service_available), this);
-    g_signal_connect(cp, "service-proxy-unavailable", G_CALLBACK(&PortMapper::on_service_unavailable), this);
-    gssdp_resource_browser_set_active(GSSDP_RESOURCE_BROWSER(cp), TRUE);
-    if (manager) gupnp_context_manager_manage_control_point(manager, cp);
-    control_points_.push_back(cp);
+    start_lan_control_point(control_points_, context, manager, kWanIpConnection,
+                            {{"service-proxy-available", G_CALLBACK(&PortMapper::on_service_available)},
+                             {"service-proxy-unavailable", G_CALLBACK(&PortMapper::on_service_unavailable)}},
+                            this);
 }
 
 void PortMapper::remove_context(GUPnPContext* context) {
-    auto it = std::find_if(control_points_.begin(), control_points_.end(), [&](GUPnPControlPoint* cp) {
-        return gupnp_control_point_get_context(cp) == context;
-    });
-    if (it == control_points_.end()) return;
-    GUPnPControlPoint* cp = *it;
-    control_points_.erase(it);
-    g_signal_handlers_disconnect_by_data(cp, this);
-    gssdp_resource_browser_set_active(GSSDP_RESOURCE_BROWSER(cp), FALSE);
+    GUPnPControlPoint* cp = stop_lan_control_point(control_points_, context, this);
+    if (!cp) return;
     const char* ip = gssdp_client_get_host_ip(GSSDP_CLIENT(context));
     if (auto r = routers_.find(ip ? ip : ""); r != routers_.end()) {
         g_object_unref(r->second);

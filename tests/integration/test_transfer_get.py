@@ -35,6 +35,14 @@ def sha(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def read_to_end(f):
+    """Reads `f` to its end; returns how many bytes that was."""
+    n = 0
+    while chunk := f.read(1024 * 1024):
+        n += len(chunk)
+    return n
+
+
 if not inside_namespace():
     InNamespace = module_in_namespace('test_transfer_get', prefix='xpmn-get')
 
@@ -300,12 +308,7 @@ else:
                     peak = max(peak, self.bridge_rss_kib())
                     time.sleep(0.05)
                 self.assertGreater(self.nas_connections(), 0)  # still under way, not aborted
-                rest = 0
-                while True:
-                    chunk = f.read(1024 * 1024)
-                    if not chunk:
-                        break
-                    rest += len(chunk)
+                rest = read_to_end(f)
             out, err = get.communicate(timeout=120)
             self.assertEqual(get.returncode, 0, err)
             self.assertEqual(1024 * 1024 + rest, self.big_size)
@@ -320,11 +323,7 @@ else:
                     self.assertTrue(chunk, 'the download ended early')
                     got += len(chunk)
                 self.nas.kill()
-                while True:
-                    chunk = f.read(1024 * 1024)
-                    if not chunk:
-                        break
-                    got += len(chunk)
+                got += read_to_end(f)
             out, err = get.communicate(timeout=60)
             self.assertNotEqual(get.returncode, 0, out)
             self.assertLess(got, self.big_size)
