@@ -10,15 +10,18 @@ RTT = 2 * 0.040  # phone abroad: the relay's delay both ways (the link's own is 
 WHAT_LIMITS = """**What limits throughput.** On two cores the NAS, the bridge and `xpmn` share the CPU with the
 kernel's loopback/veth work, so a through-bridge byte costs what curl's costs plus two TLS passes
 (AES-GCM encrypt in the bridge, decrypt in `xpmn`) and two more socket copies. perf on the direct
-path (before the fixes of this run's code) found a quarter of the bridge's time in page faults and
-`brk` — glibc trimming the heap between two 256 KiB buffers and growing it again — and more in
-zero-filling TLS output buffers: both removed (`common/malloc_tuning`, `TlsStream::move_ciphertext`),
-320 → 430 MiB/s. What is left in the bridge is kernel TCP send/receive and AES; in `xpmn` half
-the time is the file's `write` (ext4 page cache) and its final `fsync`, which curl does not do.
-Through proxy65 the limit is Prosody: it relays in Lua, 4 KiB per read with a pause and resume
-of the socket per read (`server.link`), on one core — its CPU line above is near 100 % while the
-bridge idles; the baseline `curl` does not go through it. A deployment that needs more than that
-wants direct or assisted (router port mapping) candidates, which the bridge tries first."""
+path found a quarter of the bridge's time in page faults and `brk` — glibc trimming the heap
+between two 256 KiB buffers and growing it again — and more in zero-filling TLS output buffers:
+both removed (`common/malloc_tuning`, `TlsStream::move_ciphertext`; the profiled download went from
+320 to 430 MiB/s, the whole-file median above from 214 to 308 MB/s). The bridge is no longer the
+limit (its CPU line above is well under one core). `xpmn` spends half its time in the file's
+`write` (ext4 page cache) and ends with an `fsync` so that a reported download is on disk; curl
+does neither: an `fsync` of 1 GiB takes 1.1 s on this machine, a third of the 3.5 s download, so
+the transfer alone runs at about 0.5× curl. Through proxy65 the limit is Prosody: it relays in
+Lua, 4 KiB per read with a pause and a resume of the socket per read (`server.link`), on one core —
+its CPU line above is most of a core while the bridge idles; the baseline `curl` does not go
+through it. A deployment that needs more wants direct or assisted (router port mapping)
+candidates, which the bridge tries first."""
 
 
 def ms(seconds):
