@@ -47,7 +47,8 @@ if not inside_namespace():
     InNamespace = module_in_namespace('test_transfer_get', prefix='xpmn-get')
 
 else:
-    from xpmntest.bridge import XPMN_BIN, class_workdir, controller_config, open_pairing, run_xpmn, start_secure_home
+    from xpmntest.bridge import (XPMN_BIN, class_workdir, controller_config, open_pairing, run_xpmn,
+                                 sanitized_build, start_secure_home)
     from xpmntest.nas import Gerbera, MiniDlna
     from xpmntest.prosody import Prosody
 
@@ -312,7 +313,8 @@ else:
             out, err = get.communicate(timeout=120)
             self.assertEqual(get.returncode, 0, err)
             self.assertEqual(1024 * 1024 + rest, self.big_size)
-            self.assertLess(peak - before, 8 * 1024, 'bridge RSS grew from %d to %d KiB' % (before, peak))
+            if not sanitized_build():  # ASan's quarantine keeps freed buffers: RSS is not the bridge's
+                self.assertLess(peak - before, 8 * 1024, 'bridge RSS grew from %d to %d KiB' % (before, peak))
 
         def test_nas_killed_mid_transfer(self):
             get, fifo = self.slow_get('fifo-kill')

@@ -30,6 +30,16 @@ BRIDGE_BIN = os.path.join(BUILD, 'daemon', 'xpmn-bridge')
 XPMN_BIN = os.path.join(BUILD, 'tools', 'xpmn')
 
 
+def sanitized_build():
+    """True for an ASan/UBSan build (CMake's XPMN_SANITIZE): its memory use
+    (quarantine, shadow) says nothing about the program's own."""
+    try:
+        with open(os.path.join(BUILD, 'CMakeCache.txt')) as f:
+            return any(line.strip().upper() in ('XPMN_SANITIZE:BOOL=ON', 'XPMN_SANITIZE:BOOL=TRUE') for line in f)
+    except OSError:
+        return False
+
+
 def toml_value(v):
     if isinstance(v, bool):
         return 'true' if v else 'false'
