@@ -141,8 +141,6 @@ class PathCase:
         self.get_via_expected_path(track['title'], track['path'])
 
     def test_get_a_multi_mib_file(self):
-        if not self.BIG_SIZE:
-            self.skipTest('in-band path: multi-MiB files are not its job')
         self.get_via_expected_path(BIG_TITLE, self.big)
 
 
@@ -160,6 +158,7 @@ class InBandPath(PathCase, unittest.TestCase):
     KIND = 'isolated-no-proxy'
     EXPECTED_PATH = 'ibb'
     BIG_SIZE = 0
+    test_get_a_multi_mib_file = None  # in-band: multi-MiB files are not its job (not collected, not skipped)
 
 
 class AssistedPath(PathCase, unittest.TestCase):
@@ -228,6 +227,7 @@ class AssistedRefusedPath(AssistedPath):
     no assisted candidate and does not wait for one (IBB is left)."""
     EXPECTED_PATH = 'ibb'
     BIG_SIZE = 0
+    test_get_a_multi_mib_file = None  # in-band: multi-MiB files are not its job (not collected, not skipped)
     IGD_OPTIONS = {'allow': ['deny 0-65535 0.0.0.0/0 0-65535']}
 
     def get_via_expected_path(self, title, path):

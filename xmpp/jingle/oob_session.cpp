@@ -1,6 +1,8 @@
 // The OOB application (see oob_session.hpp): one Link per session holds the
 // Jingle session, the transport (primary, then maybe IBB), the TLS attempt
-// and, once up, the secured stream; every end funnels through it.
+// and, once up, the secured stream; every end funnels through it. One file
+// (418 lines) on purpose: initiator and responder share the Link's state
+// machine, and splitting it would put one state machine in two places.
 #include "xmpp/jingle/oob_session.hpp"
 
 #include <boost/asio/steady_timer.hpp>
