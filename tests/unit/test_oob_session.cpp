@@ -29,6 +29,8 @@ tls::Identity identity(const test_tls::SelfSigned& s) { return {s.cert, s.key}; 
 struct FailingTransport : Transport {
     TransportContext ctx;
     bool hangs = false;  // connect() never completes
+    bool holds = false;  // ... and keeps its handler, as a real transport does until it connects
+    ConnectHandler held;
     bool defers = false;  // prepare() waits until the test calls `ready`
     std::function<void()> ready;
     std::vector<xml::Element> infos;
@@ -51,14 +53,18 @@ struct FailingTransport : Transport {
         xml::Element t = element();
         t.add("candidate-error");
         ctx.send_info(std::move(t));
-        if (hangs) return;
+        if (holds) held = std::move(done);
+        if (hangs || holds) return;
         boost::asio::post(ctx.manager.io(), [done] { done(Error{kTransportFailed, "no candidate worked"}); });
     }
     void prepare(std::function<void()> r) override {
         if (!defers) return r();
         ready = std::move(r);
     }
-    void cancel() override { cancelled = true; }
+    void cancel() override {
+        cancelled = true;
+        held = nullptr;
+    }
 };
 
 struct OobTest : ::testing::Test {
@@ -554,3 +560,30 @@ TEST_F(OobTest, NoResponderMeansUnsupportedApplications) {
 }
 
 }  // namespace
+
+// A controller that exits while its primary transport is still connecting
+// (a command's timeout): tearing its endpoint down frees the session, the
+// transport and what the transport holds — nothing keeps the other alive.
+TEST_F(OobTest, AnEndpointGoneMidConnectLeavesNoTransportAlive) {
+    const char* kOther = "home@xpmn.test/phone2";
+    client::StanzaRouter& rother = server.connect(kOther);
+    auto other = std::make_unique<JingleManager>(io, rother, Jid::must_parse(kOther));
+    std::weak_ptr<FailingTransport> theirs;
+    OpenOob r = request();
+    r.transport = [&theirs](const TransportContext& ctx) {
+        auto t = std::make_shared<FailingTransport>(ctx);
+        t->holds = true;
+        theirs = t;
+        return t;
+    };
+    device_trusts.insert(phone_cert.sha256);
+    bool called = false;
+    open_oob(*other, std::move(r), [&called](Result<OobLink>) { called = true; });
+    run();
+    ASSERT_FALSE(theirs.expired());
+    ASSERT_TRUE(theirs.lock()->held) << "the transport is connecting";
+    other.reset();
+    run();
+    EXPECT_TRUE(theirs.expired());
+    EXPECT_FALSE(called);
+}

@@ -4,6 +4,8 @@
 #include <memory>
 #include <set>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "xmpp/core/namespaces.hpp"
 #include "xmpp/core/stanza.hpp"
 
@@ -14,38 +16,85 @@ namespace xpmn::tools {
 // server keeps its session for resumption, and must not hold up a command.
 constexpr std::chrono::seconds kDiscoTimeout{4};
 
-void discover_devices(Controller& c, std::function<void(const DeviceMap&)> done) {
-    auto& session = c.session();
-    auto online = std::make_shared<std::set<std::string>>();
-    const std::string own_bare = session.jid().bare().str();
-    const std::string own_full = session.jid().str();
-    session.router().on_presence([online, own_bare, own_full](const xml::Element& p) {
-        auto from = Jid::parse(p.attr_or("from"));
-        if (!from || from->bare().str() != own_bare || from->str() == own_full || from->resource().empty()) return;
-        std::string type = p.attr_or("type");
-        if (type.empty())
-            online->insert(from->str());
-        else if (type == "unavailable")
-            online->erase(from->str());
-    });
-    // The server sends the presence of the account's other resources as soon
-    // as it has handled our initial presence, so once it answers a ping sent
-    // after that presence, the list is complete.
-    auto ping = stanza::iq("get", session.jid().domain());
-    ping.add("ping", ns::ping);
-    session.send_iq(std::move(ping), [&session, online, done](const client::IqResponse&) {
+namespace {
+
+// After the ping's answer, the list is taken once no presence came for
+// kSettle (at most kSettleMax): Prosody sends the other resources' presence
+// before it answers the ping, but ejabberd has each resource's own session
+// process answer the probe, so under load they can arrive after it.
+constexpr std::chrono::milliseconds kSettle{200};
+constexpr std::chrono::milliseconds kSettleMax{2000};
+
+struct Discovery : std::enable_shared_from_this<Discovery> {
+    Discovery(Controller& c, std::function<void(const DeviceMap&)> done)
+        : c(c), done(std::move(done)), quiet(c.io()), cap(c.io()) {}
+    Controller& c;
+    std::function<void(const DeviceMap&)> done;
+    std::set<std::string> online;
+    boost::asio::steady_timer quiet, cap;
+    bool settling = false, listed = false;
+
+    void presence_changed() {
+        if (settling) wait_quiet();
+    }
+    void pinged() {
+        settling = true;
+        cap.expires_after(kSettleMax);
+        cap.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (!ec) self->list();
+        });
+        wait_quiet();
+    }
+    void wait_quiet() {
+        quiet.expires_after(kSettle);
+        quiet.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (!ec) self->list();
+        });
+    }
+    void list() {
+        if (listed) return;
+        listed = true;
+        quiet.cancel();
+        cap.cancel();
         auto results = std::make_shared<DeviceMap>();
-        if (online->empty()) return done(*results);
-        auto remaining = std::make_shared<std::size_t>(online->size());
-        for (const auto& jid : *online)
+        if (online.empty()) return done(*results);
+        auto remaining = std::make_shared<std::size_t>(online.size());
+        for (const auto& jid : online)
             client::query_disco_info(
-                session, jid,
-                [jid, results, remaining, done](const client::DiscoResult& r) {
+                c.session(), jid,
+                [jid, results, remaining, done = done](const client::DiscoResult& r) {
                     results->insert_or_assign(jid, r);
                     if (--*remaining == 0) done(*results);
                 },
                 kDiscoTimeout);
+    }
+};
+
+}  // namespace
+
+void discover_devices(Controller& c, std::function<void(const DeviceMap&)> done) {
+    auto& session = c.session();
+    auto d = std::make_shared<Discovery>(c, std::move(done));
+    const std::string own_bare = session.jid().bare().str();
+    const std::string own_full = session.jid().str();
+    session.router().on_presence([w = std::weak_ptr<Discovery>(d), own_bare, own_full](const xml::Element& p) {
+        auto d = w.lock();
+        auto from = Jid::parse(p.attr_or("from"));
+        if (!d || !from || from->bare().str() != own_bare || from->str() == own_full || from->resource().empty())
+            return;
+        std::string type = p.attr_or("type");
+        if (type.empty())
+            d->online.insert(from->str());
+        else if (type == "unavailable")
+            d->online.erase(from->str());
+        d->presence_changed();
     });
+    // The server sends the presence of the account's other resources once it
+    // has handled our initial presence: a ping sent after that presence is
+    // answered after them (Prosody) or about when they come (ejabberd).
+    auto ping = stanza::iq("get", session.jid().domain());
+    ping.add("ping", ns::ping);
+    session.send_iq(std::move(ping), [d](const client::IqResponse&) { d->pinged(); });
 }
 
 static std::string lower(std::string s) {

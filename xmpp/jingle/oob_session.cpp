@@ -35,6 +35,11 @@ bool is_ibb(const xml::Element& transport) { return transport.ns() == kIbbTransp
 
 struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
     Link(JingleManager& manager, Session::Role role) : io(manager.io()), manager(manager), role(role), timer(io) {}
+    // Gone without the session ending through us (the endpoint went away):
+    // nothing may keep trying to connect for a link nobody holds.
+    ~Link() {
+        if (transport) transport->cancel();
+    }
 
     boost::asio::io_context& io;
     JingleManager& manager;
@@ -119,9 +124,12 @@ struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
     }
 
     void connect() {
-        transport->connect([w = weak_from_this(), t = transport](Result<net::ByteStreamPtr> r) {
+        // Weak both: the transport keeps this handler until it connects, so a
+        // strong reference would make a cycle that outlives an endpoint torn
+        // down mid-connect (a controller that exits on a timeout).
+        transport->connect([w = weak_from_this(), t = std::weak_ptr<Transport>(transport)](Result<net::ByteStreamPtr> r) {
             auto self = w.lock();
-            if (!self || self->ended() || self->transport != t) return;
+            if (!self || self->ended() || self->transport != t.lock()) return;
             if (!r) return self->connect_failed(r.error());
             self->ibb_stream = std::dynamic_pointer_cast<IbbStream>(*r);
             if (self->ibb_stream)

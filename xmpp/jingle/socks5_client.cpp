@@ -50,8 +50,11 @@ void Client::on_connected(std::shared_ptr<net::TcpStream> stream) {
 
 void Client::send(std::string bytes, void (Client::*next)()) {
     out_ = std::move(bytes);
+    // The handler holds the stream: a cancel() meanwhile must not free the
+    // socket under the write (it may still write on after a partial write).
     asio::async_write(stream_->socket(), asio::buffer(out_),
-                      [self = shared_from_this(), next](const boost::system::error_code& ec, std::size_t) {
+                      [self = shared_from_this(), stream = stream_, next](const boost::system::error_code& ec,
+                                                                          std::size_t) {
                           if (self->finished_) return;
                           if (ec) return self->fail("remote-server-not-found", "SOCKS5 write failed: " + ec.message());
                           ((*self).*next)();
@@ -59,7 +62,7 @@ void Client::send(std::string bytes, void (Client::*next)()) {
 }
 
 void Client::read_method_choice() {
-    read_exactly(stream_->socket(), in_, shared_from_this(), parse_method_choice,
+    read_exactly(stream_, in_, shared_from_this(), parse_method_choice,
                  [this](const boost::system::error_code& ec, Parse<std::uint8_t> p) {
                      if (finished_) return;
                      if (ec) return read_failed(ec);
@@ -74,7 +77,7 @@ void Client::read_method_choice() {
 }
 
 void Client::read_reply() {
-    read_exactly(stream_->socket(), in_, shared_from_this(), parse_reply,
+    read_exactly(stream_, in_, shared_from_this(), parse_reply,
                  [this](const boost::system::error_code& ec, Parse<Reply> p) {
                      if (finished_) return;
                      if (ec) return read_failed(ec);

@@ -36,7 +36,7 @@ void ServerHandshake::cancel() {
 }
 
 void ServerHandshake::read_greeting() {
-    read_exactly(stream_->socket(), in_, shared_from_this(), parse_greeting,
+    read_exactly(stream_, in_, shared_from_this(), parse_greeting,
                  [this](const boost::system::error_code& ec, Parse<Greeting> p) {
                      if (finished_) return;
                      if (ec) return finish(Error{"remote-server-not-found", "SOCKS5 client went away: " + ec.message()});
@@ -49,7 +49,7 @@ void ServerHandshake::read_greeting() {
 }
 
 void ServerHandshake::read_request() {
-    read_exactly(stream_->socket(), in_, shared_from_this(), parse_request,
+    read_exactly(stream_, in_, shared_from_this(), parse_request,
                  [this](const boost::system::error_code& ec, Parse<Request> p) {
                      if (finished_) return;
                      if (ec) return finish(Error{"remote-server-not-found", "SOCKS5 client went away: " + ec.message()});
@@ -75,8 +75,10 @@ void ServerHandshake::read_request() {
 
 void ServerHandshake::answer(std::string bytes, std::optional<Error> refusal) {
     out_ = std::move(bytes);
+    // The handler holds the stream (see Client::send).
     asio::async_write(stream_->socket(), asio::buffer(out_),
-                      [self = shared_from_this(), refusal](const boost::system::error_code& ec, std::size_t) {
+                      [self = shared_from_this(), stream = stream_, refusal](const boost::system::error_code& ec,
+                                                                            std::size_t) {
                           if (self->finished_) return;
                           if (ec)
                               return self->finish(

@@ -127,6 +127,16 @@ class Bridge:
     def log_text(self):
         return read_text(self.log_file)
 
+    def log_tail(self, limit=4000):
+        """The end of the log; a sanitizer report from its first line (its
+        first frames say where it happened), however long."""
+        text = self.log_text()
+        at = text.find('==ERROR: ')
+        if at < 0:
+            return text[-limit:]
+        at = text.rfind('\n', 0, at) + 1
+        return text[max(0, at - limit // 2):at] + text[at:at + 20000]
+
     def log_mark(self):
         return len(self.log_text())
 
@@ -135,8 +145,8 @@ class Bridge:
         def check():
             if self.proc and self.proc.poll() is not None:
                 raise AssertionError('xpmn-bridge exited (%s) before logging %r\n%s' % (
-                    self.proc.returncode, text, self.log_text()[-4000:]))
-        return wait_for_text(self.log_text, text, timeout, start, check, lambda: self.log_text()[-4000:])
+                    self.proc.returncode, text, self.log_tail()))
+        return wait_for_text(self.log_text, text, timeout, start, check, self.log_tail)
 
     def count(self, text):
         return self.log_text().count(text)
@@ -159,7 +169,7 @@ class Bridge:
             self._log.close()
         rc = self.proc.returncode
         if expect is not None and rc != expect:
-            raise AssertionError('xpmn-bridge exited with %s, expected %s\n%s' % (rc, expect, self.log_text()[-4000:]))
+            raise AssertionError('xpmn-bridge exited with %s, expected %s\n%s' % (rc, expect, self.log_tail()))
         return rc
 
     def kill(self):
