@@ -4,16 +4,13 @@
 
 #include <algorithm>
 
+#include "bridge/profiles/channel_scope.hpp"
 #include "bridge/profiles/player_xml.hpp"
 #include "xmpp/core/namespaces.hpp"
 
 namespace xpmn::profiles {
 
 namespace {
-
-bool same_channel(const std::weak_ptr<client::PeerChannel>& a, const std::weak_ptr<client::PeerChannel>& b) {
-    return !a.owner_before(b) && !b.owner_before(a);
-}
 
 const char* item_id(const std::string& node) { return node == ns::player_status_node ? "status" : "controls"; }
 
@@ -42,15 +39,7 @@ PlayerEvents::~PlayerEvents() {
     if (auto p = player_.lock()) p->watch({});
 }
 
-void PlayerEvents::attach(const Channel& channel) {
-    std::weak_ptr<client::PeerChannel> weak_channel = channel;
-    channel->on_peer_gone([weak = weak_from_this(), weak_channel](const client::Peer& peer) {
-        if (auto self = weak.lock()) self->drop(weak_channel, peer.jid);
-    });
-    channel->on_closed([weak = weak_from_this(), weak_channel] {
-        if (auto self = weak.lock()) self->drop(weak_channel, std::nullopt);
-    });
-}
+void PlayerEvents::attach(const Channel& channel) { end_with_channel(channel, weak_from_this(), &PlayerEvents::drop); }
 
 bool PlayerEvents::subscribe(const Channel& channel, const client::Peer& peer, const std::string& node) {
     Sub sub{channel, peer.jid, node};
