@@ -20,6 +20,8 @@ struct PlayerContext {
     std::shared_ptr<PlayableResolver> resolver;
     std::shared_ptr<MuteEmulation> mute;
     std::shared_ptr<PlayerEvents> events;
+    // The device keeps its player while it exists (the adapter may keep it too).
+    std::shared_ptr<MediaPlayer> keep;
 };
 using ContextPtr = std::shared_ptr<const PlayerContext>;
 
@@ -159,7 +161,7 @@ void install_player_profile(boost::asio::io_context& io, bridge::Device& device,
     auto mute = std::make_shared<MuteEmulation>();
     auto events = std::make_shared<PlayerEvents>(io, player, mute, std::move(timing));
     auto ctx = std::make_shared<const PlayerContext>(
-        PlayerContext{device.resource(), player, std::move(access), std::move(resolver), mute, events});
+        PlayerContext{device.resource(), player, std::move(access), std::move(resolver), mute, events, player});
     device.on_channel([events](const bridge::ChannelPtr& channel) { events->attach(channel); });
     auto on = [&device, ctx](const char* type, const char* ns, const char* name, auto handler) {
         device.handle(type, ns, name,
