@@ -8,6 +8,21 @@
 
 namespace xpmn::profiles {
 
+namespace {
+
+// The item's metadata from its media server when it can give it; the item plays without.
+void with_metadata(const std::weak_ptr<MediaDirectory>& directory, const std::string& object, PlayableItem item,
+                   PlayableCallback done) {
+    auto dir = directory.lock();
+    if (!dir) return done(std::move(item));
+    dir->item_of(object, [item = std::move(item), done = std::move(done)](DirectoryResult meta) mutable {
+        if (meta) item.metadata = std::move(meta).value();
+        done(std::move(item));
+    });
+}
+
+}  // namespace
+
 std::optional<std::string> uri_scheme(std::string_view uri) {
     auto colon = uri.find(':');
     if (colon == 0 || colon == std::string_view::npos || !std::isalpha(static_cast<unsigned char>(uri[0])))
@@ -55,8 +70,8 @@ void BridgePlayables::resolve_transfer(const PlayableRequest& request, PlayableC
                                                     std::function<void(bool)> within) {
                         container_within(directory, c, g, std::move(within));
                     },
-                    [weak = source->transfers, uid = uri->uid, resource,
-                     done = std::move(done)](std::optional<xml::Element> denied) {
+                    [weak = source->transfers, directory = source->directory, object = *object, uid = uri->uid,
+                     resource, done = std::move(done)](std::optional<xml::Element> denied) {
                         if (denied) {
                             const auto* text = denied->child("text");
                             return done(Error{"forbidden", "no read grant on " + resource +
@@ -65,7 +80,7 @@ void BridgePlayables::resolve_transfer(const PlayableRequest& request, PlayableC
                         auto t = weak.lock();
                         auto url = t ? t->lan_url(uid) : std::nullopt;
                         if (!url) return done(Error{"item-not-found", "the media server " + resource + " is gone"});
-                        done(PlayableItem{*url, std::nullopt});
+                        with_metadata(directory, object, PlayableItem{*url, std::nullopt}, std::move(done));
                     });
 }
 

@@ -9,6 +9,7 @@
 #include "bridge/profiles/playable_resolver.hpp"
 #include "bridge/profiles/transfer_profile.hpp"
 #include "security_test_stores.hpp"
+#include "xmpp/core/namespaces.hpp"
 #include "xmpp/core/stanza.hpp"
 
 using namespace xpmn;
@@ -37,6 +38,13 @@ struct Tree : profiles::MediaDirectory {
     void parent_of(const std::string& id, std::function<void(Result<std::string>)> done) override {
         auto cut = id.rfind('$');
         done(cut == std::string::npos ? std::string("0") : id.substr(0, cut));
+    }
+    void item_of(const std::string& id, profiles::DirectoryCallback done) override {
+        if (id == "no-meta") return done(Error{"item-not-found", "no such item"});
+        xml::Element item("item", ns::media_metadata);
+        item.set_attr("id", id);
+        item.add_text_child("title", "Track " + id, ns::media_metadata);
+        done(item);
     }
 };
 
@@ -74,6 +82,12 @@ TEST_F(Resolver, ATransferUriOfThisBridgeBecomesTheNasUrl) {
     auto item = resolve(kTrack, owner);
     ASSERT_TRUE(item) << item.error().describe();
     EXPECT_EQ(item->url, "http://192.168.1.5:8200/MediaItems/64$3$2.wav");
+    ASSERT_TRUE(item->metadata);
+    EXPECT_EQ(item->metadata->child_text("title", ns::media_metadata), "Track 64$3$2");
+    // Without metadata from the server the item still plays.
+    auto bare = resolve("xmpp:home@example.org/upnp-3fa2c1d0?transfer;uid=no-meta", owner);
+    ASSERT_TRUE(bare);
+    EXPECT_FALSE(bare->metadata);
 }
 
 TEST_F(Resolver, UnknownServersAndUidsAreItemNotFound) {
