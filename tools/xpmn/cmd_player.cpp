@@ -77,12 +77,25 @@ struct Follow {
     }
 };
 
-void end_follow(const std::shared_ptr<Follow>& f, int code, Controller::Done done) {
+// Unsubscribes from both nodes, briefly and best effort (the device ends
+// the subscriptions anyway when this controller leaves), then finishes.
+constexpr std::chrono::seconds kUnsubscribeTimeout{3};
+
+void end_follow(const std::shared_ptr<Follow>& f, int code, Controller::Done done, std::chrono::milliseconds wait = {}) {
     if (std::exchange(f->ending, true)) return;
     if (f->signals) f->signals->cancel();
     if (f->tick) f->tick->cancel();
     if (f->live) std::cout << "\n";
-    done(code);
+    auto channel = f->channel.lock();
+    if (!channel || channel->closed() || wait == std::chrono::milliseconds{}) return done(code);
+    auto left = std::make_shared<int>(2);
+    for (const char* node : {ns::player_status_node, ns::player_controls_node}) {
+        auto iq = stanza::iq("set", f->jid);
+        iq.add(std::string("pubsub"), ns::pubsub).add("unsubscribe").set_attr("node", node);
+        channel->router().send_iq(std::move(iq), wait, [left, code, done](const client::IqResponse&) {
+            if (--*left == 0) done(code);
+        });
+    }
 }
 
 void tick(const std::shared_ptr<Follow>& f) {
@@ -138,7 +151,7 @@ void follow(Controller& c, const DeviceChannel& dc, Controller::Done done) {
     });
     f->signals = std::make_unique<boost::asio::signal_set>(c.io(), SIGINT, SIGTERM);
     f->signals->async_wait([f, done](const boost::system::error_code& ec, int) {
-        if (!ec) end_follow(f, 0, done);  // leaving ends the subscriptions on the device
+        if (!ec) end_follow(f, 0, done, kUnsubscribeTimeout);
     });
     if (f->live) {
         f->tick = std::make_unique<boost::asio::steady_timer>(c.io());
