@@ -26,11 +26,12 @@ std::optional<double> position_at(const PlayerStatus& status, std::chrono::stead
 }
 
 PlayerEvents::PlayerEvents(boost::asio::io_context& io, std::weak_ptr<MediaPlayer> player,
-                           std::shared_ptr<MuteEmulation> mute, PlayerEventTiming timing)
+                           std::shared_ptr<MuteEmulation> mute, PlayerEventTiming timing, StillAllowed allowed)
     : io_(io),
       player_(std::move(player)),
       mute_(std::move(mute)),
       timing_(std::move(timing)),
+      allowed_(std::move(allowed)),
       flush_timer_(io),
       period_timer_(io) {}
 
@@ -42,9 +43,9 @@ PlayerEvents::~PlayerEvents() {
 void PlayerEvents::attach(const Channel& channel) { end_with_channel(channel, weak_from_this(), &PlayerEvents::drop); }
 
 bool PlayerEvents::subscribe(const Channel& channel, const client::Peer& peer, const std::string& node) {
-    Sub sub{channel, peer.jid, node};
+    Sub sub{channel, peer, node};
     bool known = std::any_of(subs_.begin(), subs_.end(), [&](const Sub& s) {
-        return same_channel(s.channel, sub.channel) && s.peer == sub.peer && s.node == node;
+        return same_channel(s.channel, sub.channel) && s.peer.jid == peer.jid && s.node == node;
     });
     if (!known) {
         if (subs_.size() >= kMaxSubscriptions) return false;
@@ -62,7 +63,7 @@ bool PlayerEvents::subscribe(const Channel& channel, const client::Peer& peer, c
 bool PlayerEvents::unsubscribe(const Channel& channel, const client::Peer& peer, const std::string& node) {
     std::weak_ptr<client::PeerChannel> weak = channel;
     auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) {
-        return same_channel(s.channel, weak) && s.peer == peer.jid && s.node == node;
+        return same_channel(s.channel, weak) && s.peer.jid == peer.jid && s.node == node;
     });
     if (it == subs_.end()) return false;
     subs_.erase(it);
@@ -72,7 +73,7 @@ bool PlayerEvents::unsubscribe(const Channel& channel, const client::Peer& peer,
 
 void PlayerEvents::drop(const std::weak_ptr<client::PeerChannel>& channel, const std::optional<Jid>& peer) {
     auto before = subs_.size();
-    std::erase_if(subs_, [&](const Sub& s) { return same_channel(s.channel, channel) && (!peer || s.peer == *peer); });
+    std::erase_if(subs_, [&](const Sub& s) { return same_channel(s.channel, channel) && (!peer || s.peer.jid == *peer); });
     if (subs_.size() != before) update_watch();
 }
 
@@ -177,7 +178,13 @@ void PlayerEvents::send(const std::string& node, const xml::Element& payload, co
     for (const auto& s : targets) {
         auto channel = s.channel.lock();
         if (!channel || channel->closed()) continue;
-        channel->send(event_message(s.peer.str(), node, item_id(node), payload));
+        if (allowed_ && !allowed_(s.peer)) {
+            spdlog::info("player events: {} may no longer receive {}; subscription ended", s.peer.describe(), node);
+            std::erase_if(subs_, [&](const Sub& x) { return same_channel(x.channel, s.channel) && x.peer.jid == s.peer.jid; });
+            update_watch();
+            continue;
+        }
+        channel->send(event_message(s.peer.jid.str(), node, item_id(node), payload));
     }
 }
 

@@ -1,7 +1,8 @@
 // Player events (wire profile §7.3): the status node and the controls node
 // of one player device, as pubsub#event messages on the channel of each
 // subscriber. A subscription belongs to (channel, peer, node) and ends on
-// unsubscribe, when its peer leaves the channel or when the channel closes.
+// unsubscribe, when its peer leaves the channel or when the channel closes,
+// and at the first event its peer may no longer receive (a revoked grant).
 //
 // While anyone subscribes, the player's change listener is set
 // (MediaPlayer::watch); it is cleared when the last subscription ends.
@@ -37,6 +38,9 @@ struct PlayerEventTiming {
     SteadyClock now = &std::chrono::steady_clock::now;  // positions are extrapolated on it
 };
 
+// Whether a subscriber may still receive events (asked before each one); empty: always.
+using StillAllowed = std::function<bool(const client::Peer&)>;
+
 // Where a player is at `now`, from a status read at `read_at`.
 std::optional<double> position_at(const PlayerStatus& status, std::chrono::steady_clock::time_point read_at,
                                   std::chrono::steady_clock::time_point now);
@@ -47,7 +51,7 @@ public:
     using Channel = std::shared_ptr<client::PeerChannel>;
 
     PlayerEvents(boost::asio::io_context& io, std::weak_ptr<MediaPlayer> player, std::shared_ptr<MuteEmulation> mute,
-                 PlayerEventTiming timing = {});
+                 PlayerEventTiming timing = {}, StillAllowed allowed = {});
     ~PlayerEvents();
 
     // Subscriptions made on `channel` end with it, and with each of its peers that leaves.
@@ -64,7 +68,7 @@ public:
 private:
     struct Sub {
         std::weak_ptr<client::PeerChannel> channel;
-        Jid peer;
+        client::Peer peer;
         std::string node;
     };
     void drop(const std::weak_ptr<client::PeerChannel>& channel, const std::optional<Jid>& peer);
@@ -82,6 +86,7 @@ private:
     std::weak_ptr<MediaPlayer> player_;
     std::shared_ptr<MuteEmulation> mute_;
     PlayerEventTiming timing_;
+    StillAllowed allowed_;
     std::vector<Sub> subs_;
     bool watching_ = false;
     bool dirty_status_ = false, dirty_controls_ = false;

@@ -159,7 +159,15 @@ void install_player_profile(boost::asio::io_context& io, bridge::Device& device,
     device.add_feature(ns::media_player);
     device.add_feature(ns::media_control);
     auto mute = std::make_shared<MuteEmulation>();
-    auto events = std::make_shared<PlayerEvents>(io, player, mute, std::move(timing));
+    // Events go only to peers that still hold `events` or `control` (a grant may be revoked or expire).
+    // decide() answers at once for a request without a container.
+    auto allowed = [access, resource = device.resource()](const client::Peer& peer) {
+        bool ok = false;
+        access->decide(peer, bridge::AccessRequest{resource, Permission::Events, std::nullopt}, {},
+                       [&ok](std::optional<xml::Element> denied) { ok = !denied; });
+        return ok;
+    };
+    auto events = std::make_shared<PlayerEvents>(io, player, mute, std::move(timing), allowed);
     auto ctx = std::make_shared<const PlayerContext>(
         PlayerContext{device.resource(), player, std::move(access), std::move(resolver), mute, events, player});
     device.on_channel([events](const bridge::ChannelPtr& channel) { events->attach(channel); });

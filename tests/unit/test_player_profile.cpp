@@ -447,6 +447,18 @@ TEST_F(PlayerProfile, AnotherPeersUnsubscribeEndsNothing) {
     EXPECT_TRUE(player->listener);
 }
 
+TEST_F(PlayerProfile, ARevokedFriendHearsNoMore) {
+    give(Permission::Events);
+    ASSERT_EQ(outcome(ask(*friend_ch, "set", pubsub("subscribe", ns::player_status_node))), "result");
+    ASSERT_EQ(events(*friend_ch).size(), 1u);
+    ASSERT_TRUE(grants->revoke(Jid::must_parse("juliet@capulet.lit"), Jid::must_parse("home@example.org/mpris-vlc")));
+    player->report({true, false, false});
+    io.restart();
+    io.run_for(250ms);
+    EXPECT_EQ(events(*friend_ch).size(), 1u);
+    EXPECT_FALSE(player->listener);  // that was the last subscription
+}
+
 TEST(PlayerXml, SecondsText) {
     EXPECT_EQ(profiles::seconds_text(12.5), "12.5");
     EXPECT_EQ(profiles::seconds_text(830), "830");
