@@ -12,6 +12,8 @@
 
 #include "bridge/access_policy.hpp"
 #include "bridge/device_host.hpp"
+#include "bridge/profiles/media_sources.hpp"
+#include "bridge/profiles/playable_resolver.hpp"
 #include "config/config.hpp"
 #include "config/section.hpp"
 
@@ -23,6 +25,10 @@ struct AdapterContext {
     DeviceHost& host;
     const config::Config& config;  // the common sections (the account, security)
     std::shared_ptr<const AccessPolicy> access;
+    // Media-server adapters register their devices here (players open their items) …
+    std::shared_ptr<profiles::MediaSources> media_sources = std::make_shared<profiles::MediaSources>();
+    // … and player adapters give this to install_player_profile (what `open` may play).
+    std::shared_ptr<profiles::PlayableResolver> playables;
 };
 
 class Adapter {

@@ -142,6 +142,9 @@ Config load(const std::string& path, const std::vector<Section*>& sections, Othe
     if (auto v = r.boolean(tr, "transfer", "proxies")) c.transfer.proxies = *v;
     if (auto v = r.boolean(tr, "transfer", "port_mapping")) c.transfer.port_mapping = *v;
 
+    const toml::table* pl = r.table("players");
+    if (auto v = r.boolean(pl, "players", "allow_http")) c.players.allow_http = *v;
+
     for (auto* section : sections) section->read(r, r.table(section->name()));
 
     r.report_unknown(other_tables == OtherTables::Ignore);

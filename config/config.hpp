@@ -57,12 +57,20 @@ struct TransferSection {
     bool port_mapping = false;            // the bridge only; `xpmn` ignores it
 };
 
+// Players (wire profile §7.1): whether `open` may hand a player plain
+// http(s) URLs. Off by default: a friend could otherwise make a player on
+// the LAN fetch any LAN address (request forgery).
+struct PlayersSection {
+    bool allow_http = false;
+};
+
 struct Config {
     std::string path;
     XmppSection xmpp;
     BridgeSection bridge;
     SecuritySection security;
     TransferSection transfer;
+    PlayersSection players;
 };
 
 // What to do with a table no section reads.

@@ -128,6 +128,8 @@ int main(int argc, char** argv) {
         if (!cfg.security.require_e2e)
             spdlog::warn("security.require_e2e = false: the home account may use profile commands over plain c2s");
         bridge::AdapterContext context{io, host, cfg, security.access};
+        context.playables = std::make_shared<profiles::BridgePlayables>(cfg.players, security.access,
+                                                                        context.media_sources);
         std::vector<std::unique_ptr<bridge::Adapter>> adapters;
         for (auto& kind : kinds) adapters.push_back(kind->create(context));
         for (auto& adapter : adapters) adapter->start();

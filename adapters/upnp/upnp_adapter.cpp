@@ -25,6 +25,7 @@ UpnpAdapter::UpnpAdapter(const bridge::AdapterContext& context, UpnpConfig confi
     : host_(context.host),
       account_(context.config.xmpp.jid.bare().str()),
       access_(context.access),
+      sources_(context.media_sources),
       config_(std::move(config)),
       finder_(finder_options(config_), {[this](const MediaServerInfo& s) { on_available(s); },
                                         [this](const std::string& udn) { on_unavailable(udn); }}) {}
@@ -41,6 +42,7 @@ void UpnpAdapter::stop() {
     servers_.clear();
     for (auto& [udn, e] : servers) {
         e.directory->gone();
+        sources_->remove(e.resource);
         host_.remove(e.resource);
     }
 }
@@ -57,23 +59,23 @@ void UpnpAdapter::on_available(const MediaServerInfo& server) {
         resource, disco::Identity{"automation", "media-server", "", server.friendly_name});
     profiles::install_directory_profile(host_.io(), *device, directory, access_);
     if (!fetcher_) fetcher_ = std::make_shared<relay::NasFetcher>();
-    profiles::install_transfer_profile(*device,
-                                       {std::make_shared<UpnpTransfers>(directory, fetcher_), directory,
-                                        host_.io().get_executor()},
-                                       access_);
+    auto transfers = std::make_shared<UpnpTransfers>(directory, fetcher_);
+    profiles::install_transfer_profile(*device, {transfers, directory, host_.io().get_executor()}, access_);
     try {
         host_.add(device);
     } catch (const std::exception& e) {
         spdlog::error("upnp: cannot add media server '{}': {}", server.friendly_name, e.what());
         return;
     }
-    servers_[server.udn] = {resource, directory};
+    servers_[server.udn] = {resource, directory, transfers};
+    sources_->add(resource, {transfers, directory});
 }
 
 void UpnpAdapter::on_unavailable(const std::string& udn) {
     auto it = servers_.find(udn);
     if (it == servers_.end()) return;
     it->second.directory->gone();
+    sources_->remove(it->second.resource);
     host_.remove(it->second.resource);
     servers_.erase(it);
 }

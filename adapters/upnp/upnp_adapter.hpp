@@ -32,12 +32,14 @@ private:
     bridge::DeviceHost& host_;
     std::string account_;  // bare JID
     std::shared_ptr<const bridge::AccessPolicy> access_;
+    std::shared_ptr<profiles::MediaSources> sources_;
     UpnpConfig config_;
     MediaServerFinder finder_;
     bool stopped_ = false;
     struct Entry {
         std::string resource;
         std::shared_ptr<UpnpDirectory> directory;
+        std::shared_ptr<profiles::MediaTransfers> transfers;
     };
     std::map<std::string, Entry> servers_;  // by UDN
     std::shared_ptr<relay::NasFetcher> fetcher_;  // one keep-alive HTTP session for every NAS

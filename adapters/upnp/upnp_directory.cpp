@@ -129,6 +129,20 @@ void UpnpDirectory::parent_of(const std::string& id, std::function<void(Result<s
     });
 }
 
+void UpnpDirectory::item_of(const std::string& id, DirectoryCallback done) {
+    if (gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
+    std::weak_ptr<UpnpDirectory> weak = weak_from_this();
+    cds_->browse(id, true, 0, 0, [weak, id, done](const Result<CdsResult>& meta) {
+        auto self = weak.lock();
+        if (!self || self->gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
+        if (!meta.ok()) return done(meta.error());
+        auto parsed = mappings::parse_didl(meta->didl);
+        if (!parsed || parsed->objects.empty() || parsed->objects.front().is_container)
+            return done(DirectoryError{"item-not-found", "the media server has no item '" + id + "'"});
+        done(mappings::to_metadata(parsed->objects.front(), self->transfers_, self->jid_, true));
+    });
+}
+
 void UpnpDirectory::search(const profiles::SearchRequest& req, DirectoryCallback done) {
     if (gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
     auto go = [req, done](std::shared_ptr<UpnpDirectory> self) {

@@ -41,6 +41,8 @@ public:
     void watch(const std::set<std::string>& containers, ChangeListener listener) override;
     // From the object's own metadata (BrowseMetadata → parentID).
     void parent_of(const std::string& id, std::function<void(Result<std::string>)> done) override;
+    // From the object's own metadata (BrowseMetadata), mapped like a browse's items.
+    void item_of(const std::string& id, profiles::DirectoryCallback done) override;
 
     // The server left: every later request is answered remote-server-not-found.
     void gone();

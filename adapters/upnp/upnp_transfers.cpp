@@ -15,6 +15,11 @@ std::optional<std::string> UpnpTransfers::object_of(const std::string& uid) cons
     return mappings::TransferTable::object_of(uid);
 }
 
+std::optional<std::string> UpnpTransfers::lan_url(const std::string& uid) const {
+    auto dir = directory_.lock();
+    return dir ? dir->transfers().resolve(uid) : std::nullopt;
+}
+
 void UpnpTransfers::open(const profiles::TransferRequest& request, profiles::OpenCallback done) {
     auto dir = directory_.lock();
     auto url = dir ? dir->transfers().resolve(request.uid) : std::nullopt;

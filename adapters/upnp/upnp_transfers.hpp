@@ -18,6 +18,7 @@ public:
     UpnpTransfers(std::weak_ptr<UpnpDirectory> directory, std::shared_ptr<relay::NasFetcher> fetcher);
     std::optional<std::string> object_of(const std::string& uid) const override;
     void open(const profiles::TransferRequest& request, profiles::OpenCallback done) override;
+    std::optional<std::string> lan_url(const std::string& uid) const override;
 
 private:
     std::weak_ptr<UpnpDirectory> directory_;

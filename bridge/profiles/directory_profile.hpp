@@ -70,6 +70,12 @@ public:
     virtual void parent_of(const std::string& id, std::function<void(Result<std::string>)> done) {
         done(Error{"item-not-found", "this media server cannot say what holds '" + id + "'"});
     }
+    // The <item xmlns='urn:xmpp:media:metadata:0'/> of one item (what a
+    // player's `open` answers with and a renderer gets as DIDL-Lite); an
+    // Error when unknown. The default knows none.
+    virtual void item_of(const std::string& id, DirectoryCallback done) {
+        done(Error{"item-not-found", "this media server cannot describe '" + id + "'"});
+    }
 };
 
 // Whether `container` is `granted` or lies below it, asking `directory` for

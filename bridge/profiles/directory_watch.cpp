@@ -5,6 +5,7 @@
 #include <random>
 #include <vector>
 
+#include "bridge/profiles/channel_scope.hpp"
 #include "xmpp/core/namespaces.hpp"
 
 namespace xpmn::profiles {
@@ -16,21 +17,7 @@ DirectoryWatch::~DirectoryWatch() {
         if (node.timer) node.timer->cancel();
 }
 
-void DirectoryWatch::attach(const Channel& channel) {
-    std::weak_ptr<client::PeerChannel> weak_channel = channel;
-    channel->on_peer_gone([weak = weak_from_this(), weak_channel](const client::Peer& peer) {
-        if (auto self = weak.lock()) self->drop(weak_channel, peer.jid);
-    });
-    channel->on_closed([weak = weak_from_this(), weak_channel] {
-        if (auto self = weak.lock()) self->drop(weak_channel, std::nullopt);
-    });
-}
-
-// Same channel object: compared by ownership, so a channel that is gone is
-// never confused with a new one at the same address.
-static bool same_channel(const std::weak_ptr<client::PeerChannel>& a, const std::weak_ptr<client::PeerChannel>& b) {
-    return !a.owner_before(b) && !b.owner_before(a);
-}
+void DirectoryWatch::attach(const Channel& channel) { end_with_channel(channel, weak_from_this(), &DirectoryWatch::drop); }
 
 bool DirectoryWatch::on_channel(const Node& node, const Channel& channel) const {
     return same_channel(node.channel, channel);

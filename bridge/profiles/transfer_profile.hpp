@@ -56,6 +56,10 @@ public:
     // Opens [from, to] of the uid's resource. Errors: item-not-found,
     // range-not-satisfiable, remote-server-not-found, remote-server-timeout.
     virtual void open(const TransferRequest& request, OpenCallback done) = 0;
+    // The media server's own (LAN) URL of the uid's resource, for a player
+    // of this bridge to fetch itself (wire profile §7.1); never put on the
+    // wire. nullopt: unknown uid, or the server has none to give.
+    virtual std::optional<std::string> lan_url(const std::string& /*uid*/) const { return std::nullopt; }
 };
 
 struct TransferServices {

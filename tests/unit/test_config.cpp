@@ -58,6 +58,17 @@ TEST_F(ConfigTest, TransferPortMappingIsOffByDefaultAndABoolean) {
     EXPECT_NE(e.find("port_mapping"), std::string::npos) << e;
 }
 
+TEST_F(ConfigTest, PlayersAllowHttpIsOffByDefaultAndABooleanWithItsLine) {
+    const std::string xmpp = "[xmpp]\njid = \"home@example.org\"\npassword = \"pw\"\n";
+    EXPECT_FALSE(xpmn::config::load(write("c.toml", xmpp)).players.allow_http);
+    EXPECT_TRUE(xpmn::config::load(write("d.toml", xmpp + "[players]\nallow_http = true\n")).players.allow_http);
+    auto e = error_of(xmpp + "[players]\nallow_http = 1\n");
+    EXPECT_NE(e.find("allow_http"), std::string::npos) << e;
+    EXPECT_NE(e.find(":5"), std::string::npos) << e;  // file:line
+    e = error_of(xmpp + "[players]\nallow_https = true\n");
+    EXPECT_NE(e.find("allow_https"), std::string::npos) << e;
+}
+
 TEST_F(ConfigTest, AllKeys) {
     write("pw", "from-file\n");
     write("ca.pem", "x");

@@ -44,6 +44,24 @@ struct GetOptions {
 };
 void get(Controller& c, const GetOptions& options, Controller::Done done);
 
+// The MediaControl profile (cmd_player.cpp).
+void list_players(Controller& c, Controller::Done done);
+struct ControlOptions {
+    std::string device;
+    std::vector<std::string> action;  // play | pause | stop | next | previous | seek [+|-]S | volume N | mute on|off
+};
+void control(Controller& c, const ControlOptions& options, Controller::Done done);
+struct OpenOptions {
+    std::string device;
+    std::vector<std::string> uris;
+};
+void open(Controller& c, const OpenOptions& options, Controller::Done done);
+struct StatusOptions {
+    std::string device;
+    bool follow = false;
+};
+void status(Controller& c, const StatusOptions& options, Controller::Done done);
+
 void show_disco(Controller& c, const std::string& jid, Controller::Done done);
 
 struct PairOptions {

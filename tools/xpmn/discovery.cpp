@@ -125,4 +125,15 @@ void resolve_device(Controller& c, const std::string& text,
     });
 }
 
+void device_channel(Controller& c, const std::string& text, std::function<void(Result<DeviceChannel>)> done) {
+    resolve_device(c, text, [&c, done](Result<std::string> found) {
+        if (!found) return done(found.error());
+        std::string jid = found.value();
+        c.channel_to(jid, [jid, done](Result<ChannelPtr> channel) {
+            if (!channel) return done(channel.error());
+            done(DeviceChannel{jid, *channel});
+        });
+    });
+}
+
 }  // namespace xpmn::tools

@@ -21,4 +21,11 @@ void discover_devices(Controller& c, std::function<void(const DeviceMap&)> done)
 // (item-not-found: no such device; conflict: the name is not unique).
 void resolve_device(Controller& c, const std::string& text, std::function<void(Result<std::string> jid)> done);
 
+// resolve_device, then the channel to it (the end-to-end stream, or c2s with --no-e2e).
+struct DeviceChannel {
+    std::string jid;
+    ChannelPtr channel;
+};
+void device_channel(Controller& c, const std::string& text, std::function<void(Result<DeviceChannel>)> done);
+
 }  // namespace xpmn::tools

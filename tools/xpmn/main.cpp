@@ -60,6 +60,25 @@ int main(int argc, char** argv) {
     get->add_option("URI", get_opts.uri, "xmpp:DEVICE?transfer;uid=UID, as browse --xml shows it")->required();
     get->add_option("-o,--output", get_opts.output, "the file to write (an existing one is resumed)")->required();
     get->add_option("--range", get_opts.range, "only bytes A-B (inclusive offsets) or A- (to the end)");
+    auto* players = app.add_subcommand("players", "list the online players (MPRIS players, UPnP renderers)");
+    tools::ControlOptions control_opts;
+    auto* control = app.add_subcommand(
+        "control", "control a player: play, pause, stop, next, previous, seek [+|-]SECONDS, volume N, mute on|off");
+    control->add_option("DEVICE", control_opts.device, "full JID, resource or unique friendly name")->required();
+    control->add_option("ACTION", control_opts.action,
+                        "play | pause | stop | next | previous | seek SECONDS (absolute) | seek +S / -S (relative) | "
+                        "volume 0-100 | mute on|off")
+        ->required();
+    tools::OpenOptions open_opts;
+    auto* open = app.add_subcommand("open", "make a player play these URIs (a playlist; the first starts)");
+    open->add_option("DEVICE", open_opts.device, "full JID, resource or unique friendly name")->required();
+    open->add_option("URI", open_opts.uris, "transfer URIs xmpp:DEVICE?transfer;uid=UID (browse --xml shows them)")
+        ->required();
+    tools::StatusOptions status_opts;
+    auto* status = app.add_subcommand("status", "show what a player plays: state, title, position, volume");
+    status->add_option("DEVICE", status_opts.device, "full JID, resource or unique friendly name")->required();
+    status->add_flag("--follow", status_opts.follow,
+                     "keep showing it as it changes (a live line on a terminal, a line per event otherwise) until Ctrl-C");
     bool no_e2e = false;
     app.add_flag("--no-e2e", no_e2e,
                  "send profile requests over plain c2s (only a bridge with security.require_e2e = false answers them)");
@@ -160,6 +179,14 @@ int main(int argc, char** argv) {
             rc = controller.run([&](tools::Controller& c, auto done) { tools::serve(c, serve_opts, std::move(done)); });
         else if (get->parsed())
             rc = controller.run([&](tools::Controller& c, auto done) { tools::get(c, get_opts, std::move(done)); });
+        else if (players->parsed())
+            rc = controller.run([](tools::Controller& c, auto done) { tools::list_players(c, std::move(done)); });
+        else if (control->parsed())
+            rc = controller.run([&](tools::Controller& c, auto done) { tools::control(c, control_opts, std::move(done)); });
+        else if (open->parsed())
+            rc = controller.run([&](tools::Controller& c, auto done) { tools::open(c, open_opts, std::move(done)); });
+        else if (status->parsed())
+            rc = controller.run([&](tools::Controller& c, auto done) { tools::status(c, status_opts, std::move(done)); });
         else if (disco->parsed())
             rc = controller.run([&](tools::Controller& c, auto done) { tools::show_disco(c, disco_jid, std::move(done)); });
     } catch (const std::exception& e) {

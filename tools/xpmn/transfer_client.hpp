@@ -18,19 +18,14 @@
 #include "tools/xpmn/secure_links.hpp"
 #include "xmpp/core/jid.hpp"
 #include "xmpp/core/result.hpp"
+#include "xmpp/core/transfer_uri.hpp"
 #include "xmpp/oob/source.hpp"
 
 namespace xpmn::tools {
 
 class Controller;
 
-struct TransferUri {
-    Jid device;       // full JID of the media server device
-    std::string uid;  // percent-decoded
-    // bad-request with a text when `uri` is not a transfer URI.
-    static Result<TransferUri> parse(std::string_view uri);
-    std::string str() const;  // for messages (not percent-encoded)
-};
+using xpmn::TransferUri;
 
 struct IncomingTransfer {
     std::uint64_t size = 0;   // bytes the body will give

@@ -18,7 +18,12 @@ inline constexpr const char* roster = "jabber:iq:roster";
 inline constexpr const char* xpmn = "urn:xmpp:xpmn:0";
 inline constexpr const char* pubsub = "http://jabber.org/protocol/pubsub";
 inline constexpr const char* pubsub_event = "http://jabber.org/protocol/pubsub#event";
-// The XPMN profiles (wire profile §5, §6).
+// The XPMN profiles (wire profile §5, §6, §7).
 inline constexpr const char* media_server = "urn:xmpp:media:server:0";
 inline constexpr const char* media_metadata = "urn:xmpp:media:metadata:0";
+inline constexpr const char* media_player = "urn:xmpp:tmp:media:player:0";
+inline constexpr const char* media_control = "urn:xmpp:tmp:media:control:0";
+// §7.3's event nodes: the status node, and the controls node (named like its namespace).
+inline constexpr const char* player_status_node = "urn:xmpp:media:player:status";
+inline constexpr const char* player_controls_node = "urn:xmpp:tmp:media:control:0";
 }  // namespace xpmn::ns
