@@ -1,7 +1,9 @@
 // The controller's end-to-end streams (wire profile §3, §4.1): this
 // installation's certificate and trust store in its state directory, one
 // Jingle endpoint on the c2s session, and one XTLS stream per device,
-// opened on first use and reused for every request of the invocation.
+// opened on first use and reused for every request of the invocation; it
+// runs on S5B when [transfer] gives candidates (IBB when S5B fails or the
+// device takes only IBB).
 // `pair` is the SRP stream to BARE/bridge with the PIN and the pubkey
 // exchange that makes both sides trust each other.
 //
@@ -107,6 +109,9 @@ private:
     std::map<Jid, std::vector<OobCallback>> oob_opening_;
     std::shared_ptr<boost::asio::steady_timer> flush_timer_;
 
+    // Calls `then` with the server's SOCKS5 proxies (none when [transfer] proxies is off).
+    void with_proxies(std::function<void(const std::vector<jingle::S5bStreamhost>&)> then);
+    void open_channel(const Jid& device, const std::vector<jingle::S5bStreamhost>& proxies, bool s5b);
     void open_oob(const Jid& device, const std::vector<jingle::S5bStreamhost>& proxies);
     void oob_opened(const Jid& device, Result<OobPtr> r);
 };
