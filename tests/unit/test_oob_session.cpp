@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 
 #include "jingle_test_server.hpp"
+#include "tests/unit/failing_transport.hpp"
 #include "tests/unit/oob_test_stream.hpp"
 #include "tests/unit/tls_test_certs.hpp"
 #include "xmpp/jingle/ibb_transport.hpp"
@@ -15,57 +16,15 @@
 
 using namespace xpmn;
 using namespace xpmn::jingle;
+using jingletest::FailingTransport;
+using jingletest::kS5bNs;
 
 namespace {
 
 constexpr const char* kPhone = "home@example.org/phone";
 constexpr const char* kDevice = "home@example.org/upnp-3fa2c1d0";
-constexpr const char* kS5bNs = "urn:xmpp:jingle:transports:s5b:1";
 
 tls::Identity identity(const test_tls::SelfSigned& s) { return {s.cert, s.key}; }
-
-// A primary transport that cannot connect (S5B when no candidate works); it
-// sends one transport-info when connecting and records the peer's.
-struct FailingTransport : Transport {
-    TransportContext ctx;
-    bool hangs = false;  // connect() never completes
-    bool holds = false;  // ... and keeps its handler, as a real transport does until it connects
-    ConnectHandler held;
-    bool defers = false;  // prepare() waits until the test calls `ready`
-    std::function<void()> ready;
-    std::vector<xml::Element> infos;
-    bool cancelled = false;
-    explicit FailingTransport(TransportContext c) : ctx(std::move(c)) {}
-    xml::Element element() const override {
-        xml::Element t("transport", kS5bNs);
-        t.set_attr("sid", "s5b-sid");
-        return t;
-    }
-    Result<void> accepted(const xml::Element& answer) override {
-        if (answer.ns() != kS5bNs) return Error{"bad-request", "not s5b"};
-        return {};
-    }
-    Result<void> info(const xml::Element& e) override {
-        infos.push_back(e);
-        return {};
-    }
-    void connect(ConnectHandler done) override {
-        xml::Element t = element();
-        t.add("candidate-error");
-        ctx.send_info(std::move(t));
-        if (holds) held = std::move(done);
-        if (hangs || holds) return;
-        boost::asio::post(ctx.manager.io(), [done] { done(Error{kTransportFailed, "no candidate worked"}); });
-    }
-    void prepare(std::function<void()> r) override {
-        if (!defers) return r();
-        ready = std::move(r);
-    }
-    void cancel() override {
-        cancelled = true;
-        held = nullptr;
-    }
-};
 
 struct OobTest : ::testing::Test {
     boost::asio::io_context io;

@@ -89,10 +89,18 @@ void SecureLinks::open_channel(const Jid& device, const std::vector<jingle::S5bS
                                               "is not the one paired with; " + pair_hint(device)};
         if (out) {
             open_[device] = *out;
+            open_paths_[device] = *path;
             spdlog::info("end-to-end stream with {} up ({})", device.str(), *path);
         }
         for (auto& cb : callbacks) cb(out);
     });
+}
+
+std::string SecureLinks::channel_path(const Jid& device) const {
+    auto it = open_.find(device);
+    if (it == open_.end() || it->second->closed()) return {};
+    auto path = open_paths_.find(device);
+    return path == open_paths_.end() ? std::string() : path->second;
 }
 
 void SecureLinks::pair(const Jid& bridge, const std::string& pin, const std::string& expected_fingerprint,

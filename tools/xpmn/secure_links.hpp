@@ -66,10 +66,15 @@ public:
     // account; security-error when the device refuses (not trusted there,
     // or its certificate is not the paired one).
     void channel(const Jid& device, ChannelCallback done);
+    // How the open stream to `device` travels: "s5b-direct", "s5b-assisted",
+    // "s5b-proxy" or "ibb"; empty when none is open.
+    std::string channel_path(const Jid& device) const;
     // The OOB session with `device` (full JID), opened now if needed (same
     // errors as channel(), plus the transport's). `transfer` says where
     // direct candidates listen and whether the server's proxies are offered.
     void oob(const Jid& device, OobCallback done);
+    // OobPeer::path of the open OOB session with `device`; empty when none is open.
+    std::string oob_path(const Jid& device) const;
     void set_transfer(config::TransferSection transfer) { transfer_ = std::move(transfer); }
     // Tells `device` to stop sending OOB id `id` (wire profile §6.2 abort),
     // on its end-to-end stream; failures are only logged.
@@ -101,6 +106,7 @@ private:
     xtls::TrustStore trust_;
     std::unique_ptr<jingle::JingleManager> jingle_;
     std::map<Jid, ChannelPtr> open_;
+    std::map<Jid, std::string> open_paths_;  // channel_path()
     std::vector<ChannelPtr> pairing_;  // kept until the end: their close flushes
     std::map<Jid, std::vector<ChannelCallback>> opening_;
     config::TransferSection transfer_;

@@ -71,6 +71,11 @@ void SecureLinks::open_oob(const Jid& device, const std::vector<jingle::S5bStrea
     });
 }
 
+std::string SecureLinks::oob_path(const Jid& device) const {
+    auto it = oob_open_.find(device);
+    return it == oob_open_.end() ? std::string() : it->second->path;
+}
+
 void SecureLinks::oob_opened(const Jid& device, Result<OobPtr> r) {
     auto callbacks = std::move(oob_opening_[device]);
     oob_opening_.erase(device);
