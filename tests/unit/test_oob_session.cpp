@@ -7,34 +7,23 @@
 
 #include <boost/asio/post.hpp>
 
-#include "jingle_test_server.hpp"
 #include "tests/unit/failing_transport.hpp"
+#include "tests/unit/jingle_pair.hpp"
 #include "tests/unit/oob_test_stream.hpp"
-#include "tests/unit/tls_test_certs.hpp"
 #include "xmpp/jingle/ibb_transport.hpp"
 #include "xmpp/jingle/oob_session.hpp"
 
 using namespace xpmn;
 using namespace xpmn::jingle;
 using jingletest::FailingTransport;
+using jingletest::identity;
+using jingletest::kDevice;
+using jingletest::kPhone;
 using jingletest::kS5bNs;
 
 namespace {
 
-constexpr const char* kPhone = "home@example.org/phone";
-constexpr const char* kDevice = "home@example.org/upnp-3fa2c1d0";
-
-tls::Identity identity(const test_tls::SelfSigned& s) { return {s.cert, s.key}; }
-
-struct OobTest : ::testing::Test {
-    boost::asio::io_context io;
-    jingletest::MemoryServer server{io};
-    client::StanzaRouter& rphone = server.connect(kPhone);
-    client::StanzaRouter& rdevice = server.connect(kDevice);
-    JingleManager phone{io, rphone, Jid::must_parse(kPhone)};
-    JingleManager device{io, rdevice, Jid::must_parse(kDevice)};
-    test_tls::SelfSigned phone_cert = test_tls::make_self_signed("phone");
-    test_tls::SelfSigned device_cert = test_tls::make_self_signed("bridge");
+struct OobTest : jingletest::PhoneAndDevice {
     std::set<std::string> device_trusts{phone_cert.sha256};
     bool device_tls_trusts = true;  // the trust check inside TLS (the policy may say otherwise)
     std::vector<std::string> security_failures;

@@ -6,11 +6,8 @@
 // may overtake the last bytes on the TCP stream.
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
-
-#include "jingle_test_server.hpp"
 #include "tests/unit/failing_transport.hpp"
-#include "tests/unit/tls_test_certs.hpp"
+#include "tests/unit/jingle_pair.hpp"
 #include "xmpp/core/namespaces.hpp"
 #include "xmpp/core/stanza.hpp"
 #include "xmpp/jingle/s5b_transport.hpp"
@@ -19,14 +16,12 @@
 using namespace xpmn;
 using namespace xpmn::jingle;
 using jingletest::FailingTransport;
+using jingletest::identity;
+using jingletest::kDevice;
+using jingletest::kPhone;
 using jingletest::kS5bNs;
 
 namespace {
-
-constexpr const char* kPhone = "home@example.org/phone";
-constexpr const char* kDevice = "home@example.org/upnp-3fa2c1d0";
-
-tls::Identity identity(const test_tls::SelfSigned& s) { return {s.cert, s.key}; }
 
 S5bOptions loopback() {
     S5bOptions o;
@@ -34,15 +29,7 @@ S5bOptions loopback() {
     return o;
 }
 
-struct XmlStreamS5bTest : ::testing::Test {
-    boost::asio::io_context io;
-    jingletest::MemoryServer server{io};
-    client::StanzaRouter& rphone = server.connect(kPhone);
-    client::StanzaRouter& rdevice = server.connect(kDevice);
-    JingleManager phone{io, rphone, Jid::must_parse(kPhone)};
-    JingleManager device{io, rdevice, Jid::must_parse(kDevice)};
-    test_tls::SelfSigned phone_cert = test_tls::make_self_signed("phone");
-    test_tls::SelfSigned device_cert = test_tls::make_self_signed("bridge");
+struct XmlStreamS5bTest : jingletest::PhoneAndDevice {
     std::unique_ptr<XmlStreamResponder> responder;
     std::vector<std::shared_ptr<xtls::E2eChannel>> device_channels;
     std::vector<Jingle> terminates;

@@ -127,4 +127,32 @@ private:
     boost::asio::steady_timer timer_;       // responder: waiting for transport-replace
 };
 
+// An application's per-session object (OOB, xmlstream) and its transport:
+// the transport's events go to owner->connected(stream), fail(reason,
+// error) and flushed() — weakly, the owner holds the transport.
+template <class Owner>
+void forward_events(ContentTransport& transport, const std::weak_ptr<Owner>& owner) {
+    ContentTransport::Events e;
+    e.connected = [owner](net::ByteStreamPtr s) {
+        if (auto o = owner.lock()) o->connected(std::move(s));
+    };
+    e.failed = [owner](const Reason& reason, const Error& error) {
+        if (auto o = owner.lock()) o->fail(reason, error);
+    };
+    e.flushed = [owner] {
+        if (auto o = owner.lock()) o->flushed();
+    };
+    transport.set_events(std::move(e));
+}
+// The session's handlers for such an owner: transport-info and the replace
+// to the transport, the end to owner->session_ended(reason, by_peer) —
+// strongly: the session keeps the owner until it ends.
+template <class Owner>
+Session::Handlers session_handlers(ContentTransport& transport, const std::shared_ptr<Owner>& owner) {
+    Session::Handlers h;
+    transport.install(h);
+    h.on_ended = [owner](const Reason& r, bool by_peer) { owner->session_ended(r, by_peer); };
+    return h;
+}
+
 }  // namespace xpmn::jingle

@@ -50,28 +50,8 @@ struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
 
     bool ended() const { return !session || session->state() == Session::State::Ended; }
 
-    // Before the session exists: the transport's events.
-    void wire_transport() {
-        std::weak_ptr<Link> w = weak_from_this();
-        ContentTransport::Events e;
-        e.connected = [w](net::ByteStreamPtr s) {
-            if (auto self = w.lock()) self->connected(std::move(s));
-        };
-        e.failed = [w](const Reason& reason, const Error& error) {
-            if (auto self = w.lock()) self->fail(reason, error);
-        };
-        e.flushed = [w] {
-            if (auto self = w.lock()) self->flushed();
-        };
-        transport->set_events(std::move(e));
-    }
-
-    Session::Handlers handlers() {
-        Session::Handlers h;
-        transport->install(h);
-        h.on_ended = [self = shared_from_this()](const Reason& r, bool by_peer) { self->session_ended(r, by_peer); };
-        return h;
-    }
+    void wire_transport() { forward_events(*transport, weak_from_this()); }
+    Session::Handlers handlers() { return session_handlers(*transport, shared_from_this()); }
 
     void session_started(SessionPtr s) {
         session = s;

@@ -60,27 +60,8 @@ struct Link : std::enable_shared_from_this<Link> {
 
     bool ended() const { return !session || session->state() == Session::State::Ended; }
 
-    void wire_transport() {
-        std::weak_ptr<Link> w = weak_from_this();
-        ContentTransport::Events e;
-        e.connected = [w](net::ByteStreamPtr s) {
-            if (auto self = w.lock()) self->connected(std::move(s));
-        };
-        e.failed = [w](const Reason& reason, const Error& error) {
-            if (auto self = w.lock()) self->fail(reason, error);
-        };
-        e.flushed = [w] {
-            if (auto self = w.lock()) self->transport_finished();
-        };
-        transport->set_events(std::move(e));
-    }
-
-    Session::Handlers handlers() {
-        Session::Handlers h;
-        transport->install(h);
-        h.on_ended = [self = shared_from_this()](const Reason& r, bool by_peer) { self->session_ended(r, by_peer); };
-        return h;
-    }
+    void wire_transport() { forward_events(*transport, weak_from_this()); }
+    Session::Handlers handlers() { return session_handlers(*transport, shared_from_this()); }
 
     void session_started(SessionPtr s) {
         session = s;
@@ -132,7 +113,7 @@ struct Link : std::enable_shared_from_this<Link> {
         timer.cancel();  // kPeerEndGrace: the channel ended in time
         if (stream_finished || !transport->ibb_stream()) session->terminate(Reason{"success", {}, {}});
     }
-    void transport_finished() {
+    void flushed() {
         stream_finished = true;
         if (channel_closed) session->terminate(Reason{"success", {}, {}});
     }
