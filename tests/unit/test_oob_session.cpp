@@ -28,26 +28,15 @@ struct OobTest : jingletest::PhoneAndDevice {
     bool device_tls_trusts = true;  // the trust check inside TLS (the policy may say otherwise)
     std::vector<std::string> security_failures;
     std::vector<OobLink> device_links;
-    std::vector<Jingle> terminates;  // session-terminates on the wire
-    std::vector<std::string> sets;   // Jingle actions and IBB "open"/"data"/"close", in wire order
     std::unique_ptr<OobResponder> responder;
     std::vector<std::shared_ptr<FailingTransport>> fakes;  // made by either side
     std::optional<OobLink> phone_link;
     std::optional<Error> phone_error;
     int phone_calls = 0;
-    std::string phone_sid;  // of the last session-initiate
     bool defer_prepare = false;  // the fakes made from now on wait in prepare()
 
     OobTest() {
-        server.tap = [this](const xml::Element& e) {
-            if (const auto* j = e.child("jingle", kNs); j && j->attr_or("action") == "session-initiate")
-                phone_sid = j->attr_or("sid");
-            if (e.attr_or("type") == "set" && e.first_element())
-                sets.push_back(e.first_element()->ns() == kNs ? e.first_element()->attr_or("action")
-                                                              : e.first_element()->name());
-            if (const auto* j = e.child("jingle", kNs); j && j->attr_or("action") == "session-terminate")
-                terminates.push_back(*parse_jingle(*j));
-        };
+        record_the_wire();
         responder = std::make_unique<OobResponder>(
             device, xtls::Security{device_cert.sha256, {}},
             [this](const client::Peer& peer, const xtls::Security& offer) { return policy(peer, offer); },
@@ -101,8 +90,8 @@ struct OobTest : jingletest::PhoneAndDevice {
         run();
     }
     SessionPtr phone_session() {
-        if (phone_sid.empty()) return nullptr;
-        return phone.find(Jid::must_parse(kDevice), phone_sid);
+        if (!initiate) return nullptr;
+        return phone.find(Jid::must_parse(kDevice), initiate->sid);
     }
     void run() {
         io.restart();

@@ -32,26 +32,12 @@ S5bOptions loopback() {
 struct XmlStreamS5bTest : jingletest::PhoneAndDevice {
     std::unique_ptr<XmlStreamResponder> responder;
     std::vector<std::shared_ptr<xtls::E2eChannel>> device_channels;
-    std::vector<Jingle> terminates;
-    std::vector<std::string> sets;  // Jingle actions and IBB "open"/"data"/"close", in wire order
-    std::string offered_transport;  // the namespace in session-initiate
-    std::string sid;                // of the last session-initiate
     std::shared_ptr<xtls::E2eChannel> phone_channel;
     std::optional<Error> phone_error;
     bool failing = false;  // both sides' S5B cannot connect
 
     XmlStreamS5bTest() {
-        server.tap = [this](const xml::Element& e) {
-            if (const auto* j = e.child("jingle", kNs); j && j->attr_or("action") == "session-initiate") {
-                offered_transport = parse_jingle(*j)->contents.at(0).transport->ns();
-                sid = j->attr_or("sid");
-            }
-            if (e.attr_or("type") == "set" && e.first_element())
-                sets.push_back(e.first_element()->ns() == kNs ? e.first_element()->attr_or("action")
-                                                              : e.first_element()->name());
-            if (const auto* j = e.child("jingle", kNs); j && j->attr_or("action") == "session-terminate")
-                terminates.push_back(*parse_jingle(*j));
-        };
+        record_the_wire();
         responder = std::make_unique<XmlStreamResponder>(
             device, xtls::Security{device_cert.sha256, {}},
             [this](const client::Peer&, const xtls::Security&) {
@@ -128,7 +114,8 @@ struct XmlStreamS5bTest : jingletest::PhoneAndDevice {
 
 TEST_F(XmlStreamS5bTest, TheStreamRunsOnS5bWithoutIbb) {
     open(request());
-    EXPECT_EQ(offered_transport, kS5bNs);
+    ASSERT_TRUE(initiate);
+    EXPECT_EQ(initiate->contents.at(0).transport->ns(), kS5bNs);
     ASSERT_NO_FATAL_FAILURE(expect_a_round_trip());
     EXPECT_FALSE(saw("open"));  // no IBB at all
     EXPECT_FALSE(saw("data"));
@@ -158,7 +145,7 @@ TEST_F(XmlStreamS5bTest, TheDeviceRejectsAReplaceToAnythingButIbb) {
     c.name = "xmlstream";
     c.transport = xml::Element("transport", kS5bNs);
     replace.contents.push_back(std::move(c));
-    auto session = phone.find(Jid::must_parse(kDevice), sid);
+    auto session = phone.find(Jid::must_parse(kDevice), initiate->sid);
     ASSERT_TRUE(session);
     session->send(replace);
     run_until([this] { return saw("transport-reject"); });

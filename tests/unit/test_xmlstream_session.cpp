@@ -23,8 +23,6 @@ struct XmlStreamTest : jingletest::PhoneAndDevice {
     std::set<std::string> device_trusts{phone_cert.sha256};
     std::vector<std::string> security_failures;
     std::vector<std::shared_ptr<xtls::E2eChannel>> device_channels;
-    std::vector<Jingle> terminates;  // session-terminates on the wire
-    std::vector<std::string> sets;   // "data", "close" (IBB) and Jingle actions, in wire order
     std::unique_ptr<XmlStreamResponder> responder;
     // The phone's outcome.
     std::shared_ptr<xtls::E2eChannel> phone_channel;
@@ -32,13 +30,7 @@ struct XmlStreamTest : jingletest::PhoneAndDevice {
     int phone_calls = 0;
 
     XmlStreamTest() {
-        server.tap = [this](const xml::Element& e) {
-            if (e.attr_or("type") == "set" && e.first_element())
-                sets.push_back(e.first_element()->ns() == kNs ? e.first_element()->attr_or("action")
-                                                              : e.first_element()->name());
-            if (const auto* j = e.child("jingle", kNs); j && j->attr_or("action") == "session-terminate")
-                terminates.push_back(*parse_jingle(*j));
-        };
+        record_the_wire();
         responder = std::make_unique<XmlStreamResponder>(
             device, xtls::Security{device_cert.sha256, {}},
             [this](const client::Peer& peer, const xtls::Security& offer) { return policy(peer, offer); },

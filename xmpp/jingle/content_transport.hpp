@@ -127,32 +127,49 @@ private:
     boost::asio::steady_timer timer_;       // responder: waiting for transport-replace
 };
 
-// An application's per-session object (OOB, xmlstream) and its transport:
-// the transport's events go to owner->connected(stream), fail(reason,
-// error) and flushed() — weakly, the owner holds the transport.
+// The base of an application's per-session object (OOB, xmlstream: CRTP,
+// `Owner` derives from it): its Jingle session and its transport. Owner
+// has connected(stream), fail(reason, error), flushed() — the transport's
+// events, forwarded weakly (the owner holds the transport) — and
+// session_ended(reason, by_peer), held strongly by the session's handlers
+// (the session keeps the owner until it ends).
 template <class Owner>
-void forward_events(ContentTransport& transport, const std::weak_ptr<Owner>& owner) {
-    ContentTransport::Events e;
-    e.connected = [owner](net::ByteStreamPtr s) {
-        if (auto o = owner.lock()) o->connected(std::move(s));
-    };
-    e.failed = [owner](const Reason& reason, const Error& error) {
-        if (auto o = owner.lock()) o->fail(reason, error);
-    };
-    e.flushed = [owner] {
-        if (auto o = owner.lock()) o->flushed();
-    };
-    transport.set_events(std::move(e));
-}
-// The session's handlers for such an owner: transport-info and the replace
-// to the transport, the end to owner->session_ended(reason, by_peer) —
-// strongly: the session keeps the owner until it ends.
-template <class Owner>
-Session::Handlers session_handlers(ContentTransport& transport, const std::shared_ptr<Owner>& owner) {
-    Session::Handlers h;
-    transport.install(h);
-    h.on_ended = [owner](const Reason& r, bool by_peer) { owner->session_ended(r, by_peer); };
-    return h;
-}
+struct ContentOwner : std::enable_shared_from_this<Owner> {
+    ContentOwner(JingleManager& manager, Session::Role role, IbbStream::Options ibb, std::string what)
+        : transport(std::make_shared<ContentTransport>(manager, role, ibb, std::move(what))) {}
+
+    SessionPtr session;  // set right after it exists
+    std::shared_ptr<ContentTransport> transport;
+
+    bool ended() const { return !session || session->state() == Session::State::Ended; }
+    // Once made (before the transport is offered or answered).
+    void wire_transport() {
+        ContentTransport::Events e;
+        std::weak_ptr<Owner> owner = this->weak_from_this();
+        e.connected = [owner](net::ByteStreamPtr s) {
+            if (auto o = owner.lock()) o->connected(std::move(s));
+        };
+        e.failed = [owner](const Reason& reason, const Error& error) {
+            if (auto o = owner.lock()) o->fail(reason, error);
+        };
+        e.flushed = [owner] {
+            if (auto o = owner.lock()) o->flushed();
+        };
+        transport->set_events(std::move(e));
+    }
+    // The session's handlers: transport-info and the replace to the transport, the end to the owner.
+    Session::Handlers handlers() {
+        Session::Handlers h;
+        transport->install(h);
+        h.on_ended = [owner = this->shared_from_this()](const Reason& r, bool by_peer) {
+            owner->session_ended(r, by_peer);
+        };
+        return h;
+    }
+    void session_started(SessionPtr s) {
+        session = s;
+        transport->started(std::move(s));
+    }
+};
 
 }  // namespace xpmn::jingle

@@ -27,17 +27,12 @@ const Content* oob_content(const std::vector<Content>& contents) {
 
 }  // namespace
 
-struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
+struct OobSession::Link : ContentOwner<OobSession::Link> {
     Link(JingleManager& manager, Session::Role role, IbbStream::Options ibb)
-        : io(manager.io()),
-          manager(manager),
-          transport(std::make_shared<ContentTransport>(manager, role, ibb, "OOB session")),
-          timer(io) {}
+        : ContentOwner(manager, role, ibb, "OOB session"), io(manager.io()), manager(manager), timer(io) {}
 
     boost::asio::io_context& io;
     JingleManager& manager;
-    SessionPtr session;  // set right after it exists
-    std::shared_ptr<ContentTransport> transport;
     xtls::HandshakeParams params;
     xtls::CancelEstablish cancel_secure;
     std::shared_ptr<xtls::SecuredStream> stream;
@@ -47,16 +42,6 @@ struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
     std::function<void(OobLink)> on_link;  // responder
     std::function<void(const std::string&)> on_security_failure;
     bool stream_closed = false, transport_flushed = false;
-
-    bool ended() const { return !session || session->state() == Session::State::Ended; }
-
-    void wire_transport() { forward_events(*transport, weak_from_this()); }
-    Session::Handlers handlers() { return session_handlers(*transport, shared_from_this()); }
-
-    void session_started(SessionPtr s) {
-        session = s;
-        transport->started(std::move(s));
-    }
 
     void report(Result<OobLink> result) {
         if (auto d = std::exchange(done, {})) d(std::move(result));

@@ -39,15 +39,11 @@ Error error_for(const Reason& reason) {
 }
 
 // One xmlstream session: its Jingle session, its ContentTransport and, once up, the channel.
-struct Link : std::enable_shared_from_this<Link> {
+struct Link : ContentOwner<Link> {
     Link(JingleManager& manager, Session::Role role, IbbStream::Options ibb)
-        : io(manager.io()),
-          transport(std::make_shared<ContentTransport>(manager, role, ibb, "xmlstream session")),
-          timer(io) {}
+        : ContentOwner(manager, role, ibb, "xmlstream session"), io(manager.io()), timer(io) {}
 
     boost::asio::io_context& io;
-    SessionPtr session;  // set right after it exists
-    std::shared_ptr<ContentTransport> transport;
     std::shared_ptr<xtls::E2eChannel> channel;
     xtls::HandshakeParams params;
     xtls::StreamEnds ends;
@@ -57,16 +53,6 @@ struct Link : std::enable_shared_from_this<Link> {
     std::function<void(const std::string&)> on_security_failure;
     boost::asio::steady_timer timer;  // kPeerEndGrace
     bool channel_closed = false, stream_finished = false;
-
-    bool ended() const { return !session || session->state() == Session::State::Ended; }
-
-    void wire_transport() { forward_events(*transport, weak_from_this()); }
-    Session::Handlers handlers() { return session_handlers(*transport, shared_from_this()); }
-
-    void session_started(SessionPtr s) {
-        session = s;
-        transport->started(std::move(s));
-    }
 
     void report(Result<std::shared_ptr<xtls::E2eChannel>> result) {
         if (auto d = std::exchange(done, {})) d(std::move(result));
