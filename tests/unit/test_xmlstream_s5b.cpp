@@ -15,11 +15,7 @@
 
 using namespace xpmn;
 using namespace xpmn::jingle;
-using jingletest::FailingTransport;
-using jingletest::identity;
-using jingletest::kDevice;
-using jingletest::kPhone;
-using jingletest::kS5bNs;
+using namespace xpmn::jingletest;  // the fixture, its JIDs and certificates, FailingTransport
 
 namespace {
 
