@@ -6,9 +6,13 @@
 // one has answered.
 //
 //   browse JID ID START MAX  ->  US TYPE RETURNED TOTAL BYTES   (BYTES: the <container/> serialized)
-//   browse-e2e JID ID START MAX  the same over the device's end-to-end stream (XTLS over IBB; the
-//                            config's state_dir must be paired with the bridge; the first one opens it)
+//   browse-e2e JID ID START MAX  ->  the same + VIA: over the device's end-to-end stream (XTLS over S5B
+//                            as [transfer] allows, else IBB; the config's state_dir must be paired with
+//                            the bridge; the first one opens it and the OOB session), as `xpmn browse`:
+//                            a result over 16 KiB comes out of band (VIA `oob`, else `inline`)
 //   walk JID ROOT PAGE       ->  US TYPE ITEMS CONTAINERS       (every object below ROOT, paged by `returned`)
+//   walk-e2e JID ROOT PAGE   ->  the same over the end-to-end stream (and OOB results)
+//   paths JID                ->  0 result E2E OOB   (how each travels: s5b-direct, s5b-proxy, ibb; - if not open)
 //   ping JID                 ->  US TYPE
 //   echo JID SIZE            ->  US TYPE BYTES   (asks JID for the result it kept for SIZE; see below)
 //
@@ -28,6 +32,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 #include <vector>
@@ -36,6 +41,7 @@
 #include "common/state_dir.hpp"
 #include "config/config.hpp"
 #include "tools/xpmn/controller.hpp"
+#include "tools/xpmn/oob_result.hpp"
 #include "xmpp/core/namespaces.hpp"
 #include "xmpp/core/stanza.hpp"
 
@@ -95,23 +101,30 @@ private:
             long long start = -1, max = -1;
             if (!(in >> id >> start >> max) || start < 0 || max < 0) return answer("bad usage: browse JID ID START MAX");
             auto t0 = Clock::now();
-            return browse(jid, id, start, max, cmd == "browse-e2e", [this, t0, max](const client::IqResponse& r) {
+            bool e2e = cmd == "browse-e2e";
+            return browse(jid, id, start, max, e2e, [this, t0, max, e2e](Result<Answer> r) {
                 auto us = micros_since(t0);
-                const auto* c = r.payload();
-                if (!r.ok() || !c) return answer(std::to_string(us) + " " + type_of(r));
-                std::string text = c->to_string();
-                kept_[std::to_string(max)] = *c;
-                answer(std::to_string(us) + " result " + c->attr_or("returned", "?") + " " + c->attr_or("total", "?") +
-                       " " + std::to_string(text.size()));
+                if (!r) return answer(std::to_string(us) + " error:" + r.error().condition);
+                const auto& c = r->container;
+                std::string text = c.to_string();
+                if (!e2e) kept_[std::to_string(max)] = c;
+                answer(std::to_string(us) + " result " + c.attr_or("returned", "?") + " " + c.attr_or("total", "?") +
+                       " " + std::to_string(text.size()) + (e2e ? (r->oob ? " oob" : " inline") : ""));
             });
         }
-        if (cmd == "walk") {
+        if (cmd == "walk" || cmd == "walk-e2e") {
             std::string root;
             long long page = 0;
             if (!(in >> root >> page) || page <= 0) return answer("bad usage: walk JID ROOT PAGE");
             auto w = std::make_shared<Walk>();
-            w->jid = jid, w->page = page, w->current = root, w->t0 = Clock::now();
+            w->jid = jid, w->page = page, w->current = root, w->e2e = cmd == "walk-e2e", w->t0 = Clock::now();
             return walk(w);
+        }
+        if (cmd == "paths") {
+            auto device = Jid::parse(jid);
+            if (!device) return answer("bad not a JID");
+            std::string e2e = c_.links().channel_path(*device), oob = c_.links().oob_path(*device);
+            return answer("0 result " + (e2e.empty() ? "-" : e2e) + " " + (oob.empty() ? "-" : oob));
         }
         if (cmd == "ping" || cmd == "echo") {
             std::string size;
@@ -128,25 +141,51 @@ private:
                 answer(std::to_string(us) + " " + type_of(r) + tail);
             });
         }
-        answer("bad unknown command '" + cmd + "' (browse, browse-e2e, walk, ping, echo)");
+        answer("bad unknown command '" + cmd + "' (browse, browse-e2e, walk, walk-e2e, paths, ping, echo)");
     }
 
+    struct Answer {
+        xml::Element container;
+        bool oob = false;  // it came out of band
+    };
+    using AnswerHandler = std::function<void(Result<Answer>)>;
+
+    // Over c2s, or over the end-to-end stream as `xpmn browse` asks (the OOB
+    // session prepared once per device, before its first request).
     void browse(const std::string& jid, const std::string& id, long long start, long long max, bool e2e,
-                client::IqCallback callback) {
+                AnswerHandler done) {
         xml::Element b("browse", ns::media_server);
         b.set_attr("id", id);
         b.set_attr("start", std::to_string(start));
         b.set_attr("max", std::to_string(max));
         auto iq = stanza::iq("get", jid);
         iq.add_child(std::move(b));
-        if (!e2e) return c_.session().send_iq(std::move(iq), std::move(callback));
-        c_.channel_to(jid, [this, iq = std::move(iq), callback = std::move(callback)](
+        auto container = [](const client::IqResponse& r) -> Result<Answer> {
+            if (!r.ok()) return r.error();
+            if (!r.payload() || r.payload()->name() != "container") return Error{"no-container", "no <container/>"};
+            return Answer{*r.payload(), false};
+        };
+        if (!e2e) return c_.session().send_iq(std::move(iq), [done, container](const client::IqResponse& r) {
+            done(container(r));
+        });
+        auto device = Jid::parse(jid);
+        if (!device) return done(Error{"jid-malformed", jid});
+        c_.channel_to(jid, [this, device = *device, iq = std::move(iq), done, container](
                                Result<tools::ChannelPtr> channel) mutable {
-            if (!channel) {
-                xml::Element error = stanza::error_reply(iq, channel.error().condition, channel.error().text);
-                return callback(client::IqResponse{error, channel.error()});
-            }
-            (*channel)->router().send_iq(std::move(iq), c_.request_timeout(), std::move(callback));
+            if (!channel) return done(channel.error());
+            auto send = [this, device, iq = std::move(iq), done, container, channel = *channel]() mutable {
+                prepared_.insert(device);
+                channel->router().send_iq(std::move(iq), c_.request_timeout(), [this, device, done, container](
+                                                                                   const client::IqResponse& r) {
+                    if (!r.ok() || !r.payload() || !tools::is_oob_result(*r.payload())) return done(container(r));
+                    tools::read_oob_result(c_, device, *r.payload(), [done](Result<xml::Element> doc) {
+                        if (!doc) return done(doc.error());
+                        done(Answer{std::move(*doc), true});
+                    });
+                });
+            };
+            if (prepared_.count(device)) return send();
+            tools::prepare_oob(c_, device, std::move(send));
         });
     }
 
@@ -154,6 +193,7 @@ private:
         std::string jid, current;  // `current` is being paged from `start`
         long long page = 0, start = 0, items = 0, containers = 0;
         std::vector<std::string> todo;  // containers found, not yet listed
+        bool e2e = false;
         Clock::time_point t0;
     };
     // Depth first, as the Python walker: page each container by what each answer returned.
@@ -166,10 +206,9 @@ private:
             w->todo.pop_back();
             w->start = 0;
         }
-        browse(w->jid, w->current, w->start, w->page, false, [this, w](const client::IqResponse& r) {
-            const auto* c = r.payload();
-            if (!r.ok() || !c || c->name() != "container")
-                return answer(std::to_string(micros_since(w->t0)) + " " + (r.ok() ? "error:no-container" : type_of(r)));
+        browse(w->jid, w->current, w->start, w->page, w->e2e, [this, w](Result<Answer> r) {
+            if (!r) return answer(std::to_string(micros_since(w->t0)) + " error:" + r.error().condition);
+            const auto* c = &r->container;
             long long kids = 0;
             for (const auto* o : c->elements()) {
                 if (o->name() == "item") ++w->items, ++kids;
@@ -186,6 +225,7 @@ private:
     boost::asio::posix::stream_descriptor in_;
     boost::asio::streambuf buf_{max_line + 1};
     std::map<std::string, xml::Element> kept_;  // echo templates by MAX
+    std::set<Jid> prepared_;                    // devices whose OOB session was prepared
 };
 
 }  // namespace

@@ -43,6 +43,9 @@ META_NS = 'urn:xmpp:media:metadata:0'
 PASSWORD = 'bench-password'
 NAS_NAME = 'Bench NAS'
 WALK_PAGE = 1000  # children per request while walking (the bridge may deliver fewer: page by `returned`)
+# S5B for the end-to-end stream and the OOB session: a direct candidate on loopback, as direct UPnP is
+# (a proxy candidate would put Prosody back on the path).
+TRANSFER = {'interfaces': ['lo'], 'proxies': False}
 
 # rounds per measurement; one untimed warm-up pair precedes each
 FULL = {'files': 3000, 'browse': {10: 30, 100: 30, 1000: 10}, 'walk': 3, 'ping': 40, 'cli': 10}
@@ -186,6 +189,7 @@ class Bench:
         self.log = log
         self.samples = {}  # key -> {'a': [...], 'b': [...], ...}
         self.walk_page = WALK_PAGE
+        self.e2e_path = self.oob_path = '?'  # how the end-to-end stream and the OOB session travel
         self.load = os.getloadavg()[0]  # other work on the machine shifts both sides of each pair
 
     def setup(self, stack):
@@ -225,7 +229,7 @@ class Bench:
         self.prosody.start()
         # Logging at info: debug logging per stanza would be measured too.
         self.bridge = Bridge(self.workdir, xmpp_section(self.prosody, 'home', PASSWORD),
-                             bridge={'log_level': 'info'}, security={'require_e2e': False})
+                             bridge={'log_level': 'info'}, security={'require_e2e': False}, transfer=TRANSFER)
         stack.callback(self.bridge.kill)
         stack.callback(self.bridge.stop)
         self.bridge.start()
@@ -243,7 +247,7 @@ class Bench:
         self.xpmn_bin = XPMN_BIN
         self.xpmn_config = write_config(os.path.join(self.workdir, 'xpmn.toml'), {
             'xmpp': xmpp_section(self.prosody, 'home', PASSWORD),
-            'bridge': {'state_dir': os.path.join(self.workdir, 'xpmn-state')}})
+            'bridge': {'state_dir': os.path.join(self.workdir, 'xpmn-state')}, 'transfer': TRANSFER})
         self.pair_with_bridge()
         client_bin = os.path.join(BUILD, 'bench', 'xpmn-bench-client')
         self.native = NativeClient(client_bin, self.xpmn_config, 'bench-native', self.workdir)
@@ -253,7 +257,7 @@ class Bench:
 
     def pair_with_bridge(self):
         """Pairs the measuring clients' state dir with the bridge (the PIN `xpmn-bridge pair`
-        prints), so that they can also browse over the end-to-end stream (XTLS over IBB)."""
+        prints), so that they can also browse over the end-to-end stream (XTLS over S5B)."""
         from xpmntest.bridge import BRIDGE_BIN
         r = subprocess.run([BRIDGE_BIN, '--config', self.bridge.config, 'pair'], stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=30)
@@ -296,14 +300,16 @@ class Bench:
         (a, (a_n, _, nbytes)), a_cpu = self.with_cpu(
             lambda: self.native.cmd('browse', self.device, self.many, start, size))
         b, b_n = direct_browse(self.cd, self.many, start, size)
-        (e, (e_n, _, _)), e_cpu = self.with_cpu(
+        (e, (e_n, _, _, e_via)), e_cpu = self.with_cpu(
             lambda: self.native.cmd('browse-e2e', self.device, self.many, start, size))
         if int(e_n) != int(a_n):
             raise BenchError('browse %d: %s items over c2s, %s over the end-to-end stream' % (size, a_n, e_n))
-        if not record:  # warm-up (also opens the end-to-end stream): the echo client keeps a result
+        if not record:  # warm-up (also opens the end-to-end stream and the OOB session): the echo client keeps a result
             self.native_echo.cmd('browse', self.device, self.many, start, size)
             self.on_loop(bridge_browse(self.client.xmpp, self.device, self.many, start, size), 'browse via slixmpp')
+            _, (self.e2e_path, self.oob_path) = self.native.cmd('paths', self.device)
             return
+        self.add(('via', size), oob=e_via == 'oob')
         (c, _), c_cpu = self.with_cpu(lambda: self.native.cmd('echo', self.native_echo.full_jid, size))
         slix, _, _ = self.on_loop(bridge_browse(self.client.xmpp, self.device, self.many, start, size),
                                   'browse via slixmpp')
@@ -318,8 +324,12 @@ class Bench:
         if (a_items, a_cont) != (b_items, b_cont):
             raise BenchError('the walks differ: bridge %d items / %d containers, direct %d / %d' % (
                 a_items, a_cont, b_items, b_cont))
+        e, (e_items, e_cont) = self.native.cmd('walk-e2e', self.device, self.walk_root, WALK_PAGE)
+        if (int(e_items), int(e_cont)) != (b_items, b_cont):
+            raise BenchError('the walks differ: end-to-end %s items / %s containers, direct %d / %d' % (
+                e_items, e_cont, b_items, b_cont))
         if record:
-            self.add(('walk', None), a=a_items / a, b=b_items / b, items=a_items)
+            self.add(('walk', None), a=a_items / a, b=b_items / b, e=b_items / e, items=a_items)
 
     def ping_pair(self, record):
         """A ping to the device 100 ms after the previous answer, one 2 ms after, one to the server 2 ms after."""

@@ -43,9 +43,12 @@ OobEndpoint::OobEndpoint(Context context) : context_(std::move(context)) {
             auto self = alive.lock();
             return self && (*self)->responder_->setting_up(peer);
         });
-    responder_->transport = [alive = std::weak_ptr<OobEndpoint*>(alive_)](
-                                const jingle::TransportContext& ctx,
-                                const xml::Element& offer) -> Result<jingle::TransportPtr> {
+    responder_->transport = s5b_answer();
+}
+
+jingle::AnswerTransport OobEndpoint::s5b_answer() {
+    return [alive = std::weak_ptr<OobEndpoint*>(alive_)](const jingle::TransportContext& ctx,
+                                                        const xml::Element& offer) -> Result<jingle::TransportPtr> {
         auto self = alive.lock();
         if (!self) return Error{"service-unavailable", "the device is going away"};
         (*self)->discover_proxies();

@@ -3,7 +3,8 @@
 // store knows for their account (x509 only), over S5B — direct candidates on
 // the [transfer] interfaces' addresses, assisted ones through the home
 // router's port mapping ([transfer] port_mapping) and the server's SOCKS5 proxies — or
-// IBB after a transport-replace. Each secured stream gets an OobMux, which
+// IBB after a transport-replace (the device's end-to-end streams answer
+// S5B the same way: s5b_answer()). Each secured stream gets an OobMux, which
 // is registered in the device's OobLinks for the profiles to send on, and
 // removed again when the session ends.
 #pragma once
@@ -50,6 +51,9 @@ public:
     // Asks the server for its SOCKS5 proxies (once; the c2s session must be
     // online). A session that comes before the answer offers none of them.
     void discover_proxies();
+    // How this device answers S5B offers ([transfer]: its direct, assisted
+    // and proxy candidates): for its OOB sessions, and its end-to-end streams.
+    jingle::AnswerTransport s5b_answer();
 
 private:
     struct Active {

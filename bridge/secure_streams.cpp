@@ -92,10 +92,14 @@ void SecureStreams::attach_c2s(const std::shared_ptr<Device>& device, const Chan
         });
     if (pairing)
         answer_subscriptions(channel);
-    else
+    else {
         endpoint->oob = std::make_unique<OobEndpoint>(OobEndpoint::Context{
             *endpoint->jingle, device, context_.identity, context_.fingerprint, context_.trust, context_.transfer,
             context_.home.domain(), context_.map_port});
+        // The end-to-end stream may run on S5B too (§3.1), answered as the
+        // OOB sessions are; pairing streams stay IBB.
+        endpoint->responder->transport = endpoint->oob->s5b_answer();
+    }
 
     const client::PeerChannel* key = channel.get();
     endpoints_[key] = std::move(endpoint);

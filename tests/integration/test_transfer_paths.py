@@ -209,15 +209,16 @@ class AssistedPath(PathCase, unittest.TestCase):
         finally:
             stop.set()
             watcher.join(5)
-        # One mapping per OOB session: `xpmn search` (which opens one before
-        # it asks) and `xpmn get` each had theirs, of the listener's port.
+        # One mapping per S5B Jingle session: `xpmn search` and `xpmn get`
+        # each had an end-to-end stream and an OOB session (search opens one
+        # before it asks), each mapping its listener's port.
         self.assertTrue(seen, 'no port mapping seen on the router during the transfer\n' + self.igd.diagnostics())
         for m in seen:
             self.assertEqual((m['protocol'], m['internal_client'], m['description']),
                              ('TCP', self.topo.bridge_ip, 'xpmn-bridge S5B'), seen)
             self.assertEqual(m['external_port'], m['internal_port'], seen)
             self.assertGreater(m['expires'], 0, seen)  # a lease as a safety net
-        self.assertLessEqual(len(seen), 2, seen)
+        self.assertLessEqual(len(seen), 4, seen)
         # xpmn has exited: its OOB session ended, so did the bridge's mapping.
         self.assertEqual(self.mappings_gone(), ([], []), self.igd.diagnostics())
 

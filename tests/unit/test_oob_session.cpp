@@ -7,99 +7,36 @@
 
 #include <boost/asio/post.hpp>
 
-#include "jingle_test_server.hpp"
+#include "tests/unit/failing_transport.hpp"
+#include "tests/unit/jingle_pair.hpp"
 #include "tests/unit/oob_test_stream.hpp"
-#include "tests/unit/tls_test_certs.hpp"
 #include "xmpp/jingle/ibb_transport.hpp"
 #include "xmpp/jingle/oob_session.hpp"
 
 using namespace xpmn;
 using namespace xpmn::jingle;
+using jingletest::FailingTransport;
+using jingletest::identity;
+using jingletest::kDevice;
+using jingletest::kPhone;
+using jingletest::kS5bNs;
 
 namespace {
 
-constexpr const char* kPhone = "home@example.org/phone";
-constexpr const char* kDevice = "home@example.org/upnp-3fa2c1d0";
-constexpr const char* kS5bNs = "urn:xmpp:jingle:transports:s5b:1";
-
-tls::Identity identity(const test_tls::SelfSigned& s) { return {s.cert, s.key}; }
-
-// A primary transport that cannot connect (S5B when no candidate works); it
-// sends one transport-info when connecting and records the peer's.
-struct FailingTransport : Transport {
-    TransportContext ctx;
-    bool hangs = false;  // connect() never completes
-    bool holds = false;  // ... and keeps its handler, as a real transport does until it connects
-    ConnectHandler held;
-    bool defers = false;  // prepare() waits until the test calls `ready`
-    std::function<void()> ready;
-    std::vector<xml::Element> infos;
-    bool cancelled = false;
-    explicit FailingTransport(TransportContext c) : ctx(std::move(c)) {}
-    xml::Element element() const override {
-        xml::Element t("transport", kS5bNs);
-        t.set_attr("sid", "s5b-sid");
-        return t;
-    }
-    Result<void> accepted(const xml::Element& answer) override {
-        if (answer.ns() != kS5bNs) return Error{"bad-request", "not s5b"};
-        return {};
-    }
-    Result<void> info(const xml::Element& e) override {
-        infos.push_back(e);
-        return {};
-    }
-    void connect(ConnectHandler done) override {
-        xml::Element t = element();
-        t.add("candidate-error");
-        ctx.send_info(std::move(t));
-        if (holds) held = std::move(done);
-        if (hangs || holds) return;
-        boost::asio::post(ctx.manager.io(), [done] { done(Error{kTransportFailed, "no candidate worked"}); });
-    }
-    void prepare(std::function<void()> r) override {
-        if (!defers) return r();
-        ready = std::move(r);
-    }
-    void cancel() override {
-        cancelled = true;
-        held = nullptr;
-    }
-};
-
-struct OobTest : ::testing::Test {
-    boost::asio::io_context io;
-    jingletest::MemoryServer server{io};
-    client::StanzaRouter& rphone = server.connect(kPhone);
-    client::StanzaRouter& rdevice = server.connect(kDevice);
-    JingleManager phone{io, rphone, Jid::must_parse(kPhone)};
-    JingleManager device{io, rdevice, Jid::must_parse(kDevice)};
-    test_tls::SelfSigned phone_cert = test_tls::make_self_signed("phone");
-    test_tls::SelfSigned device_cert = test_tls::make_self_signed("bridge");
+struct OobTest : jingletest::PhoneAndDevice {
     std::set<std::string> device_trusts{phone_cert.sha256};
     bool device_tls_trusts = true;  // the trust check inside TLS (the policy may say otherwise)
     std::vector<std::string> security_failures;
     std::vector<OobLink> device_links;
-    std::vector<Jingle> terminates;  // session-terminates on the wire
-    std::vector<std::string> sets;   // Jingle actions and IBB "open"/"data"/"close", in wire order
     std::unique_ptr<OobResponder> responder;
     std::vector<std::shared_ptr<FailingTransport>> fakes;  // made by either side
     std::optional<OobLink> phone_link;
     std::optional<Error> phone_error;
     int phone_calls = 0;
-    std::string phone_sid;  // of the last session-initiate
     bool defer_prepare = false;  // the fakes made from now on wait in prepare()
 
     OobTest() {
-        server.tap = [this](const xml::Element& e) {
-            if (const auto* j = e.child("jingle", kNs); j && j->attr_or("action") == "session-initiate")
-                phone_sid = j->attr_or("sid");
-            if (e.attr_or("type") == "set" && e.first_element())
-                sets.push_back(e.first_element()->ns() == kNs ? e.first_element()->attr_or("action")
-                                                              : e.first_element()->name());
-            if (const auto* j = e.child("jingle", kNs); j && j->attr_or("action") == "session-terminate")
-                terminates.push_back(*parse_jingle(*j));
-        };
+        record_the_wire();
         responder = std::make_unique<OobResponder>(
             device, xtls::Security{device_cert.sha256, {}},
             [this](const client::Peer& peer, const xtls::Security& offer) { return policy(peer, offer); },
@@ -153,8 +90,8 @@ struct OobTest : ::testing::Test {
         run();
     }
     SessionPtr phone_session() {
-        if (phone_sid.empty()) return nullptr;
-        return phone.find(Jid::must_parse(kDevice), phone_sid);
+        if (!initiate) return nullptr;
+        return phone.find(Jid::must_parse(kDevice), initiate->sid);
     }
     void run() {
         io.restart();

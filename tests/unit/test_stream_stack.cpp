@@ -57,6 +57,32 @@ TEST(StreamStack, StanzasBothWaysThroughTls) {
     EXPECT_EQ(server.closed[0], "");
 }
 
+// An end-to-end stream through an S5B proxy (Prosody's proxy65 keeps the
+// tail of a burst): each answer, however small, reaches the peer at once,
+// and so does a big one's end — XmlStream pushes what it wrote through.
+TEST(StreamStack, WhatAStreamWritesLastPassesARelayThatHoldsTheTail) {
+    TlsPair p;
+    p.run();
+    ASSERT_EQ(p.server.tls->protocol_version(), "TLSv1.3");
+    p.server_tap->hold_tail = 8191;
+    XmlEnd client, server;
+    p.open_xml(client, server);
+    server.xml->send(message("small"));
+    p.run();
+    ASSERT_EQ(client.got.size(), 1u);
+    EXPECT_EQ(client.got[0].child_text("body", ns::client), "small");
+    server.xml->send(message(pattern(100 * 1024)));
+    server.xml->send(message("after the big one"));
+    p.run();
+    ASSERT_EQ(client.got.size(), 3u);
+    EXPECT_EQ(client.got[1].child_text("body", ns::client), pattern(100 * 1024));
+    EXPECT_EQ(client.got[2].child_text("body", ns::client), "after the big one");
+    client.xml->send(message("answer"));  // the other way is untouched
+    p.run();
+    ASSERT_EQ(server.got.size(), 1u);
+    EXPECT_TRUE(client.closed.empty());
+}
+
 TEST(StreamStack, TheParsersLimitsHoldInsideTls) {
     TlsPair p;
     XmlEnd client, server;

@@ -4,39 +4,25 @@
 // refused by the policy, TLS failures, and clean closes both ways.
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
-
-#include "jingle_test_server.hpp"
-#include "tests/unit/tls_test_certs.hpp"
+#include "tests/unit/jingle_pair.hpp"
 #include "xmpp/core/namespaces.hpp"
 #include "xmpp/core/stanza.hpp"
 #include "xmpp/jingle/xmlstream_session.hpp"
 
 using namespace xpmn;
 using namespace xpmn::jingle;
+using jingletest::identity;
+using jingletest::kDevice;
+using jingletest::kPhone;
 
 namespace {
 
-constexpr const char* kPhone = "home@example.org/phone";
-constexpr const char* kDevice = "home@example.org/upnp-3fa2c1d0";
 constexpr const char* kPin = "493817";
 
-tls::Identity identity(const test_tls::SelfSigned& s) { return {s.cert, s.key}; }
-
-struct XmlStreamTest : ::testing::Test {
-    boost::asio::io_context io;
-    jingletest::MemoryServer server{io};
-    client::StanzaRouter& rphone = server.connect(kPhone);
-    client::StanzaRouter& rdevice = server.connect(kDevice);
-    JingleManager phone{io, rphone, Jid::must_parse(kPhone)};
-    JingleManager device{io, rdevice, Jid::must_parse(kDevice)};
-    test_tls::SelfSigned phone_cert = test_tls::make_self_signed("phone");
-    test_tls::SelfSigned device_cert = test_tls::make_self_signed("bridge");
+struct XmlStreamTest : jingletest::PhoneAndDevice {
     std::set<std::string> device_trusts{phone_cert.sha256};
     std::vector<std::string> security_failures;
     std::vector<std::shared_ptr<xtls::E2eChannel>> device_channels;
-    std::vector<Jingle> terminates;  // session-terminates on the wire
-    std::vector<std::string> sets;   // "data", "close" (IBB) and Jingle actions, in wire order
     std::unique_ptr<XmlStreamResponder> responder;
     // The phone's outcome.
     std::shared_ptr<xtls::E2eChannel> phone_channel;
@@ -44,13 +30,7 @@ struct XmlStreamTest : ::testing::Test {
     int phone_calls = 0;
 
     XmlStreamTest() {
-        server.tap = [this](const xml::Element& e) {
-            if (e.attr_or("type") == "set" && e.first_element())
-                sets.push_back(e.first_element()->ns() == kNs ? e.first_element()->attr_or("action")
-                                                              : e.first_element()->name());
-            if (const auto* j = e.child("jingle", kNs); j && j->attr_or("action") == "session-terminate")
-                terminates.push_back(*parse_jingle(*j));
-        };
+        record_the_wire();
         responder = std::make_unique<XmlStreamResponder>(
             device, xtls::Security{device_cert.sha256, {}},
             [this](const client::Peer& peer, const xtls::Security& offer) { return policy(peer, offer); },

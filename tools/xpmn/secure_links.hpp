@@ -1,7 +1,9 @@
 // The controller's end-to-end streams (wire profile §3, §4.1): this
 // installation's certificate and trust store in its state directory, one
 // Jingle endpoint on the c2s session, and one XTLS stream per device,
-// opened on first use and reused for every request of the invocation.
+// opened on first use and reused for every request of the invocation; it
+// runs on S5B when [transfer] gives candidates (IBB when S5B fails or the
+// device takes only IBB).
 // `pair` is the SRP stream to BARE/bridge with the PIN and the pubkey
 // exchange that makes both sides trust each other.
 //
@@ -64,10 +66,15 @@ public:
     // account; security-error when the device refuses (not trusted there,
     // or its certificate is not the paired one).
     void channel(const Jid& device, ChannelCallback done);
+    // How the open stream to `device` travels: "s5b-direct", "s5b-assisted",
+    // "s5b-proxy" or "ibb"; empty when none is open.
+    std::string channel_path(const Jid& device) const;
     // The OOB session with `device` (full JID), opened now if needed (same
     // errors as channel(), plus the transport's). `transfer` says where
     // direct candidates listen and whether the server's proxies are offered.
     void oob(const Jid& device, OobCallback done);
+    // OobPeer::path of the open OOB session with `device`; empty when none is open.
+    std::string oob_path(const Jid& device) const;
     void set_transfer(config::TransferSection transfer) { transfer_ = std::move(transfer); }
     // Tells `device` to stop sending OOB id `id` (wire profile §6.2 abort),
     // on its end-to-end stream; failures are only logged.
@@ -99,6 +106,7 @@ private:
     xtls::TrustStore trust_;
     std::unique_ptr<jingle::JingleManager> jingle_;
     std::map<Jid, ChannelPtr> open_;
+    std::map<Jid, std::string> open_paths_;  // channel_path()
     std::vector<ChannelPtr> pairing_;  // kept until the end: their close flushes
     std::map<Jid, std::vector<ChannelCallback>> opening_;
     config::TransferSection transfer_;
@@ -107,6 +115,9 @@ private:
     std::map<Jid, std::vector<OobCallback>> oob_opening_;
     std::shared_ptr<boost::asio::steady_timer> flush_timer_;
 
+    // Calls `then` with the server's SOCKS5 proxies (none when [transfer] proxies is off).
+    void with_proxies(std::function<void(const std::vector<jingle::S5bStreamhost>&)> then);
+    void open_channel(const Jid& device, const std::vector<jingle::S5bStreamhost>& proxies, bool s5b);
     void open_oob(const Jid& device, const std::vector<jingle::S5bStreamhost>& proxies);
     void oob_opened(const Jid& device, Result<OobPtr> r);
 };

@@ -4,12 +4,11 @@
 
 #include <boost/asio/post.hpp>
 
+#include "tools/xpmn/s5b_offer.hpp"
 #include "tools/xpmn/secure_links.hpp"
 #include "xmpp/core/stanza.hpp"
 #include "xmpp/jingle/oob_session.hpp"
-#include "xmpp/jingle/s5b_addresses.hpp"
 #include "xmpp/jingle/s5b_proxies.hpp"
-#include "xmpp/jingle/s5b_transport.hpp"
 #include "xmpp/oob/oob_mux.hpp"
 
 namespace xpmn::tools {
@@ -18,38 +17,6 @@ namespace {
 
 // How long the abort IQ may wait for its answer; nothing waits on it.
 constexpr std::chrono::seconds kAbortTimeout{15};
-
-// The S5B transport as the OOB session sees it, noting which candidate
-// carried the stream once it connected: when it never does, the session
-// fell back to IBB and the path stays "ibb".
-class PathRecorder : public jingle::Transport {
-public:
-    PathRecorder(std::shared_ptr<jingle::S5bTransport> s5b, std::shared_ptr<std::string> path)
-        : s5b_(std::move(s5b)), path_(std::move(path)) {}
-    void prepare(std::function<void()> ready) override { s5b_->prepare(std::move(ready)); }
-    xml::Element element() const override { return s5b_->element(); }
-    Result<void> accepted(const xml::Element& answer) override { return s5b_->accepted(answer); }
-    Result<void> info(const xml::Element& transport) override { return s5b_->info(transport); }
-    void connect(ConnectHandler done) override {
-        s5b_->connect([s5b = std::weak_ptr<jingle::S5bTransport>(s5b_), path = path_,
-                       done = std::move(done)](Result<net::ByteStreamPtr> r) {
-            auto t = s5b.lock();
-            if (r && t && t->chosen()) {
-                switch (t->chosen()->type) {
-                    case jingle::S5bType::Proxy: *path = "s5b-proxy"; break;
-                    case jingle::S5bType::Assisted: *path = "s5b-assisted"; break;
-                    default: *path = "s5b-direct"; break;
-                }
-            }
-            done(std::move(r));
-        });
-    }
-    void cancel() override { s5b_->cancel(); }
-
-private:
-    std::shared_ptr<jingle::S5bTransport> s5b_;
-    std::shared_ptr<std::string> path_;
-};
 
 }  // namespace
 
@@ -63,20 +30,17 @@ void SecureLinks::oob(const Jid& device, OobCallback done) {
     auto& waiting = oob_opening_[device];
     waiting.push_back(std::move(done));
     if (waiting.size() > 1) return;  // already opening: share the session
-    if (!transfer_.proxies) return open_oob(device, {});
+    with_proxies([this, device](const std::vector<jingle::S5bStreamhost>& found) { open_oob(device, found); });
+}
+
+void SecureLinks::with_proxies(std::function<void(const std::vector<jingle::S5bStreamhost>&)> then) {
+    if (!transfer_.proxies) return then({});
     if (!proxies_) proxies_ = jingle::S5bProxies::create(io_, session_->router(), account_.domain());
-    proxies_->get([this, device](const std::vector<jingle::S5bStreamhost>& found) { open_oob(device, found); });
+    proxies_->get(std::move(then));
 }
 
 void SecureLinks::open_oob(const Jid& device, const std::vector<jingle::S5bStreamhost>& proxies) {
-    jingle::S5bOptions options;
-    if (auto addresses = jingle::local_addresses(transfer_.interfaces))
-        options.addresses = std::move(addresses).value();
-    else
-        spdlog::warn("transfer: no direct S5B candidates: {}", addresses.error().text);
-    options.proxies = proxies;
     auto path = std::make_shared<std::string>("ibb");
-
     jingle::OpenOob request;
     request.peer = device;
     request.offer = xtls::Security{identity_.fingerprint, {xtls::Method::X509}};
@@ -84,15 +48,7 @@ void SecureLinks::open_oob(const Jid& device, const std::vector<jingle::S5bStrea
     Jid bare = device.bare();
     request.params.trusted = [this, bare](const std::string& fp) { return trust_.trusts(fp, bare); };
     request.ibb.block_size = jingle::IbbStream::kMaxBlockSize;
-    request.transport = [options, path](const jingle::TransportContext& ctx) -> jingle::TransportPtr {
-        auto s5b = jingle::S5bTransport::offer(ctx.manager, ctx.peer, options);
-        if (!s5b) {
-            spdlog::warn("transfer: no S5B offer ({}), in-band only", s5b.error().text);
-            return nullptr;
-        }
-        (*s5b)->set_info_sender(ctx.send_info);
-        return std::make_shared<PathRecorder>(*s5b, path);
-    };
+    request.transport = s5b_offer(transfer_, proxies, path);
     jingle::open_oob(jingle(), std::move(request), [this, device, path](Result<jingle::OobLink> r) {
         if (!r) {
             auto e = r.error();
@@ -113,6 +69,11 @@ void SecureLinks::open_oob(const Jid& device, const std::vector<jingle::S5bStrea
         spdlog::info("out-of-band session with {} up ({})", device.str(), peer->path);
         oob_opened(device, peer);
     });
+}
+
+std::string SecureLinks::oob_path(const Jid& device) const {
+    auto it = oob_open_.find(device);
+    return it == oob_open_.end() ? std::string() : it->second->path;
 }
 
 void SecureLinks::oob_opened(const Jid& device, Result<OobPtr> r) {

@@ -1,8 +1,6 @@
 // The OOB application (see oob_session.hpp): one Link per session holds the
-// Jingle session, the transport (primary, then maybe IBB), the TLS attempt
-// and, once up, the secured stream; every end funnels through it. One file
-// (418 lines) on purpose: initiator and responder share the Link's state
-// machine, and splitting it would put one state machine in two places.
+// Jingle session, its ContentTransport (primary, then maybe IBB), the TLS
+// attempt and, once up, the secured stream; every end funnels through it.
 #include "xmpp/jingle/oob_session.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -10,8 +8,6 @@
 
 #include <algorithm>
 #include <optional>
-
-#include "xmpp/jingle/ibb_transport.hpp"
 
 namespace xpmn::jingle {
 
@@ -29,84 +25,23 @@ const Content* oob_content(const std::vector<Content>& contents) {
     return nullptr;
 }
 
-bool is_ibb(const xml::Element& transport) { return transport.ns() == kIbbTransportNs; }
-
 }  // namespace
 
-struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
-    Link(JingleManager& manager, Session::Role role) : io(manager.io()), manager(manager), role(role), timer(io) {}
-    // Gone without the session ending through us (the endpoint went away):
-    // nothing may keep trying to connect for a link nobody holds.
-    ~Link() {
-        if (transport) transport->cancel();
-    }
+struct OobSession::Link : ContentOwner<OobSession::Link> {
+    Link(JingleManager& manager, Session::Role role, IbbStream::Options ibb)
+        : ContentOwner(manager, role, ibb, "OOB session"), io(manager.io()), manager(manager), timer(io) {}
 
     boost::asio::io_context& io;
     JingleManager& manager;
-    Session::Role role;
-    SessionPtr session;  // set right after it exists
-    Content content;     // creator and name, for transport-info/-replace
-    TransportPtr transport;
-    bool on_ibb = false;        // the transport is IBB (the primary, or after the fallback)
-    bool primary_failed = false;
-    IbbStream::Options ibb_options;
-    IbbStreamPtr ibb_stream;    // when the connected transport is IBB: its flush ends the session
     xtls::HandshakeParams params;
     xtls::CancelEstablish cancel_secure;
     std::shared_ptr<xtls::SecuredStream> stream;
     std::optional<client::Peer> proven;  // once secured: the peer as TLS proved it
-    boost::asio::steady_timer timer;      // responder: waiting for transport-replace; both: kPeerEndGrace
-    std::chrono::milliseconds replace_wait{15000};
-    std::vector<xml::Element> early_info;  // transport-info sent before the session existed
+    boost::asio::steady_timer timer;      // kPeerEndGrace
     OobHandler done;                       // initiator: once
     std::function<void(OobLink)> on_link;  // responder
     std::function<void(const std::string&)> on_security_failure;
     bool stream_closed = false, transport_flushed = false;
-
-    bool ended() const { return !session || session->state() == Session::State::Ended; }
-
-    Session::Handlers handlers() {
-        std::weak_ptr<Link> w = weak_from_this();
-        Session::Handlers h;
-        h.on_transport_info = [w](const Jingle& j) {
-            if (auto self = w.lock()) self->transport_info(j);
-        };
-        h.on_ended = [self = shared_from_this()](const Reason& r, bool by_peer) { self->session_ended(r, by_peer); };
-        return h;
-    }
-
-    TransportContext context() {
-        return TransportContext{manager, session ? session->peer().jid : Jid{},
-                                [w = weak_from_this()](xml::Element t) {
-                                    if (auto self = w.lock()) self->send_info(std::move(t));
-                                }};
-    }
-
-    void send_action(Action action, xml::Element transport, client::IqCallback reply = {}) {
-        Jingle j;
-        j.action = action;
-        Content c;
-        c.creator = content.creator;
-        c.name = content.name;
-        c.transport = std::move(transport);
-        j.contents.push_back(std::move(c));
-        session->send(std::move(j), std::move(reply));
-    }
-    void send_info(xml::Element transport) {
-        if (!session) return early_info.push_back(std::move(transport));
-        send_action(Action::TransportInfo, std::move(transport));
-    }
-    void session_started(SessionPtr s) {
-        session = std::move(s);
-        for (auto& t : std::exchange(early_info, {})) send_info(std::move(t));
-    }
-
-    void transport_info(const Jingle& j) {
-        const Content* c = oob_content(j.contents) ? oob_content(j.contents) : (j.contents.empty() ? nullptr : &j.contents[0]);
-        if (!c || !c->transport || !transport) return;
-        if (auto ok = transport->info(*c->transport); !ok)
-            spdlog::info("OOB session {}: transport-info not taken: {}", session->sid(), ok.error().describe());
-    }
 
     void report(Result<OobLink> result) {
         if (auto d = std::exchange(done, {})) d(std::move(result));
@@ -123,80 +58,11 @@ struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
         fail(Reason{condition, text, {}}, Error{condition, std::move(text)});
     }
 
-    void connect() {
-        // Weak both: the transport keeps this handler until it connects, so a
-        // strong reference would make a cycle that outlives an endpoint torn
-        // down mid-connect (a controller that exits on a timeout).
-        transport->connect([w = weak_from_this(), t = std::weak_ptr<Transport>(transport)](Result<net::ByteStreamPtr> r) {
-            auto self = w.lock();
-            if (!self || self->ended() || self->transport != t.lock()) return;
-            if (!r) return self->connect_failed(r.error());
-            self->ibb_stream = std::dynamic_pointer_cast<IbbStream>(*r);
-            if (self->ibb_stream)
-                self->ibb_stream->set_finished_handler([w] {
-                    if (auto s = w.lock()) s->flushed();
-                });
-            self->cancel_secure = xtls::secure_stream(self->io, *r, self->params,
-                                                      [w](Result<std::shared_ptr<xtls::SecuredStream>> s) {
-                                                          if (auto link = w.lock()) link->secured(std::move(s));
-                                                      });
-        });
-    }
-
-    // XEP-0260 §2.4: the initiator replaces a failed primary with IBB; the
-    // responder waits for that transport-replace.
-    void connect_failed(const Error& error) {
-        if (on_ibb || primary_failed) return fail(Reason{kTransportFailed, error.text, {}}, error);
-        primary_failed = true;
-        spdlog::info("OOB session {}: the primary transport failed ({}), {}", session->sid(), error.describe(),
-                     role == Session::Role::Responder ? "waiting for the IBB fallback" : "falling back to IBB");
-        if (role == Session::Role::Responder) {
-            timer.expires_after(replace_wait);
-            timer.async_wait([w = weak_from_this()](const boost::system::error_code& ec) {
-                if (auto self = w.lock(); self && !ec && !self->on_ibb)
-                    self->fail(kTransportFailed, "the primary transport failed and no IBB fallback came");
-            });
-            return;
-        }
-        transport->cancel();
-        auto ibb = IbbTransport::offer(manager.ibb(), session->peer().jid, ibb_options);
-        transport = ibb;
-        send_action(Action::TransportReplace, ibb->element(), [w = weak_from_this()](const client::IqResponse& r) {
-            if (auto self = w.lock(); self && !r.ok())
-                self->fail(kTransportFailed, "the transport-replace to IBB was refused: " + r.failure->describe());
-        });
-    }
-
-    // Initiator: the answer to our transport-replace.
-    void replace_answered(const Jingle& j) {
-        const Content* c = j.contents.empty() ? nullptr : &j.contents[0];
-        if (j.action != Action::TransportAccept || !c || !c->transport)
-            return fail(kTransportFailed, "the responder rejected the IBB fallback");
-        if (auto ok = transport->accepted(*c->transport); !ok) return fail(kTransportFailed, ok.error().text);
-        on_ibb = true;
-        connect();
-    }
-
-    // Responder: the initiator's transport-replace; only IBB, only once.
-    void replace_requested(const Jingle& j) {
-        const Content* c = j.contents.empty() ? nullptr : &j.contents[0];
-        auto reject = [&](const std::string& why) {
-            spdlog::info("OOB session {}: transport-replace rejected: {}", session->sid(), why);
-            Jingle r;
-            r.action = Action::TransportReject;
-            r.contents = j.contents;
-            session->send(std::move(r));
-        };
-        if (!c || !c->transport || !is_ibb(*c->transport)) return reject("only a fallback to IBB is taken");
-        if (on_ibb || stream || cancel_secure) return reject("the transport is already connected or IBB");
-        auto ibb = IbbTransport::answer(manager.ibb(), session->peer().jid, *c->transport, ibb_options);
-        if (!ibb) return reject(ibb.error().text);
-        timer.cancel();
-        transport->cancel();
-        transport = *ibb;
-        on_ibb = true;
-        send_action(Action::TransportAccept, (*ibb)->element());
-        connect();
+    void connected(net::ByteStreamPtr s) {
+        cancel_secure = xtls::secure_stream(io, std::move(s), params,
+                                            [w = weak_from_this()](Result<std::shared_ptr<xtls::SecuredStream>> r) {
+                                                if (auto link = w.lock()) link->secured(std::move(r));
+                                            });
     }
 
     void secured(Result<std::shared_ptr<xtls::SecuredStream>> r) {
@@ -231,8 +97,8 @@ struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
             return session->terminate(Reason{aborted ? "cancel" : kTransportFailed, aborted ? "" : reason, {}});
         }
         stream_closed = true;
-        if (transport_flushed || !ibb_stream || ibb_stream->closed_by_peer())
-            session->terminate(Reason{"success", {}, {}});
+        const auto& ibb = transport->ibb_stream();
+        if (transport_flushed || !ibb || ibb->closed_by_peer()) session->terminate(Reason{"success", {}, {}});
     }
     void flushed() {
         transport_flushed = true;
@@ -256,8 +122,7 @@ struct OobSession::Link : std::enable_shared_from_this<OobSession::Link> {
             return;
         }
         if (auto cancel = std::exchange(cancel_secure, {})) cancel();
-        if (transport) transport->cancel();
-        if (ibb_stream && !stream) ibb_stream->abort();
+        transport->cancel(stream != nullptr);
     }
 
     void close() {
@@ -272,18 +137,14 @@ const client::Peer& OobSession::peer() const { return *link_->proven; }
 const std::string& OobSession::sid() const { return link_->session->sid(); }
 
 CancelOob open_oob(JingleManager& manager, OpenOob request, OobHandler done) {
-    auto link = std::make_shared<OobSession::Link>(manager, Session::Role::Initiator);
+    auto link = std::make_shared<OobSession::Link>(manager, Session::Role::Initiator, request.ibb);
     link->params = std::move(request.params);
     link->params.role = xtls::Role::Initiator;
     link->params.method = xtls::Method::X509;
-    link->ibb_options = request.ibb;
     link->done = std::move(done);
-    link->content.name = kContentName;
-    TransportContext ctx = link->context();
-    ctx.peer = request.peer;
-    if (request.transport) link->transport = request.transport(ctx);
-    if (!link->transport) link->transport = IbbTransport::offer(manager.ibb(), request.peer, request.ibb);
-    link->on_ibb = is_ibb(link->transport->element());
+    link->wire_transport();
+    link->transport->set_content(Creator::Initiator, kContentName);
+    link->transport->offer(request.peer, request.transport);
 
     // The offer goes out once the transport has gathered its candidates;
     // until then only this callback holds the link (the transport drops it
@@ -291,7 +152,8 @@ CancelOob open_oob(JingleManager& manager, OpenOob request, OobHandler done) {
     std::weak_ptr<OobSession::Link> w = link;
     link->transport->prepare([link, w, request = std::move(request)]() mutable {
         if (!link->done) return;  // given up meanwhile
-        Content content = link->content;
+        Content content;
+        content.name = kContentName;
         content.description = xml::Element("description", kOobNs);
         content.transport = link->transport->element();
         content.security = xtls::make_security(xtls::Security{request.offer.fingerprint, {xtls::Method::X509}});
@@ -310,10 +172,7 @@ CancelOob open_oob(JingleManager& manager, OpenOob request, OobHandler done) {
                 return link->fail("security-error", "the responder does not accept x509 with its fingerprint");
             if (auto ok = link->transport->accepted(*c->transport); !ok) return link->fail(kTransportFailed, ok.error().text);
             link->params.peer_fingerprint = theirs->fingerprint;
-            link->connect();
-        };
-        h.on_transport_answer = [w](const Jingle& j) {
-            if (auto link = w.lock()) link->replace_answered(j);
+            link->transport->connect();
         };
         link->session_started(link->manager.initiate(request.peer, {content}, std::move(h), request.timeout));
     });
@@ -322,7 +181,7 @@ CancelOob open_oob(JingleManager& manager, OpenOob request, OobHandler done) {
         if (!link || !link->done) return;
         link->done = {};
         if (link->session) return link->session->terminate(Reason{"cancel", "the controller gave up", {}});
-        link->transport->cancel();  // still preparing: nothing was sent
+        link->transport->cancel(false);  // still preparing: nothing was sent
     };
 }
 
@@ -366,25 +225,14 @@ void OobResponder::incoming(const SessionPtr& session, const Jingle& initiate) {
     Acceptance acceptance = policy_(session->peer(), *offer);
     if (!offers_x509(acceptance.methods)) return refuse("security-error", "this peer's certificate is not trusted");
 
-    auto link = std::make_shared<OobSession::Link>(manager_, Session::Role::Responder);
+    auto link = std::make_shared<OobSession::Link>(manager_, Session::Role::Responder, ibb);
+    link->wire_transport();
+    link->transport->set_content(c->creator, c->name);
+    link->transport->replace_wait = replace_wait;
+    if (auto ok = link->transport->answer(session->peer().jid, *c->transport, transport); !ok)
+        return refuse(ok.error().condition == "unsupported-transports" ? "unsupported-transports" : kTransportFailed,
+                      ok.error().text);
     link->session_started(session);
-    link->content.creator = c->creator;
-    link->content.name = c->name;
-    link->ibb_options = ibb;
-    link->replace_wait = replace_wait;
-    if (is_ibb(*c->transport)) {
-        auto t = IbbTransport::answer(manager_.ibb(), session->peer().jid, *c->transport, ibb);
-        if (!t) return refuse(kTransportFailed, t.error().text);
-        link->transport = *t;
-        link->on_ibb = true;
-    } else {
-        if (!transport) return refuse("unsupported-transports", "only " + std::string(kIbbTransportNs) + " is offered");
-        auto t = transport(link->context(), *c->transport);
-        if (!t)  // a Jingle reason, not the stanza error condition
-            return refuse(t.error().condition == "unsupported-transports" ? "unsupported-transports" : kTransportFailed,
-                          t.error().text);
-        link->transport = *t;
-    }
     link->params = std::move(acceptance.params);
     link->params.role = xtls::Role::Responder;
     link->params.method = xtls::Method::X509;
@@ -394,11 +242,7 @@ void OobResponder::incoming(const SessionPtr& session, const Jingle& initiate) {
         client::Peer peer = l.session->peer();
         if (alive.lock() && on_link_) on_link_(peer, std::move(l));
     };
-    Session::Handlers h = link->handlers();
-    h.on_transport_replace = [w = std::weak_ptr<OobSession::Link>(link)](const Jingle& j) {
-        if (auto l = w.lock()) l->replace_requested(j);
-    };
-    session->set_handlers(std::move(h));
+    session->set_handlers(link->handlers());
 
     // One per pair: the newer session replaces an older one of this peer.
     auto& slot = links_[session->peer().jid];
@@ -421,7 +265,7 @@ void OobResponder::incoming(const SessionPtr& session, const Jingle& initiate) {
         if (!link || link->ended()) return;
         answer.transport = link->transport->element();
         link->session->accept({answer});
-        link->connect();
+        link->transport->connect();
     });
 }
 

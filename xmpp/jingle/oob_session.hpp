@@ -35,40 +35,13 @@
 #include <map>
 #include <memory>
 
-#include "xmpp/jingle/ibb_stream.hpp"
-#include "xmpp/jingle/jingle_manager.hpp"
-#include "xmpp/jingle/transport.hpp"
+#include "xmpp/jingle/content_transport.hpp"  // TransportContext, OfferTransport, AnswerTransport
 #include "xmpp/jingle/xmlstream_session.hpp"  // Acceptance, AcceptPolicy
 #include "xmpp/xtls/secure_stream.hpp"
 
 namespace xpmn::jingle {
 
 inline constexpr const char* kOobNs = "urn:xmpp:jingle:apps:out-of-band:0";
-// The condition a primary transport's connect() fails with when no way to
-// connect worked (XEP-0260: both sides sent candidate-error); the initiator
-// then falls back to IBB by transport-replace (XEP-0260 §2.4). Any other
-// failure of a non-IBB primary falls back too; an IBB failure ends the session.
-inline constexpr const char* kTransportFailed = "failed-transport";
-// After the peer's session-terminate <success/>, how long the stream may
-// take to deliver what the peer sent before it is failed.
-inline constexpr std::chrono::seconds kPeerEndGrace{30};
-
-// What a transport factory gets: where the transport leads, and how it sends
-// transport-info (the <transport/> element goes into this session's content;
-// S5B's candidate-used, candidate-error, activated …). Transport-info from
-// the peer reaches Transport::info().
-struct TransportContext {
-    JingleManager& manager;
-    Jid peer;  // full JID
-    std::function<void(xml::Element transport)> send_info;
-};
-// Initiator: the primary transport to offer (e.g. an S5bTransport with
-// set_info_sender(ctx.send_info)).
-using OfferTransport = std::function<TransportPtr(const TransportContext&)>;
-// Responder: the answer to an offered <transport/> that is not IBB (IBB is
-// answered without asking); an Error (e.g. unsupported-transports) refuses the session.
-using AnswerTransport = std::function<Result<TransportPtr>(const TransportContext&, const xml::Element& offer)>;
-
 class OobSession;
 struct OobLink {
     std::shared_ptr<xtls::SecuredStream> stream;  // not started: set handlers, then start()

@@ -1,23 +1,30 @@
 // The `urn:xmpp:jingle:apps:xmlstream:0` application (wire profile §3.1):
 // a Jingle session whose one content is an end-to-end XML stream, carried
-// by IBB and secured by XTLS.
+// by IBB or S5B (ContentTransport: S5B with the IBB fallback by
+// transport-replace, as the OOB application) and secured by XTLS.
 //
 //   initiator (controller)                 responder (device)
-//   session-initiate: description, IBB transport, <security> (fingerprint, methods)
+//   session-initiate: description, the primary transport (IBB, or S5B when
+//   the caller offers it), <security> (fingerprint, methods)
 //                                          ack; AcceptPolicy(peer, offer)
-//                                          session-accept: IBB answer, <security> (its fingerprint,
-//                                            the methods it accepts) — or session-terminate
-//                                            <security-error/> when nothing is acceptable
+//                                          session-accept: transport answer, <security> (its
+//                                            fingerprint, the methods it accepts) — or
+//                                            session-terminate <security-error/> when nothing
+//                                            is acceptable (<unsupported-transports/> for S5B
+//                                            when the responder answers IBB only)
 //   ack; method = x509 if both sides name it, else srp (both compute the same);
-//   security-info naming it (informative); IBB <open/>
+//   security-info naming it (informative); both connect the transport
+//   (S5B failed: transport-replace → IBB, as in oob_session.hpp)
 //   xtls::establish (TLS client)  ⇄  xtls::establish (TLS server, client cert required)
 //   → E2eChannel on both sides
 //
 // Any TLS or verification failure ends the session with session-terminate
 // <security-error/> (the responder's policy hears of it through
 // on_security_failure). A channel that closes ends its session with
-// <success/> once the IBB stream under it has flushed; the peer's
-// session-terminate closes the channel.
+// <success/> once the IBB stream under it has flushed (at once over S5B:
+// its bytes end with the TCP stream); the peer's session-terminate closes
+// the channel — after the rest of the peer's data, when it ended cleanly
+// (IBB: its <close/> came first; S5B: read to the end, kPeerEndGrace at most).
 #pragma once
 
 #include <chrono>
@@ -25,6 +32,7 @@
 #include <memory>
 #include <vector>
 
+#include "xmpp/jingle/content_transport.hpp"
 #include "xmpp/jingle/jingle_manager.hpp"
 #include "xmpp/xtls/e2e_channel.hpp"
 #include "xmpp/xtls/xtls.hpp"
@@ -38,11 +46,13 @@ struct OpenXmlStream {
     Jid peer;                       // full JID of the device resource
     xtls::Security offer;           // our fingerprint + methods ({x509} normally, {srp} to pair)
     xtls::HandshakeParams params;   // identity, trusted, srp; role and method are set here
-    std::size_t block_size = 4096;  // IBB block-size offered
+    std::size_t block_size = 4096;  // IBB block-size offered (primary or fallback)
+    OfferTransport transport;       // the primary (e.g. S5B); empty: IBB
     std::chrono::milliseconds timeout{15000};  // until session-accept
 };
 // `done` once: the open channel, or an Error ("security-error" for refusals
-// and TLS failures, "remote-server-timeout" when never accepted, …).
+// and TLS failures, "remote-server-timeout" when never accepted,
+// "feature-not-implemented" when the responder takes no such transport, …).
 void open_xmlstream(JingleManager& manager, OpenXmlStream request, xtls::ChannelHandler done);
 
 // Device side.
@@ -70,6 +80,9 @@ public:
         o.block_size = IbbStream::kMaxBlockSize;
         return o;
     }();
+    AnswerTransport transport;  // non-IBB offers (S5B); empty: only IBB is answered
+    // How long a responder whose primary failed waits for the transport-replace.
+    std::chrono::milliseconds replace_wait{15000};
 
 private:
     void incoming(const SessionPtr& session, const Jingle& initiate);

@@ -61,6 +61,12 @@ void XmlStream::attach() {
 void XmlStream::write(std::string bytes) {
     bytes_sent_ += bytes.size();
     transport_->write(std::move(bytes));
+    // Whatever an XML stream writes may be the last for a while (an answer
+    // the peer waits for): through a relay that holds the tail of a burst (an
+    // end-to-end stream over an S5B proxy) it must reach the peer now. A
+    // no-op below anything else (c2s, IBB, direct TCP); TLS sends one push
+    // after all this turn writes.
+    transport_->push_through();
     if (!reading_paused_ && !reading_to_end_ && transport_->write_backlog() > max_write_backlog_) {
         reading_paused_ = true;
         transport_->pause_reading();
