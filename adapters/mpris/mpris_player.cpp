@@ -155,9 +155,14 @@ void MprisPlayer::open(std::vector<profiles::PlayableItem> playlist, Done done) 
 
 void MprisPlayer::open_index(std::size_t index, Done done) {
     const std::string url = playlist_.at(index).url;
-    call(kPlayerIface, "OpenUri", [weak = weak_from_this(), index, done = std::move(done)](Result<void> r) {
-        if (auto self = weak.lock(); self && r) self->index_ = index;
-        done(std::move(r));
+    // OpenUri, then Play: mpv keeps its pause flag across a new file, so an
+    // open while paused would not start the item.
+    call(kPlayerIface, "OpenUri", [weak = weak_from_this(), index, done = std::move(done)](Result<void> r) mutable {
+        auto self = weak.lock();
+        if (!self) return;
+        if (!r) return done(std::move(r));
+        self->index_ = index;
+        self->call(kPlayerIface, "Play", std::move(done));
     }, url);
 }
 
