@@ -17,9 +17,9 @@ MprisAdapter::MprisAdapter(const bridge::AdapterContext& context, MprisConfig co
 
 MprisAdapter::~MprisAdapter() {
     *alive_ = false;
-    for (auto& [owner, o] : owners_)
-        if (o.player) o.player->gone();
-    owners_.clear();
+    for (auto& [key, p] : players_)
+        if (p.player) p.player->gone();
+    players_.clear();
     daemon_.reset();  // proxies before the connection
     signals_.reset();
     bus_.reset();
@@ -50,11 +50,11 @@ void MprisAdapter::start() {
 
 void MprisAdapter::stop() {
     stopped_ = true;
-    auto owners = std::move(owners_);
-    owners_.clear();
-    for (auto& [owner, o] : owners) {
-        if (o.player) o.player->gone();
-        if (!o.resource.empty()) host_.remove(o.resource);
+    auto players = std::move(players_);
+    players_.clear();
+    for (auto& [key, p] : players) {
+        if (p.player) p.player->gone();
+        if (!p.resource.empty()) host_.remove(p.resource);
     }
 }
 
@@ -83,28 +83,59 @@ void MprisAdapter::list_names() {
 void MprisAdapter::name_owned(const std::string& name, const std::string& owner) {
     auto suffix = mpris_suffix(name);
     if (!suffix || stopped_) return;
-    Owner& o = owners_[owner];
-    o.suffixes.insert(*suffix);
-    if (o.player) return;  // a second name of a known player
-    try {
-        o.player = std::make_shared<MprisPlayer>(*bus_, owner, std::chrono::milliseconds(config_.call_timeout_ms));
-    } catch (const std::exception& e) {
-        spdlog::error("mpris: cannot talk to {} ({}): {}", name, owner, e.what());
-        owners_.erase(owner);
+    if (auto known = owner_keys_.find(owner); known != owner_keys_.end())
+        return add_name(known->second, *suffix, owner);
+    auto& waiting = identifying_[owner];
+    waiting.push_back(*suffix);
+    if (waiting.size() > 1) return;  // its process is being asked for already
+    daemon_->callMethodAsync("GetConnectionUnixProcessID")
+        .onInterface("org.freedesktop.DBus")
+        .withTimeout(std::chrono::milliseconds(config_.call_timeout_ms))
+        .withArguments(owner)
+        .uponReplyInvoke([this, alive = alive_, owner](const sdbus::Error* e, std::uint32_t pid) {
+            if (!*alive || stopped_) return;
+            // Without a pid (a remote bus), each connection is a player of its own.
+            owner_identified(owner, e ? owner : "pid:" + std::to_string(pid));
+        });
+    bus_->issued();
+}
+
+void MprisAdapter::owner_identified(const std::string& owner, const std::string& key) {
+    auto it = identifying_.find(owner);
+    if (it == identifying_.end()) return;  // released meanwhile
+    const std::vector<std::string> suffixes = std::move(it->second);
+    identifying_.erase(it);
+    owner_keys_[owner] = key;
+    for (const auto& suffix : suffixes) add_name(key, suffix, owner);
+}
+
+void MprisAdapter::add_name(const std::string& key, const std::string& suffix, const std::string& owner) {
+    Player& p = players_[key];
+    p.names[suffix] = owner;
+    if (p.player) {
+        signals_->attach(owner, p.player);  // a second connection of a known player
         return;
     }
-    signals_->attach(o.player);
-    o.player->identity([this, alive = alive_, owner](Result<std::string> identity) {
-        if (*alive) probed(owner, std::move(identity));
+    try {
+        p.player = std::make_shared<MprisPlayer>(*bus_, owner, std::chrono::milliseconds(config_.call_timeout_ms));
+    } catch (const std::exception& e) {
+        spdlog::error("mpris: cannot talk to {} ({}): {}", suffix, owner, e.what());
+        players_.erase(key);
+        return;
+    }
+    signals_->attach(owner, p.player);
+    p.player->identity([this, alive = alive_, key](Result<std::string> identity) {
+        if (*alive) probed(key, std::move(identity));
     });
 }
 
-void MprisAdapter::probed(const std::string& owner, Result<std::string> identity) {
-    auto it = owners_.find(owner);
-    if (it == owners_.end() || stopped_) return;
-    Owner& o = it->second;
-    o.probed = true;
-    const std::string suffix = preferred_suffix({o.suffixes.begin(), o.suffixes.end()});
+void MprisAdapter::probed(const std::string& key, Result<std::string> identity) {
+    auto it = players_.find(key);
+    if (it == players_.end() || stopped_) return;
+    Player& p = it->second;
+    std::vector<std::string> suffixes;
+    for (const auto& [suffix, owner] : p.names) suffixes.push_back(suffix);
+    const std::string suffix = preferred_suffix(suffixes);
     const std::string name = identity ? *identity : suffix;
     if (!identity) spdlog::warn("mpris: {}: {}", suffix, identity.error().describe());
     if (!player_selected(config_.include, config_.exclude, suffix, identity ? *identity : std::string())) {
@@ -114,54 +145,73 @@ void MprisAdapter::probed(const std::string& owner, Result<std::string> identity
     // .instance<N>: the base alone unless another player of that base is here.
     const std::string base = split_instance(suffix).base;
     bool base_taken = false;
-    for (const auto& [other, oo] : owners_)
-        if (other != owner && !oo.resource.empty())
-            for (const auto& s : oo.suffixes) base_taken = base_taken || split_instance(s).base == base;
+    for (const auto& [other, op] : players_)
+        if (other != key && !op.resource.empty())
+            for (const auto& [s, owner] : op.names) base_taken = base_taken || split_instance(s).base == base;
     const std::string resource = player_resource(suffix, base_taken);
-    for (const auto& [other, oo] : owners_)
-        if (oo.resource == resource) {
+    for (const auto& [other, op] : players_)
+        if (op.resource == resource) {
             spdlog::warn("mpris: player '{}' ({}) would be {} too; left out", name, suffix, resource);
             return;
         }
     auto device = std::make_shared<bridge::Device>(resource, disco::Identity{"automation", "media-player", "", name});
     // MERGE(player): the one call site of the player profile (branch `player`):
-    // profiles::install_player_profile(host_.io(), *device, o.player, access_, resolver);
+    // profiles::install_player_profile(host_.io(), *device, p.player, access_, resolver);
     try {
         host_.add(device);
     } catch (const std::exception& e) {
         spdlog::error("mpris: cannot add player '{}': {}", name, e.what());
         return;
     }
-    o.resource = resource;
+    p.resource = resource;
     spdlog::info("mpris: player '{}' ({}) is {}", name, suffix, resource);
 }
 
 void MprisAdapter::name_released(const std::string& name, const std::string& owner) {
     auto suffix = mpris_suffix(name);
-    auto it = owners_.find(owner);
-    if (!suffix || it == owners_.end()) return;
-    it->second.suffixes.erase(*suffix);
-    if (it->second.suffixes.empty()) remove(owner);
+    if (!suffix) return;
+    if (auto w = identifying_.find(owner); w != identifying_.end()) {
+        std::erase(w->second, *suffix);
+        if (w->second.empty()) identifying_.erase(w);
+        return;
+    }
+    auto k = owner_keys_.find(owner);
+    if (k == owner_keys_.end()) return;
+    const std::string key = k->second;
+    auto it = players_.find(key);
+    if (it == players_.end()) return;
+    Player& p = it->second;
+    p.names.erase(*suffix);
+    bool owner_left = true;
+    for (const auto& [s, o] : p.names) owner_left = owner_left && o != owner;
+    if (owner_left) {
+        owner_keys_.erase(owner);
+        signals_->detach(owner);
+    }
+    if (p.names.empty()) remove(key);
 }
 
-void MprisAdapter::remove(const std::string& owner) {
-    auto it = owners_.find(owner);
-    if (it == owners_.end()) return;
-    Owner o = std::move(it->second);
-    owners_.erase(it);
-    signals_->detach(owner);
-    if (o.player) o.player->gone();
-    if (!o.resource.empty()) {
-        spdlog::info("mpris: {} left the bus", o.resource);
-        host_.remove(o.resource);
+void MprisAdapter::remove(const std::string& key) {
+    auto it = players_.find(key);
+    if (it == players_.end()) return;
+    Player p = std::move(it->second);
+    players_.erase(it);
+    for (const auto& [suffix, owner] : p.names) {
+        owner_keys_.erase(owner);
+        signals_->detach(owner);
+    }
+    if (p.player) p.player->gone();
+    if (!p.resource.empty()) {
+        spdlog::info("mpris: {} left the bus", p.resource);
+        host_.remove(p.resource);
     }
 }
 
 void MprisAdapter::disconnected() {
     spdlog::error("mpris: the D-Bus bus went away; its players are removed");
-    std::vector<std::string> owners;
-    for (const auto& [owner, o] : owners_) owners.push_back(owner);
-    for (const auto& owner : owners) remove(owner);
+    std::vector<std::string> keys;
+    for (const auto& [key, p] : players_) keys.push_back(key);
+    for (const auto& key : keys) remove(key);
 }
 
 std::unique_ptr<bridge::Adapter> MprisAdapterKind::create(const bridge::AdapterContext& context) {

@@ -2,8 +2,9 @@
 // (org.mpris.MediaPlayer2.* names, found by ListNames at start and by
 // NameOwnerChanged afterwards) becomes a media-player device
 // `BARE/mpris-<name>` (player_names.hpp: naming, .instance<N>, globs) named
-// by the player's Identity. Names with the same unique owner are one player
-// (VLC owns …vlc and …vlc.instance<pid>). When the player's last name goes,
+// by the player's Identity. Names whose owners are connections of one process
+// (GetConnectionUnixProcessID) are one player: VLC owns …vlc and
+// …vlc.instance<pid>, each on a connection of its own. When the player's last name goes,
 // its device is removed (unavailable presence); it comes back under the same
 // resource.
 #pragma once
@@ -34,18 +35,21 @@ public:
     void stop() override;
 
 private:
-    struct Owner {
-        std::set<std::string> suffixes;  // names after org.mpris.MediaPlayer2.
+    // One player process: its MPRIS names and the connections owning them.
+    struct Player {
+        std::map<std::string, std::string> names;  // suffix (after org.mpris.MediaPlayer2.) → unique owner
         std::shared_ptr<MprisPlayer> player;
         std::string resource;  // set once the device is on the host
-        bool probed = false;   // Identity read (device added or player left out)
     };
 
     void list_names();
     void name_owned(const std::string& name, const std::string& owner);
+    // The owner's process is known: `key` groups its connections.
+    void owner_identified(const std::string& owner, const std::string& key);
+    void add_name(const std::string& key, const std::string& suffix, const std::string& owner);
     void name_released(const std::string& name, const std::string& owner);
-    void probed(const std::string& owner, Result<std::string> identity);
-    void remove(const std::string& owner);
+    void probed(const std::string& key, Result<std::string> identity);
+    void remove(const std::string& key);
     void disconnected();
 
     bridge::DeviceHost& host_;
@@ -54,7 +58,11 @@ private:
     std::unique_ptr<loop::SdbusIntegration> bus_;
     std::unique_ptr<MprisSignals> signals_;
     std::unique_ptr<sdbus::IProxy> daemon_;  // org.freedesktop.DBus
-    std::map<std::string, Owner> owners_;    // by unique name
+    // Players by process ("pid:N"; the unique name when the bus cannot say):
+    // VLC owns …vlc and …vlc.instance<pid> on two connections of one process.
+    std::map<std::string, Player> players_;
+    std::map<std::string, std::string> owner_keys_;                // unique name → players_ key
+    std::map<std::string, std::vector<std::string>> identifying_;  // unique name → suffixes awaiting its pid
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     bool stopped_ = false;
 };

@@ -48,7 +48,9 @@ MprisSignals::MprisSignals(loop::SdbusIntegration& bus, OwnerChanged owner_chang
     bus.issued();
 }
 
-void MprisSignals::attach(const std::shared_ptr<MprisPlayer>& player) { players_[player->destination()] = player; }
+void MprisSignals::attach(const std::string& sender, const std::shared_ptr<MprisPlayer>& player) {
+    players_[sender] = player;
+}
 
 void MprisSignals::detach(const std::string& unique_name) { players_.erase(unique_name); }
 

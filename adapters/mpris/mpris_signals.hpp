@@ -24,8 +24,9 @@ public:
     // Throws sdbus::Error when the matches cannot be added.
     MprisSignals(loop::SdbusIntegration& bus, OwnerChanged owner_changed);
 
-    // Routes signals from player->destination() (a unique name) to it.
-    void attach(const std::shared_ptr<MprisPlayer>& player);
+    // Routes signals sent by `sender` (a unique name) to `player`. A player
+    // may have several (VLC: one connection per bus name).
+    void attach(const std::string& sender, const std::shared_ptr<MprisPlayer>& player);
     void detach(const std::string& unique_name);
 
 private:

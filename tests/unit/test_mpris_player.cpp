@@ -147,7 +147,7 @@ TEST_F(MprisPlayerTest, SignalsReachTheListener) {
     FakePlayer fake(io, bus.address());
     auto player = std::make_shared<MprisPlayer>(client, fake.unique_name());
     mpris::MprisSignals signals(client, {});
-    signals.attach(player);
+    signals.attach(player->destination(), player);
     std::vector<profiles::PlayerChange> changes;
     player->watch([&](const profiles::PlayerChange& c) { changes.push_back(c); });
     fake.state = "Playing";
