@@ -142,18 +142,26 @@ void MprisAdapter::probed(const std::string& key, Result<std::string> identity) 
         spdlog::info("mpris: player '{}' ({}) left out by [mpris] include / exclude", name, suffix);
         return;
     }
-    // .instance<N>: the base alone unless another player of that base is here.
+    // .instance<N>: the base alone unless another player of that base is on
+    // the bus (with a device or still being asked for its Identity).
     const std::string base = split_instance(suffix).base;
     bool base_taken = false;
     for (const auto& [other, op] : players_)
-        if (other != key && !op.resource.empty())
+        if (other != key)
             for (const auto& [s, owner] : op.names) base_taken = base_taken || split_instance(s).base == base;
-    const std::string resource = player_resource(suffix, base_taken);
-    for (const auto& [other, op] : players_)
-        if (op.resource == resource) {
-            spdlog::warn("mpris: player '{}' ({}) would be {} too; left out", name, suffix, resource);
-            return;
-        }
+    for (const auto& [owner, waiting] : identifying_)
+        for (const auto& s : waiting) base_taken = base_taken || split_instance(s).base == base;
+    auto in_use = [&](const std::string& r) {
+        for (const auto& [other, op] : players_)
+            if (op.resource == r) return true;
+        return false;
+    };
+    std::string resource = player_resource(suffix, base_taken);
+    if (in_use(resource)) resource = player_resource(suffix, true);  // keeps -<N> when it has one
+    if (in_use(resource)) {
+        spdlog::warn("mpris: player '{}' ({}) would be {} too; left out", name, suffix, resource);
+        return;
+    }
     auto device = std::make_shared<bridge::Device>(resource, disco::Identity{"automation", "media-player", "", name});
     // MERGE(player): the one call site of the player profile (branch `player`):
     // profiles::install_player_profile(host_.io(), *device, p.player, access_, resolver);

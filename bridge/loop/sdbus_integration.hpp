@@ -29,11 +29,8 @@
 #include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
+#include <sdbus-c++/IConnection.h>
 #include <string>
-
-namespace sdbus {
-class IConnection;
-}
 
 namespace xpmn::loop {
 

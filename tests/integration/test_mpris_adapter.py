@@ -11,7 +11,7 @@ import unittest
 from test_bridge_c2s import PASSWORD, ProsodyCase
 from test_device_host import thread_count
 from xpmntest.bridge import Bridge, xmpp_section
-from xpmntest.players import Mpv, PrivateBus, Vlc
+from xpmntest.players import Mpv, PrivateBus, SecondMpv, Vlc
 
 
 class TestMprisAdapter(ProsodyCase):
@@ -63,6 +63,14 @@ class TestMprisAdapter(ProsodyCase):
         self.assertEqual(phone.presence_of(vlc_jid), 'available')
         self.player(Mpv)
         phone.wait_presence(mpv_jid, timeout=20)
+
+    def test_second_instance_keeps_its_number(self):
+        self.player(Mpv)
+        second = self.player(SecondMpv)
+        phone = self.slix()
+        self.start_bridge()
+        phone.wait_presence(self.prosody.jid('home', 'mpris-mpv'), timeout=20)
+        phone.wait_presence(self.prosody.jid('home', 'mpris-mpv-%d' % second.proc.pid), timeout=20)
 
     def test_exclude_leaves_a_player_out(self):
         self.player(Mpv)

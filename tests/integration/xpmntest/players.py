@@ -172,6 +172,26 @@ class Mpv(_Player):
                 '--ao=null', '--no-terminal', '--load-scripts=no', '--script=' + mpris_so()]
 
 
+class SecondMpv(Mpv):
+    """An mpv started while another owns org.mpris.MediaPlayer2.mpv: mpv-mpris then takes
+    org.mpris.MediaPlayer2.mpv.instance<pid> (setpriv execs mpv: the pid is mpv's)."""
+    name = 'mpv2'
+
+    def start(self):
+        self._console = open(self.console_file, 'ab')
+        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=self._console,
+                                     stderr=subprocess.STDOUT, start_new_session=True, env=self.environment(),
+                                     cwd=self.workdir)
+        reaper.track(self)
+        self.bus_name = 'org.mpris.MediaPlayer2.mpv.instance%d' % self.proc.pid
+        try:
+            self.bus.wait_for_name(self.bus_name)
+        except PlayerError:
+            self.stop()
+            raise
+        return self
+
+
 class Vlc(_Player):
     """VLC refuses to run as root: it runs as `nobody`, with its own HOME."""
     bus_name = 'org.mpris.MediaPlayer2.vlc'
