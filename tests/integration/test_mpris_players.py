@@ -37,6 +37,7 @@ class PlayerCase:
     player_class = None
     playerctl_name = None
     checks_volume = False
+    opened = 0
 
     @classmethod
     def setUpClass(cls):
@@ -65,18 +66,21 @@ class PlayerCase:
         return float(text) if text else None
 
     def open_and_pause(self):
-        # From Stopped, so that what follows is the new item's (tests share the player).
-        self.assertTrue(self.probe('stop')['ok'])
-        self.assertEqual(eventually(lambda: self.ctl('status'), 'Stopped'), 'Stopped')
-        self.assertTrue(self.probe('open', 'file://' + self.wav)['ok'])
-        # It plays: the player's own Position moves on (mpv-mpris 0.7 still says Stopped here,
-        # see xpmntest.players.mpris_position), and it knows the item.
+        """Opens a file of its own (a new URL: tests share the player, and mpv-mpris's
+        PlaybackStatus lags around idle, so the URL tells the new item apart) and pauses it."""
+        PlayerCase.opened += 1
+        path = os.path.join(self.dir, 'tone-%d.wav' % PlayerCase.opened)
+        os.link(self.wav, path)
+        url = 'file://' + path
+        self.assertTrue(self.probe('open', url)['ok'])
+        self.assertEqual(eventually(lambda: self.ctl('metadata', 'xesam:url'), url), url)
+        # It plays: the player's own Position moves on (mpv-mpris 0.7 may still say Stopped here,
+        # see xpmntest.players.mpris_position).
         self.assertTrue(eventually(lambda: (mpris_position(self.bus, self.player.bus_name) or 0) > 0.3, True))
-        self.assertEqual(eventually(lambda: self.ctl('metadata', 'xesam:url'), 'file://' + self.wav),
-                         'file://' + self.wav)
         self.assertTrue(eventually(lambda: self.probe('status').get('seekable'), True))
         self.assertTrue(self.probe('pause')['ok'])
         self.assertEqual(eventually(lambda: self.ctl('status'), 'Paused'), 'Paused')
+        return path
 
     def test_open_play_pause(self):
         self.open_and_pause()
@@ -128,10 +132,10 @@ class MpvTest(PlayerCase, unittest.TestCase):
     checks_volume = True
 
     def test_title_of_opened_track(self):
-        self.open_and_pause()
-        self.assertEqual(self.ctl('metadata', 'xesam:title'), 'tone.wav')
+        name = os.path.basename(self.open_and_pause())
+        self.assertEqual(self.ctl('metadata', 'xesam:title'), name)
         status = self.probe('status')
-        self.assertIn('<title>tone.wav</title>', status['item'])
+        self.assertIn('<title>%s</title>' % name, status['item'])
 
 
 class VlcTest(PlayerCase, unittest.TestCase):
