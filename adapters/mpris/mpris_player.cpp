@@ -183,9 +183,9 @@ void MprisPlayer::previous(Done done) {
     open_index(index_ - 1, std::move(done));
 }
 
-void MprisPlayer::seek_to(double seconds, Done done) {
-    // SetPosition needs the current track id: read it (and CanSeek) first.
-    get_all(kPlayerIface, [weak = weak_from_this(), seconds, done = std::move(done)](Result<PropertyMap> props) mutable {
+void MprisPlayer::when_seekable(Done done, SeekStep then) {
+    get_all(kPlayerIface, [weak = weak_from_this(), then = std::move(then), done = std::move(done)](
+                              Result<PropertyMap> props) mutable {
         auto self = weak.lock();
         if (!self) return;
         if (!props) return done(props.error());
@@ -194,20 +194,22 @@ void MprisPlayer::seek_to(double seconds, Done done) {
         if (!status->seekable) return done(Error{"feature-not-implemented", "the player cannot seek this item"});
         auto md = metadata_property(*props);
         if (!md) return done(md.error());
-        if (md->track_id.empty()) return done(Error{"feature-not-implemented", "the player gives no track id"});
-        self->call(kPlayerIface, "SetPosition", std::move(done), sdbus::ObjectPath(md->track_id), to_us(std::max(0.0, seconds)));
+        then(*self, *md, std::move(done));
+    });
+}
+
+void MprisPlayer::seek_to(double seconds, Done done) {
+    // SetPosition needs the current track id.
+    when_seekable(std::move(done), [seconds](MprisPlayer& self, const mappings::MprisMetadata& md, Done done) {
+        if (md.track_id.empty()) return done(Error{"feature-not-implemented", "the player gives no track id"});
+        self.call(kPlayerIface, "SetPosition", std::move(done), sdbus::ObjectPath(md.track_id),
+                  to_us(std::max(0.0, seconds)));
     });
 }
 
 void MprisPlayer::seek_by(double offset, Done done) {
-    get_all(kPlayerIface, [weak = weak_from_this(), offset, done = std::move(done)](Result<PropertyMap> props) mutable {
-        auto self = weak.lock();
-        if (!self) return;
-        if (!props) return done(props.error());
-        auto status = read_status(*props);
-        if (!status) return done(status.error());
-        if (!status->seekable) return done(Error{"feature-not-implemented", "the player cannot seek this item"});
-        self->call(kPlayerIface, "Seek", std::move(done), to_us(offset));
+    when_seekable(std::move(done), [offset](MprisPlayer& self, const mappings::MprisMetadata&, Done done) {
+        self.call(kPlayerIface, "Seek", std::move(done), to_us(offset));
     });
 }
 

@@ -77,6 +77,10 @@ private:
     // Properties.GetAll(iface) → done.
     void get_all(const char* iface, PropsDone done);
     void open_index(std::size_t index, Done done);
+    // Reads the properties; with CanSeek true, `then` gets the current
+    // metadata (its track id); otherwise `done` gets the error.
+    using SeekStep = std::function<void(MprisPlayer&, const mappings::MprisMetadata&, Done)>;
+    void when_seekable(Done done, SeekStep then);
     // Answers `done` from the loop, never from inside the caller.
     void post(Done done, Result<void> result);
     template <class T, class F>

@@ -1,6 +1,7 @@
 // A private dbus-daemon for a test: `dbus-daemon --session --nofork
 // --print-address --address=unix:path=…` in a temporary directory, killed
 // and reaped when the object goes. Its address is what the daemon printed.
+// run_until(): the tests' bounded loop runner.
 #pragma once
 
 #include <signal.h>
@@ -8,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
@@ -64,5 +67,17 @@ private:
     std::string dir_, address_;
     pid_t pid_ = -1;
 };
+
+// Runs `io` until `done()` or `guard` has passed (a failing test never hangs); returns done().
+template <class Pred>
+bool run_until(boost::asio::io_context& io, Pred done,
+               std::chrono::milliseconds guard = std::chrono::milliseconds(5000)) {
+    const auto end = std::chrono::steady_clock::now() + guard;
+    while (!done() && std::chrono::steady_clock::now() < end) {
+        io.run_for(std::chrono::milliseconds(10));
+        io.restart();
+    }
+    return done();
+}
 
 }  // namespace xpmn::test

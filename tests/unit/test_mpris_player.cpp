@@ -78,12 +78,7 @@ protected:
 
     template <class Pred>
     bool run_until(Pred done, std::chrono::milliseconds guard = 5s) {
-        const auto end = std::chrono::steady_clock::now() + guard;
-        while (!done() && std::chrono::steady_clock::now() < end) {
-            io.run_for(10ms);
-            io.restart();
-        }
-        return done();
+        return xpmn::test::run_until(io, done, guard);
     }
     // Runs one void call to its answer.
     Result<void> wait(std::function<void(profiles::MediaPlayer::Done)> start) {

@@ -22,15 +22,9 @@ protected:
     xpmn::test::DbusTestDaemon bus;
     asio::io_context io;
 
-    // Runs the loop until `done` or the guard expires (a failing test never hangs).
     template <class Pred>
     bool run_until(Pred done, std::chrono::milliseconds guard = 5s) {
-        const auto end = std::chrono::steady_clock::now() + guard;
-        while (!done() && std::chrono::steady_clock::now() < end) {
-            io.run_for(20ms);
-            io.restart();
-        }
-        return done();
+        return xpmn::test::run_until(io, done, guard);
     }
 };
 

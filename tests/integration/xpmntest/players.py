@@ -138,12 +138,16 @@ class _Player(reaper.Server):
     def environment(self):
         return self.bus.env()
 
-    def start(self):
+    def started(self):
+        """Called once the process runs (before waiting for bus_name)."""
+
+    def start(self, stdin=subprocess.DEVNULL):
         self._console = open(self.console_file, 'ab')
-        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=self._console,
+        self.proc = subprocess.Popen(self.argv(), stdin=stdin, stdout=self._console,
                                      stderr=subprocess.STDOUT, start_new_session=True, env=self.environment(),
                                      cwd=self.workdir)
         reaper.track(self)
+        self.started()
         try:
             self.bus.wait_for_name(self.bus_name)
         except PlayerError:
@@ -177,19 +181,8 @@ class SecondMpv(Mpv):
     org.mpris.MediaPlayer2.mpv.instance<pid> (setpriv execs mpv: the pid is mpv's)."""
     name = 'mpv2'
 
-    def start(self):
-        self._console = open(self.console_file, 'ab')
-        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=self._console,
-                                     stderr=subprocess.STDOUT, start_new_session=True, env=self.environment(),
-                                     cwd=self.workdir)
-        reaper.track(self)
+    def started(self):
         self.bus_name = 'org.mpris.MediaPlayer2.mpv.instance%d' % self.proc.pid
-        try:
-            self.bus.wait_for_name(self.bus_name)
-        except PlayerError:
-            self.stop()
-            raise
-        return self
 
 
 class Vlc(_Player):
@@ -253,12 +246,7 @@ class _ScriptPlayer(_Player):
                 self.bus_name]
 
     def start(self):
-        self._console = open(self.console_file, 'ab')
-        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.PIPE, stdout=self._console,
-                                     stderr=subprocess.STDOUT, start_new_session=True, cwd=self.workdir)
-        reaper.track(self)
-        self.bus.wait_for_name(self.bus_name)
-        return self
+        return super().start(stdin=subprocess.PIPE)  # the silent one waits for its stdin to close
 
     def stop(self):
         if self.proc and self.proc.stdin:
