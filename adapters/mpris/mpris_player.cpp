@@ -154,16 +154,28 @@ void MprisPlayer::open(std::vector<profiles::PlayableItem> playlist, Done done) 
 }
 
 void MprisPlayer::open_index(std::size_t index, Done done) {
-    const std::string url = playlist_.at(index).url;
-    // OpenUri, then Play: mpv keeps its pause flag across a new file, so an
-    // open while paused would not start the item.
-    call(kPlayerIface, "OpenUri", [weak = weak_from_this(), index, done = std::move(done)](Result<void> r) mutable {
+    // A paused player is resumed before OpenUri: mpv keeps its pause flag
+    // across a new file (it would not start the item), and a Play sent after
+    // OpenUri races VLC's switch to the new item (it may resume the old one).
+    get_all(kPlayerIface, [weak = weak_from_this(), index, done = std::move(done)](Result<PropertyMap> props) mutable {
         auto self = weak.lock();
         if (!self) return;
-        if (!r) return done(std::move(r));
-        self->index_ = index;
-        self->call(kPlayerIface, "Play", std::move(done));
-    }, url);
+        if (!props) return done(props.error());
+        auto status = read_status(*props);
+        auto open = [weak, index](Done done) mutable {
+            auto self = weak.lock();
+            if (!self) return;
+            self->call(kPlayerIface, "OpenUri", [weak, index, done = std::move(done)](Result<void> r) mutable {
+                if (auto self = weak.lock(); self && r) self->index_ = index;
+                done(std::move(r));
+            }, self->playlist_.at(index).url);
+        };
+        if (!status || status->state != profiles::PlayState::Paused) return open(std::move(done));
+        self->call(kPlayerIface, "Play", [open, done = std::move(done)](Result<void> r) mutable {
+            if (!r) return done(std::move(r));
+            open(std::move(done));
+        });
+    });
 }
 
 void MprisPlayer::play(Done done) { call(kPlayerIface, "Play", std::move(done)); }

@@ -5,7 +5,7 @@
 // are matched once for the whole bus by MprisSignals, which hands this
 // player's to on_properties_changed() / on_seeked().
 //
-// open() plays the first URL with OpenUri (then Play) and keeps the list: next /
+// open() plays the first URL with OpenUri (Play first when paused) and keeps the list: next /
 // previous walk that bridge-side playlist while it has more than one entry,
 // and are the player's own Next / Previous otherwise. MPRIS has no mute:
 // controls().mute is nullopt (the profile emulates it) and set_mute answers

@@ -116,6 +116,33 @@ class PlayerCase:
             self.assertAlmostEqual(self.settled_position(), before + offset, delta=TOLERANCE)
         self.assertAlmostEqual(self.probe('status')['position'], self.position(), delta=0.05)
 
+    def test_events_within_250_ms(self):
+        """A change made by someone else (dbus-send, like a desktop applet) reaches the
+        adapter's listener: PropertiesChanged → status, Seeked → seeked."""
+        self.open_and_pause()
+        watch = subprocess.Popen([PROBE, self.bus.address, self.player.bus_name, 'watch', '5000'],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(json.loads(watch.stdout.readline()), {'ready': True})
+            # Seek while playing: VLC signals Seeked only then.
+            for method, flag in (('Play', 'status'), ('Seek', 'seeked'), ('Pause', 'status')):
+                argv = ['dbus-send', '--bus=' + self.bus.address, '--type=method_call', '--dest=' + self.player.bus_name,
+                        '/org/mpris/MediaPlayer2', 'org.mpris.MediaPlayer2.Player.' + method]
+                if method == 'Seek':
+                    argv.append('int64:1000000')
+                sent = time.monotonic()
+                subprocess.run(argv, check=True, timeout=10)
+                while True:
+                    line = watch.stdout.readline()
+                    self.assertTrue(line, 'no %s event after %s' % (flag, method))
+                    event = json.loads(line)
+                    if event[flag]:
+                        break
+                self.assertLess(event['t'] - sent, 0.25, method)
+        finally:
+            watch.kill()
+            watch.wait(5)
+
     def test_volume(self):
         if not self.checks_volume:
             self.skipTest('volume is checked on mpv')

@@ -3,17 +3,24 @@
 // prints the outcome as one JSON line:
 //   mpris_probe ADDRESS BUS_NAME COMMAND [ARG…] [--timeout-ms N]
 // COMMAND: open URL…, play, pause, stop, next, previous, seek-to SECONDS,
-// seek-by SECONDS, volume N, status, controls.
+// seek-by SECONDS, volume N, status, controls; watch MS: prints
+// {"ready":true} once subscribed, then {"status":…,"seeked":…,"controls":…,"t":…}
+// per change (t: CLOCK_MONOTONIC seconds, as Python's time.monotonic()) for MS ms.
 // Output: {"ok":true,…} (exit 0) or {"ok":false,"condition":…,"text":…} (exit 1).
+#include <time.h>
+
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <cstdio>
+#include <iomanip>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "adapters/mpris/mpris_player.hpp"
+#include "adapters/mpris/mpris_signals.hpp"
 #include "bridge/loop/sdbus_integration.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -70,6 +77,9 @@ int main(int argc, char** argv) {
     const std::string cmd = args[2];
     const std::vector<std::string> rest(args.begin() + 3, args.end());
     int rc = 2;
+    std::unique_ptr<mpris::MprisSignals> signals;
+    std::unique_ptr<sdbus::IProxy> daemon;
+    boost::asio::steady_timer watch_end(io);
     auto finish = [&](int code) {
         rc = code;
         io.stop();
@@ -109,6 +119,31 @@ int main(int argc, char** argv) {
                       << ",\"mute\":" << (c->mute ? (*c->mute ? "true" : "false") : "null") << "}" << std::endl;
             finish(0);
         });
+    } else if (cmd == "watch") {
+        // Signals are routed by sender: the player's unique name first.
+        signals = std::make_unique<mpris::MprisSignals>(bus, nullptr);
+        daemon = sdbus::createProxy(bus.connection(), "org.freedesktop.DBus", "/org/freedesktop/DBus");
+        daemon->callMethodAsync("GetNameOwner")
+            .onInterface("org.freedesktop.DBus")
+            .withTimeout(std::chrono::milliseconds(timeout_ms))
+            .withArguments(args[1])
+            .uponReplyInvoke([&](const sdbus::Error* e, std::string owner) {
+                if (e) return finish(print_error(mpris::dbus_error(*e)));
+                player = std::make_shared<mpris::MprisPlayer>(bus, owner, std::chrono::milliseconds(timeout_ms));
+                signals->attach(owner, player);
+                player->watch([](const profiles::PlayerChange& c) {
+                    timespec ts{};
+                    clock_gettime(CLOCK_MONOTONIC, &ts);
+                    std::cout << "{\"status\":" << (c.status ? "true" : "false")
+                              << ",\"seeked\":" << (c.seeked ? "true" : "false")
+                              << ",\"controls\":" << (c.controls ? "true" : "false") << ",\"t\":" << ts.tv_sec
+                              << "." << std::setw(9) << std::setfill('0') << ts.tv_nsec << "}" << std::endl;
+                });
+                std::cout << "{\"ready\":true}" << std::endl;
+                watch_end.expires_after(std::chrono::milliseconds(static_cast<int>(number())));
+                watch_end.async_wait([&](const boost::system::error_code&) { finish(0); });
+            });
+        bus.issued();
     } else {
         std::cerr << "mpris_probe: unknown command " << cmd << "\n";
         return 2;
