@@ -11,7 +11,7 @@ import unittest
 from test_bridge_c2s import PASSWORD, ProsodyCase
 from test_device_host import thread_count
 from xpmntest.bridge import Bridge, xmpp_section
-from xpmntest.players import Mpv, PrivateBus, SecondMpv, Vlc
+from xpmntest.players import Mpv, NonsensePlayer, PrivateBus, SecondMpv, SilentPlayer, Vlc
 
 
 class TestMprisAdapter(ProsodyCase):
@@ -71,6 +71,22 @@ class TestMprisAdapter(ProsodyCase):
         self.start_bridge()
         phone.wait_presence(self.prosody.jid('home', 'mpris-mpv'), timeout=20)
         phone.wait_presence(self.prosody.jid('home', 'mpris-mpv-%d' % second.proc.pid), timeout=20)
+
+    def test_faulty_players_do_not_stop_the_others(self):
+        """A player that never answers and one that sends nonsense types: each still becomes a
+        device (named by its bus name: no usable Identity), mpv next to them too, and the
+        bridge keeps running."""
+        self.player(SilentPlayer)
+        self.player(NonsensePlayer)
+        self.player(Mpv)
+        phone = self.slix()
+        bridge = self.start_bridge(call_timeout_ms=1000)
+        phone.wait_presence(self.prosody.jid('home', 'mpris-mpv'), timeout=20)
+        for name in ('silent', 'nonsense'):
+            jid = self.prosody.jid('home', 'mpris-' + name)
+            phone.wait_presence(jid, timeout=20)
+            self.assertIn(('automation', 'media-player', name), phone.disco_info(jid)['identities'])
+        self.assertIsNone(bridge.proc.poll())
 
     def test_exclude_leaves_a_player_out(self):
         self.player(Mpv)
