@@ -210,7 +210,13 @@ void MprisPlayer::when_seekable(Done done, SeekStep then) {
     });
 }
 
+namespace {
+// Seconds that fit D-Bus's int64 microseconds with room to spare (~31 years).
+bool plausible_seconds(double s) { return std::isfinite(s) && std::fabs(s) < 1e9; }
+}  // namespace
+
 void MprisPlayer::seek_to(double seconds, Done done) {
+    if (!plausible_seconds(seconds)) return post(std::move(done), Error{"bad-request", "no such position"});
     // SetPosition needs the current track id.
     when_seekable(std::move(done), [seconds](MprisPlayer& self, const mappings::MprisMetadata& md, Done done) {
         if (md.track_id.empty()) return done(Error{"feature-not-implemented", "the player gives no track id"});
@@ -220,6 +226,7 @@ void MprisPlayer::seek_to(double seconds, Done done) {
 }
 
 void MprisPlayer::seek_by(double offset, Done done) {
+    if (!plausible_seconds(offset)) return post(std::move(done), Error{"bad-request", "no such offset"});
     when_seekable(std::move(done), [offset](MprisPlayer& self, const mappings::MprisMetadata&, Done done) {
         self.call(kPlayerIface, "Seek", std::move(done), to_us(offset));
     });

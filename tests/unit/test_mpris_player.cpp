@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cmath>
 #include <optional>
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -102,6 +103,8 @@ TEST_F(MprisPlayerTest, CommandsReachThePlayer) {
     EXPECT_EQ(fake.calls, (std::vector<std::string>{"Play", "OpenUri http://nas/a.wav", "Play", "Pause",
                                                     "SetPosition /fake/track/7 90500000", "Seek -10000000", "Next"}));
     EXPECT_DOUBLE_EQ(fake.volume, 0.3);
+    EXPECT_EQ(wait([&](auto d) { player->seek_by(1e300, d); }).error().condition, "bad-request");
+    EXPECT_EQ(wait([&](auto d) { player->seek_to(std::nan(""), d); }).error().condition, "bad-request");
     auto mute = wait([&](auto d) { player->set_mute(true, d); });
     ASSERT_FALSE(mute);
     EXPECT_EQ(mute.error().condition, "feature-not-implemented");
