@@ -72,7 +72,8 @@ class PlayerCase:
         path = os.path.join(self.dir, 'tone-%d.wav' % PlayerCase.opened)
         os.link(self.wav, path)
         url = 'file://' + path
-        self.assertTrue(self.probe('open', url)['ok'])
+        opened = self.probe('open', url)
+        self.assertTrue(opened['ok'], opened)
         self.assertEqual(eventually(lambda: self.ctl('metadata', 'xesam:url'), url), url)
         # It plays: the player's own Position moves on (mpv-mpris 0.7 may still say Stopped here,
         # see xpmntest.players.mpris_position).

@@ -18,7 +18,8 @@
 - NonsensePlayer: answers GetAll with PlaybackStatus as an int32 and
   Metadata as a string (python3-dbus + GLib).
 Every process is a child in its own session with --pdeathsig KILL; start()
-waits for the bus name (gdbus wait), bounded.
+waits for the bus name (gdbus wait) and, for real players, until they answer a
+property read, bounded.
 """
 import os
 import shutil
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 
 from xpmntest import reaper
 
@@ -150,10 +152,25 @@ class _Player(reaper.Server):
         self.started()
         try:
             self.bus.wait_for_name(self.bus_name)
+            self.wait_ready()
         except PlayerError:
             self.stop()
             raise
         return self
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        """Until the player answers a property read (VLC owns its name before it answers)."""
+        end = time.monotonic() + timeout
+        while True:
+            r = subprocess.run(['dbus-send', '--bus=' + self.bus.address, '--print-reply', '--reply-timeout=2000',
+                                '--dest=' + self.bus_name, '/org/mpris/MediaPlayer2',
+                                'org.freedesktop.DBus.Properties.Get', 'string:org.mpris.MediaPlayer2', 'string:Identity'],
+                               capture_output=True, text=True, timeout=10)
+            if r.returncode == 0:
+                return
+            if time.monotonic() > end:
+                raise PlayerError('%s does not answer: %s' % (self.bus_name, r.stderr.strip()))
+            time.sleep(0.1)
 
     @property
     def running(self):
@@ -247,6 +264,9 @@ class _ScriptPlayer(_Player):
 
     def start(self):
         return super().start(stdin=subprocess.PIPE)  # the silent one waits for its stdin to close
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        pass  # the silent one never answers; the nonsense one answers once it owns its name
 
     def stop(self):
         if self.proc and self.proc.stdin:
