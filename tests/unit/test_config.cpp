@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "adapters/mpris/mpris_config.hpp"
 #include "adapters/upnp/upnp_config.hpp"
 #include "config/config.hpp"
 
@@ -135,6 +136,29 @@ TEST_F(ConfigTest, SyntaxErrorHasLine) {
 
 TEST_F(ConfigTest, MissingFile) {
     EXPECT_THROW(xpmn::config::load((dir_ / "absent.toml").string()), ConfigError);
+}
+
+TEST_F(ConfigTest, MprisSection) {
+    xpmn::mpris::MprisSection mpris;
+    xpmn::config::load(write("c.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[mpris]\nenabled = false\n"
+                                       "bus = \"unix:path=/run/x\"\ninclude = [\"*\"]\nexclude = [\"vlc*\"]\n"
+                                       "call_timeout_ms = 2000\n"),
+                       {&mpris});
+    EXPECT_FALSE(mpris.config().enabled);
+    EXPECT_EQ(mpris.config().bus, "unix:path=/run/x");
+    EXPECT_EQ(mpris.config().include, std::vector<std::string>{"*"});
+    EXPECT_EQ(mpris.config().exclude, std::vector<std::string>{"vlc*"});
+    EXPECT_EQ(mpris.config().call_timeout_ms, 2000);
+    xpmn::mpris::MprisSection defaults;
+    xpmn::config::load(write("d.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n"), {&defaults});
+    EXPECT_TRUE(defaults.config().enabled);
+    EXPECT_EQ(defaults.config().bus, "session");
+    EXPECT_EQ(defaults.config().call_timeout_ms, 5000);
+    xpmn::mpris::MprisSection bad;
+    EXPECT_THROW(xpmn::config::load(write("e.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[mpris]\n"
+                                                    "call_timeout_ms = 0\n"),
+                                    {&bad}),
+                 ConfigError);
 }
 
 TEST_F(ConfigTest, AdapterSectionsAreReadByTheirAdapter) {
