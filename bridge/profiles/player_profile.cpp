@@ -1,5 +1,7 @@
 #include "bridge/profiles/player_profile.hpp"
 
+#include "bridge/profiles/opened_items.hpp"
+
 #include "bridge/profiles/player_controls.hpp"
 #include "bridge/profiles/player_open.hpp"
 #include "bridge/profiles/player_requests.hpp"
@@ -158,6 +160,7 @@ void install_player_profile(boost::asio::io_context& io, bridge::Device& device,
                             std::shared_ptr<PlayableResolver> resolver, PlayerEventTiming timing) {
     device.add_feature(ns::media_player);
     device.add_feature(ns::media_control);
+    player = std::make_shared<OpenedItems>(std::move(player));
     auto mute = std::make_shared<MuteEmulation>();
     // Events go only to peers that still hold `events` or `control` (a grant may be revoked or expire).
     // decide() answers at once for a request without a container.

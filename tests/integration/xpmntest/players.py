@@ -189,8 +189,10 @@ class Mpv(_Player):
     name = 'mpv'
 
     def argv(self):
+        # --hr-seek=yes: mpv's relative seeks (MPRIS Seek) otherwise land on a
+        # demuxer seek point, up to a second off in a WAV file.
         return ['setpriv', '--pdeathsig', 'KILL', '--', 'mpv', '--no-config', '--idle=yes', '--no-video',
-                '--ao=null', '--no-terminal', '--load-scripts=no', '--script=' + mpris_so()]
+                '--ao=null', '--no-terminal', '--hr-seek=yes', '--load-scripts=no', '--script=' + mpris_so()]
 
 
 class SecondMpv(Mpv):
