@@ -4,6 +4,7 @@
 
 #include "adapters/upnp/resource_name.hpp"
 #include "adapters/upnp/upnp_directory.hpp"
+#include "adapters/upnp/upnp_renderer.hpp"
 #include "adapters/upnp/upnp_transfers.hpp"
 #include "bridge/profiles/directory_profile.hpp"
 
@@ -16,6 +17,7 @@ FinderOptions finder_options(const UpnpConfig& c) {
     o.interfaces = c.interfaces;
     o.include = c.include;
     o.exclude = c.exclude;
+    o.renderers = c.renderers;
     return o;
 }
 
@@ -26,11 +28,15 @@ UpnpAdapter::UpnpAdapter(const bridge::AdapterContext& context, UpnpConfig confi
       account_(context.config.xmpp.jid.bare().str()),
       access_(context.access),
       config_(std::move(config)),
-      finder_(finder_options(config_), {[this](const MediaServerInfo& s) { on_available(s); },
-                                        [this](const std::string& udn) { on_unavailable(udn); }}) {}
+      finder_(finder_options(config_),
+              {[this](const MediaServerInfo& s) { on_available(s); },
+               [this](const std::string& udn) { on_unavailable(udn); },
+               [this](const RendererInfo& r) { on_renderer_available(r); },
+               [this](const std::string& udn) { on_renderer_unavailable(udn); }}) {}
 
 UpnpAdapter::~UpnpAdapter() {
     for (auto& [udn, e] : servers_) e.directory->gone();
+    for (auto& [udn, e] : renderers_) e.player->gone();
 }
 
 void UpnpAdapter::start() { finder_.start(); }
@@ -41,6 +47,12 @@ void UpnpAdapter::stop() {
     servers_.clear();
     for (auto& [udn, e] : servers) {
         e.directory->gone();
+        host_.remove(e.resource);
+    }
+    auto renderers = std::move(renderers_);
+    renderers_.clear();
+    for (auto& [udn, e] : renderers) {
+        e.player->gone();
         host_.remove(e.resource);
     }
 }
@@ -76,6 +88,32 @@ void UpnpAdapter::on_unavailable(const std::string& udn) {
     it->second.directory->gone();
     host_.remove(it->second.resource);
     servers_.erase(it);
+}
+
+void UpnpAdapter::on_renderer_available(const RendererInfo& renderer) {
+    if (stopped_ || renderers_.count(renderer.udn)) return;
+    std::string resource = resource_for_udn("renderer", renderer.udn);
+    auto player = std::make_shared<UpnpRenderer>(host_.io(), renderer);
+    auto device = std::make_shared<bridge::Device>(
+        resource, disco::Identity{"automation", "media-player", "", renderer.friendly_name});
+    // The player profile (bridge/profiles/player_profile.hpp, branch `player`) goes here:
+    // profiles::install_player_profile(host_.io(), *device, player, access_, resolver_);
+    try {
+        host_.add(device);
+    } catch (const std::exception& e) {
+        spdlog::error("upnp: cannot add renderer '{}': {}", renderer.friendly_name, e.what());
+        player->gone();
+        return;
+    }
+    renderers_[renderer.udn] = {resource, player};
+}
+
+void UpnpAdapter::on_renderer_unavailable(const std::string& udn) {
+    auto it = renderers_.find(udn);
+    if (it == renderers_.end()) return;
+    it->second.player->gone();
+    host_.remove(it->second.resource);
+    renderers_.erase(it);
 }
 
 std::unique_ptr<bridge::Adapter> UpnpAdapterKind::create(const bridge::AdapterContext& context) {

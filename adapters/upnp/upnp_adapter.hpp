@@ -2,6 +2,9 @@
 // MediaServer device `BARE/upnp-<h>` on the DeviceHost, with the Directory
 // profile backed by that server's ContentDirectory; it is removed (unavailable
 // presence) when the server leaves and comes back with the same resource.
+// With `[upnp] renderers` (the default), every MediaRenderer becomes a
+// media-player device `BARE/renderer-<h>` the same way, backed by an
+// UpnpRenderer (profiles::MediaPlayer).
 #pragma once
 
 #include "bridge/relay/nas_fetch.hpp"
@@ -17,6 +20,7 @@
 namespace xpmn::upnp {
 
 class UpnpDirectory;
+class UpnpRenderer;
 
 class UpnpAdapter : public bridge::Adapter {
 public:
@@ -28,6 +32,8 @@ public:
 private:
     void on_available(const MediaServerInfo& server);
     void on_unavailable(const std::string& udn);
+    void on_renderer_available(const RendererInfo& renderer);
+    void on_renderer_unavailable(const std::string& udn);
 
     bridge::DeviceHost& host_;
     std::string account_;  // bare JID
@@ -40,6 +46,11 @@ private:
         std::shared_ptr<UpnpDirectory> directory;
     };
     std::map<std::string, Entry> servers_;  // by UDN
+    struct RendererEntry {
+        std::string resource;
+        std::shared_ptr<UpnpRenderer> player;
+    };
+    std::map<std::string, RendererEntry> renderers_;  // by UDN
     std::shared_ptr<relay::NasFetcher> fetcher_;  // one keep-alive HTTP session for every NAS
 };
 
