@@ -5,7 +5,7 @@
 // outcome, and every change the renderer reported while watched. The test
 // asserts the renderer's own state through its SOAP answers, not these.
 //
-//   renderer_probe INTERFACE FRIENDLY_NAME   (log on stderr)
+//   renderer_probe INTERFACE[,INTERFACE…] FRIENDLY_NAME   (log on stderr)
 //   commands: open URL[ URL…] | play | pause | stop | next | previous | seek S | seekby S
 //             | status | controls | volume N | mute on|off | watch on|off | quit
 #include <boost/asio/io_context.hpp>
@@ -176,7 +176,11 @@ int main(int argc, char** argv) {
     loop::GlibIntegration glib(io);
     Probe probe{io, argv[2]};
     upnp::FinderOptions options;
-    options.interfaces = {argv[1]};
+    for (std::string list = argv[1], name; !list.empty();) {
+        auto comma = list.find(',');
+        options.interfaces.push_back(list.substr(0, comma));
+        list = comma == std::string::npos ? "" : list.substr(comma + 1);
+    }
     options.renderers = true;
     upnp::MediaServerFinder finder(
         options, {nullptr, nullptr,
