@@ -96,7 +96,9 @@ void UpnpRenderer::play(Done done) { transport("Play", {{"Speed", "1"}}, {}, ans
 
 void UpnpRenderer::pause(Done done) {
     transport("Pause", {}, {}, [done = std::move(done)](const ActionReply& r) {
-        if (r.fault == 701) return done(Error{"bad-request", "nothing is playing: the renderer cannot pause now"});
+        // Pause while stopped: 701 (the standard's "transition not available"), gmediarender 501.
+        if (r.fault == 701 || r.fault == 501)
+            return done(Error{"bad-request", "nothing is playing: the renderer cannot pause now"});
         if (!r.ok()) return done(*r.error);
         done(Result<void>());
     });

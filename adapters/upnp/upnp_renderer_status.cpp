@@ -1,6 +1,7 @@
 // UpnpRenderer: status, volume and mute.
 #include <array>
 #include <charconv>
+#include <cstdlib>
 
 #include "adapters/upnp/upnp_renderer.hpp"
 #include "adapters/upnp/upnp_time.hpp"
@@ -59,10 +60,13 @@ void UpnpRenderer::status(StatusDone done) {
         s.duration = parse_upnp_time(position.get("TrackDuration"));
         if (!s.duration || *s.duration <= 0) s.duration = parse_upnp_time(media.get("MediaDuration"));
         if (s.duration && *s.duration <= 0) s.duration.reset();
-        s.seekable = s.duration.has_value() && s.state != profiles::PlayState::Stopped;
         std::string uri = position.get("TrackURI");
         if (uri.empty()) uri = media.get("CurrentURI");
         if (auto self = weak.lock(); self && !uri.empty()) s.item = self->item_for(uri);
+        // Right after Play a renderer may not know the duration yet; the item's metadata may.
+        if (!s.duration && s.item)
+            if (double d = std::strtod(s.item->child_text("duration").c_str(), nullptr); d > 0) s.duration = d;
+        s.seekable = s.duration.has_value() && s.state != profiles::PlayState::Stopped;
         done(std::move(s));
     };
     transport("GetTransportInfo", {}, {"CurrentTransportState"}, g->slot(g, 0));

@@ -139,7 +139,8 @@ else:
             self.assertEqual(r.track_uri(), self.urls[0])
             # LastChange (TransportState) reached the listener.
             p.expect(lambda m: m.get('event') == 'change' and m['status'], 5, 'a status change')
-            st = p.ok('status')
+            # The renderer learns the duration once the stream is under way.
+            st = wait_for(lambda: (lambda s: s if s['duration'] else None)(p.ok('status')), what='a duration')
             self.assertEqual(st['state'], 'playing')
             self.assertEqual(st['title'], 'Track 1')
             self.assertAlmostEqual(st['duration'], SECONDS, delta=1)
@@ -170,9 +171,10 @@ else:
 
             p.ok('stop')
             wait_for(lambda: r.state() == 'STOPPED', what='STOPPED')
-            paused = p.command('pause')  # 701 while stopped: an error, and the probe lives on
-            if not paused['ok']:
+            paused = p.command('pause')  # refused while stopped (701, gmediarender 501): a clear error
+            if not paused['ok']:  # some renderers do pause a stopped transport
                 self.assertEqual(paused['error'], 'bad-request')
+                self.assertEqual(r.state(), 'STOPPED')
             self.assertEqual(p.ok('status')['state'], 'stopped' if r.state() == 'STOPPED' else 'paused')
 
         def test_gone_and_back(self):
