@@ -80,7 +80,15 @@ void DeviceWatch::on_proxy_available(GUPnPControlPoint* cp, GUPnPDeviceProxy* pr
 
 void DeviceWatch::on_proxy_unavailable(GUPnPControlPoint* cp, GUPnPDeviceProxy* proxy, void* data) {
     const char* udn = gupnp_device_info_get_udn(GUPNP_DEVICE_INFO(proxy));
-    if (udn) static_cast<DeviceWatch*>(data)->lost(udn, cp);
+    if (udn) static_cast<DeviceWatch*>(data)->left(udn, cp);
+}
+
+void DeviceWatch::left(const std::string& udn, GUPnPControlPoint* cp) {
+    auto it = seen_.find(udn);
+    if (it == seen_.end() || std::find(it->second.begin(), it->second.end(), cp) == it->second.end()) return;
+    seen_.erase(it);
+    spdlog::info("upnp: {} {} gone", what_, udn);
+    if (events_.on_unavailable) events_.on_unavailable(udn);
 }
 
 void DeviceWatch::lost(const std::string& udn, GUPnPControlPoint* cp) {

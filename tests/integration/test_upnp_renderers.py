@@ -178,6 +178,7 @@ else:
             self.assertEqual(p.ok('status')['state'], 'stopped' if r.state() == 'STOPPED' else 'paused')
 
         def test_gone_and_back(self):
+            self.addCleanup(lambda: self.renderer.running or self.renderer.start())
             self.renderer.stop()
             self.probe.expect(lambda m: m.get('event') == 'gone', 15, 'gone')
             self.renderer.start()
