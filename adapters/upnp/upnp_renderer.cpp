@@ -92,7 +92,22 @@ void UpnpRenderer::play_entry(std::size_t index, Done done) {
               });
 }
 
-void UpnpRenderer::play(Done done) { transport("Play", {{"Speed", "1"}}, {}, answer(std::move(done))); }
+void UpnpRenderer::play(Done done) {
+    std::weak_ptr<UpnpRenderer> weak = weak_from_this();
+    transport("Play", {{"Speed", "1"}}, {}, [weak, done = std::move(done)](const ActionReply& r) mutable {
+        auto self = weak.lock();
+        if (r.fault != 701 || !self) return answer(std::move(done))(r);
+        // Rygel refuses Play while it is already playing (a new URI set while
+        // playing plays at once): that is what was asked.
+        self->transport("GetTransportInfo", {}, {"CurrentTransportState"},
+                        [done = std::move(done), refused = *r.error](const ActionReply& info) {
+                            std::string state = info.get("CurrentTransportState");
+                            if (info.ok() && (state == "PLAYING" || state == "TRANSITIONING"))
+                                return done(Result<void>());
+                            done(refused);
+                        });
+    });
+}
 
 void UpnpRenderer::pause(Done done) {
     transport("Pause", {}, {}, [done = std::move(done)](const ActionReply& r) {

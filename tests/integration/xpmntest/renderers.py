@@ -35,15 +35,18 @@ RCS = 'urn:schemas-upnp-org:service:RenderingControl:'
 RYGEL_RENDERER_TEMPLATE = '/usr/share/rygel/xml/MediaRenderer2.xml'
 
 
-class _Renderer(nas._MediaServer):
-    """Process control from nas (start/stop/kill, bounded waits); a renderer has no library."""
+def _no_library(workdir, netns):
+    """A renderer has no library; nas's process control wants a directory."""
+    if netns is None:
+        raise nas.NasError('a renderer needs a NetNs: on the host it would announce itself on the LAN')
+    os.makedirs(os.path.join(workdir, 'empty'), exist_ok=True)
+    return os.path.join(workdir, 'empty')
 
-    def __init__(self, workdir, netns, port, friendly_name, uuid, **kw):
-        if netns is None:
-            raise nas.NasError('a renderer needs a NetNs: on the host it would announce itself on the LAN')
-        os.makedirs(os.path.join(workdir, 'empty'), exist_ok=True)
-        super().__init__(workdir, os.path.join(workdir, 'empty'), netns, port, friendly_name, uuid, **kw)
-        self._services = None
+
+class _Renderer:
+    """The renderer's own SOAP answers, mixed into nas's process control
+    (start/stop/kill, bounded waits)."""
+    _services = None
 
     def services(self):
         """{'avt': service, 'rcs': service} from the description (see upnp_direct.find_service)."""
@@ -81,13 +84,13 @@ class _Renderer(nas._MediaServer):
         return 0
 
 
-class GMediaRender(_Renderer):
+class GMediaRender(_Renderer, nas._MediaServer):
     kind = 'gmediarender'
     log_name = 'gmediarender.log'
 
     def __init__(self, workdir, netns, friendly_name='xpmn gmediarender',
                  uuid='676d6564-6961-7265-6e64-000000000001', interface=('upnp0', '127.0.0.2'), **kw):
-        super().__init__(workdir, netns, None, friendly_name, uuid, **kw)
+        nas._MediaServer.__init__(self, workdir, _no_library(workdir, netns), netns, None, friendly_name, uuid, **kw)
         self.interface, self._host = interface
         self.console_file = self.log_file  # --logfile stdout
         self._location = None
@@ -117,15 +120,13 @@ class GMediaRender(_Renderer):
         self._services = None
 
 
-class RygelRenderer(nas.Rygel, _Renderer):
+class RygelRenderer(_Renderer, nas.Rygel):
     kind = 'rygel-playbin'
 
     def __init__(self, workdir, netns, friendly_name='xpmn rygel renderer',
                  uuid='52796765-6c00-0000-0000-0000000000aa', **kw):
-        os.makedirs(os.path.join(workdir, 'empty'), exist_ok=True)
-        nas.Rygel.__init__(self, workdir, os.path.join(workdir, 'empty'), netns=netns, friendly_name=friendly_name,
+        nas.Rygel.__init__(self, workdir, _no_library(workdir, netns), netns=netns, friendly_name=friendly_name,
                            uuid=uuid, **kw)
-        self._services = None
         self.description_file = os.path.join(self.config_dir, 'Rygel', 'Playbin.xml')
 
     def write_config(self):
@@ -155,6 +156,3 @@ class RygelRenderer(nas.Rygel, _Renderer):
         self.write_config()
         self._services = None
         return [nas.RYGEL]
-
-    def _wait_ready(self, expected, deadline):
-        _Renderer._wait_ready(self, expected, deadline)
