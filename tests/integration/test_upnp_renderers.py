@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import queue
+import signal
 import subprocess
 import threading
 import time
@@ -177,6 +178,17 @@ else:
                 self.assertEqual(r.state(), 'STOPPED')
             self.assertEqual(p.ok('status')['state'], 'stopped' if r.state() == 'STOPPED' else 'paused')
 
+        def test_position_poll_reports_a_seek_from_elsewhere(self):
+            r, p = self.renderer, self.probe
+            p.ok('watch on')
+            p.ok('open %s' % self.urls[0])
+            wait_for(lambda: r.state() == 'PLAYING' and (r.position() or 0) > 0, what='PLAYING')
+            time.sleep(1.5)  # a poll or two at the normal pace
+            p.forget_changes()
+            r.transport('Seek', ('Unit', 'REL_TIME'), ('Target', '0:00:25'))  # another control point
+            p.expect(lambda m: m.get('event') == 'change' and m['seeked'], 4, 'a seeked change')
+            p.ok('stop')
+
         def test_gone_and_back(self):
             self.addCleanup(lambda: self.renderer.running or self.renderer.start())
             self.renderer.stop()
@@ -188,6 +200,16 @@ else:
     class TestGMediaRender(_RendererCase, unittest.TestCase):
         renderer_class = GMediaRender
         interfaces = 'lo,upnp0'
+
+        def test_hung_renderer_times_out(self):
+            # SIGSTOP: the kernel still accepts the connection, nobody answers.
+            os.kill(self.renderer.pid, signal.SIGSTOP)
+            self.addCleanup(os.kill, self.renderer.pid, signal.SIGCONT)
+            t0 = time.monotonic()
+            r = self.probe.command('status', timeout=20)
+            self.assertFalse(r['ok'])
+            self.assertEqual(r['error'], 'remote-server-timeout')
+            self.assertLess(time.monotonic() - t0, 12)
 
     class TestRygelPlaybin(_RendererCase, unittest.TestCase):
         renderer_class = RygelRenderer
