@@ -96,7 +96,8 @@ void UpnpAdapter::on_renderer_available(const RendererInfo& renderer) {
     auto player = std::make_shared<UpnpRenderer>(host_.io(), renderer);
     auto device = std::make_shared<bridge::Device>(
         resource, disco::Identity{"automation", "media-player", "", renderer.friendly_name});
-    // The player profile (bridge/profiles/player_profile.hpp, branch `player`) goes here:
+    // The player profile (bridge/profiles/player_profile.hpp, branch `player`) goes here, with
+    // the daemon's PlayableResolver (BridgePlayables) once the adapter context carries it:
     // profiles::install_player_profile(host_.io(), *device, player, access_, resolver_);
     try {
         host_.add(device);

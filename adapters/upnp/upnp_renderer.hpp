@@ -99,7 +99,6 @@ private:
     std::optional<double> last_position_;  // the last polled RelTime, to report jumps only
     std::chrono::steady_clock::time_point last_polled_;
     std::string last_uri_;
-    std::string last_state_;  // from LastChange
 };
 
 }  // namespace xpmn::upnp

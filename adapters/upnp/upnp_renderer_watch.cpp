@@ -6,6 +6,7 @@
 #include <libgupnp/gupnp.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "adapters/upnp/last_change.hpp"
@@ -58,7 +59,6 @@ void UpnpRenderer::on_last_change(void*, const char*, void* value, void* data) {
 }
 
 void UpnpRenderer::changed(const LastChange& change) {
-    if (change.transport_state) last_state_ = *change.transport_state;
     profiles::PlayerChange c;
     c.status = change.status();
     c.controls = change.controls();
@@ -90,10 +90,13 @@ void UpnpRenderer::poll() {
             profiles::PlayerChange c;
             c.status = uri != self->last_uri_;
             if (position && self->last_position_) {
-                // Where it would be by now at normal speed, if it plays.
+                // Neither where it was (paused) nor where it would be by now at
+                // normal speed (playing): it jumped. No state needed, so a
+                // renderer that sends no LastChange is judged the same way.
                 double elapsed = std::chrono::duration<double>(asked - self->last_polled_).count();
-                double expected = *self->last_position_ + (self->last_state_ == "PLAYING" ? elapsed : 0.0);
-                c.seeked = std::abs(*position - expected) > 1.5;
+                double still = std::abs(*position - *self->last_position_);
+                double moved = std::abs(*position - (*self->last_position_ + elapsed));
+                c.seeked = std::min(still, moved) > 1.5;
             }
             self->last_position_ = position;
             self->last_polled_ = asked;
