@@ -79,16 +79,39 @@ void DeviceWatch::on_proxy_available(GUPnPControlPoint* cp, GUPnPDeviceProxy* pr
 }
 
 void DeviceWatch::on_proxy_unavailable(GUPnPControlPoint* cp, GUPnPDeviceProxy* proxy, void* data) {
-    const char* udn = gupnp_device_info_get_udn(GUPNP_DEVICE_INFO(proxy));
-    if (udn) static_cast<DeviceWatch*>(data)->left(udn, cp);
+    auto* info = GUPNP_DEVICE_INFO(proxy);
+    const char* udn = gupnp_device_info_get_udn(info);
+    const char* location = gupnp_device_info_get_location(info);
+    if (udn) static_cast<DeviceWatch*>(data)->left(udn, cp, location ? location : "");
 }
 
-void DeviceWatch::left(const std::string& udn, GUPnPControlPoint* cp) {
+namespace {
+
+// Where `cp` reaches the device `udn` ("" when it does not know it).
+std::string location_through(GUPnPControlPoint* cp, const std::string& udn) {
+    for (const GList* l = gupnp_control_point_list_device_proxies(cp); l; l = l->next) {
+        auto* info = GUPNP_DEVICE_INFO(l->data);
+        const char* u = gupnp_device_info_get_udn(info);
+        const char* location = gupnp_device_info_get_location(info);
+        if (u && udn == u && location) return location;
+    }
+    return {};
+}
+
+}  // namespace
+
+void DeviceWatch::left(const std::string& udn, GUPnPControlPoint* cp, const std::string& location) {
     auto it = seen_.find(udn);
     if (it == seen_.end() || std::find(it->second.begin(), it->second.end(), cp) == it->second.end()) return;
-    seen_.erase(it);
-    spdlog::info("upnp: {} {} gone", what_, udn);
-    if (events_.on_unavailable) events_.on_unavailable(udn);
+    // The same endpoint reached through other interfaces is gone too, even if
+    // they heard no byebye; one reached at another address is not.
+    std::vector<GUPnPControlPoint*> gone;
+    for (auto* other : it->second)
+        if (other == cp || (!location.empty() && location_through(other, udn) == location)) gone.push_back(other);
+    GUPnPControlPoint* serving = it->second.front();
+    for (auto* other : gone)  // the serving one last: its loss reports the device gone and fails over
+        if (other != serving) lost(udn, other);
+    if (std::find(gone.begin(), gone.end(), serving) != gone.end()) lost(udn, serving);
 }
 
 void DeviceWatch::lost(const std::string& udn, GUPnPControlPoint* cp) {

@@ -1,7 +1,6 @@
 // Follows one UPnP device type over the LAN control points of every network
 // context: reports each device's arrival and departure (ssdp:byebye or
-// expiry through any interface, or the interface it was seen on going away)
-// by UDN. A device seen on several interfaces is served through the proxy of
+// expiry, or the interface it was seen on going away) by UDN. A device seen on several interfaces is served through the proxy of
 // the first; when that interface goes away, the device is reported gone and,
 // if another interface still sees it, available again through that one.
 #pragma once
@@ -44,10 +43,11 @@ public:
 private:
     static void on_proxy_available(GUPnPControlPoint*, GUPnPDeviceProxy*, void* self);
     static void on_proxy_unavailable(GUPnPControlPoint*, GUPnPDeviceProxy*, void* self);
-    // ssdp:byebye or expiry through `cp`: the device left the network, whichever
-    // interface said so (a device on two interfaces may say byebye on one only:
-    // libupnp's gmediarender on a second interface, seen first through lo).
-    void left(const std::string& udn, GUPnPControlPoint* cp);
+    // ssdp:byebye or expiry through `cp` of the device described at `location`:
+    // gone from every interface that reached it there (a device on a second
+    // interface, seen first through lo, says byebye on its own interface only:
+    // libupnp's gmediarender), not from one that reaches it elsewhere.
+    void left(const std::string& udn, GUPnPControlPoint* cp, const std::string& location);
     // `cp`'s interface went away: the device may still be seen through another.
     void lost(const std::string& udn, GUPnPControlPoint* cp);
 
