@@ -1,5 +1,7 @@
 #include "adapters/upnp/service_action.hpp"
 
+#include "adapters/upnp/action_deadline.hpp"
+
 #include <libgupnp/gupnp.h>
 #include <spdlog/spdlog.h>
 
@@ -14,19 +16,10 @@ struct ServiceAction::Call {
     std::vector<std::string> out;
     Done done;
     GUPnPServiceProxyAction* request = nullptr;
-    GCancellable* cancellable = g_cancellable_new();
-    GSource* timeout_source = nullptr;
-    bool timed_out = false;
+    ActionDeadline deadline;
 
-    void stop_timeout() {
-        if (!timeout_source) return;
-        g_source_destroy(timeout_source);
-        g_source_unref(std::exchange(timeout_source, nullptr));
-    }
     ~Call() {
-        stop_timeout();
         if (request) gupnp_service_proxy_action_unref(request);
-        g_object_unref(cancellable);
     }
 };
 
@@ -66,7 +59,7 @@ ServiceAction::~ServiceAction() {
 
 void ServiceAction::cancel_all() {
     for (auto& w : calls_)
-        if (auto c = w.lock()) g_cancellable_cancel(c->cancellable);
+        if (auto c = w.lock()) c->deadline.cancel();
     calls_.clear();
 }
 
@@ -121,26 +114,14 @@ void ServiceAction::call(const std::string& action, const Args& in, const std::v
 
     std::erase_if(calls_, [](const std::weak_ptr<Call>& w) { return w.expired(); });
     calls_.push_back(call);
-    GSource* timeout = g_timeout_source_new(static_cast<guint>(timeout_.count()));
-    g_source_set_callback(
-        timeout,
-        [](gpointer data) -> gboolean {
-            auto* c = static_cast<Call*>(data);
-            g_source_unref(std::exchange(c->timeout_source, nullptr));
-            c->timed_out = true;
-            g_cancellable_cancel(c->cancellable);
-            return G_SOURCE_REMOVE;
-        },
-        call.get(), nullptr);
-    g_source_attach(timeout, g_main_context_get_thread_default());
-    call->timeout_source = timeout;
+    call->deadline.start(timeout_);
     auto* holder = new std::shared_ptr<Call>(call);
     gupnp_service_proxy_call_action_async(
-        proxy_, call->request, call->cancellable,
+        proxy_, call->request, call->deadline.cancellable(),
         [](GObject* source, GAsyncResult* res, gpointer data) {
             std::unique_ptr<std::shared_ptr<Call>> holder(static_cast<std::shared_ptr<Call>*>(data));
             Call& c = **holder;
-            c.stop_timeout();
+            c.deadline.stop();
             GError* error = nullptr;
             GUPnPServiceProxyAction* action =
                 gupnp_service_proxy_call_action_finish(GUPNP_SERVICE_PROXY(source), res, &error);
@@ -170,7 +151,7 @@ void ServiceAction::call(const std::string& action, const Args& in, const std::v
                 g_list_free(names);
                 g_list_free(types);
             } else {
-                reply = reply_from_error(error, c.action, c.device, c.timeout, c.timed_out);
+                reply = reply_from_error(error, c.action, c.device, c.timeout, c.deadline.timed_out());
             }
             g_clear_error(&error);
             c.done(reply);
