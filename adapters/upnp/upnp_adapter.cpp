@@ -35,24 +35,44 @@ UpnpAdapter::UpnpAdapter(const bridge::AdapterContext& context, UpnpConfig confi
                [this](const std::string& udn) { on_renderer_unavailable(udn); }}) {}
 
 UpnpAdapter::~UpnpAdapter() {
-    for (auto& [udn, e] : servers_) e.directory->gone();
-    for (auto& [udn, e] : renderers_) e.player->gone();
+    for (auto* entries : {&servers_, &renderers_})
+        for (auto& [udn, e] : *entries) e.gone();
 }
 
 void UpnpAdapter::start() { finder_.start(); }
 
 void UpnpAdapter::stop() {
     stopped_ = true;
-    auto servers = std::move(servers_);
-    servers_.clear();
-    for (auto& [udn, e] : servers) {
-        e.directory->gone();
-        host_.remove(e.resource);
+    remove_all(servers_);
+    remove_all(renderers_);
+}
+
+bool UpnpAdapter::add(Entries& entries, const std::string& udn, std::shared_ptr<bridge::Device> device, Entry entry,
+                      const std::string& friendly_name) {
+    try {
+        host_.add(device);
+    } catch (const std::exception& e) {
+        spdlog::error("upnp: cannot add '{}' ({}): {}", friendly_name, entry.resource, e.what());
+        entry.gone();
+        return false;
     }
-    auto renderers = std::move(renderers_);
-    renderers_.clear();
-    for (auto& [udn, e] : renderers) {
-        e.player->gone();
+    entries[udn] = std::move(entry);
+    return true;
+}
+
+void UpnpAdapter::remove(Entries& entries, const std::string& udn) {
+    auto it = entries.find(udn);
+    if (it == entries.end()) return;
+    it->second.gone();
+    host_.remove(it->second.resource);
+    entries.erase(it);
+}
+
+void UpnpAdapter::remove_all(Entries& entries) {
+    auto all = std::move(entries);
+    entries.clear();
+    for (auto& [udn, e] : all) {
+        e.gone();
         host_.remove(e.resource);
     }
 }
@@ -73,22 +93,10 @@ void UpnpAdapter::on_available(const MediaServerInfo& server) {
                                        {std::make_shared<UpnpTransfers>(directory, fetcher_), directory,
                                         host_.io().get_executor()},
                                        access_);
-    try {
-        host_.add(device);
-    } catch (const std::exception& e) {
-        spdlog::error("upnp: cannot add media server '{}': {}", server.friendly_name, e.what());
-        return;
-    }
-    servers_[server.udn] = {resource, directory};
+    add(servers_, server.udn, device, {resource, [directory] { directory->gone(); }}, server.friendly_name);
 }
 
-void UpnpAdapter::on_unavailable(const std::string& udn) {
-    auto it = servers_.find(udn);
-    if (it == servers_.end()) return;
-    it->second.directory->gone();
-    host_.remove(it->second.resource);
-    servers_.erase(it);
-}
+void UpnpAdapter::on_unavailable(const std::string& udn) { remove(servers_, udn); }
 
 void UpnpAdapter::on_renderer_available(const RendererInfo& renderer) {
     if (stopped_ || renderers_.count(renderer.udn)) return;
@@ -99,23 +107,10 @@ void UpnpAdapter::on_renderer_available(const RendererInfo& renderer) {
     // The player profile (bridge/profiles/player_profile.hpp, branch `player`) goes here, with
     // the daemon's PlayableResolver (BridgePlayables) once the adapter context carries it:
     // profiles::install_player_profile(host_.io(), *device, player, access_, resolver_);
-    try {
-        host_.add(device);
-    } catch (const std::exception& e) {
-        spdlog::error("upnp: cannot add renderer '{}': {}", renderer.friendly_name, e.what());
-        player->gone();
-        return;
-    }
-    renderers_[renderer.udn] = {resource, player};
+    add(renderers_, renderer.udn, device, {resource, [player] { player->gone(); }}, renderer.friendly_name);
 }
 
-void UpnpAdapter::on_renderer_unavailable(const std::string& udn) {
-    auto it = renderers_.find(udn);
-    if (it == renderers_.end()) return;
-    it->second.player->gone();
-    host_.remove(it->second.resource);
-    renderers_.erase(it);
-}
+void UpnpAdapter::on_renderer_unavailable(const std::string& udn) { remove(renderers_, udn); }
 
 std::unique_ptr<bridge::Adapter> UpnpAdapterKind::create(const bridge::AdapterContext& context) {
     return std::make_unique<UpnpAdapter>(context, section_.config());

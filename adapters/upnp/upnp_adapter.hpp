@@ -9,6 +9,7 @@
 
 #include "bridge/relay/nas_fetch.hpp"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,16 +42,20 @@ private:
     UpnpConfig config_;
     MediaServerFinder finder_;
     bool stopped_ = false;
+    // A device of this adapter: its resource, and what to tell its backend when it goes.
     struct Entry {
         std::string resource;
-        std::shared_ptr<UpnpDirectory> directory;
+        std::function<void()> gone;
     };
-    std::map<std::string, Entry> servers_;  // by UDN
-    struct RendererEntry {
-        std::string resource;
-        std::shared_ptr<UpnpRenderer> player;
-    };
-    std::map<std::string, RendererEntry> renderers_;  // by UDN
+    using Entries = std::map<std::string, Entry>;  // by UDN
+    // Adds `device` as the entry of `udn` in `entries`; false (logged) if the host refuses it.
+    bool add(Entries& entries, const std::string& udn, std::shared_ptr<bridge::Device> device, Entry entry,
+             const std::string& friendly_name);
+    void remove(Entries& entries, const std::string& udn);
+    void remove_all(Entries& entries);
+
+    Entries servers_;
+    Entries renderers_;
     std::shared_ptr<relay::NasFetcher> fetcher_;  // one keep-alive HTTP session for every NAS
 };
 
