@@ -222,3 +222,36 @@ else:
 
     class TestRygelPlaybin(_RendererCase, unittest.TestCase):
         renderer_class = RygelRenderer
+
+    class TestRendererDevice(unittest.TestCase):
+        """The daemon: a renderer is a media-player device renderer-<h> of the account,
+        unavailable when it leaves and back under the same resource."""
+
+        @classmethod
+        def setUpClass(cls):
+            from test_bridge_c2s import PASSWORD
+            from xpmntest.bridge import start_home_network, wait_devices
+            cls.password = PASSWORD
+            class_workdir(cls, 'xpmn-rend-dev-')
+            cls.ns = NetNs.current()
+            cls.renderer = start_server(cls, GMediaRender(os.path.join(cls.workdir, 'gm'), cls.ns,
+                                                          friendly_name='Living Room Renderer'))
+            start_home_network(cls, PASSWORD, upnp={'interfaces': ['lo', 'upnp0']})
+            cls.devices = wait_devices(cls.config, lambda out: '/renderer-' in out)
+
+        def test_renderer_device_comes_and_goes(self):
+            from xpmntest.slix import SlixClient
+            resource = 'renderer-' + hashlib.sha1(self.renderer.udn.encode()).hexdigest()[:8]
+            line = next(l for l in self.devices.splitlines() if '/renderer-' in l)
+            self.assertIn('/' + resource, line)
+            self.assertIn('automation/media-player "Living Room Renderer"', line)
+            jid = line.split()[0]
+            phone = SlixClient(self.prosody.jid('home', 'phone'), self.password, '127.0.0.1',
+                               self.prosody.c2s_port, self.prosody.ca_file)
+            self.addCleanup(phone.close)
+            phone.connect()
+            phone.wait_presence(jid, timeout=20)
+            self.renderer.stop()  # byebye
+            phone.wait_presence(jid, available=False, timeout=20)
+            self.renderer.start()
+            phone.wait_presence(jid, timeout=30)
