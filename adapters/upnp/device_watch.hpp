@@ -44,9 +44,9 @@ private:
     static void on_proxy_available(GUPnPControlPoint*, GUPnPDeviceProxy*, void* self);
     static void on_proxy_unavailable(GUPnPControlPoint*, GUPnPDeviceProxy*, void* self);
     // ssdp:byebye or expiry through `cp` of the device described at `location`:
-    // gone from every interface that reached it there (a device on a second
-    // interface, seen first through lo, says byebye on its own interface only:
-    // libupnp's gmediarender), not from one that reaches it elsewhere.
+    // gone from every interface that reached it there (its byebye may arrive
+    // through one of them only: libupnp's gmediarender multicasts through the
+    // route's interface, not its own), not from one that reaches it elsewhere.
     void left(const std::string& udn, GUPnPControlPoint* cp, const std::string& location);
     // `cp`'s interface went away: the device may still be seen through another.
     void lost(const std::string& udn, GUPnPControlPoint* cp);

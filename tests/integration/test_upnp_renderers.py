@@ -25,6 +25,7 @@ if not inside_namespace():
 
 else:
     from xpmntest.bridge import BUILD, class_workdir, start_server
+    from xpmntest.logs import read_text, wait_for_text
     from xpmntest.nas import MiniDlna
     from xpmntest.netns import NetNs
     from xpmntest.renderers import GMediaRender, RygelRenderer
@@ -42,8 +43,9 @@ else:
     class Probe:
         """renderer_probe as a child: commands in, JSON lines out."""
 
-        def __init__(self, workdir, interfaces, name):
-            self.log = open(os.path.join(workdir, 'probe-%s.log' % name.replace(' ', '_')), 'wb')
+        def __init__(self, workdir, interfaces, name, test):
+            self.log_file = os.path.join(workdir, 'probe-%s-%s.log' % (name.replace(' ', '_'), test))
+            self.log = open(self.log_file, 'wb')
             self.proc = subprocess.Popen([PROBE, interfaces, name], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=self.log, text=True, bufsize=1)
             self.lines = queue.Queue()
@@ -128,7 +130,7 @@ else:
             cls.renderer = start_server(cls, cls.renderer_class(os.path.join(cls.workdir, 'renderer'), cls.ns))
 
         def setUp(self):
-            self.probe = Probe(self.workdir, self.interfaces, self.renderer.friendly_name)
+            self.probe = Probe(self.workdir, self.interfaces, self.renderer.friendly_name, self._testMethodName)
             self.addCleanup(self.probe.close)
             found = self.probe.expect(lambda m: m.get('event') == 'renderer', 20, 'renderer')
             self.found = found
@@ -200,6 +202,8 @@ else:
 
         def test_gone_and_back(self):
             self.addCleanup(lambda: self.renderer.running or self.renderer.start())
+            if ',' in self.interfaces:  # known through every interface before it leaves (see above)
+                wait_for_text(lambda: read_text(self.probe.log_file), 'also seen on', timeout=15)
             self.renderer.stop()
             self.probe.expect(lambda m: m.get('event') == 'gone', 15, 'gone')
             self.renderer.start()
@@ -208,6 +212,8 @@ else:
 
     class TestGMediaRender(_RendererCase, unittest.TestCase):
         renderer_class = GMediaRender
+        # It lives on upnp0, but libupnp's multicast (its byebye too) leaves through the
+        # namespace's multicast route, lo: the probe listens on both.
         interfaces = 'lo,upnp0'
 
         def test_hung_renderer_times_out(self):
@@ -251,6 +257,7 @@ else:
             self.addCleanup(phone.close)
             phone.connect()
             phone.wait_presence(jid, timeout=20)
+            self.bridge.wait_for_log('also seen on', timeout=15)  # known through lo and upnp0 (see above)
             self.renderer.stop()  # byebye
             phone.wait_presence(jid, available=False, timeout=20)
             self.renderer.start()

@@ -26,6 +26,7 @@ import os
 import time
 
 from . import nas
+from .netns import IP
 from .upnp_direct import UpnpError, fetch_description, find_service, soap_call, ssdp_search, parse_duration
 
 GMEDIARENDER = '/usr/bin/gmediarender'
@@ -104,7 +105,8 @@ class GMediaRender(_Renderer, nas._MediaServer):
         return self._location
 
     def _command(self, rescan):
-        self.netns.add_upnp_interface(self.interface, self._host)
+        if self.netns.run([IP, 'link', 'show', self.interface], timeout=10).returncode != 0:
+            self.netns.add_upnp_interface(self.interface, self._host)
         self._location = None
         return [GMEDIARENDER, '-I', self.interface, '-f', self._friendly_name, '-u', self.uuid,
                 '--gstout-audiosink=fakeaudiosink', '--logfile', 'stdout']
