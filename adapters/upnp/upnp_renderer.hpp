@@ -79,6 +79,7 @@ private:
     // Watching: LastChange subscriptions and the position poll.
     void subscribe(bool on);
     static void on_last_change(void* proxy, const char* variable, void* value, void* self);
+    static void on_subscription_lost(void* proxy, void* error, void* self);
     void changed(const LastChange& change);
     void schedule_poll();
     void poll();
@@ -93,6 +94,7 @@ private:
     std::size_t current_ = 0;
     ChangeListener listener_;
     bool subscribed_ = false;
+    int resubscribes_ = 0;
     std::chrono::milliseconds poll_interval_;
     boost::asio::steady_timer poll_timer_;
     bool polling_ = false;

@@ -33,16 +33,31 @@ void UpnpRenderer::watch(ChangeListener listener) {
 void UpnpRenderer::subscribe(bool on) {
     if (on == subscribed_) return;
     subscribed_ = on;
+    resubscribes_ = 0;
     auto notify = reinterpret_cast<GUPnPServiceProxyNotifyCallback>(&UpnpRenderer::on_last_change);
     for (GUPnPServiceProxy* proxy : {transport_.proxy(), rendering_.proxy()}) {
         if (on) {
             gupnp_service_proxy_add_notify(proxy, "LastChange", G_TYPE_STRING, notify, this);
+            g_signal_connect(proxy, "subscription-lost", G_CALLBACK(&UpnpRenderer::on_subscription_lost), this);
             gupnp_service_proxy_set_subscribed(proxy, TRUE);
         } else {
+            g_signal_handlers_disconnect_by_data(proxy, this);
             gupnp_service_proxy_set_subscribed(proxy, FALSE);
             gupnp_service_proxy_remove_notify(proxy, "LastChange", notify, this);
         }
     }
+}
+
+// A SUBSCRIBE or its renewal failed (a busy renderer, a lost NOTIFY port):
+// gupnp gives up on it, so subscribe again while someone watches.
+void UpnpRenderer::on_subscription_lost(void* proxy, void* error, void* data) {
+    auto* self = static_cast<UpnpRenderer*>(data);
+    auto* e = static_cast<GError*>(error);
+    spdlog::warn("upnp: renderer '{}': event subscription lost ({})", self->name_,
+                 e ? e->message : "unknown");
+    // A few times per watch: a renderer that refuses every SUBSCRIBE is left to the position poll.
+    if (self->subscribed_ && self->resubscribes_++ < 3)
+        gupnp_service_proxy_set_subscribed(GUPNP_SERVICE_PROXY(proxy), TRUE);
 }
 
 void UpnpRenderer::on_last_change(void*, const char*, void* value, void* data) {
