@@ -46,7 +46,9 @@ else:
         def __init__(self, workdir, interfaces, name, test):
             self.log_file = os.path.join(workdir, 'probe-%s-%s.log' % (name.replace(' ', '_'), test))
             self.log = open(self.log_file, 'wb')
-            self.proc = subprocess.Popen([PROBE, interfaces, name], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            # XPMN_PROBE_WRAPPER="valgrind --error-exitcode=9": the probe under a checker.
+            wrapper = os.environ.get('XPMN_PROBE_WRAPPER', '').split()
+            self.proc = subprocess.Popen(wrapper + [PROBE, interfaces, name], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=self.log, text=True, bufsize=1)
             self.lines = queue.Queue()
             self.seen = []
@@ -62,11 +64,12 @@ else:
             except OSError:
                 pass
             try:
-                self.proc.wait(10)
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
             self.log.close()
+            return self.proc.returncode
 
         def expect(self, pred, timeout=15.0, what='a line'):
             deadline = time.monotonic() + timeout
@@ -131,7 +134,8 @@ else:
 
         def setUp(self):
             self.probe = Probe(self.workdir, self.interfaces, self.renderer.friendly_name, self._testMethodName)
-            self.addCleanup(self.probe.close)
+            # It ends when its stdin does, with 0 (no crash; under a checker: no report).
+            self.addCleanup(lambda: self.assertEqual(self.probe.close(), 0, 'see ' + self.probe.log_file))
             found = self.probe.expect(lambda m: m.get('event') == 'renderer', 20, 'renderer')
             self.found = found
 
