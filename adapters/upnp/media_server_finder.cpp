@@ -33,28 +33,23 @@ bool server_selected(const FinderOptions& o, const std::string& udn, const std::
 
 MediaServerFinder::MediaServerFinder(FinderOptions options, Events events)
     : options_(std::move(options)), events_(std::move(events)) {
-    auto selected = [this](const std::string& udn, const std::string& name) {
-        return server_selected(options_, udn, name);
-    };
-    watches_.push_back(std::make_unique<DeviceWatch>(
-        kMediaServer, "media server",
-        DeviceWatch::Events{selected,
-                            [this](GUPnPDeviceProxy* p, const std::string& udn, const std::string& name) {
-                                return announce_server(p, udn, name);
-                            },
-                            [this](const std::string& udn) {
-                                if (events_.on_unavailable) events_.on_unavailable(udn);
-                            }}));
-    if (options_.renderers)
+    using Announce = bool (MediaServerFinder::*)(GUPnPDeviceProxy*, const std::string&, const std::string&);
+    auto watch = [this](const char* target, const char* what, Announce announce,
+                        std::function<void(const std::string&)> gone) {
         watches_.push_back(std::make_unique<DeviceWatch>(
-            kMediaRenderer, "renderer",
-            DeviceWatch::Events{selected,
-                                [this](GUPnPDeviceProxy* p, const std::string& udn, const std::string& name) {
-                                    return announce_renderer(p, udn, name);
+            target, what,
+            DeviceWatch::Events{[this](const std::string& udn, const std::string& name) {
+                                    return server_selected(options_, udn, name);
                                 },
-                                [this](const std::string& udn) {
-                                    if (events_.on_renderer_unavailable) events_.on_renderer_unavailable(udn);
+                                [this, announce](GUPnPDeviceProxy* p, const std::string& udn,
+                                                 const std::string& name) { return (this->*announce)(p, udn, name); },
+                                [gone](const std::string& udn) {
+                                    if (gone) gone(udn);
                                 }}));
+    };
+    watch(kMediaServer, "media server", &MediaServerFinder::announce_server, events_.on_unavailable);
+    if (options_.renderers)
+        watch(kMediaRenderer, "renderer", &MediaServerFinder::announce_renderer, events_.on_renderer_unavailable);
 }
 
 MediaServerFinder::~MediaServerFinder() {
