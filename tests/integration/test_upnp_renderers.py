@@ -173,6 +173,11 @@ else:
             self.assertAlmostEqual(volume, 35, delta=1)  # rygel keeps a double: 35 reads back as 34
             self.assertEqual(p.ok('controls')['volume'], volume)
             p.expect(lambda m: m.get('event') == 'change' and m['controls'], 5, 'a controls change')
+            p.ok('mute on')  # the renderer's own mute
+            self.assertIn(r.rendering('GetMute')['CurrentMute'].lower(), ('1', 'true'))
+            self.assertTrue(p.ok('controls')['mute'])
+            p.ok('mute off')
+            self.assertIn(r.rendering('GetMute')['CurrentMute'].lower(), ('0', 'false'))
 
             p.ok('next')
             wait_for(lambda: r.track_uri() == self.urls[1] and r.state() == 'PLAYING', what='the second track')
