@@ -1,5 +1,7 @@
 #include "adapters/upnp/content_directory.hpp"
 
+#include "adapters/upnp/action_deadline.hpp"
+
 #include <libgupnp/gupnp.h>
 #include <libsoup/soup.h>
 #include <spdlog/spdlog.h>
@@ -20,23 +22,13 @@ struct ContentDirectory::Call {
     std::string action;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     GUPnPServiceProxyAction* request = nullptr;
-    GCancellable* cancellable = g_cancellable_new();
-    GSource* timeout_source = nullptr;  // a reference, while the timeout is pending
+    ActionDeadline deadline;
     std::chrono::milliseconds timeout{};  // as configured, for the error text
-    bool timed_out = false;
     std::string refused;  // why the response was cancelled after its headers (too large, compressed)
     std::variant<BrowseCallback, StringCallback, UintCallback> done;
 
-    void stop_timeout() {
-        if (!timeout_source) return;
-        g_source_destroy(timeout_source);
-        g_source_unref(std::exchange(timeout_source, nullptr));
-    }
-
     ~Call() {
-        stop_timeout();
         if (request) gupnp_service_proxy_action_unref(request);
-        g_object_unref(cancellable);
     }
 };
 
@@ -178,7 +170,7 @@ void ContentDirectory::on_request_queued(void*, void* message, void* self) {
             for (auto& call : calls) {
                 spdlog::debug("upnp: {} response refused: {}", call->action, why);
                 call->refused = why;
-                g_cancellable_cancel(call->cancellable);
+                call->deadline.cancel();
             }
         }),
         guard.release(), [](gpointer data, GClosure*) { delete static_cast<Guard*>(data); }, GConnectFlags{});
@@ -186,7 +178,7 @@ void ContentDirectory::on_request_queued(void*, void* message, void* self) {
 
 void ContentDirectory::cancel_all() {
     for (auto& w : calls_)
-        if (auto c = w.lock()) g_cancellable_cancel(c->cancellable);
+        if (auto c = w.lock()) c->deadline.cancel();
     calls_.clear();
 }
 
@@ -195,36 +187,23 @@ void ContentDirectory::start(const char* action, std::shared_ptr<Call> call) {
     call->timeout = timeout_;
     std::erase_if(calls_, [](const std::weak_ptr<Call>& w) { return w.expired(); });
     calls_.push_back(call);
-    // On the thread's default context, like gupnp's own sources.
-    GSource* timeout = g_timeout_source_new(static_cast<guint>(timeout_.count()));
-    g_source_set_callback(
-        timeout,
-        [](gpointer data) -> gboolean {
-            auto* c = static_cast<Call*>(data);
-            g_source_unref(std::exchange(c->timeout_source, nullptr));  // removed by returning G_SOURCE_REMOVE
-            c->timed_out = true;
-            g_cancellable_cancel(c->cancellable);
-            return G_SOURCE_REMOVE;
-        },
-        call.get(), nullptr);
-    g_source_attach(timeout, g_main_context_get_thread_default());
-    call->timeout_source = timeout;
+    call->deadline.start(timeout_);
     auto* holder = new std::shared_ptr<Call>(call);
     starting_ = call;
     gupnp_service_proxy_call_action_async(
-        proxy_, call->request, call->cancellable,
+        proxy_, call->request, call->deadline.cancellable(),
         [](GObject* source, GAsyncResult* res, gpointer data) {
             std::unique_ptr<std::shared_ptr<Call>> holder(static_cast<std::shared_ptr<Call>*>(data));
             Call& c = **holder;
             spdlog::debug("upnp: {} answered in {} us", c.action,
                           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
                                                                                 c.started).count());
-            c.stop_timeout();
+            c.deadline.stop();
             GError* error = nullptr;
             GUPnPServiceProxyAction* action =
                 gupnp_service_proxy_call_action_finish(GUPNP_SERVICE_PROXY(source), res, &error);
             if (!action) {
-                finish_with_error(c.done, error_from(error, c.action, c.timeout, c.timed_out, c.refused));
+                finish_with_error(c.done, error_from(error, c.action, c.timeout, c.deadline.timed_out(), c.refused));
                 g_clear_error(&error);
                 return;
             }

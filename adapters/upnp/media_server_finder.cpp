@@ -1,7 +1,5 @@
 #include "adapters/upnp/media_server_finder.hpp"
 
-#include "adapters/upnp/lan_control_point.hpp"
-
 #include <fnmatch.h>
 #include <libgupnp/gupnp.h>
 #include <libsoup/soup.h>
@@ -15,18 +13,15 @@ namespace {
 
 const char* const kMediaServer = "urn:schemas-upnp-org:device:MediaServer:1";  // matches :1..:4
 const char* const kContentDirectory = "urn:schemas-upnp-org:service:ContentDirectory";
+const char* const kMediaRenderer = "urn:schemas-upnp-org:device:MediaRenderer:1";  // matches :1..:2
+const char* const kAVTransport = "urn:schemas-upnp-org:service:AVTransport";       // :1 or :2
+const char* const kRenderingControl = "urn:schemas-upnp-org:service:RenderingControl";
 
 bool matches_any(const std::vector<std::string>& patterns, const std::string& udn, const std::string& name) {
     for (const auto& p : patterns)
         if (fnmatch(p.c_str(), udn.c_str(), 0) == 0 || fnmatch(p.c_str(), name.c_str(), FNM_CASEFOLD) == 0)
             return true;
     return false;
-}
-
-std::string take_string(char* s) {
-    std::string out = s ? s : "";
-    g_free(s);
-    return out;
 }
 
 }  // namespace
@@ -37,15 +32,33 @@ bool server_selected(const FinderOptions& o, const std::string& udn, const std::
 }
 
 MediaServerFinder::MediaServerFinder(FinderOptions options, Events events)
-    : options_(std::move(options)), events_(std::move(events)) {}
+    : options_(std::move(options)), events_(std::move(events)) {
+    using Announce = bool (MediaServerFinder::*)(GUPnPDeviceProxy*, const std::string&, const std::string&);
+    auto watch = [this](const char* target, const char* what, Announce announce,
+                        std::function<void(const std::string&)> gone) {
+        watches_.push_back(std::make_unique<DeviceWatch>(
+            target, what,
+            DeviceWatch::Events{[this](const std::string& udn, const std::string& name) {
+                                    return server_selected(options_, udn, name);
+                                },
+                                [this, announce](GUPnPDeviceProxy* p, const std::string& udn,
+                                                 const std::string& name) { return (this->*announce)(p, udn, name); },
+                                [gone](const std::string& udn) {
+                                    if (gone) gone(udn);
+                                }}));
+    };
+    watch(kMediaServer, "media server", &MediaServerFinder::announce_server, events_.on_unavailable);
+    if (options_.renderers)
+        watch(kMediaRenderer, "renderer", &MediaServerFinder::announce_renderer, events_.on_renderer_unavailable);
+}
 
 MediaServerFinder::~MediaServerFinder() {
-    for (auto* cp : control_points_) g_signal_handlers_disconnect_by_data(cp, this);
+    for (auto& w : watches_) w->detach();
     if (manager_) {
         g_signal_handlers_disconnect_by_data(manager_, this);
         g_object_unref(manager_);  // releases the managed control points with it
     }
-    for (auto* cp : control_points_) g_object_unref(cp);
+    watches_.clear();             // our references to the control points
     interface_contexts_.reset();  // after the control points: they hold the contexts too
 }
 
@@ -76,24 +89,16 @@ void MediaServerFinder::on_context_unavailable(GUPnPContextManager*, GUPnPContex
 void MediaServerFinder::add_context(GUPnPContext* context, GUPnPContextManager* manager) {
     spdlog::info("upnp: listening on {} ({})", gssdp_client_get_interface(GSSDP_CLIENT(context)),
                  gssdp_client_get_host_ip(GSSDP_CLIENT(context)));
-    start_lan_control_point(control_points_, context, manager, kMediaServer,
-                            {{"device-proxy-available", G_CALLBACK(&MediaServerFinder::on_proxy_available)},
-                             {"device-proxy-unavailable", G_CALLBACK(&MediaServerFinder::on_proxy_unavailable)}},
-                            this);
+    for (auto& w : watches_) w->add_context(context, manager);
 }
 
 void MediaServerFinder::remove_context(GUPnPContext* context) {
-    GUPnPControlPoint* cp = stop_lan_control_point(control_points_, context, this);
-    if (!cp) return;
     spdlog::info("upnp: interface {} gone", gssdp_client_get_interface(GSSDP_CLIENT(context)));
-    std::vector<std::string> udns;
-    for (const auto& [udn, cps] : seen_)
-        if (std::find(cps.begin(), cps.end(), cp) != cps.end()) udns.push_back(udn);
-    for (const auto& udn : udns) lost(udn, cp);
-    g_object_unref(cp);
+    for (auto& w : watches_) w->remove_context(context);
 }
 
-bool MediaServerFinder::announce(GUPnPDeviceProxy* proxy, const std::string& udn, const std::string& friendly_name) {
+bool MediaServerFinder::announce_server(GUPnPDeviceProxy* proxy, const std::string& udn,
+                                        const std::string& friendly_name) {
     auto* info = GUPNP_DEVICE_INFO(proxy);
     MediaServerInfo s;
     s.udn = udn;
@@ -113,62 +118,27 @@ bool MediaServerFinder::announce(GUPnPDeviceProxy* proxy, const std::string& udn
     return true;
 }
 
-void MediaServerFinder::on_proxy_available(GUPnPControlPoint* cp, GUPnPDeviceProxy* proxy, void* data) {
-    auto* self = static_cast<MediaServerFinder*>(data);
+bool MediaServerFinder::announce_renderer(GUPnPDeviceProxy* proxy, const std::string& udn,
+                                          const std::string& friendly_name) {
     auto* info = GUPNP_DEVICE_INFO(proxy);
-    std::string udn = gupnp_device_info_get_udn(info) ? gupnp_device_info_get_udn(info) : "";
-    std::string name = take_string(gupnp_device_info_get_friendly_name(info));
-    if (udn.empty()) {
-        const char* location = gupnp_device_info_get_location(info);
-        spdlog::warn("upnp: a media server at {} has no UDN; ignored", location ? location : "?");
-        return;
+    GUPnPServiceInfo* transport = gupnp_device_info_get_service(info, kAVTransport);
+    GUPnPServiceInfo* rendering = gupnp_device_info_get_service(info, kRenderingControl);
+    bool usable = transport && rendering;
+    if (!usable) {
+        spdlog::warn("upnp: renderer '{}' ({}) lacks AVTransport or RenderingControl; ignored", friendly_name, udn);
+    } else {
+        RendererInfo r;
+        r.udn = udn;
+        r.friendly_name = friendly_name;
+        r.location = gupnp_device_info_get_location(info) ? gupnp_device_info_get_location(info) : "";
+        r.av_transport = GUPNP_SERVICE_PROXY(transport);
+        r.rendering_control = GUPNP_SERVICE_PROXY(rendering);
+        spdlog::info("upnp: renderer '{}' ({}) available", friendly_name, udn);
+        if (events_.on_renderer_available) events_.on_renderer_available(r);
     }
-    if (name.empty()) name = udn;
-    if (!server_selected(self->options_, udn, name)) {
-        spdlog::info("upnp: media server '{}' ({}) excluded by configuration", name, udn);
-        return;
-    }
-    auto& cps = self->seen_[udn];
-    if (std::find(cps.begin(), cps.end(), cp) != cps.end()) return;
-    cps.push_back(cp);
-    if (cps.size() > 1) {  // same server on another interface
-        spdlog::debug("upnp: {} also seen on {}", udn,
-                      gssdp_client_get_interface(GSSDP_CLIENT(gupnp_control_point_get_context(cp))));
-        return;
-    }
-    if (!self->announce(proxy, udn, name)) self->seen_.erase(udn);
-}
-
-void MediaServerFinder::on_proxy_unavailable(GUPnPControlPoint* cp, GUPnPDeviceProxy* proxy, void* data) {
-    const char* udn = gupnp_device_info_get_udn(GUPNP_DEVICE_INFO(proxy));
-    if (udn) static_cast<MediaServerFinder*>(data)->lost(udn, cp);
-}
-
-void MediaServerFinder::lost(const std::string& udn, GUPnPControlPoint* cp) {
-    auto it = seen_.find(udn);
-    if (it == seen_.end()) return;
-    auto& cps = it->second;
-    auto where = std::find(cps.begin(), cps.end(), cp);
-    if (where == cps.end()) return;
-    bool serving = where == cps.begin();
-    cps.erase(where);
-    if (!serving) return;
-    spdlog::info("upnp: media server {} gone", udn);
-    if (events_.on_unavailable) events_.on_unavailable(udn);
-    // Still seen elsewhere: available again, through that interface.
-    while (!cps.empty()) {
-        GUPnPDeviceProxy* other = nullptr;
-        for (const GList* l = gupnp_control_point_list_device_proxies(cps.front()); l && !other; l = l->next) {
-            const char* u = gupnp_device_info_get_udn(GUPNP_DEVICE_INFO(l->data));
-            if (u && udn == u) other = GUPNP_DEVICE_PROXY(l->data);
-        }
-        if (other) {
-            std::string name = take_string(gupnp_device_info_get_friendly_name(GUPNP_DEVICE_INFO(other)));
-            if (announce(other, udn, name.empty() ? udn : name)) return;
-        }
-        cps.erase(cps.begin());
-    }
-    seen_.erase(udn);
+    if (transport) g_object_unref(transport);
+    if (rendering) g_object_unref(rendering);
+    return usable;
 }
 
 }  // namespace xpmn::upnp

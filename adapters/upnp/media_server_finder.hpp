@@ -1,10 +1,8 @@
-// Finds UPnP MediaServers (device types MediaServer:1..4) on the configured
-// interfaces with a gupnp control point per network context, and reports
-// each server's arrival and departure (ssdp:byebye, expiry, or the network
-// interface it was seen on going away) by UDN. A server seen on several
-// interfaces is served through the proxy of the first; when that interface
-// goes away, the server is reported gone and, if another interface still
-// sees it, available again through that one.
+// Finds UPnP MediaServers (device types MediaServer:1..4) and, when asked,
+// MediaRenderers (MediaRenderer:1..2) on the configured interfaces: one set
+// of network contexts, a DeviceWatch (control points, failover between
+// interfaces) per device type, and each device's arrival and departure
+// reported by UDN.
 #pragma once
 
 #include <functional>
@@ -14,12 +12,14 @@
 #include <vector>
 
 #include "adapters/upnp/content_directory.hpp"
+#include "adapters/upnp/device_watch.hpp"
 #include "adapters/upnp/interface_contexts.hpp"
 
 typedef struct _GUPnPContextManager GUPnPContextManager;
 typedef struct _GUPnPControlPoint GUPnPControlPoint;
 typedef struct _GUPnPContext GUPnPContext;
 typedef struct _GUPnPDeviceProxy GUPnPDeviceProxy;
+typedef struct _GUPnPServiceProxy GUPnPServiceProxy;
 
 namespace xpmn::upnp {
 
@@ -31,11 +31,22 @@ struct MediaServerInfo {
     std::shared_ptr<ContentDirectory> directory;
 };
 
+// A MediaRenderer with its two services; the proxies are borrowed for the
+// call (take a reference to keep them).
+struct RendererInfo {
+    std::string udn;
+    std::string friendly_name;
+    std::string location;  // description URL
+    GUPnPServiceProxy* av_transport = nullptr;
+    GUPnPServiceProxy* rendering_control = nullptr;
+};
+
 struct FinderOptions {
     std::vector<std::string> interfaces;  // empty: all
     std::vector<std::string> include;     // UDN or friendly-name glob patterns; empty: all
     std::vector<std::string> exclude;     // UDN or friendly-name glob patterns
     unsigned port = 0;                    // SSDP/GENA port for the contexts; 0: any
+    bool renderers = false;               // also MediaRenderers
 };
 
 // Pure filter rule, exposed for tests: exclude wins over include.
@@ -46,6 +57,8 @@ public:
     struct Events {
         std::function<void(const MediaServerInfo&)> on_available;
         std::function<void(const std::string& udn)> on_unavailable;
+        std::function<void(const RendererInfo&)> on_renderer_available;
+        std::function<void(const std::string& udn)> on_renderer_unavailable;
     };
 
     MediaServerFinder(FinderOptions options, Events events);
@@ -58,23 +71,17 @@ public:
 private:
     static void on_context_available(GUPnPContextManager*, GUPnPContext*, void* self);
     static void on_context_unavailable(GUPnPContextManager*, GUPnPContext*, void* self);
-    // A control point for MediaServers on `context` (`manager`: gupnp's, or null for our own contexts).
+    // Control points on `context` (`manager`: gupnp's, or null for our own contexts).
     void add_context(GUPnPContext* context, GUPnPContextManager* manager);
     void remove_context(GUPnPContext* context);
-    static void on_proxy_available(GUPnPControlPoint*, GUPnPDeviceProxy*, void* self);
-    static void on_proxy_unavailable(GUPnPControlPoint*, GUPnPDeviceProxy*, void* self);
-    // The server is no longer seen through `cp`.
-    void lost(const std::string& udn, GUPnPControlPoint* cp);
-    // Reports the server available through `proxy`; false if it cannot be used.
-    bool announce(GUPnPDeviceProxy* proxy, const std::string& udn, const std::string& friendly_name);
+    bool announce_server(GUPnPDeviceProxy* proxy, const std::string& udn, const std::string& friendly_name);
+    bool announce_renderer(GUPnPDeviceProxy* proxy, const std::string& udn, const std::string& friendly_name);
 
     FinderOptions options_;
     Events events_;
+    std::vector<std::unique_ptr<DeviceWatch>> watches_;     // media servers, renderers
     GUPnPContextManager* manager_ = nullptr;                  // all interfaces
     std::unique_ptr<InterfaceContexts> interface_contexts_;   // [upnp] interfaces
-    std::vector<GUPnPControlPoint*> control_points_;  // one per available context (a reference each)
-    // UDN -> control points (contexts) it is seen on, in order: the first serves it.
-    std::map<std::string, std::vector<GUPnPControlPoint*>> seen_;
 };
 
 }  // namespace xpmn::upnp

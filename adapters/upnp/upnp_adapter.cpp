@@ -1,9 +1,12 @@
 #include "adapters/upnp/upnp_adapter.hpp"
 
+#include "bridge/profiles/player_profile.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include "adapters/upnp/resource_name.hpp"
 #include "adapters/upnp/upnp_directory.hpp"
+#include "adapters/upnp/upnp_renderer.hpp"
 #include "adapters/upnp/upnp_transfers.hpp"
 #include "bridge/profiles/directory_profile.hpp"
 
@@ -16,6 +19,7 @@ FinderOptions finder_options(const UpnpConfig& c) {
     o.interfaces = c.interfaces;
     o.include = c.include;
     o.exclude = c.exclude;
+    o.renderers = c.renderers;
     return o;
 }
 
@@ -26,23 +30,53 @@ UpnpAdapter::UpnpAdapter(const bridge::AdapterContext& context, UpnpConfig confi
       account_(context.config.xmpp.jid.bare().str()),
       access_(context.access),
       sources_(context.media_sources),
+      playables_(context.playables),
       config_(std::move(config)),
-      finder_(finder_options(config_), {[this](const MediaServerInfo& s) { on_available(s); },
-                                        [this](const std::string& udn) { on_unavailable(udn); }}) {}
+      finder_(finder_options(config_),
+              {[this](const MediaServerInfo& s) { on_available(s); },
+               [this](const std::string& udn) { on_unavailable(udn); },
+               [this](const RendererInfo& r) { on_renderer_available(r); },
+               [this](const std::string& udn) { on_renderer_unavailable(udn); }}) {}
 
 UpnpAdapter::~UpnpAdapter() {
-    for (auto& [udn, e] : servers_) e.directory->gone();
+    for (auto* entries : {&servers_, &renderers_})
+        for (auto& [udn, e] : *entries) e.gone();
 }
 
 void UpnpAdapter::start() { finder_.start(); }
 
 void UpnpAdapter::stop() {
     stopped_ = true;
-    auto servers = std::move(servers_);
-    servers_.clear();
-    for (auto& [udn, e] : servers) {
-        e.directory->gone();
-        sources_->remove(e.resource);
+    remove_all(servers_);
+    remove_all(renderers_);
+}
+
+bool UpnpAdapter::add(Entries& entries, const std::string& udn, std::shared_ptr<bridge::Device> device, Entry entry,
+                      const std::string& friendly_name) {
+    try {
+        host_.add(device);
+    } catch (const std::exception& e) {
+        spdlog::error("upnp: cannot add '{}' ({}): {}", friendly_name, entry.resource, e.what());
+        entry.gone();
+        return false;
+    }
+    entries[udn] = std::move(entry);
+    return true;
+}
+
+void UpnpAdapter::remove(Entries& entries, const std::string& udn) {
+    auto it = entries.find(udn);
+    if (it == entries.end()) return;
+    it->second.gone();
+    host_.remove(it->second.resource);
+    entries.erase(it);
+}
+
+void UpnpAdapter::remove_all(Entries& entries) {
+    auto all = std::move(entries);
+    entries.clear();
+    for (auto& [udn, e] : all) {
+        e.gone();
         host_.remove(e.resource);
     }
 }
@@ -61,24 +95,27 @@ void UpnpAdapter::on_available(const MediaServerInfo& server) {
     if (!fetcher_) fetcher_ = std::make_shared<relay::NasFetcher>();
     auto transfers = std::make_shared<UpnpTransfers>(directory, fetcher_);
     profiles::install_transfer_profile(*device, {transfers, directory, host_.io().get_executor()}, access_);
-    try {
-        host_.add(device);
-    } catch (const std::exception& e) {
-        spdlog::error("upnp: cannot add media server '{}': {}", server.friendly_name, e.what());
-        return;
-    }
-    servers_[server.udn] = {resource, directory, transfers};
-    sources_->add(resource, {transfers, directory});
+    auto gone = [directory, sources = sources_, resource] {
+        directory->gone();
+        sources->remove(resource);
+    };
+    if (add(servers_, server.udn, device, {resource, std::move(gone)}, server.friendly_name))
+        sources_->add(resource, {transfers, directory});
 }
 
-void UpnpAdapter::on_unavailable(const std::string& udn) {
-    auto it = servers_.find(udn);
-    if (it == servers_.end()) return;
-    it->second.directory->gone();
-    sources_->remove(it->second.resource);
-    host_.remove(it->second.resource);
-    servers_.erase(it);
+void UpnpAdapter::on_unavailable(const std::string& udn) { remove(servers_, udn); }
+
+void UpnpAdapter::on_renderer_available(const RendererInfo& renderer) {
+    if (stopped_ || renderers_.count(renderer.udn)) return;
+    std::string resource = resource_for_udn("renderer", renderer.udn);
+    auto player = std::make_shared<UpnpRenderer>(host_.io(), renderer);
+    auto device = std::make_shared<bridge::Device>(
+        resource, disco::Identity{"automation", "media-player", "", renderer.friendly_name});
+    profiles::install_player_profile(host_.io(), *device, player, access_, playables_);
+    add(renderers_, renderer.udn, device, {resource, [player] { player->gone(); }}, renderer.friendly_name);
 }
+
+void UpnpAdapter::on_renderer_unavailable(const std::string& udn) { remove(renderers_, udn); }
 
 std::unique_ptr<bridge::Adapter> UpnpAdapterKind::create(const bridge::AdapterContext& context) {
     return std::make_unique<UpnpAdapter>(context, section_.config());

@@ -2,10 +2,14 @@
 // MediaServer device `BARE/upnp-<h>` on the DeviceHost, with the Directory
 // profile backed by that server's ContentDirectory; it is removed (unavailable
 // presence) when the server leaves and comes back with the same resource.
+// With `[upnp] renderers` (the default), every MediaRenderer becomes a
+// media-player device `BARE/renderer-<h>` the same way, backed by an
+// UpnpRenderer (profiles::MediaPlayer).
 #pragma once
 
 #include "bridge/relay/nas_fetch.hpp"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +21,7 @@
 namespace xpmn::upnp {
 
 class UpnpDirectory;
+class UpnpRenderer;
 
 class UpnpAdapter : public bridge::Adapter {
 public:
@@ -28,20 +33,31 @@ public:
 private:
     void on_available(const MediaServerInfo& server);
     void on_unavailable(const std::string& udn);
+    void on_renderer_available(const RendererInfo& renderer);
+    void on_renderer_unavailable(const std::string& udn);
 
     bridge::DeviceHost& host_;
     std::string account_;  // bare JID
     std::shared_ptr<const bridge::AccessPolicy> access_;
     std::shared_ptr<profiles::MediaSources> sources_;
+    std::shared_ptr<profiles::PlayableResolver> playables_;
     UpnpConfig config_;
     MediaServerFinder finder_;
     bool stopped_ = false;
+    // A device of this adapter: its resource, and what to tell its backend when it goes.
     struct Entry {
         std::string resource;
-        std::shared_ptr<UpnpDirectory> directory;
-        std::shared_ptr<profiles::MediaTransfers> transfers;
+        std::function<void()> gone;
     };
-    std::map<std::string, Entry> servers_;  // by UDN
+    using Entries = std::map<std::string, Entry>;  // by UDN
+    // Adds `device` as the entry of `udn` in `entries`; false (logged) if the host refuses it.
+    bool add(Entries& entries, const std::string& udn, std::shared_ptr<bridge::Device> device, Entry entry,
+             const std::string& friendly_name);
+    void remove(Entries& entries, const std::string& udn);
+    void remove_all(Entries& entries);
+
+    Entries servers_;
+    Entries renderers_;
     std::shared_ptr<relay::NasFetcher> fetcher_;  // one keep-alive HTTP session for every NAS
 };
 

@@ -1,5 +1,5 @@
-// The [upnp] section: which interfaces and servers, and the limits of the
-// fallback search and of watching.
+// The [upnp] section: which interfaces and devices (servers, renderers), and
+// the limits of the fallback search and of watching.
 #pragma once
 
 #include <string>
@@ -16,6 +16,7 @@ struct UpnpConfig {
     int search_max_depth = 8;             // fallback search by browsing: how deep
     int search_max_objects = 5000;        // … and how many objects at most
     int watch_poll_interval = 5;          // seconds between polls of a watched server
+    bool renderers = true;                // MediaRenderers become player devices too
 };
 
 class UpnpSection : public config::Section {

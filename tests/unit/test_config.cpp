@@ -165,17 +165,19 @@ TEST_F(ConfigTest, AdapterSectionsAreReadByTheirAdapter) {
     xpmn::upnp::UpnpSection upnp;
     auto c = xpmn::config::load(write("c.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[upnp]\ninterfaces = [\"lo\"]\n"
                                                 "exclude = [\"uuid:bad*\"]\nsearch_max_depth = 3\nwatch_poll_interval = 2\n"
-                                                "[security]\nrequire_e2e = false\n"),
+                                                "renderers = false\n[security]\nrequire_e2e = false\n"),
                                 {&upnp});
     EXPECT_EQ(upnp.config().interfaces, std::vector<std::string>{"lo"});
     EXPECT_EQ(upnp.config().watch_poll_interval, 2);
     EXPECT_EQ(upnp.config().exclude, std::vector<std::string>{"uuid:bad*"});
     EXPECT_EQ(upnp.config().search_max_depth, 3);
+    EXPECT_FALSE(upnp.config().renderers);
     EXPECT_FALSE(c.security.require_e2e);
     xpmn::upnp::UpnpSection defaults_upnp;
     auto defaults = xpmn::config::load(write("d.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n"), {&defaults_upnp});
     EXPECT_TRUE(defaults.security.require_e2e);
     EXPECT_EQ(defaults_upnp.config().watch_poll_interval, 5);
+    EXPECT_TRUE(defaults_upnp.config().renderers);
     auto upnp_error = [this](const std::string& text) {
         xpmn::upnp::UpnpSection section;
         try {
@@ -189,6 +191,7 @@ TEST_F(ConfigTest, AdapterSectionsAreReadByTheirAdapter) {
     EXPECT_NE(upnp_error(head + "watch_poll_interval = 0\n").find("c.toml:5: upnp.watch_poll_interval"), std::string::npos);
     EXPECT_NE(upnp_error(head + "interfaces = \"lo\"\n").find("c.toml:5: upnp.interfaces must be a list of strings"),
               std::string::npos);
+    EXPECT_NE(upnp_error(head + "renderers = 1\n").find("upnp.renderers must be true or false"), std::string::npos);
     EXPECT_NE(upnp_error(head + "colour = 1\n").find("c.toml:5: unknown key 'colour' in [upnp]"), std::string::npos);
     EXPECT_NE(error_of("[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[security]\nrequire_e2e = \"no\"\n").find("security.require_e2e must be true or false"), std::string::npos);
 }
