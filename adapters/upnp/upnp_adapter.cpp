@@ -1,7 +1,5 @@
 #include "adapters/upnp/upnp_adapter.hpp"
 
-#include "bridge/profiles/player_profile.hpp"
-
 #include <spdlog/spdlog.h>
 
 #include "adapters/upnp/resource_name.hpp"
@@ -9,6 +7,7 @@
 #include "adapters/upnp/upnp_renderer.hpp"
 #include "adapters/upnp/upnp_transfers.hpp"
 #include "bridge/profiles/directory_profile.hpp"
+#include "bridge/profiles/player_profile.hpp"
 
 namespace xpmn::upnp {
 
