@@ -2,7 +2,9 @@
 the bridge, and the xpmn controller pairing with the bridge (the PIN that
 `xpmn-bridge pair` shows), then browsing, searching and watching the NAS over
 an end-to-end encrypted stream (XTLS over Jingle in-band bytestreams) through
-XMPP, and downloading and playing a track out of band. Runs inside its own network namespace (SSDP stays on its lo) and
+XMPP, downloading and playing a track out of band, and driving a player: a
+headless mpv on a private D-Bus bus, which the bridge shows as a media-player
+device. Runs inside its own network namespace (SSDP stays on its lo) and
 stops everything at the end. Pass --keep to leave it running until Enter.
 """
 import os
@@ -18,6 +20,7 @@ os.environ.setdefault('XPMN_BUILD_DIR', os.path.join(ROOT, 'build', 'default'))
 from xpmntest.bridge import XPMN_BIN, Bridge, bridge_pair, run_xpmn, write_config, xmpp_section  # noqa: E402
 from xpmntest.media import make_library  # noqa: E402
 from xpmntest.nas import MiniDlna  # noqa: E402
+from xpmntest.players import Mpv, PrivateBus, make_wav  # noqa: E402
 from xpmntest.netns import NetNs, inside_namespace, run_in_new_namespace  # noqa: E402
 from xpmntest.prosody import Prosody  # noqa: E402
 
@@ -102,6 +105,26 @@ def download_and_play(config, work, library):
         raise SystemExit('mpv could not play the track through xpmn url')
 
 
+def drive_player(config):
+    """Opens a NAS track on mpv (the bridge hands mpv the NAS's own LAN URL), then
+    pauses, seeks and sets the volume, showing the player's status as it goes."""
+    import xml.etree.ElementTree as ET
+    meta = '{urn:xmpp:media:metadata:0}'
+    show(config, 'players')
+    print("$ xpmn search 'Demo NAS' 'title=Long Tone' --xml", flush=True)
+    r = run_xpmn(config, 'search', 'Demo NAS', 'title=Long Tone', '--xml')
+    if r.returncode != 0:
+        raise SystemExit('xpmn search failed: ' + r.stderr)
+    uri = next(ET.fromstring(r.stdout.strip().splitlines()[-1]).iter(meta + 'item')).findtext(meta + 'uri')
+    show(config, 'open', 'mpv', uri)
+    show(config, 'status', 'mpv')
+    show(config, 'control', 'mpv', 'pause')
+    show(config, 'control', 'mpv', 'seek', '20')
+    show(config, 'control', 'mpv', 'volume', '40')
+    show(config, 'status', 'mpv')
+    show(config, 'control', 'mpv', 'play')
+
+
 def main():
     keep = '--keep' in sys.argv
     work = tempfile.mkdtemp(prefix='xpmn-demo-')
@@ -109,8 +132,14 @@ def main():
         step('generating a sample library and starting a NAS (minidlna) on lo')
         library = os.path.join(work, 'media')
         make_library(library)
+        os.makedirs(os.path.join(library, 'Demo'), exist_ok=True)
+        make_wav(os.path.join(library, 'Demo', 'Long Tone.wav'), seconds=60)
         nas = MiniDlna(os.path.join(work, 'nas'), library, netns=NetNs.current(), friendly_name='Demo NAS')
         nas.start()
+        step('starting a player: mpv (headless) with mpv-mpris on a private D-Bus bus')
+        bus = PrivateBus(work).start()
+        mpv = Mpv(bus, work).start()
+        print('mpv on the bus %s' % bus.address)
         try:
             step('starting Prosody on 127.0.0.1')
             with Prosody(os.path.join(work, 'prosody'), domain='home.test') as prosody:
@@ -121,10 +150,12 @@ def main():
                 # [security] require_e2e stays on (the default): the NAS answers only
                 # over an end-to-end stream from a paired controller.
                 with Bridge(work, xmpp, bridge={'log_level': 'info'}, transfer={'interfaces': ['lo']},
-                            upnp={'interfaces': ['lo'], 'watch_poll_interval': 1}) as bridge:
+                            upnp={'interfaces': ['lo'], 'watch_poll_interval': 1},
+                            mpris={'bus': bus.address}) as bridge:
                     bridge.wait_for_log("media server 'Demo NAS'", timeout=30)
                     bridge.wait_for_log('online as home@home.test/upnp-', timeout=30)
                     bridge.wait_for_log('online as home@home.test/bridge', timeout=30)
+                    bridge.wait_for_log('online as home@home.test/mpris-mpv', timeout=30)
                     print('bridge online (log: %s)' % bridge.log_file)
                     config = write_config(os.path.join(work, 'xpmn.toml'), {
                         'xmpp': xmpp, 'bridge': {'state_dir': os.path.join(work, 'xpmn-state')},
@@ -148,10 +179,15 @@ def main():
                     step('downloads a track through the bridge (out-of-band stream: SOCKS5 bytestream + XTLS, '
                          'with byte ranges) and plays it with mpv through xpmn url')
                     download_and_play(config, work, library)
+                    step('drives a player: mpv is the device mpris-mpv; a NAS track opened on it '
+                         'plays from the NAS directly')
+                    drive_player(config)
                     if keep:
                         input('\nrunning; config in %s. Press Enter to stop. ' % config)
         finally:
             nas.stop()
+            mpv.stop()
+            bus.stop()
         step('stopped')
         print('demo finished')
     finally:
