@@ -83,6 +83,7 @@ private:
     void changed(const LastChange& change);
     void schedule_poll();
     void poll();
+    void poll_position(std::string state);
 
     boost::asio::io_context& io_;
     std::optional<std::string> host_;
@@ -101,6 +102,7 @@ private:
     std::optional<double> last_position_;  // the last polled RelTime, to report jumps only
     std::chrono::steady_clock::time_point last_polled_;
     std::string last_uri_;
+    std::string last_state_;  // the last polled CurrentTransportState, for a lost LastChange
 };
 
 }  // namespace xpmn::upnp

@@ -2,7 +2,11 @@
 // listener as they come; the position, which no renderer events, is polled
 // once a second (GetPositionInfo) and reported only when it jumps (a seek
 // from elsewhere, the next track) or the track changes, since the profile
-// extrapolates it in between.
+// extrapolates it in between. The poll also asks for the transport state
+// (GetTransportInfo): gupnp drops a NOTIFY whose SEQ it did not expect and
+// resubscribes, and with gmediarender (libupnp) the new subscription's
+// initial event can race its SUBSCRIBE answer, so a LastChange (a pause, a
+// play) may never arrive; the poll reports such a change within a second.
 #include <libgupnp/gupnp.h>
 #include <spdlog/spdlog.h>
 
@@ -95,15 +99,25 @@ void UpnpRenderer::schedule_poll() {
 
 void UpnpRenderer::poll() {
     std::weak_ptr<UpnpRenderer> weak = weak_from_this();
+    transport("GetTransportInfo", {}, {"CurrentTransportState"}, [weak](const ActionReply& info) {
+        auto self = weak.lock();
+        if (!self || !self->polling_) return;
+        if (!info.ok()) return self->schedule_poll();
+        self->poll_position(info.get("CurrentTransportState"));
+    });
+}
+
+void UpnpRenderer::poll_position(std::string state) {
+    std::weak_ptr<UpnpRenderer> weak = weak_from_this();
     auto asked = std::chrono::steady_clock::now();
-    transport("GetPositionInfo", {}, {"RelTime", "TrackURI"}, [weak, asked](const ActionReply& r) {
+    transport("GetPositionInfo", {}, {"RelTime", "TrackURI"}, [weak, asked, state](const ActionReply& r) {
         auto self = weak.lock();
         if (!self || !self->polling_) return;
         if (r.ok()) {
             auto position = parse_upnp_time(r.get("RelTime"));
             std::string uri = r.get("TrackURI");
             profiles::PlayerChange c;
-            c.status = uri != self->last_uri_;
+            c.status = uri != self->last_uri_ || state != self->last_state_;
             if (position && self->last_position_) {
                 // Neither where it was (paused) nor where it would be by now at
                 // normal speed (playing): it jumped. No state needed, so a
@@ -116,6 +130,7 @@ void UpnpRenderer::poll() {
             self->last_position_ = position;
             self->last_polled_ = asked;
             self->last_uri_ = uri;
+            self->last_state_ = state;
             if ((c.status || c.seeked) && self->listener_) {
                 auto listener = self->listener_;
                 listener(c);

@@ -5,8 +5,10 @@ playing 30 s WAV files (sox) that minidlna serves on the namespace's LAN.
 tests/tools/renderer_probe runs the adapter's finder and one UpnpRenderer on
 the bridge's loop and executes commands read from stdin; after each command
 the test asks the renderer itself (its own SOAP answers: GetTransportInfo,
-GetPositionInfo, GetVolume), not the probe's echo. The module runs inside a
-fresh namespace (xpmntest.netns): renderers announce themselves over SSDP.
+GetPositionInfo, GetVolume), not the probe's echo. TestRendererThroughBridge
+does the same end to end: a paired `xpmn` drives gmediarender through the
+bridge. The module runs inside a fresh namespace (xpmntest.netns): renderers
+announce themselves over SSDP.
 """
 import hashlib
 import json
@@ -24,7 +26,9 @@ if not inside_namespace():
     InNamespace = module_in_namespace('test_upnp_renderers', prefix='xpmn-rend')
 
 else:
-    from xpmntest.bridge import BUILD, class_workdir, start_server
+    import xml.etree.ElementTree as ET
+
+    from xpmntest.bridge import BUILD, XPMN_BIN, class_workdir, start_server
     from xpmntest.logs import read_text, wait_for_text
     from xpmntest.nas import MiniDlna
     from xpmntest.netns import NetNs
@@ -32,6 +36,7 @@ else:
 
     PROBE = os.path.join(BUILD, 'tests', 'renderer_probe')
     SECONDS = 30
+    META = '{urn:xmpp:media:metadata:0}'
 
     def make_wavs(library):
         os.makedirs(os.path.join(library, 'Music'), exist_ok=True)
@@ -271,3 +276,101 @@ else:
             phone.wait_presence(jid, available=False, timeout=20)
             self.renderer.start()
             phone.wait_presence(jid, timeout=30)
+
+
+    class TestRendererThroughBridge(unittest.TestCase):
+        """A paired `xpmn` drives gmediarender through the bridge (issue 10):
+        `xpmn open` of two NAS items (xmpp: transfer URIs) hands the renderer
+        the NAS's LAN URLs; pause, seek, volume and next; `xpmn status
+        --follow` prints the pause (LastChange). Every step is checked against
+        the renderer's own SOAP answers, not the bridge's echo."""
+        PASSWORD = 'renderer-s3cret'
+        NAS_NAME = 'Renderer NAS'
+        TRACKS = (('Players/First Tone.wav', 'First Tone', 440), ('Players/Second Tone.wav', 'Second Tone', 660))
+
+        @classmethod
+        def setUpClass(cls):
+            from xpmntest.bridge import controller_config, open_pairing, run_xpmn, start_secure_home, wait_devices
+            from xpmntest.players import make_wav
+            from xpmntest.prosody import Prosody
+            cls.run_xpmn = staticmethod(run_xpmn)
+            class_workdir(cls, 'xpmn-rend-e2e-')
+            cls.ns = NetNs.current()
+            lib = os.path.join(cls.workdir, 'library')
+            os.makedirs(os.path.join(lib, 'Players'), exist_ok=True)
+            for rel, _, freq in cls.TRACKS:
+                make_wav(os.path.join(lib, rel), seconds=SECONDS, frequency=freq)
+            # First: it brings up upnp0, which the bridge then listens on.
+            cls.renderer = start_server(cls, GMediaRender(os.path.join(cls.workdir, 'gm'), cls.ns,
+                                                          friendly_name='Kitchen Renderer'))
+            cls.resource = 'renderer-' + hashlib.sha1(cls.renderer.udn.encode()).hexdigest()[:8]
+            start_secure_home(cls, Prosody, cls.PASSWORD, cls.NAS_NAME, upnp={'interfaces': ['lo', 'upnp0']},
+                              transfer={'interfaces': ['lo']})
+            cls.owner = controller_config(cls.workdir, cls.server, 'home', cls.PASSWORD, 'owner',
+                                          transfer={'interfaces': ['lo']})
+            r = run_xpmn(cls.owner, 'pair', cls.bridge_jid, '--pin', open_pairing(cls.bridge)[0])
+            assert r.returncode == 0, r.stderr
+            wait_devices(cls.owner, lambda out: '/' + cls.resource in out, timeout=60)
+            cls.uris, cls.urls = [], []
+            for rel, title, _ in cls.TRACKS:
+                entry = cls.nas.wait_item(rel, title)
+                cls.urls.append(entry['res'][0]['url'])  # the NAS's LAN URL
+                r = run_xpmn(cls.owner, 'browse', cls.device, entry['parent_id'], '--xml', '--max', '1000')
+                assert r.returncode == 0, r.stderr
+                cls.uris.append(next(i.find(META + 'uri').text for i in ET.fromstring(r.stdout)
+                                     if i.get('id') == entry['id']))
+
+        def xpmn(self, *args):
+            r = self.run_xpmn(self.owner, *args)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            return r
+
+        def test_players_lists_the_renderer(self):
+            self.assertIn('/' + self.resource, self.xpmn('players').stdout)
+
+        def test_open_pause_seek_volume_next_follow(self):
+            r, dev = self.renderer, self.resource
+            self.assertTrue(all(u.startswith('xmpp:') for u in self.uris), self.uris)
+            self.xpmn('open', dev, *self.uris)
+            wait_for(lambda: r.state() == 'PLAYING', what='PLAYING')
+            self.assertEqual(r.track_uri(), self.urls[0])
+            self.assertEqual(r.transport('GetMediaInfo')['CurrentURI'], self.urls[0])
+            wait_for(lambda: (r.position() or 0) > 0, what='the position to advance')
+
+            follow = subprocess.Popen([XPMN_BIN, '--config', self.owner, '--timeout', '60', 'status', dev, '--follow'],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.addCleanup(lambda: (follow.terminate(), follow.communicate(timeout=10)))
+            first = follow.stdout.readline()
+            self.assertTrue(first.startswith('playing'), first)
+            self.assertIn('First Tone', first)  # the opened item's metadata
+
+            def follow_until(state):
+                while True:  # readline is bounded by xpmn's --timeout
+                    line = follow.stdout.readline()
+                    if not line:
+                        self.fail('xpmn status --follow ended: ' + follow.stderr.read())
+                    if line.startswith(state):
+                        return line
+
+            # Paused by another control point: only the renderer's LastChange tells the bridge.
+            r.transport('Pause')
+            self.assertIn('First Tone', follow_until('paused'))
+            self.xpmn('control', dev, 'play')
+            wait_for(lambda: r.state() == 'PLAYING', what='PLAYING again')
+            follow_until('playing')
+            self.xpmn('control', dev, 'pause')
+            wait_for(lambda: r.state() == 'PAUSED_PLAYBACK', what='PAUSED_PLAYBACK')
+            follow_until('paused')
+
+            self.xpmn('control', dev, 'seek', '20')
+            wait_for(lambda: abs((r.position() or 0) - 20) <= 1, what='position 20')
+            self.assertEqual(r.state(), 'PAUSED_PLAYBACK')
+            self.xpmn('control', dev, 'play')
+            wait_for(lambda: r.state() == 'PLAYING' and (r.position() or 0) > 20, what='PLAYING on from 20 s')
+            self.xpmn('control', dev, 'volume', '30')
+            self.assertEqual(r.volume(), 30)  # the answer comes after the renderer's own
+            self.xpmn('control', dev, 'next')
+            wait_for(lambda: r.track_uri() == self.urls[1] and r.state() == 'PLAYING', what='the second track')
+            self.assertEqual(r.transport('GetMediaInfo')['CurrentURI'], self.urls[1])
+            self.xpmn('control', dev, 'stop')
+            wait_for(lambda: r.state() == 'STOPPED', what='STOPPED')
