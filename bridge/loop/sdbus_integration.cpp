@@ -1,6 +1,13 @@
 // SdbusIntegration: sd-bus dispatch driven by Asio (see the header).
 #include "bridge/loop/sdbus_integration.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -158,9 +165,36 @@ void SdbusIntegration::on_disconnected(std::function<void(const std::string&)> h
 
 bool SdbusIntegration::connected() const noexcept { return !impl_->broken; }
 
+namespace {
+
+// sdbus-c++ 1.2 leaks its sd_bus when the bus at an explicit address cannot
+// be reached (its address factory does not unref on a failed start), so a
+// `unix:path=` bus is tried first: a path nobody listens on is an error here.
+void check_unix_path(const std::string& address) {
+    const std::string prefix = "unix:path=";
+    if (address.rfind(prefix, 0) != 0) return;
+    std::string path = address.substr(prefix.size(), address.find(',') - prefix.size());
+    sockaddr_un sun{};
+    if (path.empty() || path.size() >= sizeof(sun.sun_path))
+        throw sdbus::Error("org.freedesktop.DBus.Error.BadAddress", "not a usable D-Bus socket path: " + address);
+    sun.sun_family = AF_UNIX;
+    path.copy(sun.sun_path, path.size());
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw sdbus::Error("org.freedesktop.DBus.Error.NoMemory", std::string("socket: ") + std::strerror(errno));
+    int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&sun), sizeof(sun));
+    int error = errno;
+    ::close(fd);
+    if (r < 0)
+        throw sdbus::Error("org.freedesktop.DBus.Error.FileNotFound",
+                           "cannot connect to the D-Bus bus at " + address + ": " + std::strerror(error));
+}
+
+}  // namespace
+
 std::unique_ptr<sdbus::IConnection> SdbusIntegration::connect(const std::string& bus) {
     if (bus.empty() || bus == "session") return sdbus::createSessionBusConnection();
     if (bus == "system") return sdbus::createSystemBusConnection();
+    check_unix_path(bus);
     return sdbus::createSessionBusConnectionWithAddress(bus);
 }
 
