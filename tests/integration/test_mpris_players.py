@@ -36,7 +36,6 @@ class PlayerCase:
     """The same scenario for each real player (a mixin: player_class, playerctl_name)."""
     player_class = None
     playerctl_name = None
-    checks_volume = False
     opened = 0
 
     @classmethod
@@ -145,8 +144,6 @@ class PlayerCase:
             watch.wait(5)
 
     def test_volume(self):
-        if not self.checks_volume:
-            self.skipTest('volume is checked on mpv')
         self.assertTrue(self.probe('volume', '30')['ok'])
         self.assertEqual(eventually(lambda: self.ctl('volume')[:4], '0.30'), '0.30')
         controls = self.probe('controls')
@@ -157,7 +154,6 @@ class PlayerCase:
 class MpvTest(PlayerCase, unittest.TestCase):
     player_class = Mpv
     playerctl_name = 'mpv'
-    checks_volume = True
 
     def test_title_of_opened_track(self):
         name = os.path.basename(self.open_and_pause())
@@ -169,6 +165,10 @@ class MpvTest(PlayerCase, unittest.TestCase):
 class VlcTest(PlayerCase, unittest.TestCase):
     player_class = Vlc
     playerctl_name = 'vlc'
+    # VLC's file audio output (--aout=afile, the only one without a sound card)
+    # has no volume: VLC reports 0.0 whatever is set. Volume is checked on mpv
+    # (issue 10); not collected here rather than skipped.
+    test_volume = None
 
     def test_one_player_two_names(self):
         def names():
