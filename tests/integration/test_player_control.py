@@ -63,7 +63,11 @@ else:
             cls.owner = cls.controller('owner', 'home')
             finder = controller_config(cls.workdir, cls.server, 'home', PASSWORD, 'finder')
             wait_devices(finder, lambda out: '/' + DEVICE in out, timeout=60)
-            cls.uris = {rel: cls.uri_of(rel, title) for rel, title, _ in (LONG, SHORT)}
+            cls.uris, cls.lan_urls = {}, {}
+            for rel, title, _ in (LONG, SHORT):
+                entry = cls.nas.wait_item(rel, title)
+                cls.uris[rel] = cls.uri_of(entry)
+                cls.lan_urls[rel] = entry['res'][0]['url']  # the NAS's own LAN URL
 
         @classmethod
         def controller(cls, name, user):
@@ -73,8 +77,7 @@ else:
             return path
 
         @classmethod
-        def uri_of(cls, relpath, title):
-            entry = cls.nas.wait_item(relpath, title)
+        def uri_of(cls, entry):
             r = run_xpmn(cls.owner, 'browse', cls.device, entry['parent_id'], '--xml', '--max', '1000')
             assert r.returncode == 0, r.stderr
             for item in ET.fromstring(r.stdout):
@@ -94,32 +97,34 @@ else:
         def position(self):
             return mpris_position(self.bus, Mpv.bus_name)
 
-        def open_long(self):
-            r = self.xpmn('open', DEVICE, self.uris[LONG[0]])
-            self.assertIn('Long Tone', r.stdout)
-            # mpv was handed the NAS's own LAN URL, not a bridge or xmpp: URL.
-            url = wait_until(lambda: self.mpv_state('metadata', 'xesam:url'), 'mpv reports the opened URL')
-            self.assertTrue(url.startswith('http://'), url)
-            self.assertTrue(url.endswith('.wav') or 'MediaItems' in url, url)
-            wait_until(lambda: (self.position() or 0) > 0.2, 'mpv plays the opened file')
+        def open_item(self, track):
+            """Opens `track` (LONG or SHORT) on mpv and waits until mpv plays exactly
+            that file, from its start."""
+            rel, title, _ = track
+            r = self.xpmn('open', DEVICE, self.uris[rel])
+            self.assertIn(title, r.stdout)
+            # mpv was handed the NAS's own LAN URL (not a bridge or xmpp: URL).
+            wait_until(lambda: self.mpv_state('metadata', 'xesam:url') == self.lan_urls[rel],
+                       'mpv reports %s' % self.lan_urls[rel])
+            wait_until(lambda: 0.2 < (self.position() or 0) < 5, 'mpv plays the opened file from its start')
 
         def test_players_lists_mpv(self):
             r = self.xpmn('players')
             self.assertIn('/' + DEVICE, r.stdout)
 
         def test_open_pause_seek_volume_mute(self):
-            self.open_long()
+            self.open_item(LONG)
             self.xpmn('control', DEVICE, 'pause')
             wait_until(lambda: self.mpv_state('status') == 'Paused', 'mpv is paused')
             self.xpmn('control', DEVICE, 'seek', '12')
             wait_until(lambda: abs((self.position() or 0) - 12) <= 0.5, 'mpv at 12 s after seek 12')
             for offset in (+5, -10):  # relative to where mpv is (paused)
-                at = self.position()
+                at = wait_until(self.position, 'mpv reports a position')
                 self.xpmn('control', DEVICE, 'seek', '%+d' % offset)
-                wait_until(lambda: abs(self.position() - (at + offset)) <= 0.5,
-                           'mpv at %.1f s after seek %+d (now %.2f)' % (at + offset, offset, self.position()))
+                wait_until(lambda: abs((self.position() or -99) - (at + offset)) <= 0.5,
+                           'mpv at %.1f s after seek %+d' % (at + offset, offset))
             self.xpmn('control', DEVICE, 'play')
-            at = self.position()
+            at = wait_until(self.position, 'mpv reports a position')
             wait_until(lambda: (self.position() or 0) > at + 0.3, 'mpv plays on')
             self.xpmn('control', DEVICE, 'volume', '40')
             wait_until(lambda: self.mpv_state('volume') in ('0.4', '0.400000'), 'mpv volume 0.4')
@@ -136,7 +141,7 @@ else:
             self.assertIn(self.mpv_state('volume'), ('0.4', '0.400000'))
 
         def test_status_follow_prints_the_change(self):
-            self.open_long()
+            self.open_item(SHORT)
             follow = subprocess.Popen(
                 [XPMN_BIN, '--config', self.owner,
                  '--timeout', '60', 'status', DEVICE, '--follow'],
@@ -151,7 +156,7 @@ else:
                     line = follow.stdout.readline()
                     if not line:
                         self.fail('xpmn status --follow ended: ' + follow.stderr.read())
-                self.assertIn('Long Tone', line)
+                self.assertIn(SHORT[1], line)
             finally:
                 follow.terminate()
                 follow.wait(10)
@@ -160,6 +165,8 @@ else:
             friend = self.controller('friend-%d' % time.monotonic_ns(), 'friend')
             friend_jid = self.server.jid('friend')
             device = self.server.jid('home') + '/' + DEVICE
+            self.mpv_state('pause')  # a still state to compare with (a playing track could end meanwhile)
+            before = (self.mpv_state('status'), self.mpv_state('metadata', 'xesam:url'))
             r = self.xpmn('control', device, 'pause', config=friend, ok=False)
             self.assertIn('forbidden', r.stderr)
             self.xpmn('grant', friend_jid, device, 'events')
@@ -168,6 +175,7 @@ else:
                 self.assertIn('forbidden', self.xpmn('open', device, self.uris[SHORT[0]], config=friend,
                                                      ok=False).stderr)
                 self.xpmn('status', device, config=friend)
+                self.assertEqual((self.mpv_state('status'), self.mpv_state('metadata', 'xesam:url')), before)
             finally:
                 self.xpmn('revoke', friend_jid, device)
 
