@@ -136,7 +136,7 @@ class PlayerCase:
                     line = watch.stdout.readline()
                     self.assertTrue(line, 'no %s event after %s' % (flag, method))
                     event = json.loads(line)
-                    if event[flag]:
+                    if event[flag] and event['t'] >= sent:  # not an earlier command's event
                         break
                 self.assertLess(event['t'] - sent, 0.25, method)
         finally:

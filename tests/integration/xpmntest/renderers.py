@@ -79,7 +79,12 @@ class _Renderer:
         return int(self.rendering('GetVolume')['CurrentVolume'])
 
     def _wait_ready(self, expected, deadline):
-        self._wait(lambda: self.state() is not None, deadline, 'GetTransportInfo to answer')
+        def answers():
+            try:
+                return self.state() is not None
+            except (OSError, UpnpError, KeyError):  # not listening or not ready yet: ask again
+                return False
+        self._wait(answers, deadline, 'GetTransportInfo to answer')
 
     def count_items(self):
         return 0
