@@ -67,15 +67,20 @@ void MprisAdapter::list_names() {
         .uponReplyInvoke([this, alive = alive_, timeout](const sdbus::Error* err, std::vector<std::string> names) {
             if (!*alive || stopped_) return;
             if (err) return spdlog::error("mpris: ListNames failed: {}", err->getMessage());
-            for (const auto& name : names) {
-                if (!mpris_suffix(name)) continue;
-                daemon_->callMethodAsync("GetNameOwner")
-                    .onInterface("org.freedesktop.DBus")
-                    .withTimeout(timeout)
-                    .withArguments(name)
-                    .uponReplyInvoke([this, alive, name](const sdbus::Error* e, std::string owner) {
-                        if (*alive && !stopped_ && !e) name_owned(name, owner);
-                    });
+            // Nothing may throw out of an sd-bus handler (it would unwind through sd_bus_process).
+            try {
+                for (const auto& name : names) {
+                    if (!mpris_suffix(name)) continue;
+                    daemon_->callMethodAsync("GetNameOwner")
+                        .onInterface("org.freedesktop.DBus")
+                        .withTimeout(timeout)
+                        .withArguments(name)
+                        .uponReplyInvoke([this, alive, name](const sdbus::Error* e, std::string owner) {
+                            if (*alive && !stopped_ && !e) name_owned(name, owner);
+                        });
+                }
+            } catch (const std::exception& e) {
+                spdlog::error("mpris: asking for the players' owners failed: {}", e.what());
             }
         });
     bus_->issued();
@@ -89,15 +94,20 @@ void MprisAdapter::name_owned(const std::string& name, const std::string& owner)
     auto& waiting = identifying_[owner];
     waiting.push_back(*suffix);
     if (waiting.size() > 1) return;  // its process is being asked for already
-    daemon_->callMethodAsync("GetConnectionUnixProcessID")
-        .onInterface("org.freedesktop.DBus")
-        .withTimeout(std::chrono::milliseconds(config_.call_timeout_ms))
-        .withArguments(owner)
-        .uponReplyInvoke([this, alive = alive_, owner](const sdbus::Error* e, std::uint32_t pid) {
-            if (!*alive || stopped_) return;
-            // Without a pid (a remote bus), each connection is a player of its own.
-            owner_identified(owner, e ? owner : "pid:" + std::to_string(pid));
-        });
+    try {  // called from sd-bus handlers: nothing may throw out of here
+        daemon_->callMethodAsync("GetConnectionUnixProcessID")
+            .onInterface("org.freedesktop.DBus")
+            .withTimeout(std::chrono::milliseconds(config_.call_timeout_ms))
+            .withArguments(owner)
+            .uponReplyInvoke([this, alive = alive_, owner](const sdbus::Error* e, std::uint32_t pid) {
+                if (!*alive || stopped_) return;
+                // Without a pid (a remote bus), each connection is a player of its own.
+                owner_identified(owner, e ? owner : "pid:" + std::to_string(pid));
+            });
+    } catch (const std::exception& e) {
+        identifying_.erase(owner);
+        spdlog::error("mpris: cannot ask which process owns {}: {}", name, e.what());
+    }
     bus_->issued();
 }
 

@@ -46,6 +46,7 @@ Error dbus_error(const sdbus::Error& e) {
 
 MprisPlayer::MprisPlayer(loop::SdbusIntegration& bus, std::string destination, std::chrono::milliseconds timeout)
     : bus_(bus),
+      io_(bus.io()),
       destination_(std::move(destination)),
       timeout_(timeout),
       // On the integration's connection: sdbus-c++ starts no thread for it.
@@ -60,7 +61,7 @@ void MprisPlayer::gone() {
     auto pending = std::move(pending_);
     pending_.clear();
     for (auto& [id, fail] : pending)
-        boost::asio::post(bus_.io(), [fail = std::move(fail)] {
+        boost::asio::post(io_, [fail = std::move(fail)] {
             const Error e = gone_error();
             fail(&e);
         });
@@ -75,14 +76,14 @@ std::uint64_t MprisPlayer::track(std::function<void(const Error*)> fail) {
 void MprisPlayer::untrack(std::uint64_t id) { pending_.erase(id); }
 
 void MprisPlayer::post(Done done, Result<void> result) {
-    boost::asio::post(bus_.io(), [done = std::move(done), result = std::move(result)]() mutable {
+    boost::asio::post(io_, [done = std::move(done), result = std::move(result)]() mutable {
         done(std::move(result));
     });
 }
 
 template <class T, class F>
 void MprisPlayer::post_result(F done, Result<T> result) {
-    boost::asio::post(bus_.io(), [done = std::move(done), result = std::move(result)]() mutable {
+    boost::asio::post(io_, [done = std::move(done), result = std::move(result)]() mutable {
         done(std::move(result));
     });
 }
@@ -165,10 +166,13 @@ void MprisPlayer::open_index(std::size_t index, Done done) {
         auto open = [weak, index](Done done) mutable {
             auto self = weak.lock();
             if (!self) return;
+            // An open() meanwhile may have replaced the playlist with a shorter one.
+            if (index >= self->playlist_.size())
+                return done(Error{"item-not-found", "the playlist changed while moving in it"});
             self->call(kPlayerIface, "OpenUri", [weak, index, done = std::move(done)](Result<void> r) mutable {
                 if (auto self = weak.lock(); self && r) self->index_ = index;
                 done(std::move(r));
-            }, self->playlist_.at(index).url);
+            }, self->playlist_[index].url);
         };
         if (!status || status->state != profiles::PlayState::Paused) return open(std::move(done));
         self->call(kPlayerIface, "Play", [open, done = std::move(done)](Result<void> r) mutable {

@@ -92,6 +92,8 @@ private:
     void untrack(std::uint64_t id);
 
     loop::SdbusIntegration& bus_;
+    // Answers are posted here: the io_context outlives the bus, which may go before the player.
+    boost::asio::io_context& io_;
     std::string destination_;
     std::chrono::milliseconds timeout_;
     std::unique_ptr<sdbus::IProxy> proxy_;

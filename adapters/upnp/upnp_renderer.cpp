@@ -40,6 +40,7 @@ UpnpRenderer::~UpnpRenderer() { subscribe(false); }
 
 void UpnpRenderer::gone() {
     gone_ = true;
+    polling_ = false;  // a poll answer still on its way must not schedule another
     listener_ = nullptr;
     subscribe(false);
     poll_timer_.cancel();

@@ -49,6 +49,9 @@ struct PlayerControls {
 struct PlayableItem {
     std::string url;
     std::optional<xml::Element> metadata;  // <item xmlns='urn:xmpp:media:metadata:0'>
+    // The URI as the controller gave it: what the wire may show for this item
+    // (`url` may be a LAN address, which never goes on the wire).
+    std::string source;
 };
 
 // What changed, reported by the adapter as it happens (D-Bus

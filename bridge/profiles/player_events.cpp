@@ -135,7 +135,9 @@ void PlayerEvents::read_status(std::optional<Sub> only) {
             self->read_at_ = self->timing_.now();
             self->arm_period();
         }
-        self->send(ns::player_status_node, self->status_now(), only);
+        // An older answer after every subscriber left (and status_ was
+        // dropped) has nothing to send.
+        if (self->status_) self->send(ns::player_status_node, self->status_now(), only);
     });
 }
 

@@ -21,6 +21,7 @@ public:
         request_.uri = uris_[items_.size()];
         resolver_->resolve(request_, [self = shared_from_this()](Result<PlayableItem> item) {
             if (!item) return self->done_(item.error());
+            item->source = self->uris_[self->items_.size()];
             self->items_.push_back(std::move(item).value());
             self->next();
         });

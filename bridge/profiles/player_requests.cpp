@@ -34,6 +34,9 @@ Result<PlayerCommand> parse_open(const xml::Element& open) {
     return c;
 }
 
+// Beyond any medium (31 years); larger values would overflow a device's time format.
+constexpr double kMaxSeekSeconds = 1e9;
+
 Result<PlayerCommand> parse_seek(const xml::Element& seek) {
     PlayerCommand c;
     c.kind = PlayerCommand::Kind::Seek;
@@ -43,10 +46,12 @@ Result<PlayerCommand> parse_seek(const xml::Element& seek) {
         return bad_request("<seek/> needs either position (absolute seconds) or offset (relative seconds)");
     if (position) {
         c.position = parse_seconds(*position);
-        if (!c.position || *c.position < 0) return bad_request("seek position must be a number of seconds ≥ 0");
+        if (!c.position || *c.position < 0 || *c.position > kMaxSeekSeconds)
+            return bad_request("seek position must be a number of seconds from 0 to 1e9");
     } else {
         c.offset = parse_seconds(*offset);
-        if (!c.offset) return bad_request("seek offset must be a number of seconds");
+        if (!c.offset || std::abs(*c.offset) > kMaxSeekSeconds)
+            return bad_request("seek offset must be a number of seconds from -1e9 to 1e9");
     }
     return c;
 }

@@ -54,6 +54,25 @@ TEST_F(OpenedItemsTest, TheOpenedItemsMetadataReplacesThePlayersGuess) {
     EXPECT_EQ(title_in_status(), "(none)");
 }
 
+// An item opened without metadata is still known: its status shows the URI
+// the controller gave, never the (LAN) URL the player was handed.
+TEST_F(OpenedItemsTest, AnItemWithoutMetadataShowsTheControllersUriNotTheLanUrl) {
+    profiles::PlayableItem lan{"http://192.168.1.5:8200/MediaItems/7.wav", std::nullopt,
+                               "xmpp:home@example.org/upnp-1?transfer;uid=7"};
+    player.open({lan}, [](Result<void>) {});
+    io.run();
+    io.restart();
+    fake->status_.item = item("7.wav", lan.url);
+    std::string uri;
+    player.status([&](Result<profiles::PlayerStatus> s) {
+        ASSERT_TRUE(s && s->item);
+        uri = s->item->child("uri", ns::media_metadata)->text();
+        EXPECT_EQ(s->item->child("title", ns::media_metadata), nullptr);
+    });
+    io.run();
+    EXPECT_EQ(uri, lan.source);
+}
+
 TEST_F(OpenedItemsTest, AFailedOpenKeepsWhatWasKnown) {
     player.open({{"http://nas/1.wav", item("Long Tone", "")}}, [](Result<void>) {});
     io.run();

@@ -201,9 +201,10 @@ TEST_F(PlayerProfile, MalformedRequestsAreBadRequests) {
     EXPECT_EQ(outcome(ask("set", many)), "bad-request");
     EXPECT_EQ(outcome(ask("set", player_cmd("seek"))), "bad-request");
     EXPECT_EQ(outcome(ask("set", player_cmd("seek", {{"position", "1"}, {"offset", "1"}}))), "bad-request");
-    for (const char* v : {"", "x", "-1", "nan", "inf", "1e999", "12s"})
+    for (const char* v : {"", "x", "-1", "nan", "inf", "1e999", "12s", "1e300", "1000000001"})
         EXPECT_EQ(outcome(ask("set", player_cmd("seek", {{"position", v}}))), "bad-request") << v;
-    EXPECT_EQ(outcome(ask("set", player_cmd("seek", {{"offset", "abc"}}))), "bad-request");
+    for (const char* v : {"abc", "1e300", "-1e300", "-inf"})
+        EXPECT_EQ(outcome(ask("set", player_cmd("seek", {{"offset", v}}))), "bad-request") << v;
     EXPECT_TRUE(player->calls.empty());
 }
 
