@@ -42,7 +42,13 @@ public:
         char c;
         while (::read(out[0], &c, 1) == 1 && c != '\n') address_ += c;
         ::close(out[0]);
-        if (address_.empty()) throw std::runtime_error("dbus-daemon printed no address");
+        if (address_.empty()) {  // no destructor runs for a throwing constructor: clean up here
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+            std::error_code ignored;
+            std::filesystem::remove_all(dir_, ignored);
+            throw std::runtime_error("dbus-daemon printed no address");
+        }
     }
     ~DbusTestDaemon() {
         if (pid_ > 0) {
