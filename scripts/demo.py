@@ -135,12 +135,15 @@ def main():
         os.makedirs(os.path.join(library, 'Demo'), exist_ok=True)
         make_wav(os.path.join(library, 'Demo', 'Long Tone.wav'), seconds=60)
         nas = MiniDlna(os.path.join(work, 'nas'), library, netns=NetNs.current(), friendly_name='Demo NAS')
-        nas.start()
-        step('starting a player: mpv (headless) with mpv-mpris on a private D-Bus bus')
-        bus = PrivateBus(work).start()
-        mpv = Mpv(bus, work).start()
-        print('mpv on the bus %s' % bus.address)
+        started = []  # stopped in reverse order, whatever fails
         try:
+            started.append(nas.start() or nas)
+            step('starting a player: mpv (headless) with mpv-mpris on a private D-Bus bus')
+            bus = PrivateBus(work).start()
+            started.append(bus)
+            mpv = Mpv(bus, work).start()
+            started.append(mpv)
+            print('mpv on the bus %s' % bus.address)
             step('starting Prosody on 127.0.0.1')
             with Prosody(os.path.join(work, 'prosody'), domain='home.test') as prosody:
                 prosody.add_user('home', 'demo-password')
@@ -185,9 +188,11 @@ def main():
                     if keep:
                         input('\nrunning; config in %s. Press Enter to stop. ' % config)
         finally:
-            nas.stop()
-            mpv.stop()
-            bus.stop()
+            for server in reversed(started):
+                try:
+                    server.stop()
+                except Exception as e:  # the others still get stopped
+                    print('stopping %s failed: %s' % (type(server).__name__, e))
         step('stopped')
         print('demo finished')
     finally:
