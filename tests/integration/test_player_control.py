@@ -217,18 +217,22 @@ else:
         def vlc_state(self, *args):
             return playerctl(self.bus, 'vlc', *args)
 
+        def position(self):
+            return mpris_position(self.bus, Vlc.bus_name)
+
         def test_open_pause_play(self):
             r = self.xpmn('open', 'mpris-vlc', self.uri)
             self.assertIn(LONG[1], r.stdout)
             # VLC was handed the NAS's own LAN URL, and plays it.
             wait_until(lambda: self.vlc_state('metadata', 'xesam:url') == self.lan_url, 'VLC reports the LAN URL')
             wait_until(lambda: self.vlc_state('status') == 'Playing', 'VLC plays')
+            wait_until(lambda: (self.position() or 0) > 0.2, 'VLC plays the file')
             self.xpmn('control', 'mpris-vlc', 'pause')
             wait_until(lambda: self.vlc_state('status') == 'Paused', 'VLC is paused')
-            at = wait_until(lambda: mpris_position(self.bus, Vlc.bus_name), 'VLC reports a position')
+            at = self.position() or 0
             self.xpmn('control', 'mpris-vlc', 'play')
             wait_until(lambda: self.vlc_state('status') == 'Playing', 'VLC plays again')
-            wait_until(lambda: (mpris_position(self.bus, Vlc.bus_name) or 0) > at + 0.3, 'VLC plays on')
+            wait_until(lambda: (self.position() or 0) > at + 0.3, 'VLC plays on')
 
 
 if __name__ == '__main__':
