@@ -91,6 +91,10 @@ void MprisAdapter::name_owned(const std::string& name, const std::string& owner)
     if (!suffix || stopped_) return;
     if (auto known = owner_keys_.find(owner); known != owner_keys_.end())
         return add_name(known->second, *suffix, owner);
+    if (!identifying_.contains(owner) && players_.size() + identifying_.size() >= kMaxPlayers) {
+        spdlog::warn("mpris: {} ignored: already {} players on the bus (the limit)", name, kMaxPlayers);
+        return;
+    }
     auto& waiting = identifying_[owner];
     waiting.push_back(*suffix);
     if (waiting.size() > 1) return;  // its process is being asked for already

@@ -7,6 +7,12 @@
 // …vlc.instance<pid>, each on a connection of its own. When the player's last name goes,
 // its device is removed (unavailable presence); it comes back under the same
 // resource.
+//
+// At most kMaxPlayers player processes are followed at a time (with a device
+// or still being identified): a further one is ignored with a warning (its
+// names are not followed; it is not picked up when another player leaves,
+// only after the adapter restarts), so nothing on the bus can make the
+// bridge grow without bound.
 #pragma once
 
 #include <map>
@@ -29,6 +35,8 @@ class MprisSignals;
 
 class MprisAdapter : public bridge::Adapter {
 public:
+    static constexpr std::size_t kMaxPlayers = 32;
+
     MprisAdapter(const bridge::AdapterContext& context, MprisConfig config);
     ~MprisAdapter() override;
     void start() override;

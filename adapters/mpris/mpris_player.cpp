@@ -256,7 +256,7 @@ void MprisPlayer::identity(std::function<void(Result<std::string>)> done) {
         auto it = props->find("Identity");
         if (it == props->end() || it->second.isEmpty() || it->second.peekValueType() != "s")
             return done(Error{"internal-server-error", "the player has no Identity string"});
-        done(it->second.get<std::string>());
+        done(player_identity(it->second.get<std::string>()));
     });
 }
 

@@ -45,7 +45,7 @@ public:
     // The player left the bus: pending calls answer service-unavailable, and so do later ones.
     void gone();
 
-    // The Identity property of org.mpris.MediaPlayer2 (the device's name).
+    // The Identity property of org.mpris.MediaPlayer2 (the device's name), cut to kMaxIdentityBytes.
     void identity(std::function<void(Result<std::string>)> done);
 
     // Signals of this player (routed by MprisSignals).

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <exception>
 
+#include "mappings/didl/didl_values.hpp"
+
 namespace xpmn::mpris {
 namespace {
 
@@ -65,23 +67,34 @@ Result<std::optional<double>> number_property(const PropertyMap& props, const st
     return n;
 }
 
+std::string player_identity(std::string_view identity) {
+    return mappings::truncate_utf8(identity, kMaxIdentityBytes);
+}
+
 mappings::MprisMetadata read_metadata(const PropertyMap& md) {
     mappings::MprisMetadata m;
-    auto str = [&](const char* key, std::string& out) {
+    auto text = [&](const char* key, std::string& out) {
         if (const auto* v = find(md, key))
-            if (auto s = as_string(*v)) out = *s;
+            if (auto s = as_string(*v)) out = mappings::truncate_utf8(*s, kMaxMetadataTextBytes);
+    };
+    auto url = [&](const char* key, std::string& out) {
+        if (const auto* v = find(md, key))
+            if (auto s = as_string(*v); s && s->size() <= kMaxMetadataUrlBytes) out = *s;
     };
     auto list = [&](const char* key, std::vector<std::string>& out) {
-        if (const auto* v = find(md, key))
-            if (auto s = as_strings(*v)) out = *s;
+        const auto* v = find(md, key);
+        auto s = v ? as_strings(*v) : std::nullopt;
+        if (!s) return;
+        if (s->size() > kMaxMetadataListEntries) s->resize(kMaxMetadataListEntries);
+        for (auto& entry : *s) out.push_back(mappings::truncate_utf8(entry, kMaxMetadataTextBytes));
     };
-    str("mpris:trackid", m.track_id);
-    str("xesam:title", m.title);
+    url("mpris:trackid", m.track_id);
+    text("xesam:title", m.title);
     list("xesam:artist", m.artists);
-    str("xesam:album", m.album);
+    text("xesam:album", m.album);
     list("xesam:genre", m.genres);
-    str("mpris:artUrl", m.art_url);
-    str("xesam:url", m.url);
+    url("mpris:artUrl", m.art_url);
+    url("xesam:url", m.url);
     if (const auto* v = find(md, "mpris:length"))
         if (auto n = as_number(*v); n && std::isfinite(*n) && *n >= 0) m.length_s = *n / 1e6;
     return m;

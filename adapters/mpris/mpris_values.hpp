@@ -5,12 +5,21 @@
 // list is expected; anything else for a property the profile needs is an
 // Error (internal-server-error, the text names the property and the type),
 // never an exception. Metadata entries of a wrong type are left out.
+//
+// Size limits (a player is a local program, but not a trusted one: it must
+// not make the bridge build huge stanzas): text the wire shows as text — the
+// Identity, xesam:title, xesam:album, each artist and genre — is cut to its
+// limit on a UTF-8 boundary; a URL or track id over its limit is dropped
+// (a cut URL would name something else); lists keep their first entries.
 #pragma once
+
+#include <cstddef>
 
 #include <map>
 #include <optional>
 #include <sdbus-c++/Types.h>
 #include <string>
+#include <string_view>
 
 #include "bridge/profiles/media_player.hpp"
 #include "mappings/mpris/mpris_metadata.hpp"
@@ -18,6 +27,14 @@
 namespace xpmn::mpris {
 
 using PropertyMap = std::map<std::string, sdbus::Variant>;
+
+inline constexpr std::size_t kMaxIdentityBytes = 256;
+inline constexpr std::size_t kMaxMetadataTextBytes = 1024;  // title, album, one artist, one genre
+inline constexpr std::size_t kMaxMetadataUrlBytes = 4096;   // xesam:url, mpris:artUrl, mpris:trackid
+inline constexpr std::size_t kMaxMetadataListEntries = 32;  // artists, genres
+
+// The Identity as the device's name: cut to kMaxIdentityBytes.
+std::string player_identity(std::string_view identity);
 
 // A number of any D-Bus numeric type; nullopt when absent; Error when it is not a number.
 Result<std::optional<double>> number_property(const PropertyMap& props, const std::string& name);

@@ -151,7 +151,9 @@ void UpnpRenderer::seek_to(double seconds, Done done) {
 }
 
 void UpnpRenderer::seek_absolute(double seconds, Done done) {
-    transport("Seek", {{"Unit", "REL_TIME"}, {"Target", format_upnp_time(seconds)}}, {}, answer(std::move(done)));
+    auto target = format_upnp_time(seconds);
+    if (!target) return answer_later(std::move(done), Error{"bad-request", "a position beyond any medium"});
+    transport("Seek", {{"Unit", "REL_TIME"}, {"Target", *target}}, {}, answer(std::move(done)));
 }
 
 void UpnpRenderer::seek_by(double offset, Done done) {

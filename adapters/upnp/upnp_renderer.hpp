@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "adapters/upnp/media_server_finder.hpp"
+#include "adapters/upnp/renderer_poll.hpp"
 #include "adapters/upnp/service_action.hpp"
 #include "bridge/profiles/media_player.hpp"
 
@@ -99,10 +100,7 @@ private:
     std::chrono::milliseconds poll_interval_;
     boost::asio::steady_timer poll_timer_;
     bool polling_ = false;
-    std::optional<double> last_position_;  // the last polled RelTime, to report jumps only
-    std::chrono::steady_clock::time_point last_polled_;
-    std::string last_uri_;
-    std::string last_state_;  // the last polled CurrentTransportState, for a lost LastChange
+    std::optional<RendererPoll> last_poll_;  // to report jumps and lost LastChanges only
 };
 
 }  // namespace xpmn::upnp

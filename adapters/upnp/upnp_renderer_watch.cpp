@@ -10,9 +10,6 @@
 #include <libgupnp/gupnp.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <cmath>
-
 #include "adapters/upnp/last_change.hpp"
 #include "adapters/upnp/upnp_renderer.hpp"
 #include "adapters/upnp/upnp_time.hpp"
@@ -26,7 +23,7 @@ void UpnpRenderer::watch(ChangeListener listener) {
     subscribe(on);
     if (on && !polling_) {
         polling_ = true;
-        last_position_.reset();
+        last_poll_.reset();
         schedule_poll();
     } else if (!on) {
         polling_ = false;
@@ -114,23 +111,8 @@ void UpnpRenderer::poll_position(std::string state) {
         auto self = weak.lock();
         if (!self || !self->polling_) return;
         if (r.ok()) {
-            auto position = parse_upnp_time(r.get("RelTime"));
-            std::string uri = r.get("TrackURI");
-            profiles::PlayerChange c;
-            c.status = uri != self->last_uri_ || state != self->last_state_;
-            if (position && self->last_position_) {
-                // Neither where it was (paused) nor where it would be by now at
-                // normal speed (playing): it jumped. No state needed, so a
-                // renderer that sends no LastChange is judged the same way.
-                double elapsed = std::chrono::duration<double>(asked - self->last_polled_).count();
-                double still = std::abs(*position - *self->last_position_);
-                double moved = std::abs(*position - (*self->last_position_ + elapsed));
-                c.seeked = std::min(still, moved) > 1.5;
-            }
-            self->last_position_ = position;
-            self->last_polled_ = asked;
-            self->last_uri_ = uri;
-            self->last_state_ = state;
+            auto c = poll_change(self->last_poll_,
+                                 RendererPoll{parse_upnp_time(r.get("RelTime")), r.get("TrackURI"), state, asked});
             if ((c.status || c.seeked) && self->listener_) {
                 auto listener = self->listener_;
                 listener(c);

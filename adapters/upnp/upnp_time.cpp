@@ -9,14 +9,17 @@ namespace xpmn::upnp {
 
 std::optional<double> parse_upnp_time(std::string_view t) {
     if (!t.empty() && t.front() == '+') t.remove_prefix(1);  // a relative time's sign
-    return mappings::parse_duration(t);  // the same grammar as res@duration; NOT_IMPLEMENTED fails it
+    auto seconds = mappings::parse_duration(t);  // the same grammar as res@duration; NOT_IMPLEMENTED fails it
+    if (!seconds || *seconds > mappings::kMaxMediaSeconds) return std::nullopt;
+    return seconds;
 }
 
-std::string format_upnp_time(double seconds) {
-    long total = seconds > 0 && std::isfinite(seconds) ? std::lround(seconds) : 0;
+std::optional<std::string> format_upnp_time(double seconds) {
+    if (std::isnan(seconds) || seconds > mappings::kMaxMediaSeconds) return std::nullopt;
+    long total = seconds > 0 ? std::lround(seconds) : 0;  // within long: checked above
     char buf[32];
     std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60);
-    return buf;
+    return std::string(buf);
 }
 
 }  // namespace xpmn::upnp

@@ -71,7 +71,7 @@ void BridgePlayables::resolve_transfer(const PlayableRequest& request, PlayableC
                         container_within(directory, c, g, std::move(within));
                     },
                     [weak = source->transfers, directory = source->directory, object = *object, uid = uri->uid,
-                     resource, done = std::move(done)](std::optional<xml::Element> denied) {
+                     resource, want_metadata = request.want_metadata, done = std::move(done)](std::optional<xml::Element> denied) {
                         if (denied) {
                             const auto* text = denied->child("text");
                             return done(Error{"forbidden", "no read grant on " + resource +
@@ -80,7 +80,9 @@ void BridgePlayables::resolve_transfer(const PlayableRequest& request, PlayableC
                         auto t = weak.lock();
                         auto url = t ? t->lan_url(uid) : std::nullopt;
                         if (!url) return done(Error{"item-not-found", "the media server " + resource + " is gone"});
-                        with_metadata(directory, object, PlayableItem{*url, std::nullopt}, std::move(done));
+                        PlayableItem item{*url, std::nullopt};
+                        if (!want_metadata) return done(std::move(item));
+                        with_metadata(directory, object, std::move(item), std::move(done));
                     });
 }
 

@@ -2,7 +2,7 @@
 // of the request becomes a PlayableItem the player can fetch itself, or an
 // error for the whole request.
 //   * `xmpp:BARE/upnp-…?transfer;uid=…` of a media server of this bridge →
-//     the NAS's own LAN URL (with its metadata when known); a friend needs a
+//     the NAS's own LAN URL (with its metadata when known and wanted); a friend needs a
 //     read grant on that server (covering the item's container).
 //   * `xmpp:` URIs of any other device → item-not-found, not yet supported
 //     (fetching them through an OOB session comes later).
@@ -29,6 +29,9 @@ struct PlayableRequest {
     std::string player;  // the player device's resource ("mpris-vlc")
     client::Peer peer;   // who asks (grants)
     std::optional<std::string> fetches_from;  // MediaPlayer::fetches_from()
+    // Whether the item's metadata is wanted (a NAS call); `open` asks for the
+    // first item's only, the one its answer shows.
+    bool want_metadata = true;
 };
 
 using PlayableCallback = std::function<void(Result<PlayableItem>)>;

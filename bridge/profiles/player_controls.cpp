@@ -2,10 +2,11 @@
 
 namespace xpmn::profiles {
 
-PlayerControls MuteEmulation::shown(const PlayerControls& player) {
+PlayerControls MuteEmulation::shown(const PlayerControls& player, ReadToken read) {
     PlayerControls out = player;
     if (player.mute || !player.volume) return out;  // its own mute, or nothing to emulate it with
-    if (muted_ && *player.volume != 0) muted_ = false;  // turned up elsewhere: no longer muted
+    // Turned up elsewhere: no longer muted (unless the read predates our own change).
+    if (muted_ && *player.volume != 0 && read == volume_changes_) muted_ = false;
     out.mute = muted_;
     return out;
 }
@@ -24,11 +25,20 @@ public:
         p->controls([self = shared_from_this()](Result<PlayerControls> c) {
             if (!c) return self->done_(c.error());
             self->current_ = *c;
+            // All or nothing: a variable this player lacks refuses the whole set before any is applied.
+            if (auto missing = self->missing_variable()) return self->done_(*missing);
             self->step();
         });
     }
 
 private:
+    std::optional<Error> missing_variable() const {
+        for (const auto& c : changes_)
+            if (!current_.volume && !(c.name == "mute" && current_.mute))
+                return Error{"item-not-found", "this player has no " + c.name + ": nothing was changed"};
+        return std::nullopt;
+    }
+
     void step() {
         if (next_ == changes_.size()) return done_(Result<void>{});
         auto p = player_.lock();
@@ -38,22 +48,27 @@ private:
             if (!r) return self->done_(r.error());
             self->step();
         };
-        if (!current_.volume && !(c.name == "mute" && current_.mute))
-            return done_(Error{"item-not-found", "this player has no " + c.name});
+        // A volume change the bridge makes: reads begun before it is confirmed are stale.
+        auto volume_then = [self = shared_from_this(), then](Result<void> r) {
+            ++self->mute_->volume_changes_;
+            then(std::move(r));
+        };
         if (c.name == "volume") {
             mute_->muted_ = false;
+            ++mute_->volume_changes_;
             current_.volume = c.volume;
-            return p->set_volume(c.volume, then);
+            return p->set_volume(c.volume, volume_then);
         }
         if (current_.mute) return p->set_mute(c.mute, then);
         // Emulated: only a change of state touches the volume.
         if (c.mute == mute_->muted_) return step();
         mute_->muted_ = c.mute;
+        ++mute_->volume_changes_;
         int to = 0;
         if (c.mute) mute_->saved_volume_ = *current_.volume;
         else to = mute_->saved_volume_;
         current_.volume = to;
-        p->set_volume(to, then);
+        p->set_volume(to, volume_then);
     }
 
     std::weak_ptr<MediaPlayer> player_;

@@ -144,11 +144,12 @@ void PlayerEvents::read_status(std::optional<Sub> only) {
 void PlayerEvents::read_controls(std::optional<Sub> only) {
     auto player = player_.lock();
     if (!player) return;
-    player->controls([weak = weak_from_this(), only = std::move(only)](Result<PlayerControls> controls) {
+    auto read = mute_->read_starts();
+    player->controls([weak = weak_from_this(), only = std::move(only), read](Result<PlayerControls> controls) {
         auto self = weak.lock();
         if (!self) return;
         if (!controls) return spdlog::debug("player events: no controls: {}", controls.error().describe());
-        self->send(ns::player_controls_node, controls_element(self->mute_->shown(*controls)), only);
+        self->send(ns::player_controls_node, controls_element(self->mute_->shown(*controls, read)), only);
     });
 }
 

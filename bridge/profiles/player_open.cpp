@@ -1,5 +1,9 @@
 #include "bridge/profiles/player_open.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+
+#include <utility>
+
 #include "xmpp/core/namespaces.hpp"
 
 namespace xpmn::profiles {
@@ -8,29 +12,43 @@ namespace {
 
 class OpenRun : public std::enable_shared_from_this<OpenRun> {
 public:
-    OpenRun(std::weak_ptr<MediaPlayer> player, std::shared_ptr<PlayableResolver> resolver, PlayableRequest request,
-            std::vector<std::string> uris, OpenDone done)
-        : player_(std::move(player)),
+    OpenRun(boost::asio::io_context& io, std::weak_ptr<MediaPlayer> player, std::shared_ptr<PlayableResolver> resolver,
+            PlayableRequest request, std::vector<std::string> uris, OpenDone done)
+        : timer_(io),
+          player_(std::move(player)),
           resolver_(std::move(resolver)),
           request_(std::move(request)),
           uris_(std::move(uris)),
           done_(std::move(done)) {}
 
+    void start(std::chrono::milliseconds deadline) {
+        timer_.expires_after(deadline);
+        timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec) return;  // cancelled: answered already
+            self->finish(Error{"remote-server-timeout",
+                               "the media server or the player did not answer in time: nothing was opened"});
+        });
+        next();
+    }
+
+private:
     void next() {
+        if (finished_) return;
         if (items_.size() == uris_.size()) return open();
         request_.uri = uris_[items_.size()];
+        request_.want_metadata = items_.empty();
         resolver_->resolve(request_, [self = shared_from_this()](Result<PlayableItem> item) {
-            if (!item) return self->done_(item.error());
+            if (self->finished_) return;  // answered by the deadline
+            if (!item) return self->finish(item.error());
             item->source = self->uris_[self->items_.size()];
             self->items_.push_back(std::move(item).value());
             self->next();
         });
     }
 
-private:
     void open() {
         auto player = player_.lock();
-        if (!player) return done_(Error{"service-unavailable", "the player is gone"});
+        if (!player) return finish(Error{"service-unavailable", "the player is gone"});
         // What the answer says: the resolver's metadata, or at least the URI as
         // the controller gave it (a resolved URL is never put on the wire).
         xml::Element first("item", ns::media_metadata);
@@ -38,26 +56,38 @@ private:
             first = *items_.front().metadata;
         else
             first.add_text_child("uri", uris_.front(), ns::media_metadata);
-        player->open(std::move(items_), [done = std::move(done_), first = std::move(first)](Result<void> r) {
-            if (!r) return done(r.error());
-            done(first);
+        player->open(std::move(items_), [self = shared_from_this(), first = std::move(first)](Result<void> r) {
+            if (!r) return self->finish(r.error());
+            self->finish(first);
         });
     }
 
+    // Answers once: the first of the outcome and the deadline.
+    void finish(Result<xml::Element> outcome) {
+        if (std::exchange(finished_, true)) return;
+        timer_.cancel();
+        auto done = std::move(done_);
+        done(std::move(outcome));
+    }
+
+    boost::asio::steady_timer timer_;
     std::weak_ptr<MediaPlayer> player_;
     std::shared_ptr<PlayableResolver> resolver_;
     PlayableRequest request_;
     std::vector<std::string> uris_;
     std::vector<PlayableItem> items_;
     OpenDone done_;
+    bool finished_ = false;
 };
 
 }  // namespace
 
-void open_playlist(const std::shared_ptr<MediaPlayer>& player, const std::shared_ptr<PlayableResolver>& resolver,
-                   PlayableRequest request, std::vector<std::string> uris, OpenDone done) {
+void open_playlist(boost::asio::io_context& io, const std::shared_ptr<MediaPlayer>& player,
+                   const std::shared_ptr<PlayableResolver>& resolver, PlayableRequest request,
+                   std::vector<std::string> uris, std::chrono::milliseconds deadline, OpenDone done) {
     request.fetches_from = player->fetches_from();
-    std::make_shared<OpenRun>(player, resolver, std::move(request), std::move(uris), std::move(done))->next();
+    std::make_shared<OpenRun>(io, player, resolver, std::move(request), std::move(uris), std::move(done))
+        ->start(deadline);
 }
 
 }  // namespace xpmn::profiles

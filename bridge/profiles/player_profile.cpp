@@ -16,6 +16,7 @@ using security::Permission;
 
 // Everything one player device's handlers share.
 struct PlayerContext {
+    boost::asio::io_context& io;
     std::string device;  // resource
     std::weak_ptr<MediaPlayer> player;
     std::shared_ptr<const bridge::AccessPolicy> access;
@@ -24,6 +25,7 @@ struct PlayerContext {
     std::shared_ptr<PlayerEvents> events;
     // The device keeps its player while it exists (the adapter may keep it too).
     std::shared_ptr<MediaPlayer> keep;
+    std::chrono::milliseconds open_deadline;
 };
 using ContextPtr = std::shared_ptr<const PlayerContext>;
 
@@ -54,8 +56,8 @@ void run_command(const ContextPtr& ctx, const client::Peer& peer, PlayerCommand 
     switch (cmd.kind) {
         case Kind::Open: {
             auto shared = ctx->player.lock();
-            return open_playlist(shared, ctx->resolver, PlayableRequest{{}, ctx->device, peer, std::nullopt},
-                                 std::move(cmd.uris), [r](Result<xml::Element> item) mutable {
+            return open_playlist(ctx->io, shared, ctx->resolver, PlayableRequest{{}, ctx->device, peer, std::nullopt},
+                                 std::move(cmd.uris), ctx->open_deadline, [r](Result<xml::Element> item) mutable {
                                      if (!item) return r.error(item.error());
                                      r.result(std::move(item).value());
                                  });
@@ -99,9 +101,10 @@ void handle_control_get(const ContextPtr& ctx, const client::Peer& peer, const x
     if (!iq.first_element()->elements().empty())
         return r.error("bad-request", "an IQ get of <control/> holds nothing");
     gate(ctx, peer, Permission::Events, std::move(r), [ctx](MediaPlayer& player, client::IqResponder r) {
-        player.controls([ctx, r](Result<PlayerControls> c) mutable {
+        auto read = ctx->mute->read_starts();
+        player.controls([ctx, r, read](Result<PlayerControls> c) mutable {
             if (!c) return r.error(c.error());
-            r.result(controls_element(ctx->mute->shown(*c)));
+            r.result(controls_element(ctx->mute->shown(*c, read)));
         });
     });
 }
@@ -157,7 +160,8 @@ void handle_pubsub(const ContextPtr& ctx, const bridge::ChannelPtr& channel, con
 
 void install_player_profile(boost::asio::io_context& io, bridge::Device& device, std::shared_ptr<MediaPlayer> player,
                             std::shared_ptr<const bridge::AccessPolicy> access,
-                            std::shared_ptr<PlayableResolver> resolver, PlayerEventTiming timing) {
+                            std::shared_ptr<PlayableResolver> resolver, PlayerEventTiming timing,
+                            std::chrono::milliseconds open_deadline) {
     device.add_feature(ns::media_player);
     device.add_feature(ns::media_control);
     player = std::make_shared<OpenedItems>(std::move(player));
@@ -172,7 +176,8 @@ void install_player_profile(boost::asio::io_context& io, bridge::Device& device,
     };
     auto events = std::make_shared<PlayerEvents>(io, player, mute, std::move(timing), allowed);
     auto ctx = std::make_shared<const PlayerContext>(
-        PlayerContext{device.resource(), player, std::move(access), std::move(resolver), mute, events, player});
+        PlayerContext{io, device.resource(), player, std::move(access), std::move(resolver), mute, events, player,
+                      open_deadline});
     device.on_channel([events](const bridge::ChannelPtr& channel) { events->attach(channel); });
     auto on = [&device, ctx](const char* type, const char* ns, const char* name, auto handler) {
         device.handle(type, ns, name,

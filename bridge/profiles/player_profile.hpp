@@ -19,12 +19,14 @@
 #include "bridge/profiles/media_player.hpp"
 #include "bridge/profiles/playable_resolver.hpp"
 #include "bridge/profiles/player_events.hpp"
+#include "bridge/profiles/player_open.hpp"
 
 namespace xpmn::profiles {
 
 // Adds the features and the IQ handlers to the device.
 void install_player_profile(boost::asio::io_context& io, bridge::Device& device, std::shared_ptr<MediaPlayer> player,
                             std::shared_ptr<const bridge::AccessPolicy> access,
-                            std::shared_ptr<PlayableResolver> resolver, PlayerEventTiming timing = {});
+                            std::shared_ptr<PlayableResolver> resolver, PlayerEventTiming timing = {},
+                            std::chrono::milliseconds open_deadline = kOpenDeadline);
 
 }  // namespace xpmn::profiles

@@ -16,6 +16,9 @@ namespace xpmn::mappings {
 std::optional<std::uint64_t> parse_u64(std::string_view s);
 std::optional<std::uint32_t> parse_u32(std::string_view s);
 
+// Longer than any medium (31 years): a duration or time beyond it is nonsense.
+inline constexpr double kMaxMediaSeconds = 1e9;
+
 // res@duration: H+:MM:SS[.F+] or H+:MM:SS.F0/F1 (F0 < F1) → seconds. Minutes
 // and seconds may have one digit (some servers write 0:0:5); both must be < 60.
 // F+ needs at least one digit.

@@ -50,7 +50,8 @@ std::string didl_for_playable(const std::string& url, const std::optional<xml::E
     std::string mime = text("mime-type");
     gupnp_protocol_info_set_mime_type(info.get(), mime.empty() ? "*" : mime.c_str());
     gupnp_didl_lite_resource_set_protocol_info(res.get(), info.get());
-    if (auto d = std::strtod(text("duration").c_str(), nullptr); d > 0)
+    // Checked before the cast: NaN, infinite or huge (from a NAS) is left out, never UB.
+    if (auto d = std::strtod(text("duration").c_str(), nullptr); d > 0 && d <= kMaxMediaSeconds)
         gupnp_didl_lite_resource_set_duration(res.get(), static_cast<glong>(d));
     if (auto s = parse_u64(text("size"))) gupnp_didl_lite_resource_set_size64(res.get(), static_cast<gint64>(*s));
 

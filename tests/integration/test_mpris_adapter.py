@@ -53,6 +53,14 @@ class TestMprisAdapter(ProsodyCase):
         self.assertEqual(len(vlc_names), 2, vlc_names)
         instance = vlc_names[0] if 'instance' in vlc_names[0] else vlc_names[1]
         extra = self.prosody.jid('home', 'mpris-vlc-' + instance.split('instance')[1])
+        # Checked only once the bridge has handled both VLC names: both were on
+        # the bus (above) before a marker player takes its name, and the bridge
+        # reads the bus in order (each name's owner and process are asked for
+        # before the next name change is read), so it handles the marker after
+        # both VLC names; a device for VLC's second name would have been added
+        # (its session started) before the marker's.
+        self.player(NonsensePlayer)
+        phone.wait_presence(self.prosody.jid('home', 'mpris-nonsense'), timeout=20)
         self.assertIsNone(phone.presence_of(extra))
         # D-Bus runs in the bridge's one loop.
         self.assertEqual(thread_count(bridge.proc.pid), 1)

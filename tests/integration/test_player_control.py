@@ -6,7 +6,8 @@ the bridge. Every command is checked against mpv's own state on the bus
 item hands mpv the NAS's LAN URL; pause, play, absolute and relative seeks,
 volume and the emulated mute; `xpmn status --follow` prints the events a
 change causes. A friend with `events` only is refused control; `http://` and
-`file:` URIs are refused by default.
+`file:` URIs are refused by default. TestVlcControl drives VLC (its two bus
+names are one device) the same way: open, pause, play.
 
 The module runs inside a fresh network namespace (xpmntest.netns).
 """
@@ -32,7 +33,7 @@ if not inside_namespace():
 else:
     from xpmntest.bridge import (XPMN_BIN, class_workdir, controller_config, open_pairing, run_xpmn, start_secure_home,
                                  wait_devices)
-    from xpmntest.players import Mpv, PrivateBus, make_wav, mpris_position, playerctl
+    from xpmntest.players import Mpv, PrivateBus, Vlc, make_wav, mpris_position, playerctl
     from xpmntest.prosody import Prosody
 
     def wait_until(predicate, what, timeout=10.0):
@@ -45,29 +46,8 @@ else:
                 raise AssertionError('not within %ss: %s (last: %r)' % (timeout, what, value))
             time.sleep(0.1)
 
-    class TestPlayerControl(unittest.TestCase):
-
-        @classmethod
-        def setUpClass(cls):
-            class_workdir(cls, 'xpmn-player-')
-            lib = os.path.join(cls.workdir, 'library')
-            os.makedirs(os.path.join(lib, 'Players'), exist_ok=True)
-            for rel, _, seconds in (LONG, SHORT):
-                make_wav(os.path.join(lib, rel), seconds=seconds)
-            cls.bus = PrivateBus(cls.workdir).start()
-            cls.addClassCleanup(cls.bus.stop)
-            cls.mpv = Mpv(cls.bus, cls.workdir).start()
-            cls.addClassCleanup(cls.mpv.stop)
-            start_secure_home(cls, Prosody, PASSWORD, NAS_NAME, users=('home', 'friend'),
-                              mpris={'bus': cls.bus.address}, transfer={'interfaces': ['lo']})
-            cls.owner = cls.controller('owner', 'home')
-            finder = controller_config(cls.workdir, cls.server, 'home', PASSWORD, 'finder')
-            wait_devices(finder, lambda out: '/' + DEVICE in out, timeout=60)
-            cls.uris, cls.lan_urls = {}, {}
-            for rel, title, _ in (LONG, SHORT):
-                entry = cls.nas.wait_item(rel, title)
-                cls.uris[rel] = cls.uri_of(entry)
-                cls.lan_urls[rel] = entry['res'][0]['url']  # the NAS's own LAN URL
+    class _Home:
+        """The owner's paired `xpmn` (cls.owner) and the bridge's NAS items."""
 
         @classmethod
         def controller(cls, name, user):
@@ -90,6 +70,30 @@ else:
             if ok:
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             return r
+
+    class TestPlayerControl(_Home, unittest.TestCase):
+
+        @classmethod
+        def setUpClass(cls):
+            class_workdir(cls, 'xpmn-player-')
+            lib = os.path.join(cls.workdir, 'library')
+            os.makedirs(os.path.join(lib, 'Players'), exist_ok=True)
+            for rel, _, seconds in (LONG, SHORT):
+                make_wav(os.path.join(lib, rel), seconds=seconds)
+            cls.bus = PrivateBus(cls.workdir).start()
+            cls.addClassCleanup(cls.bus.stop)
+            cls.mpv = Mpv(cls.bus, cls.workdir).start()
+            cls.addClassCleanup(cls.mpv.stop)
+            start_secure_home(cls, Prosody, PASSWORD, NAS_NAME, users=('home', 'friend'),
+                              mpris={'bus': cls.bus.address}, transfer={'interfaces': ['lo']})
+            cls.owner = cls.controller('owner', 'home')
+            finder = controller_config(cls.workdir, cls.server, 'home', PASSWORD, 'finder')
+            wait_devices(finder, lambda out: '/' + DEVICE in out, timeout=60)
+            cls.uris, cls.lan_urls = {}, {}
+            for rel, title, _ in (LONG, SHORT):
+                entry = cls.nas.wait_item(rel, title)
+                cls.uris[rel] = cls.uri_of(entry)
+                cls.lan_urls[rel] = entry['res'][0]['url']  # the NAS's own LAN URL
 
         def mpv_state(self, *args):
             return playerctl(self.bus, 'mpv', *args)
@@ -186,6 +190,49 @@ else:
                 self.assertNotEqual(r.returncode, 0, uri)
                 self.assertTrue('forbidden' in r.stderr or 'bad-request' in r.stderr, r.stderr)
             self.assertEqual(self.mpv_state('metadata', 'xesam:url'), before)
+
+    class TestVlcControl(_Home, unittest.TestCase):
+        """VLC (two bus names, one device) through the bridge: open, pause,
+        play, checked against VLC's own state on the bus."""
+
+        @classmethod
+        def setUpClass(cls):
+            class_workdir(cls, 'xpmn-vlc-')
+            lib = os.path.join(cls.workdir, 'library')
+            os.makedirs(os.path.join(lib, 'Players'), exist_ok=True)
+            rel, title, seconds = LONG
+            make_wav(os.path.join(lib, rel), seconds=seconds)
+            cls.bus = PrivateBus(cls.workdir).start()
+            cls.addClassCleanup(cls.bus.stop)
+            cls.vlc = Vlc(cls.bus, cls.workdir).start()
+            cls.addClassCleanup(cls.vlc.stop)
+            start_secure_home(cls, Prosody, PASSWORD, NAS_NAME, mpris={'bus': cls.bus.address},
+                              transfer={'interfaces': ['lo']})
+            cls.owner = cls.controller('owner', 'home')
+            wait_devices(cls.owner, lambda out: '/mpris-vlc' in out, timeout=60)
+            entry = cls.nas.wait_item(rel, title)
+            cls.uri = cls.uri_of(entry)
+            cls.lan_url = entry['res'][0]['url']
+
+        def vlc_state(self, *args):
+            return playerctl(self.bus, 'vlc', *args)
+
+        def position(self):
+            return mpris_position(self.bus, Vlc.bus_name)
+
+        def test_open_pause_play(self):
+            r = self.xpmn('open', 'mpris-vlc', self.uri)
+            self.assertIn(LONG[1], r.stdout)
+            # VLC was handed the NAS's own LAN URL, and plays it.
+            wait_until(lambda: self.vlc_state('metadata', 'xesam:url') == self.lan_url, 'VLC reports the LAN URL')
+            wait_until(lambda: self.vlc_state('status') == 'Playing', 'VLC plays')
+            wait_until(lambda: (self.position() or 0) > 0.2, 'VLC plays the file')
+            self.xpmn('control', 'mpris-vlc', 'pause')
+            wait_until(lambda: self.vlc_state('status') == 'Paused', 'VLC is paused')
+            at = self.position() or 0
+            self.xpmn('control', 'mpris-vlc', 'play')
+            wait_until(lambda: self.vlc_state('status') == 'Playing', 'VLC plays again')
+            wait_until(lambda: (self.position() or 0) > at + 0.3, 'VLC plays on')
 
 
 if __name__ == '__main__':

@@ -6,8 +6,8 @@ tests/tools/renderer_probe runs the adapter's finder and one UpnpRenderer on
 the bridge's loop and executes commands read from stdin; after each command
 the test asks the renderer itself (its own SOAP answers: GetTransportInfo,
 GetPositionInfo, GetVolume), not the probe's echo. TestRendererThroughBridge
-does the same end to end: a paired `xpmn` drives gmediarender through the
-bridge. The module runs inside a fresh namespace (xpmntest.netns): renderers
+and TestRygelThroughBridge do the same end to end: a paired `xpmn` drives
+gmediarender and rygel-playbin through the bridge. The module runs inside a fresh namespace (xpmntest.netns): renderers
 announce themselves over SSDP.
 """
 import hashlib
@@ -278,15 +278,19 @@ else:
             phone.wait_presence(jid, timeout=30)
 
 
-    class TestRendererThroughBridge(unittest.TestCase):
-        """A paired `xpmn` drives gmediarender through the bridge (issue 10):
+    class _ThroughBridge:
+        """A paired `xpmn` drives a renderer through the bridge (issue 10):
         `xpmn open` of two NAS items (xmpp: transfer URIs) hands the renderer
-        the NAS's LAN URLs; pause, seek, volume and next; `xpmn status
-        --follow` prints the pause (LastChange). Every step is checked against
-        the renderer's own SOAP answers, not the bridge's echo."""
+        the NAS's LAN URLs. Every step is checked against the renderer's own
+        SOAP answers, not the bridge's echo."""
         PASSWORD = 'renderer-s3cret'
         NAS_NAME = 'Renderer NAS'
         TRACKS = (('Players/First Tone.wav', 'First Tone', 440), ('Players/Second Tone.wav', 'Second Tone', 660))
+        upnp_interfaces = ['lo']
+
+        @classmethod
+        def make_renderer(cls):
+            raise NotImplementedError
 
         @classmethod
         def setUpClass(cls):
@@ -300,11 +304,10 @@ else:
             os.makedirs(os.path.join(lib, 'Players'), exist_ok=True)
             for rel, _, freq in cls.TRACKS:
                 make_wav(os.path.join(lib, rel), seconds=SECONDS, frequency=freq)
-            # First: it brings up upnp0, which the bridge then listens on.
-            cls.renderer = start_server(cls, GMediaRender(os.path.join(cls.workdir, 'gm'), cls.ns,
-                                                          friendly_name='Kitchen Renderer'))
+            # First: a renderer on upnp0 brings it up, which the bridge then listens on.
+            cls.renderer = start_server(cls, cls.make_renderer())
             cls.resource = 'renderer-' + hashlib.sha1(cls.renderer.udn.encode()).hexdigest()[:8]
-            start_secure_home(cls, Prosody, cls.PASSWORD, cls.NAS_NAME, upnp={'interfaces': ['lo', 'upnp0']},
+            start_secure_home(cls, Prosody, cls.PASSWORD, cls.NAS_NAME, upnp={'interfaces': cls.upnp_interfaces},
                               transfer={'interfaces': ['lo']})
             cls.owner = controller_config(cls.workdir, cls.server, 'home', cls.PASSWORD, 'owner',
                                           transfer={'interfaces': ['lo']})
@@ -324,6 +327,37 @@ else:
             r = self.run_xpmn(self.owner, *args)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             return r
+
+    class TestRygelThroughBridge(_ThroughBridge, unittest.TestCase):
+        """rygel-playbin through the bridge: open, pause, play, volume."""
+
+        @classmethod
+        def make_renderer(cls):
+            return RygelRenderer(os.path.join(cls.workdir, 'rygel'), cls.ns, friendly_name='Living Room Rygel')
+
+        def test_open_pause_play_volume(self):
+            r, dev = self.renderer, self.resource
+            self.xpmn('open', dev, *self.uris)
+            wait_for(lambda: r.state() == 'PLAYING', what='PLAYING')
+            self.assertEqual(r.track_uri(), self.urls[0])
+            wait_for(lambda: (r.position() or 0) > 0, what='the position to advance')
+            self.xpmn('control', dev, 'pause')
+            wait_for(lambda: r.state() == 'PAUSED_PLAYBACK', what='PAUSED_PLAYBACK')
+            self.xpmn('control', dev, 'play')
+            wait_for(lambda: r.state() == 'PLAYING', what='PLAYING again')
+            self.xpmn('control', dev, 'volume', '35')
+            self.assertAlmostEqual(r.volume(), 35, delta=1)  # rygel keeps a double: 35 reads back as 34
+            self.xpmn('control', dev, 'stop')
+            wait_for(lambda: r.state() == 'STOPPED', what='STOPPED')
+
+    class TestRendererThroughBridge(_ThroughBridge, unittest.TestCase):
+        """gmediarender through the bridge: open, pause, seek, volume and next;
+        `xpmn status --follow` prints the pause (LastChange)."""
+        upnp_interfaces = ['lo', 'upnp0']
+
+        @classmethod
+        def make_renderer(cls):
+            return GMediaRender(os.path.join(cls.workdir, 'gm'), cls.ns, friendly_name='Kitchen Renderer')
 
         def test_players_lists_the_renderer(self):
             self.assertIn('/' + self.resource, self.xpmn('players').stdout)

@@ -1,11 +1,13 @@
 // A MediaPlayer for unit tests: keeps a state the commands change, answers
 // every call later on the io_context (never from inside the call, like a
-// real adapter), records the calls, and fails the next call on request.
+// real adapter), records the calls, and fails the next call on request;
+// controls reads can be held back (answered with what they read, later).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,7 +39,17 @@ public:
         ++status_reads;
         answer(std::move(done), status_);
     }
-    void controls(ControlsDone done) override { answer(std::move(done), controls_); }
+    void controls(ControlsDone done) override {
+        if (hold_controls) {  // read now, answered when released
+            held_controls.push_back([done = std::move(done), value = controls_] { done(value); });
+            return;
+        }
+        answer(std::move(done), controls_);
+    }
+    // Answers the held controls reads with what they read (a slow player).
+    void release_controls() {
+        for (auto& reply : std::exchange(held_controls, {})) boost::asio::post(io_, std::move(reply));
+    }
     void set_volume(int v, Done done) override {
         act("volume " + std::to_string(v), std::move(done), [this, v] { controls_.volume = v; });
     }
@@ -61,6 +73,8 @@ public:
     std::optional<Error> fail_next;
     ChangeListener listener;
     int watch_calls = 0, status_reads = 0;
+    bool hold_controls = false;
+    std::vector<std::function<void()>> held_controls;
 
 private:
     template <class F>

@@ -141,3 +141,38 @@ TEST(MprisValues, WrongTypesAreClearErrors) {
     EXPECT_FALSE(idle->item);
     EXPECT_EQ(idle->state, profiles::PlayState::Stopped);
 }
+
+TEST(MprisValues, OversizedStringsAreCutOrDropped) {
+    const std::string long_text(5000, 'a');
+    const std::string long_url = "http://lan/" + std::string(5000, 'u');
+    PropertyMap md;
+    md["xesam:title"] = sdbus::Variant("\xC3\xA9" + long_text);  // é first: cut on a UTF-8 boundary
+    md["xesam:album"] = sdbus::Variant(std::string(3000, 'b') + "\xC3\xA9");
+    md["xesam:artist"] = sdbus::Variant(std::vector<std::string>(100, long_text));
+    md["xesam:url"] = sdbus::Variant(long_url);
+    md["mpris:artUrl"] = sdbus::Variant(long_url);
+    md["mpris:trackid"] = sdbus::Variant(sdbus::ObjectPath("/t/" + std::string(5000, 'x')));
+    auto m = read_metadata(md);
+    EXPECT_EQ(m.title.size(), kMaxMetadataTextBytes);
+    EXPECT_EQ(m.title.substr(0, 2), "\xC3\xA9");
+    EXPECT_LE(m.album.size(), kMaxMetadataTextBytes);
+    EXPECT_EQ(m.album, std::string(kMaxMetadataTextBytes, 'b'));
+    ASSERT_EQ(m.artists.size(), kMaxMetadataListEntries);
+    for (const auto& a : m.artists) EXPECT_EQ(a.size(), kMaxMetadataTextBytes);
+    EXPECT_TRUE(m.url.empty());  // a cut URL would name something else
+    EXPECT_TRUE(m.art_url.empty());
+    EXPECT_TRUE(m.track_id.empty());
+    // Within the limits, nothing changes.
+    md["xesam:url"] = sdbus::Variant(std::string("http://lan/a.ogg"));
+    EXPECT_EQ(read_metadata(md).url, "http://lan/a.ogg");
+}
+
+TEST(MprisValues, IdentityIsCutOnAUtf8Boundary) {
+    EXPECT_EQ(player_identity("VLC media player"), "VLC media player");
+    std::string many_e;
+    for (int i = 0; i < 200; ++i) many_e += "\xC3\xA9";  // 400 bytes of é
+    auto cut = player_identity(many_e);
+    EXPECT_EQ(cut.size(), kMaxIdentityBytes);
+    EXPECT_EQ(cut, many_e.substr(0, kMaxIdentityBytes));
+    EXPECT_EQ(player_identity(std::string(1, 'a') + many_e).size(), kMaxIdentityBytes - 1);
+}

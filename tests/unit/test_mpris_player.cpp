@@ -49,15 +49,18 @@ struct FakePlayer {
             object->registerProperty("PlaybackStatus").onInterface(P).withGetter([this] { return state; });
         object->registerProperty("CanSeek").onInterface(P).withGetter([] { return true; });
         object->registerProperty("Position").onInterface(P).withGetter([] { return std::int64_t{12'500'000}; });
-        object->registerProperty("Metadata").onInterface(P).withGetter([] {
+        object->registerProperty("Metadata").onInterface(P).withGetter([this] {
             std::map<std::string, sdbus::Variant> md;
             md["mpris:trackid"] = sdbus::Variant(sdbus::ObjectPath("/fake/track/7"));
-            md["xesam:title"] = sdbus::Variant(std::string("Fake Song"));
+            md["xesam:title"] = sdbus::Variant(title);
             md["mpris:length"] = sdbus::Variant(std::int64_t{180'000'000});
             return md;
         });
         object->registerProperty("Volume").onInterface(P).withGetter([this] { return volume; }).withSetter(
             [this](const double& v) { volume = v; });
+        object->registerProperty("Identity").onInterface("org.mpris.MediaPlayer2").withGetter([this] {
+            return identity;
+        });
         object->registerSignal("Seeked").onInterface(P).withParameters<std::int64_t>();
         object->finishRegistration();
         service.issued();
@@ -69,6 +72,8 @@ struct FakePlayer {
     std::vector<std::string> calls;
     std::string state = "Paused";
     double volume = 0.5;
+    std::string title = "Fake Song";
+    std::string identity = "Fake Player";
 };
 
 class MprisPlayerTest : public ::testing::Test {
@@ -195,3 +200,21 @@ TEST_F(MprisPlayerTest, GonePlayerAnswersPendingAndLaterCalls) {
 }
 
 }  // namespace
+
+TEST_F(MprisPlayerTest, OversizedIdentityAndTitleAreCut) {
+    FakePlayer fake(io, bus.address());
+    fake.identity = std::string(10'000, 'i');
+    fake.title = std::string(100'000, 't');
+    auto player = std::make_shared<MprisPlayer>(client, fake.unique_name());
+    std::optional<Result<std::string>> identity;
+    player->identity([&](Result<std::string> r) { identity.emplace(std::move(r)); });
+    ASSERT_TRUE(run_until([&] { return identity.has_value(); }));
+    ASSERT_TRUE(*identity) << identity->error().describe();
+    EXPECT_EQ(**identity, std::string(mpris::kMaxIdentityBytes, 'i'));
+    std::optional<Result<profiles::PlayerStatus>> status;
+    player->status([&](Result<profiles::PlayerStatus> r) { status.emplace(std::move(r)); });
+    ASSERT_TRUE(run_until([&] { return status.has_value(); }));
+    ASSERT_TRUE(*status) << status->error().describe();
+    ASSERT_TRUE((*status)->item);
+    EXPECT_EQ((*status)->item->child_text("title"), std::string(mpris::kMaxMetadataTextBytes, 't'));
+}

@@ -40,12 +40,14 @@ struct Tree : profiles::MediaDirectory {
         done(cut == std::string::npos ? std::string("0") : id.substr(0, cut));
     }
     void item_of(const std::string& id, profiles::DirectoryCallback done) override {
+        ++item_of_calls;
         if (id == "no-meta") return done(Error{"item-not-found", "no such item"});
         xml::Element item("item", ns::media_metadata);
         item.set_attr("id", id);
         item.add_text_child("title", "Track " + id, ns::media_metadata);
         done(item);
     }
+    int item_of_calls = 0;
 };
 
 struct Resolver : test_security::Stores {
@@ -61,10 +63,11 @@ struct Resolver : test_security::Stores {
         access = std::make_shared<bridge::AccessPolicy>(true, "home@example.org", trust, grants);
         sources->add("upnp-3fa2c1d0", {transfers, tree});
     }
-    Result<profiles::PlayableItem> resolve(const std::string& uri, const client::Peer& peer, bool allow_http = false) {
+    Result<profiles::PlayableItem> resolve(const std::string& uri, const client::Peer& peer, bool allow_http = false,
+                                           bool want_metadata = true) {
         profiles::BridgePlayables r(config::PlayersSection{allow_http}, access, sources);
         std::optional<Result<profiles::PlayableItem>> out;
-        r.resolve({uri, "mpris-vlc", peer, std::nullopt}, [&](Result<profiles::PlayableItem> item) { out = std::move(item); });
+        r.resolve({uri, "mpris-vlc", peer, std::nullopt, want_metadata}, [&](Result<profiles::PlayableItem> item) { out = std::move(item); });
         EXPECT_TRUE(out);
         return out ? *out : Result<profiles::PlayableItem>(Error{"none", "no answer"});
     }
@@ -88,6 +91,14 @@ TEST_F(Resolver, ATransferUriOfThisBridgeBecomesTheNasUrl) {
     auto bare = resolve("xmpp:home@example.org/upnp-3fa2c1d0?transfer;uid=no-meta", owner);
     ASSERT_TRUE(bare);
     EXPECT_FALSE(bare->metadata);
+}
+
+TEST_F(Resolver, MetadataIsFetchedOnlyWhenWanted) {
+    tree->item_of_calls = 0;
+    auto item = resolve(kTrack, owner, false, false);
+    ASSERT_TRUE(item) << item.error().describe();
+    EXPECT_FALSE(item->metadata);
+    EXPECT_EQ(tree->item_of_calls, 0);
 }
 
 TEST_F(Resolver, UnknownServersAndUidsAreItemNotFound) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "bridge/device.hpp"
 #include "bridge/profiles/player_profile.hpp"
@@ -26,10 +27,23 @@ using security::Permission;
 
 namespace {
 
-// Answers http URIs with themselves, anything else with the error its text names.
+// The open deadline of these tests (the daemon's is kOpenDeadline).
+constexpr auto kTestOpenDeadline = 200ms;
+
+// Answers http URIs with themselves, `xmpp:meta` with metadata, never answers
+// `xmpp:hang` (a NAS that does not), answers `xmpp:slow` after 10 ms, and
+// anything else with the error its text names.
 struct FakeResolver : profiles::PlayableResolver {
+    explicit FakeResolver(boost::asio::io_context& io) : io(io) {}
     void resolve(const profiles::PlayableRequest& r, profiles::PlayableCallback done) override {
         requests.push_back(r);
+        if (r.uri == "xmpp:hang") return hanging.push_back(std::move(done));
+        if (r.uri == "xmpp:slow") {
+            auto timer = std::make_shared<boost::asio::steady_timer>(io, 10ms);
+            return timer->async_wait([timer, uri = r.uri, done = std::move(done)](auto) {
+                done(profiles::PlayableItem{"http://nas/slow", std::nullopt});
+            });
+        }
         if (r.uri.rfind("http://", 0) == 0) return done(profiles::PlayableItem{r.uri + "#lan", std::nullopt});
         if (r.uri == "xmpp:meta") {
             xml::Element item("item", ns::media_metadata);
@@ -38,13 +52,15 @@ struct FakeResolver : profiles::PlayableResolver {
         }
         done(Error{"forbidden", "refused: " + r.uri});
     }
+    boost::asio::io_context& io;
     std::vector<profiles::PlayableRequest> requests;
+    std::vector<profiles::PlayableCallback> hanging;
 };
 
 struct PlayerProfile : test_security::Stores {
     boost::asio::io_context io;
     std::shared_ptr<FakeMediaPlayer> player = std::make_shared<FakeMediaPlayer>(io);
-    std::shared_ptr<FakeResolver> resolver = std::make_shared<FakeResolver>();
+    std::shared_ptr<FakeResolver> resolver = std::make_shared<FakeResolver>(io);
     std::shared_ptr<bridge::AccessPolicy> access;
     bridge::Device device{"mpris-vlc", disco::Identity{"automation", "media-player", "", "VLC"}};
     client::Peer owner = client::Peer::end_to_end_peer(Jid::must_parse("home@example.org/phone"), test_security::kOwnerFp);
@@ -57,7 +73,7 @@ struct PlayerProfile : test_security::Stores {
         access = std::make_shared<bridge::AccessPolicy>(true, "home@example.org", trust, grants);
         profiles::PlayerEventTiming timing;
         timing.period = 300ms;
-        profiles::install_player_profile(io, device, player, access, resolver, timing);
+        profiles::install_player_profile(io, device, player, access, resolver, timing, kTestOpenDeadline);
         owner_ch = add(owner);
         friend_ch = add(friend_);
     }
@@ -71,18 +87,26 @@ struct PlayerProfile : test_security::Stores {
                                     p, {}, std::nullopt}}));
     }
     // Sends an IQ on `ch` and returns its answer once the loop has nothing left to do.
-    xml::Element ask(FakeChannel& ch, const char* type, xml::Element payload) {
+    // Sends an IQ on `ch` without running the loop; its id.
+    std::string send(FakeChannel& ch, const char* type, xml::Element payload) {
         std::string id = "q" + std::to_string(++next_id);
         auto iq = stanza::iq(type, "home@example.org/mpris-vlc", id);
         iq.set_attr("from", ch.peer()->jid.str());
         iq.add_child(std::move(payload));
         ch.deliver(iq);
-        io.restart();
-        io.run_for(100ms);
+        return id;
+    }
+    static xml::Element answer_to(const FakeChannel& ch, const std::string& id) {
         for (const auto& s : ch.sent)
             if (s.name() == "iq" && s.attr_or("id") == id) return s;
-        ADD_FAILURE() << "no answer to " << iq.to_string();
+        ADD_FAILURE() << "no answer to " << id;
         return xml::Element("none");
+    }
+    xml::Element ask(FakeChannel& ch, const char* type, xml::Element payload, std::chrono::milliseconds run = 100ms) {
+        auto id = send(ch, type, std::move(payload));
+        io.restart();
+        io.run_for(run);
+        return answer_to(ch, id);
     }
     xml::Element ask(const char* type, xml::Element payload) { return ask(*owner_ch, type, std::move(payload)); }
     static xml::Element player_cmd(const char* name, std::initializer_list<std::pair<const char*, const char*>> attrs = {}) {
@@ -176,6 +200,45 @@ TEST_F(PlayerProfile, OpenResolvesEveryUriAndAnswersTheFirstItem) {
     EXPECT_EQ(r.child("item", ns::media_metadata)->child_text("title", ns::media_metadata), "Known");
 }
 
+TEST_F(PlayerProfile, OpenFetchesMetadataForTheFirstItemOnly) {
+    xml::Element p("player", ns::media_player);
+    auto& open = p.add("open", ns::media_player);
+    for (int i = 0; i < 3; ++i) open.add_text_child("uri", "http://a/" + std::to_string(i), ns::media_player);
+    ASSERT_EQ(outcome(ask("set", p)), "result");
+    ASSERT_EQ(resolver->requests.size(), 3u);
+    EXPECT_TRUE(resolver->requests[0].want_metadata);
+    EXPECT_FALSE(resolver->requests[1].want_metadata);
+    EXPECT_FALSE(resolver->requests[2].want_metadata);
+}
+
+TEST_F(PlayerProfile, AnOpenWhoseNasNeverAnswersTimesOutOnceAndOpensNothing) {
+    xml::Element p("player", ns::media_player);
+    auto& open = p.add("open", ns::media_player);
+    open.add_text_child("uri", "http://a/1.wav", ns::media_player);
+    for (int i = 1; i < 100; ++i) open.add_text_child("uri", "xmpp:hang", ns::media_player);
+    auto r = ask(*owner_ch, "set", p, 5 * kTestOpenDeadline);
+    EXPECT_EQ(outcome(r), "remote-server-timeout") << r.to_string();
+    ASSERT_EQ(resolver->hanging.size(), 1u);  // in order: the second URI never resolved
+    // The NAS answers after all: nothing is opened and no second answer goes out.
+    auto sent = owner_ch->sent.size();
+    resolver->hanging.front()(profiles::PlayableItem{"http://nas/late", std::nullopt});
+    io.restart();
+    io.run_for(100ms);
+    EXPECT_TRUE(player->opened.empty());
+    EXPECT_EQ(owner_ch->sent.size(), sent);
+}
+
+TEST_F(PlayerProfile, OneDeadlineBoundsAllTheUrisOfAnOpen) {
+    // 100 URIs that each take 10 ms: longer together than the deadline.
+    xml::Element p("player", ns::media_player);
+    auto& open = p.add("open", ns::media_player);
+    for (int i = 0; i < 100; ++i) open.add_text_child("uri", "xmpp:slow", ns::media_player);
+    auto r = ask(*owner_ch, "set", p, 5 * kTestOpenDeadline);
+    EXPECT_EQ(outcome(r), "remote-server-timeout") << r.to_string();
+    EXPECT_LT(resolver->requests.size(), 100u);
+    EXPECT_TRUE(player->opened.empty());
+}
+
 TEST_F(PlayerProfile, OneRefusedUriRefusesTheWholeOpen) {
     xml::Element p("player", ns::media_player);
     auto& open = p.add("open", ns::media_player);
@@ -267,6 +330,36 @@ TEST_F(PlayerProfile, ControlErrors) {
     EXPECT_EQ(outcome(ask("set", control_set({{"mute", "true"}}))), "item-not-found");
     auto r = ask("get", xml::Element("control", ns::media_control));
     EXPECT_TRUE(r.child("control", ns::media_control)->elements().empty()) << r.to_string();
+}
+
+TEST_F(PlayerProfile, AControlSetIsCheckedWholeBeforeAnyIsApplied) {
+    player->controls_ = {50, std::nullopt};
+    EXPECT_EQ(outcome(ask("set", control_set({{"volume", "30"}, {"balance", "3"}}))), "item-not-found");
+    EXPECT_EQ(outcome(ask("set", control_set({{"volume", "30"}, {"mute", "maybe"}}))), "bad-request");
+    EXPECT_EQ(outcome(ask("set", control_set({{"mute", "true"}, {"volume", "300"}}))), "bad-request");
+    // A player with a mute of its own but no volume: neither change is made.
+    player->controls_ = {std::nullopt, false};
+    EXPECT_EQ(outcome(ask("set", control_set({{"mute", "true"}, {"volume", "30"}}))), "item-not-found");
+    EXPECT_TRUE(player->calls.empty());
+    EXPECT_EQ(player->controls_.mute, false);
+}
+
+TEST_F(PlayerProfile, AReadOvertakenByAnEmulatedMuteKeepsTheSavedVolume) {
+    player->controls_ = {70, std::nullopt};
+    // A controls read starts (it reads 70), then "mute on" overtakes it.
+    player->hold_controls = true;
+    auto old_read = send(*owner_ch, "get", xml::Element("control", ns::media_control));
+    player->hold_controls = false;
+    EXPECT_EQ(outcome(ask("set", control_set({{"mute", "true"}}))), "result");
+    EXPECT_EQ(player->controls_.volume, 0);
+    player->release_controls();
+    io.restart();
+    io.run_for(100ms);
+    EXPECT_EQ(outcome(answer_to(*owner_ch, old_read)), "result");
+    // The stale 70 did not end the mute: unmuting restores the saved volume.
+    EXPECT_EQ(outcome(ask("set", control_set({{"mute", "false"}}))), "result");
+    EXPECT_EQ(player->controls_.volume, 70);
+    EXPECT_EQ(player->calls, (std::vector<std::string>{"volume 0", "volume 70"}));
 }
 
 TEST_F(PlayerProfile, MuteIsEmulatedWithTheVolume) {
