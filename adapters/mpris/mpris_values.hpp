@@ -7,6 +7,7 @@
 // never an exception. Metadata entries of a wrong type are left out.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <sdbus-c++/Types.h>
@@ -22,8 +23,12 @@ using PropertyMap = std::map<std::string, sdbus::Variant>;
 // A number of any D-Bus numeric type; nullopt when absent; Error when it is not a number.
 Result<std::optional<double>> number_property(const PropertyMap& props, const std::string& name);
 
+// The cover-album URI to put on the wire for a non-http mpris:artUrl
+// (CoverArt::announce); nullopt or empty: none.
+using CoverUri = std::function<std::optional<std::string>(const std::string& art_url)>;
+
 // The player's state and current item from GetAll(org.mpris.MediaPlayer2.Player).
-Result<profiles::PlayerStatus> read_status(const PropertyMap& props);
+Result<profiles::PlayerStatus> read_status(const PropertyMap& props, const CoverUri& cover = {});
 Result<profiles::PlayerControls> read_controls(const PropertyMap& props);
 
 // Metadata (a{sv}) → the mapping's input; bad entries are skipped.
