@@ -185,8 +185,10 @@ void MprisAdapter::probed(const std::string& key, Result<std::string> identity) 
     auto art = std::make_shared<CoverArt>(host_.io(), account_ + "/" + resource);
     p.player->set_cover_art(art);
     device->add_feature(profiles::ns_oob);
-    profiles::TransferServices transfers{art, {}, host_.io().get_executor()};
-    transfers.device_permission = security::Permission::Events;
+    profiles::TransferServices transfers;
+    transfers.transfers = art;
+    transfers.executor = host_.io().get_executor();
+    transfers.device_permission = security::Permission::Events;  // art shows what events show
     profiles::install_transfer_profile(*device, std::move(transfers), access_);
     try {
         host_.add(device);
