@@ -94,7 +94,11 @@ void UpnpAdapter::on_available(const MediaServerInfo& server) {
     profiles::install_directory_profile(host_.io(), *device, directory, access_);
     if (!fetcher_) fetcher_ = std::make_shared<relay::NasFetcher>();
     auto transfers = std::make_shared<UpnpTransfers>(directory, fetcher_);
-    profiles::install_transfer_profile(*device, {transfers, directory, host_.io().get_executor()}, access_);
+    profiles::TransferServices services;
+    services.transfers = transfers;
+    services.directory = directory;
+    services.executor = host_.io().get_executor();
+    profiles::install_transfer_profile(*device, std::move(services), access_);
     auto gone = [directory, sources = sources_, resource] {
         directory->gone();
         sources->remove(resource);
