@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "tools/xpmn/secure_links.hpp"
 #include "xmpp/client/c2s_session.hpp"
+#include "xmpp/core/disco_info.hpp"
 
 namespace xpmn::tools {
 
