@@ -93,6 +93,8 @@ else:
                 self.proc.wait()
             self.reader.join(5)
             self.stderr = self.proc.stderr.read()
+            self.proc.stdout.close()
+            self.proc.stderr.close()
             self.returncode = self.proc.returncode
 
     class TestPlayerControl(unittest.TestCase):
@@ -272,7 +274,7 @@ else:
             for uid in ('art-999', cover.replace('/', '%2F')):
                 r = self.xpmn('get', 'xmpp:%s?transfer;uid=%s' % (device, uid), '-o', out + '.x', ok=False)
                 self.assertNotEqual(r.returncode, 0)
-                self.assertIn('item-not-found', r.stderr)
+                self.assertIn('no such item', r.stderr)  # xpmn's words for item-not-found
 
         def test_http_and_file_uris_are_refused(self):
             before = self.mpv_state('metadata', 'xesam:url')
