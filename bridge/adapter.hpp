@@ -16,6 +16,7 @@
 #include "bridge/profiles/playable_resolver.hpp"
 #include "config/config.hpp"
 #include "config/section.hpp"
+#include "xmpp/client/caps_cache.hpp"
 
 namespace xpmn::bridge {
 
@@ -29,6 +30,8 @@ struct AdapterContext {
     std::shared_ptr<profiles::MediaSources> media_sources = std::make_shared<profiles::MediaSources>();
     // … and player adapters give this to install_player_profile (what `open` may play).
     std::shared_ptr<profiles::PlayableResolver> playables;
+    // … and the controllers' caps (automatic event delivery), shared by every player device.
+    std::shared_ptr<client::CapsCache> caps = std::make_shared<client::CapsCache>();
 };
 
 class Adapter {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "adapters/mpris/cover_art.hpp"
 #include "adapters/mpris/mpris_player.hpp"
 #include "adapters/mpris/mpris_signals.hpp"
 #include "adapters/mpris/player_names.hpp"
@@ -14,7 +15,12 @@
 namespace xpmn::mpris {
 
 MprisAdapter::MprisAdapter(const bridge::AdapterContext& context, MprisConfig config)
-    : host_(context.host), access_(context.access), playables_(context.playables), config_(std::move(config)) {}
+    : host_(context.host),
+      access_(context.access),
+      playables_(context.playables),
+      caps_(context.caps),
+      account_(context.config.xmpp.jid.bare().str()),
+      config_(std::move(config)) {}
 
 MprisAdapter::~MprisAdapter() {
     *alive_ = false;
@@ -178,7 +184,16 @@ void MprisAdapter::probed(const std::string& key, Result<std::string> identity) 
         return;
     }
     auto device = std::make_shared<bridge::Device>(resource, disco::Identity{"automation", "media-player", "", name});
-    profiles::install_player_profile(host_.io(), *device, p.player, access_, playables_);
+    profiles::install_player_profile(host_.io(), *device, p.player, access_, playables_, {}, caps_);
+    // The player's file cover art, served as transfer uids of the device.
+    auto art = std::make_shared<CoverArt>(host_.io(), account_ + "/" + resource);
+    p.player->set_cover_art(art);
+    device->add_feature(profiles::ns_oob);
+    profiles::TransferServices transfers;
+    transfers.transfers = art;
+    transfers.executor = host_.io().get_executor();
+    transfers.device_permission = security::Permission::Events;  // art shows what events show
+    profiles::install_transfer_profile(*device, std::move(transfers), access_);
     try {
         host_.add(device);
     } catch (const std::exception& e) {

@@ -63,6 +63,8 @@ private:
     bridge::DeviceHost& host_;
     std::shared_ptr<const bridge::AccessPolicy> access_;
     std::shared_ptr<profiles::PlayableResolver> playables_;
+    std::shared_ptr<client::CapsCache> caps_;  // controllers' caps, shared by the bridge's players
+    std::string account_;  // bare JID: devices' full JIDs (cover art URIs)
     MprisConfig config_;
     std::unique_ptr<loop::SdbusIntegration> bus_;
     std::unique_ptr<MprisSignals> signals_;

@@ -1,5 +1,7 @@
 #include "adapters/mpris/mpris_player.hpp"
 
+#include "adapters/mpris/cover_art.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -237,9 +239,11 @@ void MprisPlayer::seek_by(double offset, Done done) {
 }
 
 void MprisPlayer::status(StatusDone done) {
-    get_all(kPlayerIface, [done = std::move(done)](Result<PropertyMap> props) {
+    get_all(kPlayerIface, [art = art_, done = std::move(done)](Result<PropertyMap> props) {
         if (!props) return done(props.error());
-        done(read_status(*props));
+        CoverUri cover;
+        if (art) cover = [&art](const std::string& url) { return art->announce(url); };
+        done(read_status(*props, cover));
     });
 }
 

@@ -30,6 +30,8 @@ class Error;
 
 namespace xpmn::mpris {
 
+class CoverArt;
+
 // A D-Bus error from a call to a player as the profile's Error.
 Error dbus_error(const sdbus::Error& error);
 
@@ -44,6 +46,9 @@ public:
 
     // The player left the bus: pending calls answer service-unavailable, and so do later ones.
     void gone();
+
+    // File cover art the player announces in its status becomes a transfer uid here.
+    void set_cover_art(std::shared_ptr<CoverArt> art) { art_ = std::move(art); }
 
     // The Identity property of org.mpris.MediaPlayer2 (the device's name), cut to kMaxIdentityBytes.
     void identity(std::function<void(Result<std::string>)> done);
@@ -101,6 +106,7 @@ private:
     std::uint64_t next_id_ = 0;
     std::map<std::uint64_t, std::function<void(const Error*)>> pending_;
     ChangeListener listener_;
+    std::shared_ptr<CoverArt> art_;
     std::vector<profiles::PlayableItem> playlist_;
     std::size_t index_ = 0;
 };

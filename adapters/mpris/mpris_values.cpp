@@ -111,7 +111,7 @@ Result<mappings::MprisMetadata> metadata_property(const PropertyMap& props) {
     }
 }
 
-Result<profiles::PlayerStatus> read_status(const PropertyMap& props) {
+Result<profiles::PlayerStatus> read_status(const PropertyMap& props, const CoverUri& cover) {
     profiles::PlayerStatus s;
     if (const auto* v = find(props, "PlaybackStatus")) {
         auto text = as_string(*v);
@@ -135,8 +135,12 @@ Result<profiles::PlayerStatus> read_status(const PropertyMap& props) {
     if (!md) return md.error();
     s.duration = md->length_s;
     // An idle player (mpv with nothing loaded) has no title, url nor track id.
-    if (!md->title.empty() || !md->url.empty() || !md->track_id.empty() || md->length_s)
-        s.item = mappings::to_metadata_item(*md);
+    if (!md->title.empty() || !md->url.empty() || !md->track_id.empty() || md->length_s) {
+        std::string cover_uri;
+        if (cover && !md->art_url.empty() && !mappings::is_http_url(md->art_url))
+            cover_uri = cover(md->art_url).value_or("");
+        s.item = mappings::to_metadata_item(*md, cover_uri);
+    }
     return s;
 }
 

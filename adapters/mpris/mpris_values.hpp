@@ -14,7 +14,7 @@
 #pragma once
 
 #include <cstddef>
-
+#include <functional>
 #include <map>
 #include <optional>
 #include <sdbus-c++/Types.h>
@@ -39,8 +39,12 @@ std::string player_identity(std::string_view identity);
 // A number of any D-Bus numeric type; nullopt when absent; Error when it is not a number.
 Result<std::optional<double>> number_property(const PropertyMap& props, const std::string& name);
 
+// The cover-album URI to put on the wire for a non-http mpris:artUrl
+// (CoverArt::announce); nullopt or empty: none.
+using CoverUri = std::function<std::optional<std::string>(const std::string& art_url)>;
+
 // The player's state and current item from GetAll(org.mpris.MediaPlayer2.Player).
-Result<profiles::PlayerStatus> read_status(const PropertyMap& props);
+Result<profiles::PlayerStatus> read_status(const PropertyMap& props, const CoverUri& cover = {});
 Result<profiles::PlayerControls> read_controls(const PropertyMap& props);
 
 // Metadata (a{sv}) → the mapping's input; bad entries are skipped.

@@ -30,6 +30,7 @@ UpnpAdapter::UpnpAdapter(const bridge::AdapterContext& context, UpnpConfig confi
       access_(context.access),
       sources_(context.media_sources),
       playables_(context.playables),
+      caps_(context.caps),
       config_(std::move(config)),
       finder_(finder_options(config_),
               {[this](const MediaServerInfo& s) { on_available(s); },
@@ -93,7 +94,11 @@ void UpnpAdapter::on_available(const MediaServerInfo& server) {
     profiles::install_directory_profile(host_.io(), *device, directory, access_);
     if (!fetcher_) fetcher_ = std::make_shared<relay::NasFetcher>();
     auto transfers = std::make_shared<UpnpTransfers>(directory, fetcher_);
-    profiles::install_transfer_profile(*device, {transfers, directory, host_.io().get_executor()}, access_);
+    profiles::TransferServices services;
+    services.transfers = transfers;
+    services.directory = directory;
+    services.executor = host_.io().get_executor();
+    profiles::install_transfer_profile(*device, std::move(services), access_);
     auto gone = [directory, sources = sources_, resource] {
         directory->gone();
         sources->remove(resource);
@@ -110,7 +115,7 @@ void UpnpAdapter::on_renderer_available(const RendererInfo& renderer) {
     auto player = std::make_shared<UpnpRenderer>(host_.io(), renderer);
     auto device = std::make_shared<bridge::Device>(
         resource, disco::Identity{"automation", "media-player", "", renderer.friendly_name});
-    profiles::install_player_profile(host_.io(), *device, player, access_, playables_);
+    profiles::install_player_profile(host_.io(), *device, player, access_, playables_, {}, caps_);
     add(renderers_, renderer.udn, device, {resource, [player] { player->gone(); }}, renderer.friendly_name);
 }
 

@@ -41,6 +41,7 @@ private:
     std::shared_ptr<const bridge::AccessPolicy> access_;
     std::shared_ptr<profiles::MediaSources> sources_;
     std::shared_ptr<profiles::PlayableResolver> playables_;
+    std::shared_ptr<client::CapsCache> caps_;  // controllers' caps, shared by the bridge's players
     UpnpConfig config_;
     MediaServerFinder finder_;
     bool stopped_ = false;

@@ -42,15 +42,20 @@ PlayerEvents::~PlayerEvents() {
 
 void PlayerEvents::attach(const Channel& channel) { end_with_channel(channel, weak_from_this(), &PlayerEvents::drop); }
 
-bool PlayerEvents::subscribe(const Channel& channel, const client::Peer& peer, const std::string& node) {
-    Sub sub{channel, peer, node};
-    bool known = std::any_of(subs_.begin(), subs_.end(), [&](const Sub& s) {
+bool PlayerEvents::subscribe(const Channel& channel, const client::Peer& peer, const std::string& node,
+                             bool automatic) {
+    Sub sub{channel, peer, node, automatic};
+    auto known = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) {
         return same_channel(s.channel, sub.channel) && s.peer.jid == peer.jid && s.node == node;
     });
-    if (!known) {
+    if (known != subs_.end()) {
+        if (automatic) return true;  // already delivered to it
+        known->automatic = false;
+    } else {
         if (subs_.size() >= kMaxSubscriptions) return false;
         subs_.push_back(sub);
-        spdlog::debug("player events: {} subscribes to {} on {}", peer.describe(), node, channel->describe());
+        spdlog::debug("player events: {} subscribes to {} on {}{}", peer.describe(), node, channel->describe(),
+                      automatic ? " (automatic: its caps)" : "");
         update_watch();
     }
     if (node == ns::player_status_node)
@@ -69,6 +74,14 @@ bool PlayerEvents::unsubscribe(const Channel& channel, const client::Peer& peer,
     subs_.erase(it);
     update_watch();
     return true;
+}
+
+void PlayerEvents::end_automatic(const Jid& peer, const std::vector<std::string>& keep) {
+    auto before = subs_.size();
+    std::erase_if(subs_, [&](const Sub& s) {
+        return s.automatic && s.peer.jid == peer && std::find(keep.begin(), keep.end(), s.node) == keep.end();
+    });
+    if (subs_.size() != before) update_watch();
 }
 
 void PlayerEvents::drop(const std::weak_ptr<client::PeerChannel>& channel, const std::optional<Jid>& peer) {

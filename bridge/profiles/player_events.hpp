@@ -1,7 +1,7 @@
 // Player events (wire profile §7.3): the status node and the controls node
 // of one player device, as pubsub#event messages on the channel of each
 // subscriber. A subscription belongs to (channel, peer, node) and ends on
-// unsubscribe, when its peer leaves the channel or when the channel closes,
+// unsubscribe (automatic ones also by end_automatic), when its peer leaves the channel or when the channel closes,
 // and at the first event its peer may no longer receive (a revoked grant).
 //
 // While anyone subscribes, the player's change listener is set
@@ -57,9 +57,15 @@ public:
     // Subscriptions made on `channel` end with it, and with each of its peers that leaves.
     void attach(const Channel& channel);
     // `node` is one of §7.3's two. Subscribing again changes nothing; false
-    // when the limit is reached. The subscriber gets the node's current item at once.
-    bool subscribe(const Channel& channel, const client::Peer& peer, const std::string& node);
+    // when the limit is reached. The subscriber gets the node's current item
+    // at once. `automatic`: made for an owner's caps (AutoNotify), not asked
+    // for; it gets the current item only when new, and an explicit
+    // subscription of the same (channel, peer, node) makes it explicit.
+    bool subscribe(const Channel& channel, const client::Peer& peer, const std::string& node, bool automatic = false);
     bool unsubscribe(const Channel& channel, const client::Peer& peer, const std::string& node);
+    // Ends `peer`'s automatic subscriptions (on every channel) to the nodes
+    // not in `keep`; its explicit ones stay.
+    void end_automatic(const Jid& peer, const std::vector<std::string>& keep = {});
     // What the player's listener reports.
     void changed(const PlayerChange& change);
     std::size_t size() const { return subs_.size(); }
@@ -70,6 +76,7 @@ private:
         std::weak_ptr<client::PeerChannel> channel;
         client::Peer peer;
         std::string node;
+        bool automatic = false;
     };
     void drop(const std::weak_ptr<client::PeerChannel>& channel, const std::optional<Jid>& peer);
     void update_watch();

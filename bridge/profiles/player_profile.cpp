@@ -1,5 +1,6 @@
 #include "bridge/profiles/player_profile.hpp"
 
+#include "bridge/profiles/auto_notify.hpp"
 #include "bridge/profiles/opened_items.hpp"
 
 #include "bridge/profiles/player_controls.hpp"
@@ -161,7 +162,7 @@ void handle_pubsub(const ContextPtr& ctx, const bridge::ChannelPtr& channel, con
 void install_player_profile(boost::asio::io_context& io, bridge::Device& device, std::shared_ptr<MediaPlayer> player,
                             std::shared_ptr<const bridge::AccessPolicy> access,
                             std::shared_ptr<PlayableResolver> resolver, PlayerEventTiming timing,
-                            std::chrono::milliseconds open_deadline) {
+                            std::shared_ptr<client::CapsCache> caps, std::chrono::milliseconds open_deadline) {
     device.add_feature(ns::media_player);
     device.add_feature(ns::media_control);
     player = std::make_shared<OpenedItems>(std::move(player));
@@ -178,7 +179,12 @@ void install_player_profile(boost::asio::io_context& io, bridge::Device& device,
     auto ctx = std::make_shared<const PlayerContext>(
         PlayerContext{io, device.resource(), player, std::move(access), std::move(resolver), mute, events, player,
                       open_deadline});
-    device.on_channel([events](const bridge::ChannelPtr& channel) { events->attach(channel); });
+    if (!caps) caps = std::make_shared<client::CapsCache>();
+    auto automatic = std::make_shared<AutoNotify>(ctx->access, events, std::move(caps));
+    device.on_channel([events, automatic](const bridge::ChannelPtr& channel) {
+        events->attach(channel);
+        automatic->attach(channel);
+    });
     auto on = [&device, ctx](const char* type, const char* ns, const char* name, auto handler) {
         device.handle(type, ns, name,
                       [ctx, handler](const bridge::ChannelPtr& channel, const client::Peer& peer,

@@ -92,11 +92,17 @@ void install_transfer_profile(bridge::Device& device, TransferServices services,
                       auto go = [services, access, device, links, peer, object = *object, req = *req,
                                  r = std::move(r)](bool ready) mutable {
                           if (!ready) return r.error(oob_session_required_error());
+                          auto start = [services, links, peer, req](client::IqResponder r) {
+                              start_transfer(services, links, peer, req, std::move(r));
+                          };
+                          if (services.device_permission)
+                              return access->decide(peer, {device, *services.device_permission, std::nullopt}, {},
+                                                    [r, start](std::optional<xml::Element> denied) mutable {
+                                                        if (denied) return r.error(std::move(*denied));
+                                                        start(std::move(r));
+                                                    });
                           // A friend's grant on a container covers the items below it.
-                          gate(*access, services.directory, device, peer, object, std::move(r),
-                               [services, links, peer, req](client::IqResponder r) {
-                                   start_transfer(services, links, peer, req, std::move(r));
-                               });
+                          gate(*access, services.directory, device, peer, object, std::move(r), start);
                       };
                       if (live->ready(peer)) return go(true);
                       if (!live->setting_up(peer)) return go(false);

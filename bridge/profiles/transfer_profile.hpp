@@ -1,8 +1,9 @@
 // The MediaServer Transfer profile (wire profile §6.1): `transfer uid from
 // to` → `<oob id size total type/>`. The uid is resolved by the device's
 // MediaTransfers (the UPnP adapter: the table the Directory mapping filled,
-// so no NAS URL is ever on the wire), access is checked against the
-// friend's grant on the item's container, and the opened bytes are sent on
+// so no NAS URL is ever on the wire; a player's cover art: CoverArt),
+// access is checked against the friend's grant on the item's container (or
+// on the whole device, TransferServices::device_permission), and the opened bytes are sent on
 // the peer's out-of-band session as a new id. The NAS is read only as fast
 // as that session drains (oob::Source).
 #pragma once
@@ -70,6 +71,10 @@ struct TransferServices {
     // then gets oob-session-required.
     boost::asio::any_io_executor executor;
     std::chrono::milliseconds setup_wait{10000};
+    // nullopt: a friend needs `read` on the item's container (media
+    // servers). Set: this permission on the whole device (a player's cover
+    // art shows what its events show: `events`).
+    std::optional<security::Permission> device_permission;
 };
 
 // The <error/> of §6.1 for a failed open or a missing session.

@@ -5,14 +5,19 @@ the bridge. Every command is checked against mpv's own state on the bus
 (playerctl / dbus-send), not against the bridge's answer: `xpmn open` of a NAS
 item hands mpv the NAS's LAN URL; pause, play, absolute and relative seeks,
 volume and the emulated mute; `xpmn status --follow` prints the events a
-change causes. A friend with `events` only is refused control; `http://` and
-`file:` URIs are refused by default. TestVlcControl drives VLC (its two bus
-names are one device) the same way: open, pause, play.
+change causes, to an owner by its caps alone (wire profile §7.3: no subscribe)
+and to a friend only when it subscribes. A friend with `events` only is refused
+control; `http://` and `file:` URIs are refused by default. A cover.jpg next to
+a file mpv plays becomes a transfer uid of the player (never a path) that
+`xpmn get` fetches. TestVlcControl drives VLC (its two bus names are one
+device) the same way: open, pause, play.
 
 The module runs inside a fresh network namespace (xpmntest.netns).
 """
 import os
+import queue
 import subprocess
+import threading
 import time
 import unittest
 import xml.etree.ElementTree as ET
@@ -33,6 +38,7 @@ if not inside_namespace():
 else:
     from xpmntest.bridge import (XPMN_BIN, class_workdir, controller_config, open_pairing, run_xpmn, start_secure_home,
                                  wait_devices)
+    from xpmntest.media import make_picture
     from xpmntest.players import Mpv, PrivateBus, Vlc, make_wav, mpris_position, playerctl
     from xpmntest.prosody import Prosody
 
@@ -45,6 +51,52 @@ else:
             if time.monotonic() > end:
                 raise AssertionError('not within %ss: %s (last: %r)' % (timeout, what, value))
             time.sleep(0.1)
+
+    class Follower:
+        """`xpmn status DEVICE --follow [extra]`, its lines read by a thread (reads never hang)."""
+
+        def __init__(self, config, device, *extra):
+            self.proc = subprocess.Popen([XPMN_BIN, '--config', config, '--timeout', '60', 'status', device,
+                                          '--follow'] + list(extra),
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.queue, self.lines = queue.Queue(), []
+            self.reader = threading.Thread(target=self._read, daemon=True)
+            self.reader.start()
+            self.stderr, self.returncode = '', None
+
+        def _read(self):
+            for line in self.proc.stdout:
+                self.lines.append(line)
+                self.queue.put(line)
+            self.queue.put(None)
+
+        def line(self, timeout=20):
+            try:
+                line = self.queue.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError('no line from xpmn status --follow in %ss' % timeout)
+            if line is None:
+                raise AssertionError('xpmn status --follow ended: ' + self.proc.stderr.read())
+            return line
+
+        def until(self, prefix, timeout=20):
+            while True:
+                line = self.line(timeout)
+                if line.startswith(prefix):
+                    return line
+
+        def stop(self):
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.reader.join(5)
+            self.stderr = self.proc.stderr.read()
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+            self.returncode = self.proc.returncode
 
     class _Home:
         """The owner's paired `xpmn` (cls.owner) and the bridge's NAS items."""
@@ -146,24 +198,14 @@ else:
 
         def test_status_follow_prints_the_change(self):
             self.open_item(SHORT)
-            follow = subprocess.Popen(
-                [XPMN_BIN, '--config', self.owner,
-                 '--timeout', '60', 'status', DEVICE, '--follow'],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            follow = Follower(self.owner, DEVICE)  # an owner: its caps bring the events, no subscribe
             try:
-                first = follow.stdout.readline()
-                self.assertTrue(first.strip(), 'the current status at once')
+                self.assertTrue(follow.line().strip(), 'the current status at once')
                 self.xpmn('control', DEVICE, 'pause')
                 wait_until(lambda: self.mpv_state('status') == 'Paused', 'mpv is paused')
-                line = first
-                while not line.startswith('paused'):
-                    line = follow.stdout.readline()
-                    if not line:
-                        self.fail('xpmn status --follow ended: ' + follow.stderr.read())
-                self.assertIn(SHORT[1], line)
+                self.assertIn(SHORT[1], follow.until('paused'))
             finally:
-                follow.terminate()
-                follow.wait(10)
+                follow.stop()
 
         def test_a_friend_with_events_only_cannot_control(self):
             friend = self.controller('friend-%d' % time.monotonic_ns(), 'friend')
@@ -182,6 +224,61 @@ else:
                 self.assertEqual((self.mpv_state('status'), self.mpv_state('metadata', 'xesam:url')), before)
             finally:
                 self.xpmn('revoke', friend_jid, device)
+
+        def test_owner_caps_bring_events_a_friends_do_not(self):
+            self.open_item(LONG)
+            friend = self.controller('friend-%d' % time.monotonic_ns(), 'friend')
+            friend_jid = self.server.jid('friend')
+            device = self.server.jid('home') + '/' + DEVICE
+            self.xpmn('grant', friend_jid, device, 'events')
+            self.addCleanup(self.xpmn, 'revoke', friend_jid, device)
+            # All three announce both nodes' +notify in their caps; the first two never subscribe.
+            owner = Follower(self.owner, DEVICE, '--no-subscribe')
+            silent_friend = Follower(friend, device, '--no-subscribe')
+            friend_follow = Follower(friend, device)
+            try:
+                self.assertTrue(owner.line().strip(), 'the owner gets the current status at once')
+                self.assertTrue(friend_follow.line().strip(), 'the subscribing friend too')
+                self.xpmn('control', DEVICE, 'pause')
+                wait_until(lambda: self.mpv_state('status') == 'Paused', 'mpv is paused')
+                self.assertIn(LONG[1], owner.until('paused'))
+                friend_follow.until('paused')
+                self.xpmn('control', DEVICE, 'play')
+                owner.until('playing')
+                friend_follow.until('playing')
+            finally:
+                for f in (owner, silent_friend, friend_follow):
+                    f.stop()
+            # The same caps and the same grant, but no subscription: nothing came.
+            self.assertEqual(silent_friend.lines, [])
+            self.assertEqual(silent_friend.returncode, 0, silent_friend.stderr)
+
+        def test_file_cover_art_is_a_transfer_uid(self):
+            album = os.path.join(self.workdir, 'local', 'Art Album')
+            os.makedirs(album, exist_ok=True)
+            track = make_wav(os.path.join(album, 'Art Tone.wav'), seconds=20)
+            cover = make_picture(os.path.join(album, 'cover.jpg'))
+            # Opened on mpv directly (xpmn open refuses file:), as a desktop user would.
+            r = subprocess.run(['dbus-send', '--bus=' + self.bus.address, '--print-reply', '--dest=' + Mpv.bus_name,
+                                '/org/mpris/MediaPlayer2', 'org.mpris.MediaPlayer2.Player.OpenUri', 'string:' + track],
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            art = wait_until(lambda: self.mpv_state('metadata', 'mpris:artUrl'), 'mpv-mpris reports the cover art')
+            self.assertTrue(art.startswith('file://'), art)
+            status = ET.fromstring(self.xpmn('status', DEVICE, '--xml').stdout)
+            uri = status.find(META + 'item').find(META + 'cover-album').text
+            device = self.server.jid('home') + '/' + DEVICE
+            self.assertTrue(uri.startswith('xmpp:%s?transfer;uid=' % device), uri)
+            self.assertNotIn('Art', uri)  # no path on the wire
+            out = os.path.join(self.workdir, 'fetched-cover.jpg')
+            self.xpmn('get', uri, '-o', out)
+            with open(out, 'rb') as got, open(cover, 'rb') as want:
+                self.assertEqual(got.read(), want.read())
+            # Nothing but what the player announced is served.
+            for uid in ('art-999', cover.replace('/', '%2F')):
+                r = self.xpmn('get', 'xmpp:%s?transfer;uid=%s' % (device, uid), '-o', out + '.x', ok=False)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn('no such item', r.stderr)  # xpmn's words for item-not-found
 
         def test_http_and_file_uris_are_refused(self):
             before = self.mpv_state('metadata', 'xesam:url')

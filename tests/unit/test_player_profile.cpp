@@ -73,7 +73,7 @@ struct PlayerProfile : test_security::Stores {
         access = std::make_shared<bridge::AccessPolicy>(true, "home@example.org", trust, grants);
         profiles::PlayerEventTiming timing;
         timing.period = 300ms;
-        profiles::install_player_profile(io, device, player, access, resolver, timing, kTestOpenDeadline);
+        profiles::install_player_profile(io, device, player, access, resolver, timing, nullptr, kTestOpenDeadline);
         owner_ch = add(owner);
         friend_ch = add(friend_);
     }

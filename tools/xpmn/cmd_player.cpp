@@ -118,7 +118,7 @@ void subscribe(Controller& c, const std::shared_ptr<Follow>& f, const ChannelPtr
     });
 }
 
-void follow(Controller& c, const DeviceChannel& dc, Controller::Done done) {
+void follow(Controller& c, const DeviceChannel& dc, bool no_subscribe, Controller::Done done) {
     auto f = std::make_shared<Follow>();
     f->jid = dc.jid;
     f->channel = dc.channel;
@@ -157,11 +157,22 @@ void follow(Controller& c, const DeviceChannel& dc, Controller::Done done) {
         f->tick = std::make_unique<boost::asio::steady_timer>(c.io());
         tick(f);
     }
+    // Our caps ask for both nodes: the device learns them from this presence
+    // (an owner's also reach it by the account's broadcast) and delivers an
+    // owner's events on its own. Anyone else subscribes.
+    c.send_presence_to(dc.jid);
+    auto device = Jid::parse(dc.jid);
+    const bool owner = c.end_to_end() && device && device->bare() == c.config().xmpp.jid.bare();
+    if (owner || no_subscribe) return;
     subscribe(c, f, dc.channel, ns::player_controls_node, done);
     subscribe(c, f, dc.channel, ns::player_status_node, done);
 }
 
 }  // namespace
+
+std::vector<std::string> follow_features() {
+    return {std::string(ns::player_status_node) + "+notify", std::string(ns::player_controls_node) + "+notify"};
+}
 
 void list_players(Controller& c, Controller::Done done) {
     discover_devices(c, [&c, done](const DeviceMap& devices) {
@@ -202,6 +213,14 @@ void open(Controller& c, const OpenOptions& o, Controller::Done done) {
 }
 
 void status(Controller& c, const StatusOptions& o, Controller::Done done) {
+    if (o.follow)  // listening before anything is asked: an owner's events may come at once
+        return device_channel(c, o.device, [&c, o, done](Result<DeviceChannel> found) {
+            if (!found) {
+                std::cerr << "xpmn: " << found.error().text << "\n";
+                return done(1);
+            }
+            follow(c, *found, o.no_subscribe, done);
+        });
     xml::Element get("player", ns::media_player);
     get.add("status", ns::media_player);
     request(c, o.device, "get", std::move(get), done, [&c, o, done](const DeviceChannel& dc, const client::IqResponse& r) {
@@ -210,7 +229,10 @@ void status(Controller& c, const StatusOptions& o, Controller::Done done) {
             std::cerr << "xpmn: " << dc.jid << " answered without a <status/>\n";
             return done(1);
         }
-        if (o.follow) return follow(c, dc, done);  // the subscription's first events show it
+        if (o.xml) {
+            std::cout << s->to_string() << "\n";
+            return done(0);
+        }
         auto iq = stanza::iq("get", dc.jid);
         iq.add(std::string("control"), ns::media_control);
         dc.channel->router().send_iq(std::move(iq), c.request_timeout(),

@@ -59,7 +59,13 @@ void open(Controller& c, const OpenOptions& options, Controller::Done done);
 struct StatusOptions {
     std::string device;
     bool follow = false;
+    // --follow without ever subscribing: only what the device delivers by
+    // itself to a controller whose caps ask for it (an owner's, §7.3).
+    bool no_subscribe = false;
+    bool xml = false;  // the device's <status/> as it came (its item's cover-album and uri)
 };
+// The features `status --follow` announces (its caps): both nodes' +notify.
+std::vector<std::string> follow_features();
 void status(Controller& c, const StatusOptions& options, Controller::Done done);
 
 void show_disco(Controller& c, const std::string& jid, Controller::Done done);

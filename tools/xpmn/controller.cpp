@@ -4,6 +4,7 @@
 
 #include "xmpp/client/c2s_channel.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 #include "xmpp/client/disco_service.hpp"
@@ -22,11 +23,25 @@ Controller::Controller(boost::asio::io_context& io, const config::Config& config
     sc.iq_timeout = timeout;
     session_ = client::C2sSession::create(io_, sc);
     // Controllers announce only that they are controllers (wire profile §2).
-    auto info = std::make_shared<disco::Info>();
-    info->identities.push_back({"client", "pc", "", "xpmn"});
-    info->features = {ns::disco_info, ns::ping, "urn:xmpp:xpmn:controller:0"};
-    client::serve_disco(session_->router(), info);
-    session_->set_initial_presence(client::caps_presence(*info));
+    info_ = std::make_shared<disco::Info>();
+    info_->identities.push_back({"client", "pc", "", "xpmn"});
+    info_->features = {ns::disco_info, ns::ping, "urn:xmpp:xpmn:controller:0"};
+    announce({});
+}
+
+void Controller::announce(const std::vector<std::string>& features) {
+    for (const auto& f : features)
+        if (std::find(info_->features.begin(), info_->features.end(), f) == info_->features.end())
+            info_->features.push_back(f);
+    // The responder knows the caps node#ver it was made for: made again.
+    client::serve_disco(session_->router(), info_);
+    session_->set_initial_presence(client::caps_presence(*info_));
+}
+
+void Controller::send_presence_to(const std::string& jid) {
+    auto p = client::caps_presence(*info_);
+    p.set_attr("to", jid);
+    session_->send(std::move(p));
 }
 
 std::string Controller::resolve_jid(const std::string& text) const {

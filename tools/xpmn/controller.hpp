@@ -9,10 +9,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "tools/xpmn/secure_links.hpp"
 #include "xmpp/client/c2s_session.hpp"
+#include "xmpp/core/disco_info.hpp"
 
 namespace xpmn::tools {
 
@@ -49,6 +51,13 @@ public:
     std::chrono::milliseconds request_timeout() const { return timeout_; }
     // This controller's certificate and trust store (made on first use).
     SecureLinks& links();
+    // Adds features to what this controller announces (its disco#info and
+    // caps): `…+notify` for the events it wants (wire profile §2, §7.3).
+    // Before run(): the initial presence carries them.
+    void announce(const std::vector<std::string>& features);
+    // A presence with this controller's caps, directed to `jid` (the
+    // server sends it our unavailable presence when we leave).
+    void send_presence_to(const std::string& jid);
     // A full JID from a full JID or a resource of the own account; the account's domain stays itself.
     std::string resolve_jid(const std::string& text) const;
 
@@ -56,6 +65,7 @@ private:
     boost::asio::io_context& io_;
     config::Config config_;
     std::shared_ptr<client::C2sSession> session_;
+    std::shared_ptr<disco::Info> info_;  // what this controller announces
     boost::asio::steady_timer deadline_;
     std::chrono::seconds timeout_;
     std::string last_error_;

@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
     status->add_option("DEVICE", status_opts.device, "full JID, resource or unique friendly name")->required();
     status->add_flag("--follow", status_opts.follow,
                      "keep showing it as it changes (a live line on a terminal, a line per event otherwise) until Ctrl-C");
+    status->add_flag("--xml", status_opts.xml, "print the device's <status/> element as it came");
+    status->add_flag("--no-subscribe", status_opts.no_subscribe,
+                     "with --follow: never subscribe, show only what the device sends by itself to a controller "
+                     "whose caps ask for events (its owners')");
     bool no_e2e = false;
     app.add_flag("--no-e2e", no_e2e,
                  "send profile requests over plain c2s (only a bridge with security.require_e2e = false answers them)");
@@ -155,6 +159,7 @@ int main(int argc, char** argv) {
     boost::asio::io_context io;
     tools::Controller controller(io, cfg, resource, std::chrono::seconds(timeout_s));
     controller.set_end_to_end(!no_e2e);
+    if (status->parsed() && status_opts.follow) controller.announce(tools::follow_features());
     int rc = 1;
     try {
         if (devices->parsed())
