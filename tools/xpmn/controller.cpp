@@ -6,8 +6,7 @@
 
 #include <iostream>
 
-#include "xmpp/client/disco_service.hpp"
-#include "xmpp/core/namespaces.hpp"
+#include "controller/controller_presence.hpp"
 
 namespace xpmn::tools {
 
@@ -21,12 +20,7 @@ Controller::Controller(boost::asio::io_context& io, const config::Config& config
     // timeouts (10 s for a NAS) then arrive as errors instead of ours.
     sc.iq_timeout = timeout;
     session_ = client::C2sSession::create(io_, sc);
-    // Controllers announce only that they are controllers (wire profile §2).
-    auto info = std::make_shared<disco::Info>();
-    info->identities.push_back({"client", "pc", "", "xpmn"});
-    info->features = {ns::disco_info, ns::ping, "urn:xmpp:xpmn:controller:0"};
-    client::serve_disco(session_->router(), info);
-    session_->set_initial_presence(client::caps_presence(*info));
+    controller::announce_controller(*session_, "pc", "xpmn");
 }
 
 std::string Controller::resolve_jid(const std::string& text) const {
