@@ -20,7 +20,7 @@ public:
         if (items_.size() == uris_.size()) return open();
         request_.uri = uris_[items_.size()];
         resolver_->resolve(request_, [self = shared_from_this()](Result<PlayableItem> item) {
-            if (!item) return self->done_(item.error());
+            if (!item) return self->refused(item.error());
             item->source = self->uris_[self->items_.size()];
             self->items_.push_back(std::move(item).value());
             self->next();
@@ -28,9 +28,17 @@ public:
     }
 
 private:
+    // The request is refused: what was resolved for it is not played.
+    void refused(Error e) {
+        std::vector<std::string> urls;
+        for (const auto& item : items_) urls.push_back(item.url);
+        if (!urls.empty()) resolver_->unused(urls);
+        done_(std::move(e));
+    }
+
     void open() {
         auto player = player_.lock();
-        if (!player) return done_(Error{"service-unavailable", "the player is gone"});
+        if (!player) return refused(Error{"service-unavailable", "the player is gone"});
         // What the answer says: the resolver's metadata, or at least the URI as
         // the controller gave it (a resolved URL is never put on the wire).
         xml::Element first("item", ns::media_metadata);
@@ -38,8 +46,15 @@ private:
             first = *items_.front().metadata;
         else
             first.add_text_child("uri", uris_.front(), ns::media_metadata);
-        player->open(std::move(items_), [done = std::move(done_), first = std::move(first)](Result<void> r) {
-            if (!r) return done(r.error());
+        std::vector<std::string> urls;
+        for (const auto& item : items_) urls.push_back(item.url);
+        player->open(std::move(items_), [done = std::move(done_), first = std::move(first), urls,
+                                         resolver = resolver_, player = request_.player](Result<void> r) {
+            if (!r) {
+                resolver->unused(urls);
+                return done(r.error());
+            }
+            resolver->now_playing(player, urls);
             done(first);
         });
     }
