@@ -128,8 +128,10 @@ int main(int argc, char** argv) {
         if (!cfg.security.require_e2e)
             spdlog::warn("security.require_e2e = false: the home account may use profile commands over plain c2s");
         bridge::AdapterContext context{io, host, cfg, security.access};
+        // Items of other bridges' devices: fetched as a controller, served to local players.
+        auto remote = profiles::RemoteItems::create({io, cfg, security.identity, security.trust});
         context.playables = std::make_shared<profiles::BridgePlayables>(cfg.players, security.access,
-                                                                        context.media_sources);
+                                                                        context.media_sources, remote);
         std::vector<std::unique_ptr<bridge::Adapter>> adapters;
         for (auto& kind : kinds) adapters.push_back(kind->create(context));
         for (auto& adapter : adapters) adapter->start();
@@ -139,7 +141,7 @@ int main(int argc, char** argv) {
             if (ec) return;
             spdlog::info("signal {}: shutting down", sig);
             for (auto& adapter : adapters) adapter->stop();
-            host.stop_all([&io] { io.stop(); });
+            remote->stop([&host, &io] { host.stop_all([&io] { io.stop(); }); });
         });
         spdlog::info("xpmn-bridge {} running for {}", PROJECT_VERSION, cfg.xmpp.jid.bare().str());
         io.run();

@@ -37,8 +37,30 @@ std::optional<std::string> uri_scheme(std::string_view uri) {
 }
 
 BridgePlayables::BridgePlayables(config::PlayersSection config, std::shared_ptr<const bridge::AccessPolicy> access,
-                                 std::shared_ptr<const MediaSources> sources)
-    : config_(config), access_(std::move(access)), sources_(std::move(sources)) {}
+                                 std::shared_ptr<const MediaSources> sources, std::shared_ptr<RemoteItems> remote)
+    : config_(config), access_(std::move(access)), sources_(std::move(sources)), remote_(std::move(remote)) {}
+
+void BridgePlayables::now_playing(const std::string& player, const std::vector<std::string>& urls) {
+    if (remote_) remote_->now_playing(player, urls);
+}
+
+void BridgePlayables::unused(const std::vector<std::string>& urls) {
+    if (remote_) remote_->unused(urls);
+}
+
+void BridgePlayables::resolve_remote(const PlayableRequest& request, const TransferUri& uri, PlayableCallback done) {
+    if (!remote_) return done(Error{"item-not-found", "playing items of devices of other bridges is not yet supported here"});
+    if (request.fetches_from)
+        return done(Error{"item-not-found", "renderers cannot play items of devices of other bridges yet"});
+    // The bridge fetches with its own certificate: only its owners may make it do so.
+    auto admitted = access_->admit(request.peer);
+    if (!admitted || admitted.role != bridge::PeerRole::Owner)
+        return done(Error{"forbidden", "only the bridge's owners may play items of other accounts' devices on it"});
+    remote_->serve(uri, request.player, [done = std::move(done)](Result<std::string> url) {
+        if (!url) return done(url.error());
+        done(PlayableItem{std::move(url).value(), std::nullopt});
+    });
+}
 
 void BridgePlayables::resolve(const PlayableRequest& request, PlayableCallback done) {
     auto scheme = uri_scheme(request.uri);
@@ -55,8 +77,7 @@ void BridgePlayables::resolve(const PlayableRequest& request, PlayableCallback d
 void BridgePlayables::resolve_transfer(const PlayableRequest& request, PlayableCallback done) {
     auto uri = TransferUri::parse(request.uri);
     if (!uri) return done(uri.error());
-    if (uri->device.bare() != access_->home())
-        return done(Error{"item-not-found", "playing items of devices of other bridges is not yet supported"});
+    if (uri->device.bare() != access_->home()) return resolve_remote(request, *uri, std::move(done));
     const std::string resource = uri->device.resource();
     auto source = sources_->find(resource);
     auto transfers = source ? source->transfers.lock() : nullptr;

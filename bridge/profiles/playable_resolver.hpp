@@ -4,8 +4,12 @@
 //   * `xmpp:BARE/upnp-…?transfer;uid=…` of a media server of this bridge →
 //     the NAS's own LAN URL (with its metadata when known and wanted); a friend needs a
 //     read grant on that server (covering the item's container).
-//   * `xmpp:` URIs of any other device → item-not-found, not yet supported
-//     (fetching them through an OOB session comes later).
+//   * `xmpp:` URIs of a device of another account → for a local player
+//     (MPRIS) and an owner: fetched by this bridge through an OOB session and
+//     served on a loopback URL (RemoteItems); a friend → forbidden (this
+//     bridge's trust elsewhere is not lent to friends); a renderer on the LAN
+//     → item-not-found, not yet supported. Other devices of the home account
+//     that are not media servers of this bridge → item-not-found.
 //   * `http:` / `https:` → forbidden unless `[players] allow_http = true`:
 //     otherwise a friend could make a player fetch any LAN address.
 //   * `file:` and every other scheme → bad-request.
@@ -15,10 +19,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bridge/access_policy.hpp"
 #include "bridge/profiles/media_player.hpp"
 #include "bridge/profiles/media_sources.hpp"
+#include "bridge/profiles/remote_items.hpp"
 #include "config/config.hpp"
 #include "xmpp/client/peer.hpp"
 
@@ -41,21 +47,31 @@ public:
     virtual ~PlayableResolver() = default;
     // Answers once, possibly later.
     virtual void resolve(const PlayableRequest& request, PlayableCallback done) = 0;
+    // The player's open succeeded: it plays these URLs (what was resolved
+    // for its earlier opens may go).
+    virtual void now_playing(const std::string& player, const std::vector<std::string>& urls) {}
+    // These resolved URLs were never handed to the player (its open failed).
+    virtual void unused(const std::vector<std::string>& urls) {}
 };
 
 // The rules above, for the daemon to share among its player adapters.
 class BridgePlayables : public PlayableResolver {
 public:
+    // `remote`: how items of other accounts' devices are played (none: item-not-found).
     BridgePlayables(config::PlayersSection config, std::shared_ptr<const bridge::AccessPolicy> access,
-                    std::shared_ptr<const MediaSources> sources);
+                    std::shared_ptr<const MediaSources> sources, std::shared_ptr<RemoteItems> remote = nullptr);
     void resolve(const PlayableRequest& request, PlayableCallback done) override;
+    void now_playing(const std::string& player, const std::vector<std::string>& urls) override;
+    void unused(const std::vector<std::string>& urls) override;
 
 private:
     void resolve_transfer(const PlayableRequest& request, PlayableCallback done);
+    void resolve_remote(const PlayableRequest& request, const TransferUri& uri, PlayableCallback done);
 
     config::PlayersSection config_;
     std::shared_ptr<const bridge::AccessPolicy> access_;
     std::shared_ptr<const MediaSources> sources_;
+    std::shared_ptr<RemoteItems> remote_;
 };
 
 // The URI's scheme, lowercased; nullopt when it has none.

@@ -25,8 +25,8 @@ public:
         timer_.expires_after(deadline);
         timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
             if (ec) return;  // cancelled: answered already
-            self->finish(Error{"remote-server-timeout",
-                               "the media server or the player did not answer in time: nothing was opened"});
+            self->refused(Error{"remote-server-timeout",
+                                "the media server or the player did not answer in time: nothing was opened"});
         });
         next();
     }
@@ -38,17 +38,29 @@ private:
         request_.uri = uris_[items_.size()];
         request_.want_metadata = items_.empty();
         resolver_->resolve(request_, [self = shared_from_this()](Result<PlayableItem> item) {
-            if (self->finished_) return;  // answered by the deadline
-            if (!item) return self->finish(item.error());
+            if (self->finished_) {  // answered by the deadline: what comes late is not played
+                if (item) self->resolver_->unused({item->url});
+                return;
+            }
+            if (!item) return self->refused(item.error());
             item->source = self->uris_[self->items_.size()];
             self->items_.push_back(std::move(item).value());
             self->next();
         });
     }
 
+    // The request is refused (or timed out): what was resolved for it is not played.
+    void refused(Error e) {
+        if (finished_) return;
+        std::vector<std::string> urls;
+        for (const auto& item : items_) urls.push_back(item.url);
+        if (!urls.empty()) resolver_->unused(urls);
+        finish(std::move(e));
+    }
+
     void open() {
         auto player = player_.lock();
-        if (!player) return finish(Error{"service-unavailable", "the player is gone"});
+        if (!player) return refused(Error{"service-unavailable", "the player is gone"});
         // What the answer says: the resolver's metadata, or at least the URI as
         // the controller gave it (a resolved URL is never put on the wire).
         xml::Element first("item", ns::media_metadata);
@@ -56,8 +68,16 @@ private:
             first = *items_.front().metadata;
         else
             first.add_text_child("uri", uris_.front(), ns::media_metadata);
-        player->open(std::move(items_), [self = shared_from_this(), first = std::move(first)](Result<void> r) {
-            if (!r) return self->finish(r.error());
+        std::vector<std::string> urls;
+        for (const auto& item : items_) urls.push_back(item.url);
+        player->open(std::move(items_), [self = shared_from_this(), first = std::move(first),
+                                         urls = std::move(urls)](Result<void> r) {
+            if (!r) {
+                self->resolver_->unused(urls);
+                return self->finish(r.error());
+            }
+            // Also after the deadline: the player plays them now, so they must stay served.
+            self->resolver_->now_playing(self->request_.player, urls);
             self->finish(first);
         });
     }

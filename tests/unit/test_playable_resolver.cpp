@@ -1,12 +1,15 @@
 // What a player's `open` may play (wire profile §7.1, issue 10 item 4): a
 // transfer URI of this bridge's media server becomes the NAS's LAN URL
 // (friends need a read grant covering the item), other devices' xmpp URIs
-// are not yet supported, http(s) is refused unless allowed, and file: and
-// any other scheme are bad requests.
+// are fetched by the bridge for its owners' local players only (friends:
+// forbidden; renderers: not yet supported; without RemoteItems: not
+// supported), http(s) is refused unless allowed, and file: and any other
+// scheme are bad requests.
 #include <gtest/gtest.h>
 
 #include "bridge/profiles/directory_profile.hpp"
 #include "bridge/profiles/playable_resolver.hpp"
+#include "bridge/profiles/remote_items.hpp"
 #include "bridge/profiles/transfer_profile.hpp"
 #include "security_test_stores.hpp"
 #include "xmpp/core/namespaces.hpp"
@@ -63,11 +66,15 @@ struct Resolver : test_security::Stores {
         access = std::make_shared<bridge::AccessPolicy>(true, "home@example.org", trust, grants);
         sources->add("upnp-3fa2c1d0", {transfers, tree});
     }
+    std::shared_ptr<profiles::RemoteItems> remote;  // made by the tests that need it
+    std::optional<std::string> fetches_from;        // a renderer's address
+
     Result<profiles::PlayableItem> resolve(const std::string& uri, const client::Peer& peer, bool allow_http = false,
                                            bool want_metadata = true) {
-        profiles::BridgePlayables r(config::PlayersSection{allow_http}, access, sources);
+        profiles::BridgePlayables r(config::PlayersSection{allow_http}, access, sources, remote);
         std::optional<Result<profiles::PlayableItem>> out;
-        r.resolve({uri, "mpris-vlc", peer, std::nullopt, want_metadata}, [&](Result<profiles::PlayableItem> item) { out = std::move(item); });
+        r.resolve({uri, "mpris-vlc", peer, fetches_from, want_metadata},
+                  [&](Result<profiles::PlayableItem> item) { out = std::move(item); });
         EXPECT_TRUE(out);
         return out ? *out : Result<profiles::PlayableItem>(Error{"none", "no answer"});
     }
@@ -113,6 +120,22 @@ TEST_F(Resolver, OtherDevicesAreNotYetSupported) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().condition, "item-not-found");
     EXPECT_NE(r.error().text.find("not yet supported"), std::string::npos) << r.error().text;
+}
+
+// A bridge that fetches other accounts' items does it for its owners' local players only.
+TEST_F(Resolver, OtherAccountsItemsAreForOwnersAndLocalPlayersOnly) {
+    boost::asio::io_context io;
+    config::Config cfg;
+    cfg.xmpp.jid = Jid::must_parse("home@example.org");
+    remote = profiles::RemoteItems::create({io, cfg, xtls::load_or_create(dir, cfg.xmpp.jid), trust});
+    const std::string other = "xmpp:romeo@montague.lit/upnp-3fa2c1d0?transfer;uid=1";
+    EXPECT_EQ(condition(other, friend_), "forbidden");  // this bridge's trust elsewhere is not lent to friends
+    fetches_from = "192.168.1.9";
+    auto r = resolve(other, owner);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().condition, "item-not-found");
+    EXPECT_NE(r.error().text.find("renderers"), std::string::npos) << r.error().text;
+    EXPECT_EQ(remote->served(), 0u);
 }
 
 TEST_F(Resolver, MalformedXmppUrisAreBadRequests) {

@@ -6,6 +6,8 @@
 // playing, and stop when the subscription or its channel ends.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -52,9 +54,15 @@ struct FakeResolver : profiles::PlayableResolver {
         }
         done(Error{"forbidden", "refused: " + r.uri});
     }
+    void now_playing(const std::string& player, const std::vector<std::string>& urls) override {
+        playing[player] = urls;
+    }
+    void unused(const std::vector<std::string>& urls) override { dropped.insert(dropped.end(), urls.begin(), urls.end()); }
     boost::asio::io_context& io;
     std::vector<profiles::PlayableRequest> requests;
     std::vector<profiles::PlayableCallback> hanging;
+    std::map<std::string, std::vector<std::string>> playing;  // now_playing(), by player
+    std::vector<std::string> dropped;                         // unused()
 };
 
 struct PlayerProfile : test_security::Stores {
@@ -192,6 +200,9 @@ TEST_F(PlayerProfile, OpenResolvesEveryUriAndAnswersTheFirstItem) {
     ASSERT_EQ(resolver->requests.size(), 2u);
     EXPECT_EQ(resolver->requests[0].player, "mpris-vlc");
     EXPECT_EQ(resolver->requests[0].peer.jid, owner.jid);
+    // The resolver learns what the player plays now (its served URLs of earlier opens may go).
+    EXPECT_EQ(resolver->playing["mpris-vlc"], (std::vector<std::string>{"http://a/1.wav#lan", "http://a/2.wav#lan"}));
+    EXPECT_TRUE(resolver->dropped.empty());
 
     xml::Element m("player", ns::media_player);
     m.add("open", ns::media_player).add_text_child("uri", "xmpp:meta", ns::media_player);
@@ -247,6 +258,18 @@ TEST_F(PlayerProfile, OneRefusedUriRefusesTheWholeOpen) {
     EXPECT_EQ(outcome(ask("set", p)), "forbidden");
     EXPECT_TRUE(player->opened.empty());
     EXPECT_TRUE(player->calls.empty());
+    // What was resolved for the refused open is given back, and nothing is "now playing".
+    EXPECT_EQ(resolver->dropped, (std::vector<std::string>{"http://a/1.wav#lan"}));
+    EXPECT_TRUE(resolver->playing.empty());
+}
+
+TEST_F(PlayerProfile, AFailedOpenGivesBackWhatWasResolved) {
+    xml::Element p("player", ns::media_player);
+    p.add("open", ns::media_player).add_text_child("uri", "http://a/1.wav", ns::media_player);
+    player->fail_next = Error{"remote-server-timeout", "the player did not answer within 10 s"};
+    EXPECT_EQ(outcome(ask("set", p)), "remote-server-timeout");
+    EXPECT_EQ(resolver->dropped, (std::vector<std::string>{"http://a/1.wav#lan"}));
+    EXPECT_TRUE(resolver->playing.empty());
 }
 
 TEST_F(PlayerProfile, MalformedRequestsAreBadRequests) {

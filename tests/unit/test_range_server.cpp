@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "soup_test_loop.hpp"
-#include "tools/xpmn/range_server.hpp"
+#include "controller/range_server.hpp"
 
 using namespace xpmn;
 using relay::RangeSpec;
 using soup_test::Loop;
-using tools::RangeServer;
-using tools::ServedBody;
+using controller::RangeServer;
+using controller::ServedBody;
 
 namespace {
 

@@ -18,9 +18,13 @@
 
 #include "tools/xpmn/commands.hpp"
 #include "tools/xpmn/progress.hpp"
-#include "tools/xpmn/transfer_client.hpp"
+#include "controller/transfer_client.hpp"
 
 namespace xpmn::tools {
+
+using controller::IncomingTransfer;
+using controller::TransferUri;
+using controller::open_transfer;
 
 namespace {
 

@@ -13,12 +13,18 @@
 
 #include "bridge/loop/glib_integration.hpp"
 #include "tools/xpmn/commands.hpp"
-#include "tools/xpmn/range_server.hpp"
+#include "controller/range_server.hpp"
 #include "tools/xpmn/serve_player.hpp"
 #include "tools/xpmn/serve_state.hpp"
-#include "tools/xpmn/transfer_client.hpp"
+#include "controller/transfer_client.hpp"
 
 namespace xpmn::tools {
+
+using controller::IncomingTransfer;
+using controller::RangeServer;
+using controller::ServedBody;
+using controller::TransferUri;
+using controller::open_transfer;
 
 namespace {
 

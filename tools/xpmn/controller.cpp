@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <iostream>
 
+#include "controller/controller_presence.hpp"
 #include "xmpp/client/disco_service.hpp"
-#include "xmpp/core/namespaces.hpp"
 
 namespace xpmn::tools {
 
@@ -23,9 +23,7 @@ Controller::Controller(boost::asio::io_context& io, const config::Config& config
     sc.iq_timeout = timeout;
     session_ = client::C2sSession::create(io_, sc);
     // Controllers announce only that they are controllers (wire profile §2).
-    info_ = std::make_shared<disco::Info>();
-    info_->identities.push_back({"client", "pc", "", "xpmn"});
-    info_->features = {ns::disco_info, ns::ping, "urn:xmpp:xpmn:controller:0"};
+    info_ = controller::controller_info("pc", "xpmn");
     announce({});
 }
 
@@ -33,9 +31,7 @@ void Controller::announce(const std::vector<std::string>& features) {
     for (const auto& f : features)
         if (std::find(info_->features.begin(), info_->features.end(), f) == info_->features.end())
             info_->features.push_back(f);
-    // The responder knows the caps node#ver it was made for: made again.
-    client::serve_disco(session_->router(), info_);
-    session_->set_initial_presence(client::caps_presence(*info_));
+    controller::announce(*session_, info_);
 }
 
 void Controller::send_presence_to(const std::string& jid) {

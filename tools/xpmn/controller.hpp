@@ -12,13 +12,20 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "tools/xpmn/secure_links.hpp"
+#include "controller/controller_links.hpp"
+#include "controller/secure_links.hpp"
 #include "xmpp/client/c2s_session.hpp"
 #include "xmpp/core/disco_info.hpp"
 
 namespace xpmn::tools {
 
-class Controller {
+using controller::ChannelCallback;
+using controller::ChannelPtr;
+using controller::OobCallback;
+using controller::OobPtr;
+using controller::SecureLinks;
+
+class Controller : public controller::ControllerLinks {
 public:
     using Done = std::function<void(int exit_code)>;
     using Command = std::function<void(Controller&, Done)>;
@@ -29,7 +36,7 @@ public:
     int run(Command command);
 
     client::C2sSession& session() { return *session_; }
-    boost::asio::io_context& io() { return io_; }
+    boost::asio::io_context& io() override { return io_; }
     // A long-running command (watch) is past its start: --timeout no longer ends it.
     void watching() { deadline_.cancel(); }
     // Called when the connection came back as a new session (not resumed):
@@ -41,16 +48,16 @@ public:
     // opened on first use and reused (wire profile §3); with end-to-end
     // switched off (--no-e2e, for a bridge that relaxes require_e2e) on the
     // c2s session. Errors say what to do (pair first, …).
-    void channel_to(const std::string& device, ChannelCallback done);
+    void channel_to(const std::string& device, ChannelCallback done) override;
     void set_end_to_end(bool on) { end_to_end_ = on; }
     bool end_to_end() const { return end_to_end_; }
     // The out-of-band session with `device` (full JID) for transfers and
     // large results (wire profile §6.2), opened on first use and reused.
-    void oob_to(const Jid& device, OobCallback done);
+    void oob_to(const Jid& device, OobCallback done) override;
     // How long a request may wait for its answer (--timeout).
-    std::chrono::milliseconds request_timeout() const { return timeout_; }
+    std::chrono::milliseconds request_timeout() const override { return timeout_; }
     // This controller's certificate and trust store (made on first use).
-    SecureLinks& links();
+    SecureLinks& links() override;
     // Adds features to what this controller announces (its disco#info and
     // caps): `…+notify` for the events it wants (wire profile §2, §7.3).
     // Before run(): the initial presence carries them.

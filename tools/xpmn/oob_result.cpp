@@ -6,12 +6,14 @@
 #include <charconv>
 #include <memory>
 
-#include "tools/xpmn/transfer_client.hpp"
+#include "controller/transfer_client.hpp"
 #include "xmpp/client/disco_service.hpp"
 #include "xmpp/jingle/oob_session.hpp"
 #include "xmpp/xml/stream_parser.hpp"
 
 namespace xpmn::tools {
+
+using controller::open_oob_id;
 
 namespace {
 

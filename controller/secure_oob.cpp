@@ -4,14 +4,14 @@
 
 #include <boost/asio/post.hpp>
 
-#include "tools/xpmn/s5b_offer.hpp"
-#include "tools/xpmn/secure_links.hpp"
+#include "controller/s5b_offer.hpp"
+#include "controller/secure_links.hpp"
 #include "xmpp/core/stanza.hpp"
 #include "xmpp/jingle/oob_session.hpp"
 #include "xmpp/jingle/s5b_proxies.hpp"
 #include "xmpp/oob/oob_mux.hpp"
 
-namespace xpmn::tools {
+namespace xpmn::controller {
 
 namespace {
 
@@ -25,7 +25,7 @@ void SecureLinks::oob(const Jid& device, OobCallback done) {
         if (!it->second->mux->closed() && !it->second->session->ended()) return done(it->second);
         oob_open_.erase(it);
     }
-    if (trust_.of(device.bare()).empty())
+    if (!knows(device.bare()))
         return done(Error{"not-authorized", "this controller is not paired with " + device.bare().str()});
     auto& waiting = oob_opening_[device];
     waiting.push_back(std::move(done));
@@ -46,7 +46,7 @@ void SecureLinks::open_oob(const Jid& device, const std::vector<jingle::S5bStrea
     request.offer = xtls::Security{identity_.fingerprint, {xtls::Method::X509}};
     request.params.identity = identity_.identity;
     Jid bare = device.bare();
-    request.params.trusted = [this, bare](const std::string& fp) { return trust_.trusts(fp, bare); };
+    request.params.trusted = [this, bare](const std::string& fp) { return trusted(fp, bare); };
     request.ibb.block_size = jingle::IbbStream::kMaxBlockSize;
     request.transport = s5b_offer(transfer_, proxies, path);
     jingle::open_oob(jingle(), std::move(request), [this, device, path](Result<jingle::OobLink> r) {
@@ -94,4 +94,4 @@ void SecureLinks::abort(const Jid& device, const std::string& id) {
     });
 }
 
-}  // namespace xpmn::tools
+}  // namespace xpmn::controller

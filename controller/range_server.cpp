@@ -1,5 +1,5 @@
 // RangeServer: loopback HTTP with Range over pulled sources (see header).
-#include "tools/xpmn/range_server.hpp"
+#include "controller/range_server.hpp"
 
 #include <libsoup/soup.h>
 
@@ -9,7 +9,7 @@
 
 #include "bridge/relay/gobject_ref.hpp"
 
-namespace xpmn::tools {
+namespace xpmn::controller {
 
 using relay::ByteSpan;
 using relay::RangeSpec;
@@ -286,4 +286,4 @@ std::string RangeServer::url_for(const std::string& uri) const {
     return url;
 }
 
-}  // namespace xpmn::tools
+}  // namespace xpmn::controller

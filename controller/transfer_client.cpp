@@ -1,16 +1,16 @@
-#include "tools/xpmn/transfer_client.hpp"
+#include "controller/transfer_client.hpp"
 
 #include <boost/asio/post.hpp>
 
 #include <charconv>
 
-#include "tools/xpmn/controller.hpp"
+#include "controller/controller_links.hpp"
 #include "xmpp/core/namespaces.hpp"
 #include "xmpp/core/stanza.hpp"
 #include "xmpp/jingle/oob_session.hpp"
 #include "xmpp/oob/oob_mux.hpp"
 
-namespace xpmn::tools {
+namespace xpmn::controller {
 
 namespace {
 
@@ -131,7 +131,7 @@ namespace {
 // Sent as soon as our side of the OOB session is up: TLS 1.3 ends our
 // (client) handshake before the device's, so the request may arrive first;
 // the device then waits for its side (docs/protocol.md, transfer profile).
-void request(Controller* c, const Jid& device, ChannelPtr channel, OobPtr session, xml::Element transfer,
+void request(ControllerLinks* c, const Jid& device, ChannelPtr channel, OobPtr session, xml::Element transfer,
              TransferHandler done) {
     auto iq = stanza::iq("get", device.str());
     iq.add_child(std::move(transfer));
@@ -159,9 +159,9 @@ void request(Controller* c, const Jid& device, ChannelPtr channel, OobPtr sessio
 
 }  // namespace
 
-void open_transfer(Controller& controller, const TransferUri& uri, std::optional<std::uint64_t> from,
+void open_transfer(ControllerLinks& controller, const TransferUri& uri, std::optional<std::uint64_t> from,
                    std::optional<std::uint64_t> to, TransferHandler done) {
-    Controller* c = &controller;
+    ControllerLinks* c = &controller;
     Jid device = uri.device;
     c->channel_to(device.str(), [c, device, uid = uri.uid, from, to, done](Result<ChannelPtr> channel) {
         if (!channel) return done(channel.error());
@@ -177,14 +177,14 @@ void open_transfer(Controller& controller, const TransferUri& uri, std::optional
     });
 }
 
-Result<oob::SourcePtr> open_oob_id(Controller& controller, const Jid& device, const OobPtr& session,
+Result<oob::SourcePtr> open_oob_id(ControllerLinks& controller, const Jid& device, const OobPtr& session,
                                    const std::string& id, std::uint64_t size) {
     auto state = std::make_shared<IdSource::State>();
     state->io = &controller.io();
     state->mux = session->mux;
     state->id = id;
     state->self_weak = state;
-    Controller* c = &controller;
+    ControllerLinks* c = &controller;
     state->abort = [c, device, id] { c->links().abort(device, id); };
     oob::Sink sink;
     std::weak_ptr<IdSource::State> weak = state;
@@ -201,4 +201,4 @@ Result<oob::SourcePtr> open_oob_id(Controller& controller, const Jid& device, co
     return oob::SourcePtr(std::make_unique<IdSource>(state));
 }
 
-}  // namespace xpmn::tools
+}  // namespace xpmn::controller

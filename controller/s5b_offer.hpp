@@ -12,7 +12,7 @@
 #include "xmpp/jingle/content_transport.hpp"
 #include "xmpp/jingle/s5b_transport.hpp"
 
-namespace xpmn::tools {
+namespace xpmn::controller {
 
 // The offer; it makes no transport (so IBB is offered) when there is no
 // candidate at all. Once the stream is up, `*path` says how its bytes
@@ -22,4 +22,4 @@ jingle::OfferTransport s5b_offer(const config::TransferSection& transfer,
                                  const std::vector<jingle::S5bStreamhost>& proxies,
                                  std::shared_ptr<std::string> path);
 
-}  // namespace xpmn::tools
+}  // namespace xpmn::controller

@@ -1,10 +1,10 @@
-#include "tools/xpmn/s5b_offer.hpp"
+#include "controller/s5b_offer.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include "xmpp/jingle/s5b_addresses.hpp"
 
-namespace xpmn::tools {
+namespace xpmn::controller {
 
 namespace {
 
@@ -61,4 +61,4 @@ jingle::OfferTransport s5b_offer(const config::TransferSection& transfer,
     };
 }
 
-}  // namespace xpmn::tools
+}  // namespace xpmn::controller

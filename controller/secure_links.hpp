@@ -39,7 +39,7 @@ namespace xpmn::oob {
 class OobMux;
 }
 
-namespace xpmn::tools {
+namespace xpmn::controller {
 
 using ChannelPtr = std::shared_ptr<client::PeerChannel>;
 using ChannelCallback = std::function<void(Result<ChannelPtr>)>;
@@ -59,6 +59,13 @@ public:
     // `state_dir`; throws with a clear message when they cannot be read.
     SecureLinks(boost::asio::io_context& io, std::shared_ptr<client::C2sSession> session,
                 const std::string& state_dir, const Jid& account, std::string name);
+    // A bridge acting as a controller (bridge/profiles/remote_items): its
+    // own device identity, and its trust store, shared with the daemon, in
+    // which only entries of role `device` (the bridges it was paired with as
+    // a controller) make a peer trusted: its own controllers' and friends'
+    // certificates never do.
+    SecureLinks(boost::asio::io_context& io, std::shared_ptr<client::C2sSession> session, xtls::DeviceIdentity identity,
+                std::shared_ptr<xtls::TrustStore> trust, const Jid& account, std::string name);
     ~SecureLinks();
 
     // The open stream to `device` (full JID), opened now if needed. Errors:
@@ -92,18 +99,22 @@ public:
     void close_all(std::function<void()> flushed = nullptr,
                    std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
 
-    const xtls::TrustStore& trust() const { return trust_; }
+    const xtls::TrustStore& trust() const { return *trust_; }
     const std::string& fingerprint() const { return identity_.fingerprint; }
 
 private:
     jingle::JingleManager& jingle();
+    // Whether `bare` has a certificate this controller may talk to, and whether `fp` is one.
+    bool knows(const Jid& bare) const;
+    bool trusted(const std::string& fp, const Jid& bare) const;
 
     boost::asio::io_context& io_;
     std::shared_ptr<client::C2sSession> session_;
     Jid account_;
     std::string name_;
     xtls::DeviceIdentity identity_;
-    xtls::TrustStore trust_;
+    std::shared_ptr<xtls::TrustStore> trust_;
+    bool devices_only_ = false;  // only role `device` entries count (the bridge's variant)
     std::unique_ptr<jingle::JingleManager> jingle_;
     std::map<Jid, ChannelPtr> open_;
     std::map<Jid, std::string> open_paths_;  // channel_path()
@@ -122,4 +133,4 @@ private:
     void oob_opened(const Jid& device, Result<OobPtr> r);
 };
 
-}  // namespace xpmn::tools
+}  // namespace xpmn::controller

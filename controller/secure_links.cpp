@@ -1,4 +1,4 @@
-#include "tools/xpmn/secure_links.hpp"
+#include "controller/secure_links.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -7,7 +7,7 @@
 #include <optional>
 #include <utility>
 
-#include "tools/xpmn/s5b_offer.hpp"
+#include "controller/s5b_offer.hpp"
 #include "xmpp/core/stanza.hpp"
 #include "xmpp/jingle/ibb_stream.hpp"
 #include "xmpp/jingle/jingle_manager.hpp"
@@ -18,7 +18,7 @@
 #include "xmpp/xtls/e2e_channel.hpp"
 #include "xmpp/xtls/pubkey.hpp"
 
-namespace xpmn::tools {
+namespace xpmn::controller {
 
 namespace {
 
@@ -32,7 +32,26 @@ std::string pair_hint(const Jid& account) {
 SecureLinks::SecureLinks(boost::asio::io_context& io, std::shared_ptr<client::C2sSession> session,
                          const std::string& state_dir, const Jid& account, std::string name)
     : io_(io), session_(std::move(session)), account_(account.bare()), name_(std::move(name)),
-      identity_(xtls::load_or_create(state_dir, account_)), trust_(xtls::TrustStore::load(state_dir + "/trust.toml")) {}
+      identity_(xtls::load_or_create(state_dir, account_)),
+      trust_(std::make_shared<xtls::TrustStore>(xtls::TrustStore::load(state_dir + "/trust.toml"))) {}
+
+SecureLinks::SecureLinks(boost::asio::io_context& io, std::shared_ptr<client::C2sSession> session,
+                         xtls::DeviceIdentity identity, std::shared_ptr<xtls::TrustStore> trust, const Jid& account,
+                         std::string name)
+    : io_(io), session_(std::move(session)), account_(account.bare()), name_(std::move(name)),
+      identity_(std::move(identity)), trust_(std::move(trust)), devices_only_(true) {}
+
+bool SecureLinks::knows(const Jid& bare) const {
+    for (const auto& e : trust_->of(bare))
+        if (!devices_only_ || e.role == xtls::TrustRole::Device) return true;
+    return false;
+}
+
+bool SecureLinks::trusted(const std::string& fp, const Jid& bare) const {
+    if (!trust_->trusts(fp, bare)) return false;
+    const auto* e = trust_->find(fp);
+    return !devices_only_ || (e && e->role == xtls::TrustRole::Device);
+}
 
 SecureLinks::~SecureLinks() = default;
 
@@ -47,7 +66,7 @@ void SecureLinks::channel(const Jid& device, ChannelCallback done) {
         if (!it->second->closed()) return done(it->second);
         open_.erase(it);
     }
-    if (trust_.of(device.bare()).empty())
+    if (!knows(device.bare()))
         return done(Error{"not-authorized", "this controller is not paired with " + device.bare().str() + ": " +
                                                 pair_hint(device)});
     auto& waiting = opening_[device];
@@ -73,7 +92,7 @@ void SecureLinks::open_channel(const Jid& device, const std::vector<jingle::S5bS
     request.offer = xtls::Security{identity_.fingerprint, {xtls::Method::X509}};
     request.params.identity = identity_.identity;
     Jid bare = device.bare();
-    request.params.trusted = [this, bare](const std::string& fp) { return trust_.trusts(fp, bare); };
+    request.params.trusted = [this, bare](const std::string& fp) { return trusted(fp, bare); };
     jingle::open_xmlstream(jingle(), std::move(request), [this, device, proxies, s5b, path](
                                                              Result<std::shared_ptr<xtls::E2eChannel>> r) {
         if (!r && s5b && r.error().condition == "feature-not-implemented") {
@@ -182,7 +201,7 @@ void SecureLinks::pair(const Jid& bridge, const std::string& pin, const std::str
                                                              " as given; nothing was stored"});
             xtls::TrustEntry entry{key->fingerprint, bridge.bare(), xtls::TrustRole::Device, key->name,
                                    std::chrono::system_clock::now()};
-            if (auto saved = trust_.add(entry); !saved) return x->finish(saved.error());
+            if (auto saved = trust_->add(entry); !saved) return x->finish(saved.error());
             x->theirs = entry;
             give_ours();
         });
@@ -210,4 +229,4 @@ void SecureLinks::close_all(std::function<void()> flushed, std::chrono::millisec
     });
 }
 
-}  // namespace xpmn::tools
+}  // namespace xpmn::controller

@@ -6,7 +6,8 @@
 // with it the transport), so a slow disk or a paused player pushes back to
 // the NAS. Cancelling the source sends the §6.2 abort.
 //
-// `xpmn get`, `xpmn serve` and large Directory results use it.
+// `xpmn get`, `xpmn serve`, large Directory results and a bridge playing
+// another bridge's item (bridge/profiles/remote_items) use it.
 #pragma once
 
 #include <cstdint>
@@ -15,15 +16,15 @@
 #include <string>
 #include <string_view>
 
-#include "tools/xpmn/secure_links.hpp"
+#include "controller/secure_links.hpp"
 #include "xmpp/core/jid.hpp"
 #include "xmpp/core/result.hpp"
 #include "xmpp/core/transfer_uri.hpp"
 #include "xmpp/oob/source.hpp"
 
-namespace xpmn::tools {
+namespace xpmn::controller {
 
-class Controller;
+class ControllerLinks;
 
 using xpmn::TransferUri;
 
@@ -37,13 +38,13 @@ struct IncomingTransfer {
 using TransferHandler = std::function<void(Result<IncomingTransfer>)>;
 
 // from/to: inclusive offsets (both optional, like the wire's).
-void open_transfer(Controller& controller, const TransferUri& uri, std::optional<std::uint64_t> from,
+void open_transfer(ControllerLinks& controller, const TransferUri& uri, std::optional<std::uint64_t> from,
                    std::optional<std::uint64_t> to, TransferHandler done);
 
 // The bytes of OOB id `id` (announced with `size`) on `session` with
 // `device`, as a Source like IncomingTransfer::body: large Directory
 // results (wire profile §5) arrive this way too. Cancelling it aborts the id.
-Result<oob::SourcePtr> open_oob_id(Controller& controller, const Jid& device, const OobPtr& session,
+Result<oob::SourcePtr> open_oob_id(ControllerLinks& controller, const Jid& device, const OobPtr& session,
                                    const std::string& id, std::uint64_t size);
 
-}  // namespace xpmn::tools
+}  // namespace xpmn::controller

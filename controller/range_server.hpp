@@ -23,7 +23,7 @@
 #include "xmpp/core/result.hpp"
 #include "xmpp/oob/source.hpp"
 
-namespace xpmn::tools {
+namespace xpmn::controller {
 
 // What the opener found: the resource's length and type, and the source of
 // the `size` bytes asked for (all of it, or the range).
@@ -63,4 +63,4 @@ private:
     std::shared_ptr<Impl> impl_;
 };
 
-}  // namespace xpmn::tools
+}  // namespace xpmn::controller

@@ -1,0 +1,190 @@
+#include "bridge/profiles/remote_items.hpp"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <set>
+
+#include "controller/controller_links.hpp"
+#include "controller/controller_presence.hpp"
+#include "controller/range_server.hpp"
+#include "controller/transfer_client.hpp"
+#include "xmpp/client/c2s_session.hpp"
+
+namespace xpmn::profiles {
+
+namespace {
+
+constexpr const char* kResource = "controller";
+
+// 128 random bits, hex: the path of a served URL (nobody can guess another's).
+std::string random_token() {
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("the random number generator failed");
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string token;
+    for (unsigned char b : bytes) {
+        token += hex[b >> 4];
+        token += hex[b & 15];
+    }
+    return token;
+}
+
+}  // namespace
+
+// The bridge as a controller: its own session, certificate and trust store.
+struct RemoteItems::Links : controller::ControllerLinks {
+    Links(boost::asio::io_context& io, std::shared_ptr<client::C2sSession> session, const Context& c)
+        : io_(io), links_(io, std::move(session), c.identity, c.trust, c.config.xmpp.jid, c.config.bridge.name) {
+        links_.set_transfer(c.config.transfer);
+    }
+    boost::asio::io_context& io() override { return io_; }
+    void channel_to(const std::string& device, controller::ChannelCallback done) override {
+        auto jid = Jid::parse(device);
+        if (!jid) return done(Error{"jid-malformed", "'" + device + "' is not a JID"});
+        links_.channel(*jid, std::move(done));
+    }
+    void oob_to(const Jid& device, controller::OobCallback done) override { links_.oob(device, std::move(done)); }
+    std::chrono::milliseconds request_timeout() const override { return kCheckBudget; }
+    controller::SecureLinks& links() override { return links_; }
+
+    boost::asio::io_context& io_;
+    controller::SecureLinks links_;
+};
+
+std::shared_ptr<RemoteItems> RemoteItems::create(Context context) {
+    return std::shared_ptr<RemoteItems>(new RemoteItems(std::move(context)));
+}
+
+RemoteItems::RemoteItems(Context context) : context_(std::move(context)) {
+    auto sc = config::session_config(context_.config, kResource);
+    session_ = client::C2sSession::create(context_.io, sc);
+    controller::announce_controller(*session_, "bot", context_.config.bridge.name);  // what it is here
+    links_ = std::make_unique<Links>(context_.io, session_, context_);
+}
+
+RemoteItems::~RemoteItems() = default;
+
+controller::RangeServer& RemoteItems::server() {
+    if (server_) return *server_;
+    std::weak_ptr<RemoteItems> weak = weak_from_this();
+    // A player's request: its token names a served item; its range is the wire's inclusive from/to.
+    server_ = std::make_unique<controller::RangeServer>([weak, &io = context_.io](
+                                                               const std::string& token,
+                                                               std::optional<relay::RangeSpec> range,
+                                                               controller::RangeServer::OpenHandler done) {
+        auto self = weak.lock();
+        auto it = self ? self->served_.find(token) : std::map<std::string, Served>::iterator();
+        if (!self || it == self->served_.end())  // answered later, as the server expects
+            return boost::asio::post(io, [done] { done(Error{"item-not-found", "no such item"}); });
+        std::optional<std::uint64_t> from, to;
+        if (range) {
+            from = range->first;
+            to = range->last;
+        }
+        controller::open_transfer(*self->links_, it->second.uri, from, to,
+                                  [done](Result<controller::IncomingTransfer> r) {
+                                      if (!r) return done(r.error());
+                                      done(controller::ServedBody{r->total, std::move(r->type), r->size,
+                                                                  std::move(r->body)});
+                                  });
+    });
+    return *server_;
+}
+
+void RemoteItems::when_online(std::function<void(Result<void>)> then) {
+    if (stopped_) return then(Error{"service-unavailable", "the bridge is stopping"});
+    if (session_->online()) return then(Result<void>());
+    waiting_online_.push_back(std::move(then));
+    if (std::exchange(started_, true)) return;
+    std::weak_ptr<RemoteItems> weak = weak_from_this();
+    session_->set_events({[weak](bool) {
+                              auto self = weak.lock();
+                              if (!self) return;
+                              for (auto& w : std::exchange(self->waiting_online_, {})) w(Result<void>());
+                          },
+                          nullptr,
+                          [weak](const std::string& reason) {
+                              auto self = weak.lock();
+                              if (!self) return;
+                              for (auto& w : std::exchange(self->waiting_online_, {}))
+                                  w(Error{"remote-server-timeout", "the bridge's controller session cannot connect: " +
+                                                                       reason});
+                          }});
+    session_->start();
+}
+
+void RemoteItems::serve(const TransferUri& uri, const std::string& player,
+                        std::function<void(Result<std::string>)> done) {
+    // One answer, whichever comes first: the check, or the end of its budget.
+    auto once = std::make_shared<std::function<void(Result<std::string>)>>(std::move(done));
+    auto timer = std::make_shared<boost::asio::steady_timer>(context_.io, kCheckBudget);
+    timer->async_wait([once, device = uri.device.str()](const boost::system::error_code& ec) {
+        if (ec || !*once) return;
+        std::exchange(*once, nullptr)(
+            Error{"remote-server-timeout", device + " did not give the item within " +
+                                               std::to_string(kCheckBudget.count()) + " s"});
+    });
+    if (served_.size() >= kMaxServed) {
+        timer->cancel();
+        return std::exchange(*once, nullptr)(
+            Error{"resource-constraint", "too many items of other bridges are being played"});
+    }
+    std::weak_ptr<RemoteItems> weak = weak_from_this();
+    auto checked = [weak, once, timer, uri, player](Result<void> r) {
+        timer->cancel();
+        if (!*once) return;  // answered already (timed out): nothing is served
+        auto answer = std::exchange(*once, nullptr);
+        auto self = weak.lock();
+        if (!self || self->stopped_) return answer(Error{"service-unavailable", "the bridge is stopping"});
+        if (!r) return answer(r.error());
+        try {
+            auto token = random_token();
+            auto url = self->server().url_for(token);
+            self->served_[token] = Served{uri, player, url};
+            answer(url);
+        } catch (const std::exception& e) {
+            answer(Error{"internal-server-error", std::string("cannot serve the item locally: ") + e.what()});
+        }
+    };
+    when_online([weak, uri, checked](Result<void> online) {
+        auto self = weak.lock();
+        if (!self) return checked(Error{"service-unavailable", "the bridge is stopping"});
+        if (!online) return checked(online.error());
+        self->check(uri, checked);
+    });
+}
+
+void RemoteItems::check(const TransferUri& uri, std::function<void(Result<void>)> done) {
+    // Its first byte: the device knows the item and lets this bridge have it.
+    controller::open_transfer(*links_, uri, 0, 0, [uri, done](Result<controller::IncomingTransfer> r) {
+        if (!r) return done(Error{r.error().condition, "cannot fetch the item of " + uri.device.str() + ": " +
+                                                           r.error().text});
+        r->body->cancel();  // the byte itself is not wanted
+        done(Result<void>());
+    });
+}
+
+void RemoteItems::now_playing(const std::string& player, const std::vector<std::string>& urls) {
+    std::set<std::string> keep(urls.begin(), urls.end());
+    std::erase_if(served_, [&](const auto& s) { return s.second.player == player && !keep.count(s.second.url); });
+}
+
+void RemoteItems::unused(const std::vector<std::string>& urls) {
+    std::set<std::string> drop(urls.begin(), urls.end());
+    std::erase_if(served_, [&](const auto& s) { return drop.count(s.second.url) > 0; });
+}
+
+void RemoteItems::stop(std::function<void()> done) {
+    if (std::exchange(stopped_, true)) return done();
+    served_.clear();
+    server_.reset();  // cancels what players are fetching
+    for (auto& w : std::exchange(waiting_online_, {})) w(Error{"service-unavailable", "the bridge is stopping"});
+    if (!started_) return done();
+    links_->links().close_all([session = session_, done] { session->stop(done); });
+}
+
+}  // namespace xpmn::profiles
