@@ -1,0 +1,13 @@
+// HTML text escaping for the status page: everything a peer, a NAS or a
+// configuration names (device names, JIDs, log lines) goes through it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace xpmn::daemon::web {
+
+// & < > " ' escaped: safe in element text and in quoted attribute values.
+std::string html_escape(std::string_view text);
+
+}  // namespace xpmn::daemon::web
