@@ -80,7 +80,7 @@ void send(SoupServerMessage* msg, const Answer& a) {
                                  "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
     soup_message_headers_replace(h, "X-Frame-Options", "DENY");
     soup_message_headers_replace(h, "X-Content-Type-Options", "nosniff");
-    soup_message_headers_replace(h, "Referrer-Policy", "no-referrer");
+    soup_message_headers_replace(h, "Referrer-Policy", "same-origin");
     soup_message_headers_replace(h, "Cache-Control", "no-store");
     if (!a.location.empty()) soup_message_headers_replace(h, "Location", a.location.c_str());
     if (!a.set_cookie.empty()) soup_message_headers_append(h, "Set-Cookie", a.set_cookie.c_str());

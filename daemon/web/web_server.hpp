@@ -7,7 +7,7 @@
 // wildcard (a DNS-rebinding page cannot talk to it); at most kMaxBody bytes
 // of body with a Content-Length; only GET and POST. Every answer carries
 // Content-Security-Policy default-src 'self', X-Frame-Options DENY, nosniff,
-// no-referrer and no-store. Logging in with the password gives a session
+// same-origin referrers and no-store. Logging in with the password gives a session
 // cookie (HttpOnly, SameSite=Strict); every POST but /login needs the
 // session and its CSRF token (403 otherwise), and a cross-origin Origin is
 // refused on every POST.

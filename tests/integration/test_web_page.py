@@ -32,6 +32,7 @@ if not inside_namespace():
 
 else:
     from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -183,8 +184,8 @@ else:
             for url in ('http://127.0.0.2:%d/' % self.port, 'http://[::1]:%d/' % self.port):
                 with self.assertRaises(urllib.error.URLError, msg=url):
                     urllib.request.urlopen(url, timeout=10)
-            self.browser.get('http://127.0.0.2:%d/' % self.port)
-            self.assertFalse(self.browser.find_elements(By.ID, 'password'))
+            with self.assertRaisesRegex(WebDriverException, 'ERR_CONNECTION_REFUSED'):
+                self.browser.get('http://127.0.0.2:%d/' % self.port)
 
     class HostHeader(urllib.request.BaseHandler):
         """Sends another Host header (what a browser sends after DNS rebinding)."""
