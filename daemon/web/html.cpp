@@ -1,21 +1,9 @@
 #include "daemon/web/html.hpp"
 
+#include "xmpp/xml/element.hpp"
+
 namespace xpmn::daemon::web {
 
-std::string html_escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
-        }
-    }
-    return out;
-}
+std::string html_escape(std::string_view text) { return xml::escape(text, xml::EscapeFor::Attribute); }
 
 }  // namespace xpmn::daemon::web

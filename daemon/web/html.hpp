@@ -7,7 +7,9 @@
 
 namespace xpmn::daemon::web {
 
-// & < > " ' escaped: safe in element text and in quoted attribute values.
+// & < > " ' escaped (the XML escaping of attribute values, which HTML
+// reads the same), invalid UTF-8 and control characters dropped: safe in
+// element text and in quoted attribute values.
 std::string html_escape(std::string_view text);
 
 }  // namespace xpmn::daemon::web

@@ -15,7 +15,8 @@ using std::chrono::steady_clock;
 
 TEST(WebHtml, EscapesEverythingThatEndsTextOrAnAttribute) {
     EXPECT_EQ(html_escape("<script>alert('x')</script> & \"q\""),
-              "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
+              "&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt; &amp; &quot;q&quot;");
+    EXPECT_EQ(html_escape("a\x01" "b\xff"), "ab");  // control characters and invalid UTF-8 dropped
     EXPECT_EQ(html_escape("Wohnzimmer NAS ü"), "Wohnzimmer NAS ü");
     EXPECT_EQ(html_escape(""), "");
 }
