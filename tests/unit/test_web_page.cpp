@@ -2,6 +2,12 @@
 // (expiry, the session limit), the CSRF check, [web] listen parsing, the
 // pages (escaped names, CSRF token in every form) and the SVG QR code.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/config.hpp"
 
 #include "daemon/terminal_qr.hpp"
 #include "daemon/web/html.hpp"
@@ -87,6 +93,39 @@ TEST(WebConfig, ListenIsAnIpLiteralAndAPort) {
     for (const char* bad : {"localhost:8080", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:80x",
                             "::1:80", "[::1]", ":8080", "192.168.1.300:80"})
         EXPECT_FALSE(parse_listen(bad)) << bad;
+}
+
+// config::load with the [web] section; the error text ("" when it loads).
+std::string web_config_error(const std::string& web, WebSection& section) {
+    auto path = std::filesystem::temp_directory_path() / ("xpmn-web-" + std::to_string(::getpid()) + ".toml");
+    std::ofstream(path) << "[xmpp]\njid = \"home@example.org\"\npassword = \"pw\"\n[web]\n" << web;
+    std::string error;
+    try {
+        config::load(path.string(), {&section});
+    } catch (const config::ConfigError& e) {
+        error = e.what();
+    }
+    std::filesystem::remove(path);
+    return error;
+}
+
+TEST(WebConfig, TheSectionIsOffByDefaultAndRefusesWhatItDoesNotKnow) {
+    WebSection off;
+    EXPECT_EQ(web_config_error("", off), "");
+    EXPECT_FALSE(off.config().listen);
+    WebSection on;
+    EXPECT_EQ(web_config_error("listen = \"127.0.0.1:8080\"\npassword_file = \"/p\"\n", on), "");
+    ASSERT_TRUE(on.config().listen);
+    EXPECT_EQ(on.config().listen->port, 8080);
+    EXPECT_EQ(on.config().password_file, "/p");
+    WebSection bad;
+    EXPECT_NE(web_config_error("listen = \"localhost:8080\"\npassword_file = \"/p\"\n", bad).find(".toml:5"),
+              std::string::npos);
+    WebSection no_password;
+    EXPECT_NE(web_config_error("listen = \"127.0.0.1:8080\"\n", no_password).find("password_file"),
+              std::string::npos);
+    WebSection unknown;
+    EXPECT_NE(web_config_error("password = \"x\"\n", unknown).find("password"), std::string::npos);
 }
 
 TEST(WebPages, NamesFromOutsideAreEscapedAndEveryFormCarriesTheToken) {
