@@ -96,6 +96,12 @@ std::shared_ptr<client::PeerChannel> DeviceHost::channel(const std::string& reso
     return it == entries_.end() ? nullptr : it->second.channel;
 }
 
+std::vector<DeviceHost::DeviceState> DeviceHost::states() const {
+    std::vector<DeviceState> out;
+    for (const auto& [resource, e] : entries_) out.push_back({resource, e.device->identity(), e.session->online()});
+    return out;
+}
+
 client::C2sSession* DeviceHost::session(const std::string& resource) {
     auto it = entries_.find(resource);
     return it == entries_.end() ? nullptr : it->second.session.get();

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bridge/device.hpp"
 #include "config/config.hpp"
@@ -40,6 +41,15 @@ public:
     std::shared_ptr<client::PeerChannel> channel(const std::string& resource);
     boost::asio::io_context& io() { return io_; }
     std::size_t size() const { return entries_.size(); }
+
+    // What the status page shows of each device: its resource, disco
+    // identity and whether its XMPP session is online (available presence).
+    struct DeviceState {
+        std::string resource;
+        disco::Identity identity;
+        bool online = false;
+    };
+    std::vector<DeviceState> states() const;
 
 private:
     struct Entry {

@@ -27,25 +27,12 @@
 #include "daemon/control_socket.hpp"
 #include "daemon/pair_command.hpp"
 #include "daemon/security_setup.hpp"
+#include "daemon/web/web_config.hpp"
+#include "daemon/web_setup.hpp"
 #include "xmpp/tls/tls_context.hpp"
 #include "xmpp/xtls/trust_store.hpp"
 
 using namespace xpmn;
-
-namespace {
-
-// The control socket's `pair`: a new PIN, its expiry, the bridge's JID and fingerprint.
-Result<std::string> open_pairing(security::PairingWindow& window, const config::Config& cfg,
-                                 const std::string& fingerprint) {
-    auto opened = window.open();
-    auto left = std::chrono::round<std::chrono::seconds>(opened.expires - std::chrono::steady_clock::now());
-    spdlog::info("pairing window open for {} s", left.count());
-    return "pin=" + opened.pin + " expires=" + common::format_utc(std::chrono::system_clock::now() + left) +
-           " seconds=" + std::to_string(left.count()) + " fp=" + fingerprint + " jid=" + cfg.xmpp.jid.bare().str() +
-           "/bridge";
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
     common::tune_malloc_for_streaming();
@@ -62,6 +49,8 @@ int main(int argc, char** argv) {
     auto kinds = daemon::adapter_kinds();
     std::vector<config::Section*> sections;
     for (auto& k : kinds) sections.push_back(k.get());
+    daemon::web::WebSection web_section;  // [web]: the status and pairing page (docs/web.md)
+    sections.push_back(&web_section);
 
     if (!check_path.empty()) {
         try {
@@ -80,11 +69,14 @@ int main(int argc, char** argv) {
     }
 
     config::Config cfg;
+    const auto& web = web_section.config();
+    std::string web_password;
     try {
         cfg = config::load(config_path, sections);
         if (pair_cmd->parsed()) return daemon::run_pair(cfg.bridge.state_dir, std::cout, std::cerr);
         common::setup_logging(cfg.bridge.log_level, "xpmn-bridge");
         common::ensure_state_dir(cfg.bridge.state_dir);
+        if (web.listen) web_password = daemon::web::read_password_file(web.password_file);
     } catch (const std::exception& e) {
         std::cerr << e.what() << "\n";
         return 2;
@@ -103,9 +95,10 @@ int main(int argc, char** argv) {
         return 2;
     }
     control->on("pair", [pairing = security.pairing, &cfg, fp = security.identity.fingerprint] {
-        return open_pairing(*pairing, cfg, fp);
+        return daemon::open_pairing(*pairing, cfg, fp);
     });
 
+    auto recent_problems = web.listen ? daemon::keep_recent_problems() : nullptr;
     loop::GlibIntegration glib(io);
     // [transfer] port_mapping: the home router's mappings for assisted S5B candidates.
     std::shared_ptr<upnp::PortMapper> port_mapper;
@@ -135,6 +128,9 @@ int main(int argc, char** argv) {
         std::vector<std::unique_ptr<bridge::Adapter>> adapters;
         for (auto& kind : kinds) adapters.push_back(kind->create(context));
         for (auto& adapter : adapters) adapter->start();
+        std::unique_ptr<daemon::web::WebServer> web_server;
+        if (web.listen)
+            web_server = daemon::start_web(web, std::move(web_password), cfg, security, host, recent_problems);
 
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {

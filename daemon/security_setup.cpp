@@ -4,6 +4,7 @@
 
 #include "bridge/security/acl_profile.hpp"
 #include "bridge/security/pubkey_profile.hpp"
+#include "common/utc_time.hpp"
 
 namespace xpmn::daemon {
 
@@ -41,6 +42,16 @@ void serve_bridge_device(Security& s, const config::Config& cfg, const std::shar
     security::install_acl_profile(*bridge, security::AclContext{s.trust, s.grants, s.access, [streams](const Jid& jid) {
                                                                     streams->close_streams_of(jid);
                                                                 }});
+}
+
+Result<std::string> open_pairing(security::PairingWindow& window, const config::Config& cfg,
+                                 const std::string& fingerprint) {
+    auto opened = window.open();
+    auto left = std::chrono::round<std::chrono::seconds>(opened.expires - std::chrono::steady_clock::now());
+    spdlog::info("pairing window open for {} s", left.count());
+    return "pin=" + opened.pin + " expires=" + common::format_utc(std::chrono::system_clock::now() + left) +
+           " seconds=" + std::to_string(left.count()) + " fp=" + fingerprint + " jid=" + cfg.xmpp.jid.bare().str() +
+           "/bridge";
 }
 
 }  // namespace xpmn::daemon

@@ -35,4 +35,9 @@ Security load_security(boost::asio::io_context& io, const config::Config& cfg);
 // Installs pairing and grants on /bridge; call before the device is added.
 void serve_bridge_device(Security& security, const config::Config& cfg, const std::shared_ptr<bridge::Device>& bridge);
 
+// Opens the pairing window (the control socket's `pair`, the page's Pair
+// button): "pin=… expires=… seconds=… fp=… jid=…" (parse_answer reads it).
+Result<std::string> open_pairing(security::PairingWindow& window, const config::Config& cfg,
+                                 const std::string& fingerprint);
+
 }  // namespace xpmn::daemon

@@ -88,10 +88,8 @@ void change_grants(const AclContext& ctx, const client::Peer& peer, const xml::E
             if (auto done = ctx.grants->revoke(c.grant.jid, c.grant.device); !done) return r.error(done.error());
             spdlog::info("acl: {} revoked {} on {}", peer.describe(), c.grant.jid.str(), c.grant.device.str());
         } else if (c.kind == Change::Forget) {
-            if (auto done = ctx.grants->forget(c.grant.jid); !done) return r.error(done.error());
-            if (auto done = ctx.trust->forget(c.grant.jid); !done) return r.error(done.error());
+            if (auto done = forget_account(ctx, c.grant.jid); !done) return r.error(done.error());
             spdlog::info("acl: {} forgot {}", peer.describe(), c.grant.jid.str());
-            if (ctx.on_forget) ctx.on_forget(c.grant.jid);
         } else {
             spdlog::info("acl: {} granted {} {} on {}", peer.describe(), c.grant.jid.str(),
                          permission_name(c.grant.permission), c.grant.device.str());
@@ -138,6 +136,13 @@ xml::Element make_grant(const Grant& g) {
     if (!g.container.empty()) e.set_attr("container", g.container);
     if (g.expires) e.set_attr("expires", common::format_utc(*g.expires));
     return e;
+}
+
+Result<void> forget_account(const AclContext& ctx, const Jid& jid) {
+    if (auto done = ctx.grants->forget(jid); !done) return done.error();
+    if (auto done = ctx.trust->forget(jid); !done) return done.error();
+    if (ctx.on_forget) ctx.on_forget(jid);
+    return {};
 }
 
 void install_acl_profile(bridge::Device& bridge_device, AclContext context) {

@@ -33,6 +33,10 @@ struct AclContext {
 Result<Grant> parse_grant(const xml::Element& grant, const Jid& home);
 xml::Element make_grant(const Grant& grant);
 
+// <forget/> (and the status page's Forget): the account's grants and
+// certificates removed, each saved, then its live streams closed.
+Result<void> forget_account(const AclContext& context, const Jid& jid);
+
 // Adds the feature and the get/set handlers to the /bridge device.
 void install_acl_profile(bridge::Device& bridge_device, AclContext context);
 
