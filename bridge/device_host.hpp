@@ -9,10 +9,13 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <chrono>
+
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bridge/device.hpp"
 #include "config/config.hpp"
@@ -41,6 +44,17 @@ public:
     boost::asio::io_context& io() { return io_; }
     std::size_t size() const { return entries_.size(); }
 
+    // What `xpmn-bridge health` reports: the resources whose session is
+    // online (their presence is out) and the last connection error of any
+    // device's session, with when it happened ("" when none yet).
+    struct Status {
+        std::vector<std::string> online;
+        std::size_t devices = 0;
+        std::string last_error;
+        std::chrono::system_clock::time_point last_error_at{};
+    };
+    Status status() const;
+
 private:
     struct Entry {
         std::shared_ptr<Device> device;
@@ -50,12 +64,15 @@ private:
     };
     void open_channel(Entry& entry);
     void session_online(const std::string& resource, bool resumed);
+    void session_failed(const std::string& resource, const std::string& reason);
 
     boost::asio::io_context& io_;
     config::Config config_;
     std::map<std::string, Entry> entries_;
     tls::SslCtxPtr client_tls_;  // shared by every device's session
     DeviceSetup setup_;
+    std::string last_error_;
+    std::chrono::system_clock::time_point last_error_at_{};
     // Session callbacks hold this weakly: they may outlive the host.
     std::shared_ptr<DeviceHost*> self_ = std::make_shared<DeviceHost*>(this);
 };
