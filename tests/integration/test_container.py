@@ -65,9 +65,14 @@ def ensure_base_image():
     if not os.path.exists(tarball):
         os.makedirs(cache, exist_ok=True)
         part = tarball + '.part'
-        # The suites of Docker's debian:bookworm-slim: with updates and security fixes.
+        # What Docker's debian:bookworm-slim is: its suites (with updates and
+        # security fixes) and its dpkg excludes (no docs, man pages or
+        # translations, in the base or in what the Dockerfile installs).
+        slim = ['--dpkgopt=path-exclude=/usr/share/%s/*' % d
+                for d in ('doc', 'man', 'info', 'groff', 'locale', 'lintian', 'linda')]
+        slim.append('--dpkgopt=path-include=/usr/share/doc/*/copyright')
         timed('mmdebstrap', lambda: subprocess.run(
-            ['mmdebstrap', '--quiet', '--variant=minbase', '--format=tar', 'bookworm', part,
+            ['mmdebstrap', '--quiet', '--variant=minbase', '--format=tar'] + slim + ['bookworm', part,
              'deb http://deb.debian.org/debian bookworm main',
              'deb http://deb.debian.org/debian bookworm-updates main',
              'deb http://deb.debian.org/debian-security bookworm-security main'],
