@@ -66,9 +66,11 @@ def ensure_base_image():
         os.makedirs(cache, exist_ok=True)
         part = tarball + '.part'
         # What Docker's debian:bookworm-slim is: its suites (with updates and
-        # security fixes) and its dpkg excludes (no docs, man pages or
-        # translations, in the base or in what the Dockerfile installs).
-        slim = ['--dpkgopt=path-exclude=/usr/share/%s/*' % d
+        # security fixes), merged /usr through usr-is-merged (not the usrmerge
+        # package, which pulls in all of perl) and its dpkg excludes (no docs,
+        # man pages or translations, in the base or in what the Dockerfile installs).
+        slim = ['--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr']
+        slim += ['--dpkgopt=path-exclude=/usr/share/%s/*' % d
                 for d in ('doc', 'man', 'info', 'groff', 'locale', 'lintian', 'linda')]
         slim.append('--dpkgopt=path-include=/usr/share/doc/*/copyright')
         timed('mmdebstrap', lambda: subprocess.run(
