@@ -56,12 +56,17 @@ def timed(what, fn):
     return result
 
 
+# Changes with the recipe below: a base made by an older one is made again.
+BASE_RECIPE = 'minbase-slim-1'
+
+
 def ensure_base_image():
     """debian:bookworm-slim from a cached minbase tarball (made once per build dir)."""
-    if podman('image', 'exists', BASE, check=False).returncode == 0:
+    label = podman('image', 'inspect', '--format', '{{index .Config.Labels "org.xpmn.base"}}', BASE, check=False)
+    if label.returncode == 0 and label.stdout.strip() == BASE_RECIPE:
         return
     cache = os.path.join(BUILD, 'container')
-    tarball = os.path.join(cache, 'bookworm-minbase.tar')
+    tarball = os.path.join(cache, 'bookworm-%s.tar' % BASE_RECIPE)
     if not os.path.exists(tarball):
         os.makedirs(cache, exist_ok=True)
         part = tarball + '.part'
@@ -80,7 +85,8 @@ def ensure_base_image():
              'deb http://deb.debian.org/debian-security bookworm-security main'],
             stdin=subprocess.DEVNULL, check=True, timeout=1800))
         os.replace(part, tarball)
-    timed('podman import', lambda: podman('import', '--change', 'CMD ["bash"]', tarball, BASE, timeout=600))
+    timed('podman import', lambda: podman('import', '--change', 'CMD ["bash"]', '--change',
+                                          'LABEL org.xpmn.base=%s' % BASE_RECIPE, tarball, BASE, timeout=600))
 
 
 def host_ccache_dir():
