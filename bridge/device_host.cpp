@@ -28,11 +28,13 @@ void DeviceHost::add(std::shared_ptr<Device> device) {
     sc.tls_context = client_tls_;
     auto session = client::C2sSession::create(io_, sc);
     session->set_initial_presence(client::caps_presence(device->info()));
+    auto failed = [self = std::weak_ptr<DeviceHost*>(self_), resource](const std::string& reason) {
+        if (auto host = self.lock()) (*host)->session_failed(resource, reason);
+    };
     session->set_events({[self = std::weak_ptr<DeviceHost*>(self_), resource](bool resumed) {
                              if (auto host = self.lock()) (*host)->session_online(resource, resumed);
                          },
-                         {},
-                         {}});
+                         failed, failed});
     spdlog::info("device {} ({}/{} '{}') starting", resource, device->identity().category, device->identity().type,
                  device->identity().name);
     Entry& entry = entries_[resource] = {std::move(device), session, nullptr, false};
@@ -58,6 +60,22 @@ void DeviceHost::session_online(const std::string& resource, bool resumed) {
     }
     entry.channel_was_online = true;
     entry.device->went_online(entry.channel);
+}
+
+void DeviceHost::session_failed(const std::string& resource, const std::string& reason) {
+    if (reason == "stopped") return;  // our own stop, not a failure
+    last_error_ = resource + ": " + reason;
+    last_error_at_ = std::chrono::system_clock::now();
+}
+
+DeviceHost::Status DeviceHost::status() const {
+    Status s;
+    s.devices = entries_.size();
+    for (const auto& [resource, entry] : entries_)
+        if (entry.session->online()) s.online.push_back(resource);
+    s.last_error = last_error_;
+    s.last_error_at = last_error_at_;
+    return s;
 }
 
 void DeviceHost::remove(const std::string& resource, std::function<void()> done) {

@@ -9,6 +9,8 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <chrono>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,6 +53,17 @@ public:
     };
     std::vector<DeviceState> states() const;
 
+    // What `xpmn-bridge health` reports: the resources whose session is
+    // online (their presence is out) and the last connection error of any
+    // device's session, with when it happened ("" when none yet).
+    struct Status {
+        std::vector<std::string> online;
+        std::size_t devices = 0;
+        std::string last_error;
+        std::chrono::system_clock::time_point last_error_at{};
+    };
+    Status status() const;
+
 private:
     struct Entry {
         std::shared_ptr<Device> device;
@@ -60,12 +73,15 @@ private:
     };
     void open_channel(Entry& entry);
     void session_online(const std::string& resource, bool resumed);
+    void session_failed(const std::string& resource, const std::string& reason);
 
     boost::asio::io_context& io_;
     config::Config config_;
     std::map<std::string, Entry> entries_;
     tls::SslCtxPtr client_tls_;  // shared by every device's session
     DeviceSetup setup_;
+    std::string last_error_;
+    std::chrono::system_clock::time_point last_error_at_{};
     // Session callbacks hold this weakly: they may outlive the host.
     std::shared_ptr<DeviceHost*> self_ = std::make_shared<DeviceHost*>(this);
 };

@@ -17,6 +17,9 @@ namespace xpmn::config {
 namespace {
 
 std::string default_state_dir() {
+    // Set by a deployment that knows where state belongs (the container
+    // image: /config/state, beside /config/config.toml on the one volume).
+    if (const char* d = std::getenv("XPMN_STATE_DIR"); d && *d) return d;
     if (geteuid() == 0) return "/var/lib/xpmn-bridge";
     if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) return std::string(x) + "/xpmn-bridge";
     if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.local/state/xpmn-bridge";

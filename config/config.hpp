@@ -36,7 +36,7 @@ struct XmppSection {
 };
 
 struct BridgeSection {
-    std::string state_dir;     // default: ~/.local/state/xpmn-bridge (or /var/lib/xpmn-bridge as root)
+    std::string state_dir;     // default: $XPMN_STATE_DIR, else ~/.local/state/xpmn-bridge (/var/lib/xpmn-bridge as root)
     std::string log_level = "info";
     std::string name = "xpmn-bridge";  // the /bridge device's disco identity name (wire profile §2)
 };

@@ -25,6 +25,7 @@
 #include "config/section.hpp"
 #include "daemon/adapter_registry.hpp"
 #include "daemon/control_socket.hpp"
+#include "daemon/health_command.hpp"
 #include "daemon/pair_command.hpp"
 #include "daemon/security_setup.hpp"
 #include "daemon/web/web_config.hpp"
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
     run_opt->excludes(check_opt);
     auto* pair_cmd = app.add_subcommand("pair", "open the running daemon's pairing window: print a one-time PIN, "
                                                 "the pairing URI and its QR code");
+    auto* health_cmd = app.add_subcommand("health", "ask the running daemon whether it is connected: one line; "
+                                                    "exit 0 healthy, 1 unhealthy, 3 no daemon");
     app.set_version_flag("--version", std::string(PROJECT_VERSION));
     CLI11_PARSE(app, argc, argv);
 
@@ -74,6 +77,7 @@ int main(int argc, char** argv) {
     try {
         cfg = config::load(config_path, sections);
         if (pair_cmd->parsed()) return daemon::run_pair(cfg.bridge.state_dir, std::cout, std::cerr);
+        if (health_cmd->parsed()) return daemon::run_health(cfg.bridge.state_dir, std::cout, std::cerr);
         common::setup_logging(cfg.bridge.log_level, "xpmn-bridge");
         common::ensure_state_dir(cfg.bridge.state_dir);
         if (web.listen) web_password = daemon::web::read_password_file(web.password_file);
@@ -117,6 +121,12 @@ int main(int argc, char** argv) {
             if (device->resource() != "bridge") streams->serve(device, false);
         });
         host.add(bridge_device);
+        control->on("health", [&host] {
+            auto s = host.status();
+            daemon::HealthReport report{host.session("bridge") && host.session("bridge")->online(), s.online,
+                                        s.devices, s.last_error, s.last_error_at};
+            return Result<std::string>(daemon::health_answer(report));
+        });
 
         if (!cfg.security.require_e2e)
             spdlog::warn("security.require_e2e = false: the home account may use profile commands over plain c2s");

@@ -48,6 +48,18 @@ TEST_F(ConfigTest, MinimalConfigLoadsWithDefaults) {
     EXPECT_FALSE(c.bridge.state_dir.empty());
 }
 
+// The container image sets XPMN_STATE_DIR=/config/state: the default when the
+// file names no state_dir; a state_dir in the file still wins.
+TEST_F(ConfigTest, StateDirDefaultsToXpmnStateDirFromTheEnvironment) {
+    ::setenv("XPMN_STATE_DIR", "/config/state", 1);
+    auto c = xpmn::config::load(write("c.toml", "[xmpp]\njid = \"a@b\"\npassword = \"pw\"\n"));
+    auto named = xpmn::config::load(
+        write("d.toml", "[xmpp]\njid = \"a@b\"\npassword = \"pw\"\n[bridge]\nstate_dir = \"/srv/x\"\n"));
+    ::unsetenv("XPMN_STATE_DIR");
+    EXPECT_EQ(c.bridge.state_dir, "/config/state");
+    EXPECT_EQ(named.bridge.state_dir, "/srv/x");
+}
+
 TEST_F(ConfigTest, TransferPortMappingIsOffByDefaultAndABoolean) {
     const std::string xmpp = "[xmpp]\njid = \"home@example.org\"\npassword = \"pw\"\n";
     auto c = xpmn::config::load(write("c.toml", xmpp));

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "daemon/control_socket.hpp"
+#include "daemon/health_command.hpp"
 #include "daemon/pair_command.hpp"
 #include "daemon/terminal_qr.hpp"
 
@@ -170,3 +171,26 @@ TEST(PairCommand, QrCodeIsSquareWithAQuietZone) {
 }
 
 }  // namespace
+
+// `health`: the daemon's answer survives the line format (spaces, commas and
+// '%' in an error or a resource), and the printed line says healthy or not.
+TEST(HealthCommand, AnswerRoundTripsAndTheLineSaysWhatIsWrong) {
+    daemon::HealthReport r{true, {"bridge", "nas,1"}, 3, "bridge: connect 127.0.0.1:5222: 100% refused",
+                           *common::parse_rfc3339("2026-12-02T18:00:00Z")};
+    std::string answer = daemon::health_answer(r);
+    EXPECT_EQ(answer.find('\n'), std::string::npos);
+    auto back = daemon::parse_health_answer(answer);
+    EXPECT_TRUE(back.bridge_online);
+    EXPECT_EQ(back.online, r.online);
+    EXPECT_EQ(back.devices, 3u);
+    EXPECT_EQ(back.last_error, r.last_error);
+    EXPECT_EQ(back.last_error_at, r.last_error_at);
+    EXPECT_EQ(daemon::health_line(back),
+              "healthy: XMPP connected, bridge presence online; 2 of 3 devices online (bridge, nas,1); "
+              "last error: 2026-12-02T18:00:00Z bridge: connect 127.0.0.1:5222: 100% refused");
+
+    auto down = daemon::parse_health_answer(daemon::health_answer({false, {}, 1, "", {}}));
+    EXPECT_FALSE(down.bridge_online);
+    EXPECT_TRUE(down.online.empty());
+    EXPECT_EQ(daemon::health_line(down), "unhealthy: XMPP not connected; 0 of 1 devices online; last error: none");
+}
