@@ -92,9 +92,7 @@ void UpnpDirectory::watch(const std::set<std::string>& containers, ChangeListene
 void UpnpDirectory::browse(const profiles::BrowseRequest& req, DirectoryCallback done) {
     if (gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
     std::weak_ptr<UpnpDirectory> weak = weak_from_this();
-    // The metadata first: a single-threaded server (minidlna) answers in order, and it is the small one.
-    auto [fetch, prefetch] = prefetching(req.id, req.start, req.max);
-    cds_->browse(req.id, true, 0, 0, [weak, req, done, fetch = fetch](const Result<CdsResult>& meta) {
+    cds_->browse(req.id, true, 0, 0, [weak, req, done](const Result<CdsResult>& meta) {
         auto self = weak.lock();
         if (!self || self->gone_) return done(DirectoryError{"remote-server-not-found", "the media server is gone"});
         if (!meta.ok()) return done(meta.error());
@@ -112,9 +110,12 @@ void UpnpDirectory::browse(const profiles::BrowseRequest& req, DirectoryCallback
             return done(DirectoryError{"bad-request", "'" + req.id + "' is an item, not a container"});
         xml::Element c = mappings::to_metadata(self_obj, self->transfers_, self->jid_, true);
         c.remove_children("uri");
+        auto fetch = [cds = self->cds_, id = req.id](std::uint32_t start, std::uint32_t count,
+                                                      ContentDirectoryService::BrowseCallback cb) {
+            cds->browse(id, false, start, count, std::move(cb));
+        };
         self->fill_page(std::move(c), req.start, req.max, fetch, nullptr, nullptr, done);
     });
-    prefetch();
 }
 
 void UpnpDirectory::parent_of(const std::string& id, std::function<void(Result<std::string>)> done) {

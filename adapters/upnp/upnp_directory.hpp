@@ -61,13 +61,6 @@ private:
     // calls `rejected` instead of `done` when a chunk fails the check.
     void fill_page(xml::Element result, std::uint32_t start, std::uint32_t max, Fetch fetch, Check check,
                    std::function<void()> rejected, profiles::DirectoryCallback done);
-    // How many children to ask the server for next: what the budget left
-    // after `bytes` holds at `estimate` bytes a child, capped by max - added.
-    static std::uint32_t chunk_size(std::size_t bytes, std::size_t estimate, std::uint32_t max, std::uint32_t added);
-    // A Fetch whose first call (at `start`) takes the chunk that the returned
-    // starter asks for (upnp_directory_page.cpp).
-    std::pair<Fetch, std::function<void()>> prefetching(const std::string& id, std::uint32_t start,
-                                                        std::uint32_t max);
     // All hits of the server's Search with `criteria`, or of a walk (nullopt), filtered and paged here.
     void collect(const profiles::SearchRequest& request, std::optional<std::string> criteria,
                  profiles::DirectoryCallback done);

@@ -9,7 +9,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <optional>
 
 #include "adapters/upnp/result_budget.hpp"
 #include "adapters/upnp/upnp_directory.hpp"
@@ -32,10 +31,18 @@ struct UpnpDirectory::PageFill : std::enable_shared_from_this<PageFill> {
     std::uint32_t total = 0, update_id = 0;
     bool first = true;
 
+    std::uint32_t chunk(std::size_t estimate) const {
+        if (max == 0) return 1;  // RequestedCount 0 means "everything" in UPnP; ask for one and drop it
+        std::size_t room = bytes < kMaxResultBytes ? kMaxResultBytes - bytes : 0;
+        std::size_t n = room / std::max<std::size_t>(estimate, 1);
+        n += n / 8 + 4;  // estimates vary: a little more rather than a second round trip
+        return static_cast<std::uint32_t>(std::clamp<std::size_t>(n, 1, max - added));
+    }
+
     void step() {
         auto self = directory.lock();
         if (!self || self->gone_) return finish(DirectoryError{"remote-server-not-found", "the media server is gone"});
-        fetch(next, chunk_size(bytes, self->child_bytes_, max, added), [fill = shared_from_this()](const Result<CdsResult>& page) {
+        fetch(next, chunk(self->child_bytes_), [fill = shared_from_this()](const Result<CdsResult>& page) {
             auto self = fill->directory.lock();
             if (!self || self->gone_)
                 return fill->finish(DirectoryError{"remote-server-not-found", "the media server is gone"});
@@ -72,48 +79,6 @@ struct UpnpDirectory::PageFill : std::enable_shared_from_this<PageFill> {
         if (auto d = std::exchange(done, nullptr)) d(std::move(r));
     }
 };
-
-std::uint32_t UpnpDirectory::chunk_size(std::size_t bytes, std::size_t estimate, std::uint32_t max,
-                                        std::uint32_t added) {
-    if (max == 0) return 1;  // RequestedCount 0 means "everything" in UPnP; ask for one and drop it
-    std::size_t room = bytes < kMaxResultBytes ? kMaxResultBytes - bytes : 0;
-    std::size_t n = room / std::max<std::size_t>(estimate, 1);
-    n += n / 8 + 4;  // estimates vary: a little more rather than a second round trip
-    return static_cast<std::uint32_t>(std::clamp<std::size_t>(n, 1, max - added));
-}
-
-// The first chunk is asked for beside the container's own metadata (two
-// requests in flight rather than one after the other: a round trip less per
-// browse); the fill's first fetch takes it, whichever of the two comes first.
-// Any later fetch, or a first one at another index, asks the server.
-std::pair<UpnpDirectory::Fetch, std::function<void()>> UpnpDirectory::prefetching(const std::string& id,
-                                                                                    std::uint32_t start,
-                                                                                    std::uint32_t max) {
-    struct Prefetched {
-        std::optional<Result<CdsResult>> page;
-        ContentDirectoryService::BrowseCallback waiting;
-        bool taken = false;
-    };
-    auto prefetched = std::make_shared<Prefetched>();
-    Fetch fetch = [cds = cds_, id, start, prefetched](std::uint32_t at, std::uint32_t count,
-                                                      ContentDirectoryService::BrowseCallback cb) {
-        if (!std::exchange(prefetched->taken, true) && at == start) {
-            if (!prefetched->page) return void(prefetched->waiting = std::move(cb));
-            auto page = std::move(*prefetched->page);
-            prefetched->page.reset();
-            return cb(page);
-        }
-        cds->browse(id, false, at, count, std::move(cb));
-    };
-    // The request's callback holds the state: when the fill is gone first, the answer just lands there.
-    auto ask = [cds = cds_, id, start, count = chunk_size(0, child_bytes_, max, 0), prefetched] {
-        cds->browse(id, false, start, count, [prefetched](const Result<CdsResult>& page) {
-            if (auto waiting = std::exchange(prefetched->waiting, nullptr)) return waiting(page);
-            prefetched->page = page;
-        });
-    };
-    return {std::move(fetch), std::move(ask)};
-}
 
 void UpnpDirectory::fill_page(xml::Element result, std::uint32_t start, std::uint32_t max, Fetch fetch, Check check,
                               std::function<void()> rejected, profiles::DirectoryCallback done) {

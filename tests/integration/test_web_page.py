@@ -105,7 +105,11 @@ else:
             if b.find_elements(By.ID, 'password'):
                 b.find_element(By.ID, 'password').send_keys(WEB_PASSWORD)
                 b.find_element(By.ID, 'login').click()
-            self.assertTrue(b.find_elements(By.ID, 'devices'), b.page_source)
+            # The click navigates: wait for the status page rather than read the login page still shown.
+            try:
+                WebDriverWait(b, 15).until(lambda d: d.find_elements(By.ID, 'devices'))
+            except Exception:
+                self.fail('no status page after logging in:\n' + b.page_source)
 
         def test_1_a_wrong_password_is_refused(self):
             b = self.browser
