@@ -35,6 +35,7 @@ else:
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import WebDriverWait
 
     from xpmntest.bridge import class_workdir, controller_config, run_xpmn, start_secure_home
@@ -96,6 +97,13 @@ else:
                 return False
             WebDriverWait(self.browser, timeout, poll_frequency=0.5).until(check, 'the page never showed ' + what)
 
+        def click_and_load(self, element):
+            """Clicks `element` (a link or a form's button) and waits until the page it
+            loads has replaced this one: reading right after a click may see the old page."""
+            old = self.browser.find_element(By.TAG_NAME, 'html')
+            element.click()
+            WebDriverWait(self.browser, 15).until(staleness_of(old), 'the click loaded no new page')
+
         def text(self, element_id):
             return self.browser.find_element(By.ID, element_id).text
 
@@ -104,7 +112,7 @@ else:
             b.get(self.base + '/')
             if b.find_elements(By.ID, 'password'):
                 b.find_element(By.ID, 'password').send_keys(WEB_PASSWORD)
-                b.find_element(By.ID, 'login').click()
+                self.click_and_load(b.find_element(By.ID, 'login'))
             # The click navigates: wait for the status page rather than read the login page still shown.
             try:
                 WebDriverWait(b, 15).until(lambda d: d.find_elements(By.ID, 'devices'))
@@ -116,7 +124,7 @@ else:
             b.delete_all_cookies()
             b.get(self.base + '/')
             b.find_element(By.ID, 'password').send_keys('not-it')
-            b.find_element(By.ID, 'login').click()
+            self.click_and_load(b.find_element(By.ID, 'login'))
             self.assertEqual(self.text('problem'), 'Wrong password.')
             self.assertFalse(b.find_elements(By.ID, 'devices'))
             self.assertIsNone(b.get_cookie('xpmn_session'))
@@ -133,7 +141,7 @@ else:
             self.assertIn('connected', self.text('xmpp'))
             self.assertIn(self.server.jid('home'), self.text('xmpp'))
 
-            b.find_element(By.ID, 'pair').click()
+            self.click_and_load(b.find_element(By.ID, 'pair'))
             pin = self.text('pin')
             self.assertRegex(pin, r'^\d{6}$')
             uri = self.text('uri')
@@ -146,12 +154,12 @@ else:
             r = run_xpmn(phone, 'browse', self.device, '0')
             self.assertEqual(r.returncode, 0, r.stderr)
 
-            b.find_element(By.ID, 'back').click()
+            self.click_and_load(b.find_element(By.ID, 'back'))
             home = self.server.jid('home')
             rows = b.find_elements(By.XPATH, '//table[@id="controllers"]//tr[td[1]="%s"]' % home)
             self.assertEqual(len(rows), 1, self.text('controllers'))
             self.assertIn('owner', rows[0].text)
-            rows[0].find_element(By.XPATH, './/button[text()="Forget"]').click()
+            self.click_and_load(rows[0].find_element(By.XPATH, './/button[text()="Forget"]'))
             self.assertFalse(b.find_elements(By.XPATH, '//table[@id="controllers"]//tr[td[1]="%s"]' % home))
 
             r = run_xpmn(phone, 'browse', self.device, '0')

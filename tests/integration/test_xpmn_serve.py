@@ -363,8 +363,17 @@ else:
         def seek_and_check(self, ipc, duration):
             self.assertGreater(duration, 1.0)
             for target in (duration / 2, duration - 0.3):
-                reply = ipc.command('seek', target, 'absolute+exact')
-                self.assertEqual(reply.get('error'), 'success', reply)
+                # mpv refuses a seek ("error running command") while it still opens the
+                # stream after learning the duration: asked again until it takes it (bounded).
+                replies = []
+
+                def seeked():
+                    replies.append(ipc.command('seek', target, 'absolute+exact'))
+                    return replies[-1].get('error') == 'success'
+                try:
+                    wait_until(seeked, 'mpv taking a seek to %.2f s' % target)
+                except AssertionError:
+                    self.fail('mpv refused every seek to %.2f s: %s' % (target, replies[-3:]))
                 # Paused: the position settles where the seek went (bounded wait, then the assertion).
                 seen = []
 
