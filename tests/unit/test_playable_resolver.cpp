@@ -125,6 +125,11 @@ TEST_F(Resolver, OtherDevicesAreNotYetSupported) {
 // A bridge that fetches other accounts' items does it for its owners' local players only.
 TEST_F(Resolver, OtherAccountsItemsAreForOwnersAndLocalPlayersOnly) {
     boost::asio::io_context io;
+    // The bridge's controller session runs on `io`: gone before it, whatever the test's end.
+    struct DropRemote {
+        std::shared_ptr<profiles::RemoteItems>& remote;
+        ~DropRemote() { remote.reset(); }
+    } drop_remote{remote};
     config::Config cfg;
     cfg.xmpp.jid = Jid::must_parse("home@example.org");
     remote = profiles::RemoteItems::create({io, cfg, xtls::load_or_create(dir, cfg.xmpp.jid), trust});
