@@ -192,7 +192,8 @@ class Mpv(_Player):
         # --hr-seek=yes: mpv's relative seeks (MPRIS Seek) otherwise land on a
         # demuxer seek point, up to a second off in a WAV file.
         return ['setpriv', '--pdeathsig', 'KILL', '--', 'mpv', '--no-config', '--idle=yes', '--no-video',
-                '--ao=null', '--no-terminal', '--hr-seek=yes', '--load-scripts=no', '--script=' + mpris_so()]
+                '--ao=null', '--no-terminal', '--hr-seek=yes', '--load-scripts=no', '--script=' + mpris_so()] + (
+                    ['--log-file=' + os.environ['XPMN_MPV_LOG']] if os.environ.get('XPMN_MPV_LOG') else [])
 
 
 class SecondMpv(Mpv):
