@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "daemon/web/login_throttle.hpp"
 #include "daemon/web/web_sessions.hpp"
 
 namespace xpmn::daemon::web {
@@ -20,6 +21,7 @@ struct Answer {
     std::string content_type = "text/html; charset=utf-8";
     std::string location;    // set: a 303 redirect
     std::string set_cookie;  // set: a Set-Cookie header
+    std::string retry_after;  // set: a Retry-After header (seconds)
 };
 
 std::string header(SoupMessageHeaders* headers, const char* name) {
@@ -84,6 +86,7 @@ void send(SoupServerMessage* msg, const Answer& a) {
     soup_message_headers_replace(h, "Cache-Control", "no-store");
     if (!a.location.empty()) soup_message_headers_replace(h, "Location", a.location.c_str());
     if (!a.set_cookie.empty()) soup_message_headers_append(h, "Set-Cookie", a.set_cookie.c_str());
+    if (!a.retry_after.empty()) soup_message_headers_replace(h, "Retry-After", a.retry_after.c_str());
     soup_server_message_set_status(msg, a.status, nullptr);
     soup_server_message_set_response(msg, a.content_type.c_str(), SOUP_MEMORY_COPY, a.body.data(), a.body.size());
 }
@@ -96,6 +99,7 @@ struct WebServer::Impl {
     WebBackend backend;
     WebSessions sessions;
     SoupServer* server = nullptr;
+    LoginThrottle throttle;
 
     // Before the body is read: refuse what no handler would take.
     void early(SoupServerMessage* msg) {
@@ -133,7 +137,10 @@ struct WebServer::Impl {
             return page(SOUP_STATUS_OK, status_page(full_status(), session->csrf));
         }
         Form form = decode_form(msg);
-        if (path == "/login") return login(form);
+        if (path == "/login") {
+            const char* remote = soup_server_message_get_remote_host(msg);
+            return login(remote ? remote : "", form);
+        }
         if (!csrf_ok(session, form["csrf"]))
             return page(SOUP_STATUS_FORBIDDEN,
                         message_page("Forbidden", session ? "The form's CSRF token is missing or wrong."
@@ -157,11 +164,19 @@ struct WebServer::Impl {
         return v;
     }
 
-    Answer login(Form& form) {
+    Answer login(const std::string& client, Form& form) {
+        if (auto wait = throttle.wait(client); wait.count() > 0) {
+            Answer a = page(429 /* Too Many Requests (RFC 6585), not in libsoup 3.2's enum */,
+                            login_page("Too many wrong passwords: try again in " + std::to_string(wait.count()) + " s."));
+            a.retry_after = std::to_string(wait.count());
+            return a;
+        }
         if (!same_secret(form["password"], password)) {
-            spdlog::warn("web: a login with a wrong password");
+            throttle.failed(client);
+            spdlog::warn("web: a login with a wrong password from {}", client);
             return page(SOUP_STATUS_FORBIDDEN, login_page("Wrong password."));
         }
+        throttle.succeeded(client);
         const auto& s = sessions.create();
         Answer a = redirect("/");
         a.set_cookie = std::string(kCookie) + "=" + s.token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
@@ -203,7 +218,7 @@ struct WebServer::Impl {
 };
 
 WebServer::WebServer(const ListenAddress& listen, std::string password, WebBackend backend)
-    : impl_(std::make_unique<Impl>(Impl{listen, std::move(password), std::move(backend), WebSessions{}, nullptr})) {
+    : impl_(std::make_unique<Impl>(Impl{listen, std::move(password), std::move(backend), WebSessions{}, nullptr, LoginThrottle{}})) {
     impl_->server = soup_server_new("server-header", "xpmn-bridge", nullptr);
     soup_server_add_early_handler(
         impl_->server, nullptr,

@@ -8,7 +8,8 @@
 // of body with a Content-Length; only GET and POST. Every answer carries
 // Content-Security-Policy default-src 'self', X-Frame-Options DENY, nosniff,
 // same-origin referrers and no-store. Logging in with the password gives a session
-// cookie (HttpOnly, SameSite=Strict); every POST but /login needs the
+// cookie (HttpOnly, SameSite=Strict); wrong passwords are throttled per
+// client address (LoginThrottle: 429 with Retry-After); every POST but /login needs the
 // session and its CSRF token (403 otherwise), and a cross-origin Origin is
 // refused on every POST.
 #pragma once

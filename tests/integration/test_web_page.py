@@ -3,8 +3,9 @@ headless Chromium through Selenium (chromedriver), with Prosody, a real
 minidlna and the bridge in a fresh network namespace. Log in, see the NAS
 and the XMPP connection, press Pair, read the PIN off the page, pair an
 `xpmn` controller with it, see it listed, forget it and see it refused;
-a POST without the CSRF token is refused (403); the page answers only on
-its `listen` address.
+a POST without the CSRF token is refused (403); wrong passwords are slowed
+down (429 with Retry-After after five); the page answers only on its
+`listen` address.
 
 Chromium runs with a fresh profile and without any background networking;
 in the namespace only loopback exists, so it can talk to nothing else.
@@ -13,6 +14,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import unittest
 import urllib.error
 import urllib.parse
@@ -191,6 +193,25 @@ else:
             status, _, _ = post(self.base + '/login', {'password': WEB_PASSWORD},
                                 opener=urllib.request.build_opener(NoRedirect, HostHeader('evil.example:80')))
             self.assertEqual(status, 400)  # a DNS-rebinding page's Host
+
+        def test_6_wrong_passwords_are_slowed_down(self):
+            # Five wrong passwords are free (an earlier test may have used one);
+            # then the address waits, even with the right password, as Retry-After says.
+            statuses = []
+            while 429 not in statuses and len(statuses) < 8:
+                statuses.append(post(self.base + '/login', {'password': 'guess-%d' % len(statuses)})[0])
+            self.assertEqual(statuses[-1], 429, statuses)
+            self.assertLessEqual(len(statuses), 7, statuses)
+            self.assertEqual(set(statuses[:-1]), {403}, statuses)
+            status, headers, body = post(self.base + '/login', {'password': WEB_PASSWORD})
+            self.assertEqual(status, 429)
+            self.assertIn('Too many wrong passwords', body)
+            wait = int(headers['Retry-After'])
+            self.assertGreaterEqual(wait, 1)
+            time.sleep(wait + 0.2)
+            status, headers, _ = post(self.base + '/login', {'password': WEB_PASSWORD})
+            self.assertEqual(status, 303)  # in again, and the address is cleared
+            self.assertEqual(post(self.base + '/login', {'password': 'wrong'})[0], 403)
 
         def test_5_not_reachable_outside_listen(self):
             for url in ('http://127.0.0.2:%d/' % self.port, 'http://[::1]:%d/' % self.port):

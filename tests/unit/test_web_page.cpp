@@ -11,6 +11,7 @@
 
 #include "daemon/terminal_qr.hpp"
 #include "daemon/web/html.hpp"
+#include "daemon/web/login_throttle.hpp"
 #include "daemon/web/web_config.hpp"
 #include "daemon/web/web_pages.hpp"
 #include "daemon/web/web_sessions.hpp"
@@ -184,4 +185,47 @@ TEST(WebQr, SvgIsOneSquarePathWithAQuietZone) {
     EXPECT_EQ(px % 4, 0);
     EXPECT_GE(px / 4, 29 + 4);
     EXPECT_NE(svg.find("d=\"M2 2h1v1h-1z"), std::string::npos);  // the finder pattern's corner is dark
+}
+
+TEST(LoginThrottle, FiveWrongPasswordsAreFreeThenTheLockoutDoubles) {
+    auto now = steady_clock::now();
+    LoginThrottle t([&] { return now; });
+    for (int i = 0; i < LoginThrottle::kFreeAttempts; ++i) {
+        EXPECT_EQ(t.wait("10.0.0.2").count(), 0);
+        t.failed("10.0.0.2");
+    }
+    EXPECT_EQ(t.wait("10.0.0.2").count(), 0);
+    t.failed("10.0.0.2");  // the sixth
+    EXPECT_EQ(t.wait("10.0.0.2").count(), 1);
+    EXPECT_EQ(t.wait("10.0.0.3").count(), 0);  // another address is not slowed
+    now += std::chrono::seconds(1);
+    EXPECT_EQ(t.wait("10.0.0.2").count(), 0);
+    t.failed("10.0.0.2");
+    EXPECT_EQ(t.wait("10.0.0.2").count(), 2);
+    now += std::chrono::milliseconds(500);
+    EXPECT_EQ(t.wait("10.0.0.2").count(), 2);  // rounded up, never "0 s" while locked
+    for (int i = 0; i < 40; ++i) t.failed("10.0.0.2");
+    EXPECT_EQ(t.wait("10.0.0.2"), LoginThrottle::kMaxLockout);
+}
+
+TEST(LoginThrottle, ARightPasswordClearsTheAddress) {
+    auto now = steady_clock::now();
+    LoginThrottle t([&] { return now; });
+    for (int i = 0; i <= LoginThrottle::kFreeAttempts; ++i) t.failed("a");
+    now += std::chrono::seconds(1);
+    t.succeeded("a");
+    EXPECT_EQ(t.tracked(), 0u);
+    for (int i = 0; i < LoginThrottle::kFreeAttempts; ++i) t.failed("a");
+    EXPECT_EQ(t.wait("a").count(), 0);
+}
+
+TEST(LoginThrottle, TracksABoundedNumberOfAddresses) {
+    auto now = steady_clock::now();
+    LoginThrottle t([&] { return now; });
+    for (std::size_t i = 0; i < LoginThrottle::kMaxClients + 50; ++i) {
+        now += std::chrono::milliseconds(1);
+        t.failed("client-" + std::to_string(i));
+    }
+    EXPECT_EQ(t.tracked(), LoginThrottle::kMaxClients);
+    EXPECT_EQ(t.wait("client-0").count(), 0);  // forgotten first
 }
