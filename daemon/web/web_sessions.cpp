@@ -1,24 +1,15 @@
 #include "daemon/web/web_sessions.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <stdexcept>
 
+#include "xmpp/core/random_hex.hpp"
+
 namespace xpmn::daemon::web {
 
-std::string random_token() {
-    unsigned char bytes[32];
-    if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("the CSPRNG failed (RAND_bytes)");
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : bytes) {
-        out += hex[b >> 4];
-        out += hex[b & 15];
-    }
-    return out;
-}
+std::string random_token() { return random_hex(32); }
 
 bool same_secret(std::string_view a, std::string_view b) {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

@@ -15,6 +15,7 @@
 #include "daemon/web/web_config.hpp"
 #include "daemon/web/web_pages.hpp"
 #include "daemon/web/web_sessions.hpp"
+#include "xmpp/core/random_hex.hpp"
 
 using namespace xpmn;
 using namespace xpmn::daemon::web;
@@ -228,4 +229,12 @@ TEST(LoginThrottle, TracksABoundedNumberOfAddresses) {
     }
     EXPECT_EQ(t.tracked(), LoginThrottle::kMaxClients);
     EXPECT_EQ(t.wait("client-0").count(), 0);  // forgotten first
+}
+
+TEST(RandomHex, GivesTwoLowercaseHexDigitsPerByte) {
+    auto a = random_hex(16);
+    EXPECT_EQ(a.size(), 32u);
+    EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+    EXPECT_NE(a, random_hex(16));
+    EXPECT_EQ(random_hex(0), "");
 }

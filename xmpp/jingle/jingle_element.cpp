@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "xmpp/core/namespaces.hpp"
+#include "xmpp/core/random_hex.hpp"
 #include "xmpp/core/stanza.hpp"
 
 namespace xpmn::jingle {
@@ -172,24 +173,6 @@ xml::Element jingle_error(std::string_view condition, std::string_view jingle_co
     return err;
 }
 
-}  // namespace xpmn::jingle
-
-#include <openssl/rand.h>
-
-#include <stdexcept>
-
-namespace xpmn::jingle {
-
-std::string random_sid() {
-    unsigned char bytes[12];
-    if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no randomness for a session id");
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string sid;
-    for (unsigned char b : bytes) {
-        sid += kHex[b >> 4];
-        sid += kHex[b & 15];
-    }
-    return sid;
-}
+std::string random_sid() { return random_hex(12); }
 
 }  // namespace xpmn::jingle
