@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <cmath>
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -165,14 +166,18 @@ void MprisPlayer::open_index(std::size_t index, Done done) {
         if (!self) return;
         if (!props) return done(props.error());
         auto status = read_status(*props);
-        auto open = [weak, index](Done done) mutable {
+        const bool from_stop = status && status->state == profiles::PlayState::Stopped;
+        auto open = [weak, index, from_stop](Done done) mutable {
             auto self = weak.lock();
             if (!self) return;
             // An open() meanwhile may have replaced the playlist with a shorter one.
             if (index >= self->playlist_.size())
                 return done(Error{"item-not-found", "the playlist changed while moving in it"});
-            self->call(kPlayerIface, "OpenUri", [weak, index, done = std::move(done)](Result<void> r) mutable {
-                if (auto self = weak.lock(); self && r) self->index_ = index;
+            self->call(kPlayerIface, "OpenUri", [weak, index, from_stop, done = std::move(done)](Result<void> r) mutable {
+                if (auto self = weak.lock(); self && r) {
+                    self->index_ = index;
+                    self->started_from_stop_ = from_stop;
+                }
                 done(std::move(r));
             }, self->playlist_[index].url);
         };
@@ -239,11 +244,17 @@ void MprisPlayer::seek_by(double offset, Done done) {
 }
 
 void MprisPlayer::status(StatusDone done) {
-    get_all(kPlayerIface, [art = art_, done = std::move(done)](Result<PropertyMap> props) {
+    get_all(kPlayerIface, [weak = weak_from_this(), art = art_, done = std::move(done)](Result<PropertyMap> props) {
         if (!props) return done(props.error());
         CoverUri cover;
         if (art) cover = [&art](const std::string& url) { return art->announce(url); };
-        done(read_status(*props, cover));
+        auto status = read_status(*props, cover);
+        auto self = weak.lock();
+        if (status && self && self->started_from_stop_ && status->state == profiles::PlayState::Stopped) {
+            (*props)["PlaybackStatus"] = sdbus::Variant(std::string("Playing"));  // see started_from_stop_
+            status = read_status(*props, cover);
+        }
+        done(std::move(status));
     });
 }
 
@@ -277,7 +288,10 @@ void MprisPlayer::watch(ChangeListener listener) { listener_ = std::move(listene
 
 void MprisPlayer::on_properties_changed(const std::string& interface, const PropertyMap& changed,
                                         const std::vector<std::string>& invalidated) {
-    if (interface != kPlayerIface || !listener_) return;
+    if (interface != kPlayerIface) return;
+    if (changed.count("PlaybackStatus") || std::count(invalidated.begin(), invalidated.end(), "PlaybackStatus"))
+        started_from_stop_ = false;  // the player speaks for itself again
+    if (!listener_) return;
     profiles::PlayerChange change;
     auto note = [&](const std::string& name) {
         if (one_of(name, {"PlaybackStatus", "Metadata", "Rate", "CanSeek"})) change.status = true;

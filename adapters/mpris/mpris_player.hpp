@@ -109,6 +109,12 @@ private:
     std::shared_ptr<CoverArt> art_;
     std::vector<profiles::PlayableItem> playlist_;
     std::size_t index_ = 0;
+    // OpenUri succeeded on a stopped player, which has not signalled a
+    // PlaybackStatus since. MPRIS says OpenUri from stopped starts playback;
+    // mpv-mpris 0.7 (Debian 12) still says Stopped until the next pause
+    // change (it ends such a file with a signalled Stopped), so a Stopped
+    // read meanwhile is taken as Playing.
+    bool started_from_stop_ = false;
 };
 
 }  // namespace xpmn::mpris
