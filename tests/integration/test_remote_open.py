@@ -13,6 +13,12 @@ transfers of that range); mpv plays it, pauses, seeks (a new range request)
 and plays on. Opening something else drops the
 old URL (404); a uid B does not know is refused clearly and mpv is untouched.
 
+A UPnP renderer of bridge A (gmediarender, in a namespace of its own behind
+a veth link, so its requests come from its own LAN address): `xpmn open
+<renderer> <xmpp URI>` hands it a URL on bridge A's address on that link,
+which it plays and seeks (its own GetTransportInfo/GetPositionInfo tell);
+the same URL asked from another address of that LAN is refused (403).
+
 The NAS is reachable from A's namespace too (one namespace): that A never
 fetches from it is shown by the URL mpv gets, not by routing.
 """
@@ -31,16 +37,24 @@ META = '{urn:xmpp:media:metadata:0}'
 LONG = ('Remote/Long Tone.wav', 'Long Tone', 30)
 SHORT = ('Remote/Short Tone.wav', 'Short Tone', 20)
 DEVICE = 'mpris-mpv'
+# The renderer's LAN: bridge A's side (rnd0) and the renderer's (eth0), and
+# another host's address on it.
+LAN_BRIDGE, LAN_RENDERER, LAN_OTHER = '10.251.0.1', '10.251.0.2', '10.251.0.3'
 
 
 if not inside_namespace():
     InNamespace = module_in_namespace('test_remote_open', prefix='xpmn-remote')
 
 else:
+    import hashlib
+
     from xpmntest.bridge import (Bridge, class_workdir, controller_config, pair_xpmn, run_xpmn, start_secure_home,
-                                 wait_devices, xmpp_section)
+                                 start_server, wait_devices, xmpp_section)
+    from xpmntest.netns import NetNs
     from xpmntest.players import Mpv, PrivateBus, make_wav, mpris_position, playerctl
     from xpmntest.prosody import Prosody
+    from xpmntest.renderers import GMediaRender
+    from xpmntest.topology import ip, veth_link
 
     def wait_until(predicate, what, timeout=20.0):
         end = time.monotonic() + timeout
@@ -62,6 +76,32 @@ else:
             return r.status, r.read()
         finally:
             conn.close()
+
+    def status_from(ns, source, url):
+        """The status of a GET of `url` from address `source` of namespace `ns`."""
+        u = urllib.parse.urlsplit(url)
+        s = ns.socket()
+        try:
+            s.settimeout(10)
+            s.bind((source, 0))
+            s.connect((u.hostname, u.port))
+            s.sendall(('GET %s HTTP/1.0\r\nHost: %s\r\nRange: bytes=0-0\r\n\r\n' % (u.path, u.netloc)).encode())
+            return int(s.makefile('rb').readline().split()[1])
+        finally:
+            s.close()
+
+    def start_lan_renderer(cls):
+        """gmediarender in a namespace of its own, linked to this one by a veth
+        pair (rnd0 here): its requests come from its own address."""
+        ns = NetNs(prefix='xpmn-remote-r', sweep=True)
+        cls.addClassCleanup(ns.delete)
+        veth_link(NetNs.current(), 'rnd0', LAN_BRIDGE + '/24', ns, 'eth0', LAN_RENDERER + '/24')
+        ip(ns, 'addr', 'add', LAN_OTHER + '/24', 'dev', 'eth0')  # secondary: the renderer keeps its own
+        ip(ns, 'route', 'replace', '224.0.0.0/4', 'dev', 'eth0')
+        ns.extra_interfaces['eth0'] = LAN_RENDERER  # where the fixture's SSDP search goes out
+        renderer = GMediaRender(os.path.join(cls.workdir, 'gm'), ns, friendly_name='Remote Renderer',
+                                interface=('eth0', LAN_RENDERER))
+        return ns, start_server(cls, renderer)
 
     class TestRemoteOpen(unittest.TestCase):
 
@@ -92,15 +132,18 @@ else:
             pair_xpmn(cls.bridge, a_pairing, cls.bridge_jid)
             r = run_xpmn(cls.owner_b, 'grant', cls.server.jid('away'), cls.device, 'read')
             assert r.returncode == 0, r.stdout + r.stderr
+            cls.renderer_ns, cls.renderer = start_lan_renderer(cls)
+            cls.renderer_device = 'renderer-' + hashlib.sha1(cls.renderer.udn.encode()).hexdigest()[:8]
+            # Bridge A finds the renderer on rnd0, and has no media server of its own.
             cls.bridge_a = Bridge(cls.workdir, xmpp_section(cls.server, 'away', PASSWORD), name='bridge-a',
-                                  mpris={'bus': cls.bus.address}, upnp={'exclude': ['*']},
+                                  mpris={'bus': cls.bus.address}, upnp={'interfaces': ['rnd0'], 'exclude': [NAS_NAME]},
                                   transfer={'interfaces': ['lo']})
             cls.addClassCleanup(cls.bridge_a.kill)
             cls.addClassCleanup(cls.bridge_a.stop)
             cls.bridge_a.start()
             cls.owner_a = controller_config(cls.workdir, cls.server, 'away', PASSWORD, 'owner-a',
                                             transfer={'interfaces': ['lo']})
-            wait_devices(cls.owner_a, lambda out: '/' + DEVICE in out, timeout=60)
+            wait_devices(cls.owner_a, lambda out: '/' + DEVICE in out and '/' + cls.renderer_device in out, timeout=60)
             pair_xpmn(cls.bridge_a, cls.owner_a, cls.server.jid('away') + '/bridge')
             cls.uris = {}
             for rel, title, _ in (LONG, SHORT):
@@ -167,6 +210,24 @@ else:
             self.assertNotEqual(r.returncode, 0)
             self.assertIn('item-not-found', r.stderr)
             self.assertEqual(self.mpv_state('metadata', 'xesam:url'), before)
+
+        def test_a_renderer_plays_and_seeks_an_item_of_the_other_bridge(self):
+            r, dev = self.renderer, self.renderer_device
+            self.xpmn('open', dev, self.uris[LONG[0]])
+            wait_until(lambda: r.state() == 'PLAYING', 'the renderer plays')
+            url = r.track_uri()
+            # Bridge A's served URL on its address facing the renderer, not the NAS's own.
+            self.assertRegex(url, r'^http://%s:\d+/[0-9a-f]{32}$' % LAN_BRIDGE.replace('.', r'\.'))
+            first = wait_until(lambda: r.position(), 'the position to advance')
+            wait_until(lambda: (r.position() or 0) > first, 'the position to advance further')
+            self.xpmn('control', dev, 'seek', '20')
+            wait_until(lambda: 19 <= (r.position() or 0) < LONG[2], 'the renderer at 20 s after seek 20')
+            self.assertEqual(r.state(), 'PLAYING')
+            # Served to the renderer's address only.
+            self.assertEqual(status_from(self.renderer_ns, LAN_OTHER, url), 403)
+            self.assertEqual(status_from(NetNs.current(), LAN_BRIDGE, url), 403)
+            self.xpmn('control', dev, 'stop')
+            wait_until(lambda: r.state() == 'STOPPED', 'the renderer stopped')
 
 
 if __name__ == '__main__':
