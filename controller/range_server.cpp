@@ -1,4 +1,4 @@
-// RangeServer: loopback HTTP with Range over pulled sources (see header).
+// RangeServer: loopback (or one LAN address) HTTP with Range over pulled sources (see header).
 #include "controller/range_server.hpp"
 
 #include <libsoup/soup.h>
@@ -16,8 +16,9 @@ using relay::RangeSpec;
 
 namespace {
 
-bool loopback_host(const char* host_header) {
-    if (!host_header) return false;
+// A Host header without its port ("[::1]" keeps its brackets).
+std::string host_name(const char* host_header) {
+    if (!host_header) return "";
     std::string host = host_header;
     if (!host.empty() && host.front() == '[') {
         const auto end = host.find(']');
@@ -25,7 +26,16 @@ bool loopback_host(const char* host_header) {
     } else if (const auto colon = host.find(':'); colon != std::string::npos) {
         host.resize(colon);
     }
+    return host;
+}
+
+bool loopback_host(const std::string& host) {
     return host == "127.0.0.1" || host == "[::1]" || g_ascii_strcasecmp(host.c_str(), "localhost") == 0;
+}
+
+// An address as it stands in a URL's authority (IPv6 in brackets).
+std::string url_host(const std::string& address) {
+    return address.find(':') == std::string::npos ? address : "[" + address + "]";
 }
 
 void text_response(SoupServerMessage* msg, unsigned status, const std::string& text) {
@@ -53,6 +63,7 @@ using WeakExchange = std::weak_ptr<Exchange>;
 
 struct RangeServer::Impl : std::enable_shared_from_this<Impl> {
     Opener opener;
+    std::optional<LanBinding> lan;
     SoupServer* server = nullptr;
     std::uint16_t port = 0;
     std::set<ExchangePtr> exchanges;
@@ -70,20 +81,39 @@ struct RangeServer::Impl : std::enable_shared_from_this<Impl> {
         server = soup_server_new("server-header", "xpmn", nullptr);
         soup_server_add_handler(server, nullptr, handle, this, nullptr);
         GError* error = nullptr;
-        auto bind = [&](GSocketFamily family, std::uint16_t p) {
-            relay::GRef<GInetAddress> lo(g_inet_address_new_loopback(family));
-            relay::GRef<GSocketAddress> addr(g_inet_socket_address_new(lo.get(), p));
+        auto bind = [&](GInetAddress* address, std::uint16_t p) {
+            relay::GRef<GSocketAddress> addr(g_inet_socket_address_new(address, p));
             return soup_server_listen(server, addr.get(), SoupServerListenOptions(0), &error) != FALSE;
         };
-        if (!bind(G_SOCKET_FAMILY_IPV4, wanted)) {
+        relay::GRef<GInetAddress> first(lan ? g_inet_address_new_from_string(lan->address.c_str())
+                                            : g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4));
+        const std::string where = url_host(lan ? lan->address : "127.0.0.1") + ":" + std::to_string(wanted);
+        if (!first) throw std::runtime_error("cannot listen on " + where + ": not an IP address");
+        if (!bind(first.get(), wanted)) {
             std::string what = error->message;
             g_error_free(error);
-            throw std::runtime_error("cannot listen on 127.0.0.1:" + std::to_string(wanted) + ": " + what);
+            throw std::runtime_error("cannot listen on " + where + ": " + what);
         }
         GSList* uris = soup_server_get_uris(server);
         port = static_cast<std::uint16_t>(g_uri_get_port(static_cast<GUri*>(uris->data)));
         g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
-        if (!bind(G_SOCKET_FAMILY_IPV6, port)) g_clear_error(&error);  // no IPv6 loopback: IPv4 serves
+        if (lan) return;  // that address only
+        relay::GRef<GInetAddress> lo6(g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV6));
+        if (!bind(lo6.get(), port)) g_clear_error(&error);  // no IPv6 loopback: IPv4 serves
+    }
+
+    // Whether the request may be served: the right Host, and on a LAN
+    // address the admitted peer. An error text when not.
+    std::optional<std::string> refusal(SoupServerMessage* msg, const std::string& uri) const {
+        const auto host = host_name(soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Host"));
+        if (!lan) {
+            if (loopback_host(host)) return std::nullopt;
+            return "only loopback names are served\n";
+        }
+        if (host != url_host(lan->address)) return "only " + url_host(lan->address) + " is served\n";
+        const char* peer = soup_server_message_get_remote_host(msg);
+        if (!peer || !lan->admits(uri, peer)) return "not served to this address\n";
+        return std::nullopt;
     }
 
     static void handle(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer data) {
@@ -92,8 +122,12 @@ struct RangeServer::Impl : std::enable_shared_from_this<Impl> {
 
     void accept(SoupServerMessage* msg, const char* path) {
         SoupMessageHeaders* req = soup_server_message_get_request_headers(msg);
-        if (!loopback_host(soup_message_headers_get_one(req, "Host")))
-            return text_response(msg, SOUP_STATUS_FORBIDDEN, "only loopback names are served\n");
+        // The URI is the whole path, which libsoup has percent-decoded once
+        // already; a '?' the player did not encode still belongs to it.
+        auto ex = std::make_shared<Exchange>();
+        ex->uri = path && *path ? path + 1 : "";
+        if (const char* query = g_uri_get_query(soup_server_message_get_uri(msg))) ex->uri += std::string("?") + query;
+        if (auto refused = refusal(msg, ex->uri)) return text_response(msg, SOUP_STATUS_FORBIDDEN, *refused);
         const std::string method = soup_server_message_get_method(msg);
         if (method != "GET" && method != "HEAD") {
             soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", "GET, HEAD");
@@ -101,11 +135,6 @@ struct RangeServer::Impl : std::enable_shared_from_this<Impl> {
         }
         if (exchanges.size() >= kMaxExchanges)
             return text_response(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too many requests at once\n");
-        // The URI is the whole path, which libsoup has percent-decoded once
-        // already; a '?' the player did not encode still belongs to it.
-        auto ex = std::make_shared<Exchange>();
-        ex->uri = path && *path ? path + 1 : "";
-        if (const char* query = g_uri_get_query(soup_server_message_get_uri(msg))) ex->uri += std::string("?") + query;
         if (ex->uri.empty()) return text_response(msg, SOUP_STATUS_NOT_FOUND, "no URI in the path\n");
         ex->msg = msg;
         ex->head = method == "HEAD";
@@ -275,13 +304,21 @@ RangeServer::RangeServer(Opener opener, std::uint16_t port) : impl_(std::make_sh
     impl_->listen(port);
 }
 
+RangeServer::RangeServer(Opener opener, LanBinding lan, std::uint16_t port) : impl_(std::make_shared<Impl>()) {
+    if (!lan.admits) throw std::invalid_argument("a LAN range server needs its admission rule");
+    impl_->opener = std::move(opener);
+    impl_->lan = std::move(lan);
+    impl_->listen(port);
+}
+
 RangeServer::~RangeServer() = default;
 
 std::uint16_t RangeServer::port() const { return impl_->port; }
 
 std::string RangeServer::url_for(const std::string& uri) const {
     char* escaped = g_uri_escape_string(uri.c_str(), nullptr, FALSE);
-    std::string url = "http://127.0.0.1:" + std::to_string(impl_->port) + "/" + escaped;
+    std::string url = "http://" + url_host(impl_->lan ? impl_->lan->address : "127.0.0.1") + ":" +
+                      std::to_string(impl_->port) + "/" + escaped;
     g_free(escaped);
     return url;
 }

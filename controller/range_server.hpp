@@ -10,6 +10,9 @@
 // Listens on 127.0.0.1 (and ::1 on the same port when the host has IPv6),
 // never on another address. Requests whose Host is not a loopback name are
 // refused (403): a web page cannot reach the media through DNS rebinding.
+// A LanBinding instead listens on one LAN address of this host, for a UPnP
+// renderer (issue 10): Host must be that address, and a request is served
+// only when its peer's address is admitted for its URI (403 otherwise).
 // Runs on the thread-default GMainContext at construction; no thread.
 #pragma once
 
@@ -46,9 +49,17 @@ public:
     // item-not-found → 404, anything else → 502 with the error's text.
     using Opener = std::function<void(const std::string& uri, std::optional<relay::RangeSpec> range, OpenHandler done)>;
 
+    struct LanBinding {
+        std::string address;  // this host's address, IPv4 or IPv6 literal
+        // Whether a request from `peer` (its address, as `address` is
+        // written) may fetch `uri`; called on every request.
+        std::function<bool(const std::string& uri, const std::string& peer)> admits;
+    };
+
     // Listens on `port` (0: any free port). Throws std::runtime_error when
-    // the loopback address cannot be bound.
+    // the address cannot be bound (or is not an address).
     explicit RangeServer(Opener opener, std::uint16_t port = 0);
+    RangeServer(Opener opener, LanBinding lan, std::uint16_t port = 0);
     // Cancels every source in flight and closes the listening sockets.
     ~RangeServer();
     RangeServer(const RangeServer&) = delete;
@@ -56,6 +67,7 @@ public:
 
     std::uint16_t port() const;
     // http://127.0.0.1:P/<uri percent-encoded, '/', ':', '?' and ';' included>
+    // (the LAN address instead of 127.0.0.1 with a LanBinding)
     std::string url_for(const std::string& uri) const;
 
 private:

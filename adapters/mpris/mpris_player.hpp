@@ -58,7 +58,7 @@ public:
                                const std::vector<std::string>& invalidated);
     void on_seeked();
 
-    std::optional<std::string> fetches_from() const override { return std::nullopt; }
+    std::optional<profiles::LanAddresses> fetches_from() const override { return std::nullopt; }
     void open(std::vector<profiles::PlayableItem> playlist, Done done) override;
     void play(Done done) override;
     void pause(Done done) override;

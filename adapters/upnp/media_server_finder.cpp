@@ -131,6 +131,8 @@ bool MediaServerFinder::announce_renderer(GUPnPDeviceProxy* proxy, const std::st
         r.udn = udn;
         r.friendly_name = friendly_name;
         r.location = gupnp_device_info_get_location(info) ? gupnp_device_info_get_location(info) : "";
+        if (const char* ip = gssdp_client_get_host_ip(GSSDP_CLIENT(gupnp_device_info_get_context(info))))
+            r.local_address = ip;
         r.av_transport = GUPNP_SERVICE_PROXY(transport);
         r.rendering_control = GUPNP_SERVICE_PROXY(rendering);
         spdlog::info("upnp: renderer '{}' ({}) available", friendly_name, udn);

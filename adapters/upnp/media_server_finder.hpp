@@ -37,6 +37,7 @@ struct RendererInfo {
     std::string udn;
     std::string friendly_name;
     std::string location;  // description URL
+    std::string local_address;  // the bridge's address on the network the renderer was found on
     GUPnPServiceProxy* av_transport = nullptr;
     GUPnPServiceProxy* rendering_control = nullptr;
 };

@@ -12,14 +12,16 @@ namespace xpmn::upnp {
 
 namespace {
 
-// The host of the description URL: where the renderer fetches from.
-std::optional<std::string> host_of(const std::string& location) {
-    GUri* uri = g_uri_parse(location.c_str(), G_URI_FLAGS_NONE, nullptr);
+// The host of the description URL: where the renderer fetches from; and
+// the bridge's address facing it. Unknown when either is missing.
+std::optional<profiles::LanAddresses> addresses_of(const RendererInfo& info) {
+    GUri* uri = g_uri_parse(info.location.c_str(), G_URI_FLAGS_NONE, nullptr);
     if (!uri) return std::nullopt;
-    std::optional<std::string> host;
-    if (const char* h = g_uri_get_host(uri); h && *h) host = h;
+    std::optional<profiles::LanAddresses> addresses;
+    if (const char* h = g_uri_get_host(uri); h && *h && !info.local_address.empty())
+        addresses = profiles::LanAddresses{h, info.local_address};
     g_uri_unref(uri);
-    return host;
+    return addresses;
 }
 
 Error gone_error() { return {"service-unavailable", "the renderer is gone"}; }
@@ -29,7 +31,7 @@ Error gone_error() { return {"service-unavailable", "the renderer is gone"}; }
 UpnpRenderer::UpnpRenderer(boost::asio::io_context& io, const RendererInfo& info, std::chrono::milliseconds timeout,
                            std::chrono::milliseconds poll_interval)
     : io_(io),
-      host_(host_of(info.location)),
+      addresses_(addresses_of(info)),
       name_(info.friendly_name),
       transport_(info.av_transport, timeout, "the renderer"),
       rendering_(info.rendering_control, timeout, "the renderer"),

@@ -43,7 +43,7 @@ public:
     // The renderer left: cancels what is in flight and stops watching.
     void gone();
 
-    std::optional<std::string> fetches_from() const override { return host_; }
+    std::optional<profiles::LanAddresses> fetches_from() const override { return addresses_; }
     void open(std::vector<profiles::PlayableItem> playlist, Done done) override;
     void play(Done done) override;
     void pause(Done done) override;
@@ -87,7 +87,7 @@ private:
     void poll_position(std::string state);
 
     boost::asio::io_context& io_;
-    std::optional<std::string> host_;
+    std::optional<profiles::LanAddresses> addresses_;
     std::string name_;
     ServiceAction transport_;
     ServiceAction rendering_;

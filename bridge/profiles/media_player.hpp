@@ -24,6 +24,13 @@ namespace xpmn::profiles {
 
 enum class PlayState { Stopped, Playing, Paused };
 
+// A player on the LAN (a renderer): the address its requests come from, and
+// this bridge's own address on the network it was found on.
+struct LanAddresses {
+    std::string player;
+    std::string bridge;
+};
+
 // What §7.3's <status/> says. Positions and durations in seconds.
 struct PlayerStatus {
     PlayState state = PlayState::Stopped;
@@ -73,8 +80,8 @@ public:
 
     // Where the player fetches media from: nullopt = this host (a loopback
     // URL works); otherwise its LAN address (a renderer), which a served URL
-    // must be bound to and answer only.
-    virtual std::optional<std::string> fetches_from() const = 0;
+    // must answer only, bound to the bridge's address facing it.
+    virtual std::optional<LanAddresses> fetches_from() const = 0;
 
     // Replaces what the player plays with `playlist` (≥ 1 entries) and starts the first.
     virtual void open(std::vector<PlayableItem> playlist, Done done) = 0;

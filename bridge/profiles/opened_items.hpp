@@ -21,7 +21,7 @@ public:
 
     explicit OpenedItems(std::shared_ptr<MediaPlayer> player) : player_(std::move(player)) {}
 
-    std::optional<std::string> fetches_from() const override { return player_->fetches_from(); }
+    std::optional<LanAddresses> fetches_from() const override { return player_->fetches_from(); }
     void open(std::vector<PlayableItem> playlist, Done done) override;
     void play(Done done) override { player_->play(std::move(done)); }
     void pause(Done done) override { player_->pause(std::move(done)); }

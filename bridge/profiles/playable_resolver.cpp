@@ -50,13 +50,11 @@ void BridgePlayables::unused(const std::vector<std::string>& urls) {
 
 void BridgePlayables::resolve_remote(const PlayableRequest& request, const TransferUri& uri, PlayableCallback done) {
     if (!remote_) return done(Error{"item-not-found", "playing items of devices of other bridges is not yet supported here"});
-    if (request.fetches_from)
-        return done(Error{"item-not-found", "renderers cannot play items of devices of other bridges yet"});
     // The bridge fetches with its own certificate: only its owners may make it do so.
     auto admitted = access_->admit(request.peer);
     if (!admitted || admitted.role != bridge::PeerRole::Owner)
         return done(Error{"forbidden", "only the bridge's owners may play items of other accounts' devices on it"});
-    remote_->serve(uri, request.player, [done = std::move(done)](Result<std::string> url) {
+    remote_->serve(uri, request.player, request.fetches_from, [done = std::move(done)](Result<std::string> url) {
         if (!url) return done(url.error());
         done(PlayableItem{std::move(url).value(), std::nullopt});
     });

@@ -4,12 +4,14 @@
 //   * `xmpp:BARE/upnp-…?transfer;uid=…` of a media server of this bridge →
 //     the NAS's own LAN URL (with its metadata when known and wanted); a friend needs a
 //     read grant on that server (covering the item's container).
-//   * `xmpp:` URIs of a device of another account → for a local player
-//     (MPRIS) and an owner: fetched by this bridge through an OOB session and
-//     served on a loopback URL (RemoteItems); a friend → forbidden (this
-//     bridge's trust elsewhere is not lent to friends); a renderer on the LAN
-//     → item-not-found, not yet supported. Other devices of the home account
-//     that are not media servers of this bridge → item-not-found.
+//   * `xmpp:` URIs of a device of another account → for an owner: fetched by
+//     this bridge through an OOB session and served by RemoteItems with Range
+//     on a URL whose path is a random token — for a local player (MPRIS) on
+//     loopback; for a UPnP renderer on the bridge's address on the network
+//     the renderer was found on, answering only the renderer's own address
+//     (others get 403). A friend → forbidden (this bridge's trust elsewhere
+//     is not lent to friends). Other devices of the home account that are
+//     not media servers of this bridge → item-not-found.
 //   * `http:` / `https:` → forbidden unless `[players] allow_http = true`:
 //     otherwise a friend could make a player fetch any LAN address.
 //   * `file:` and every other scheme → bad-request.
@@ -34,7 +36,7 @@ struct PlayableRequest {
     std::string uri;
     std::string player;  // the player device's resource ("mpris-vlc")
     client::Peer peer;   // who asks (grants)
-    std::optional<std::string> fetches_from;  // MediaPlayer::fetches_from()
+    std::optional<LanAddresses> fetches_from;  // MediaPlayer::fetches_from()
     // Whether the item's metadata is wanted (a NAS call); `open` asks for the
     // first item's only, the one its answer shows.
     bool want_metadata = true;

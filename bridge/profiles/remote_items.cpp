@@ -68,31 +68,53 @@ RemoteItems::RemoteItems(Context context) : context_(std::move(context)) {
 
 RemoteItems::~RemoteItems() = default;
 
-controller::RangeServer& RemoteItems::server() {
-    if (server_) return *server_;
+controller::RangeServer& RemoteItems::server(const std::optional<LanAddresses>& fetches_from) {
+    const std::string address = fetches_from ? fetches_from->bridge : "";
+    auto& server = servers_[address];
+    if (server) return *server;
     std::weak_ptr<RemoteItems> weak = weak_from_this();
-    // A player's request: its token names a served item; its range is the wire's inclusive from/to.
-    server_ = std::make_unique<controller::RangeServer>([weak, &io = context_.io](
-                                                               const std::string& token,
-                                                               std::optional<relay::RangeSpec> range,
-                                                               controller::RangeServer::OpenHandler done) {
+    auto opener = [weak, &io = context_.io](const std::string& token, std::optional<relay::RangeSpec> range,
+                                            controller::RangeServer::OpenHandler done) {
         auto self = weak.lock();
-        auto it = self ? self->served_.find(token) : std::map<std::string, Served>::iterator();
-        if (!self || it == self->served_.end())  // answered later, as the server expects
+        if (!self)  // answered later, as the server expects
             return boost::asio::post(io, [done] { done(Error{"item-not-found", "no such item"}); });
-        std::optional<std::uint64_t> from, to;
-        if (range) {
-            from = range->first;
-            to = range->last;
+        self->open_served(token, range, std::move(done));
+    };
+    try {
+        if (!fetches_from) {
+            server = std::make_unique<controller::RangeServer>(opener);
+        } else {
+            // A renderer's request: only for an item served to that renderer, from its address.
+            auto admits = [weak](const std::string& token, const std::string& peer) {
+                auto self = weak.lock();
+                auto it = self ? self->served_.find(token) : std::map<std::string, Served>::iterator();
+                return self && it != self->served_.end() && it->second.peer == peer;
+            };
+            server = std::make_unique<controller::RangeServer>(
+                opener, controller::RangeServer::LanBinding{address, std::move(admits)});
         }
-        controller::open_transfer(*self->links_, it->second.uri, from, to,
-                                  [done](Result<controller::IncomingTransfer> r) {
-                                      if (!r) return done(r.error());
-                                      done(controller::ServedBody{r->total, std::move(r->type), r->size,
-                                                                  std::move(r->body)});
-                                  });
+    } catch (...) {
+        servers_.erase(address);
+        throw;
+    }
+    return *server;
+}
+
+// Its token names a served item; its range is the wire's inclusive from/to.
+void RemoteItems::open_served(const std::string& token, std::optional<relay::RangeSpec> range,
+                              std::function<void(Result<controller::ServedBody>)> done) {
+    auto it = served_.find(token);
+    if (it == served_.end())
+        return boost::asio::post(context_.io, [done] { done(Error{"item-not-found", "no such item"}); });
+    std::optional<std::uint64_t> from, to;
+    if (range) {
+        from = range->first;
+        to = range->last;
+    }
+    controller::open_transfer(*links_, it->second.uri, from, to, [done](Result<controller::IncomingTransfer> r) {
+        if (!r) return done(r.error());
+        done(controller::ServedBody{r->total, std::move(r->type), r->size, std::move(r->body)});
     });
-    return *server_;
 }
 
 void RemoteItems::when_online(std::function<void(Result<void>)> then) {
@@ -118,7 +140,7 @@ void RemoteItems::when_online(std::function<void(Result<void>)> then) {
 }
 
 void RemoteItems::serve(const TransferUri& uri, const std::string& player,
-                        std::function<void(Result<std::string>)> done) {
+                        const std::optional<LanAddresses>& fetches_from, std::function<void(Result<std::string>)> done) {
     // One answer, whichever comes first: the check, or the end of its budget.
     auto once = std::make_shared<std::function<void(Result<std::string>)>>(std::move(done));
     auto timer = std::make_shared<boost::asio::steady_timer>(context_.io, kCheckBudget);
@@ -134,7 +156,7 @@ void RemoteItems::serve(const TransferUri& uri, const std::string& player,
             Error{"resource-constraint", "too many items of other bridges are being played"});
     }
     std::weak_ptr<RemoteItems> weak = weak_from_this();
-    auto checked = [weak, once, timer, uri, player](Result<void> r) {
+    auto checked = [weak, once, timer, uri, player, fetches_from](Result<void> r) {
         timer->cancel();
         if (!*once) return;  // answered already (timed out): nothing is served
         auto answer = std::exchange(*once, nullptr);
@@ -143,8 +165,10 @@ void RemoteItems::serve(const TransferUri& uri, const std::string& player,
         if (!r) return answer(r.error());
         try {
             auto token = random_token();
-            auto url = self->server().url_for(token);
-            self->served_[token] = Served{uri, player, url};
+            auto url = self->server(fetches_from).url_for(token);
+            std::optional<std::string> peer;
+            if (fetches_from) peer = fetches_from->player;
+            self->served_[token] = Served{uri, player, peer, url};
             answer(url);
         } catch (const std::exception& e) {
             answer(Error{"internal-server-error", std::string("cannot serve the item locally: ") + e.what()});
@@ -181,7 +205,7 @@ void RemoteItems::unused(const std::vector<std::string>& urls) {
 void RemoteItems::stop(std::function<void()> done) {
     if (std::exchange(stopped_, true)) return done();
     served_.clear();
-    server_.reset();  // cancels what players are fetching
+    servers_.clear();  // cancels what players are fetching
     for (auto& w : std::exchange(waiting_online_, {})) w(Error{"service-unavailable", "the bridge is stopping"});
     if (!started_) return done();
     links_->links().close_all([session = session_, done] { session->stop(done); });

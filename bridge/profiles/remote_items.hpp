@@ -3,9 +3,11 @@
 // other device — its own c2s session (resource `controller`), end-to-end
 // stream and OOB session, authenticated with this bridge's own device
 // certificate, which the other bridge must have paired as a controller
-// (docs/protocol.md) — and serves the item to the player on a loopback
-// HTTP URL whose path is a random 128-bit token, answering Range with a
-// transfer of that range. Memory per request is bounded by the transfer
+// (docs/protocol.md) — and serves the item to the player on an HTTP URL
+// whose path is a random 128-bit token, answering Range with a transfer of
+// that range: on loopback for a player of this host (MPRIS); for a UPnP
+// renderer on the bridge's address facing it, answering only requests from
+// the renderer's own address (403 otherwise; one server per such address). Memory per request is bounded by the transfer
 // client's buffer: a player that stops reading pauses the OOB id.
 //
 // A served URL lives while its player plays it: it is dropped when that
@@ -18,9 +20,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "bridge/profiles/media_player.hpp"
+#include "bridge/relay/http_range.hpp"
 #include "config/config.hpp"
 #include "xmpp/core/result.hpp"
 #include "xmpp/core/transfer_uri.hpp"
@@ -29,6 +34,7 @@
 
 namespace xpmn::controller {
 class RangeServer;
+struct ServedBody;
 }
 namespace xpmn::client {
 class C2sSession;
@@ -52,8 +58,10 @@ public:
     ~RemoteItems();
 
     // Checks that the item can be fetched (its first byte), then answers
-    // with the URL `player` may fetch it from; a clear error otherwise.
-    void serve(const TransferUri& uri, const std::string& player, std::function<void(Result<std::string>)> done);
+    // with the URL `player` may fetch it from (`fetches_from`: see
+    // MediaPlayer::fetches_from()); a clear error otherwise.
+    void serve(const TransferUri& uri, const std::string& player, const std::optional<LanAddresses>& fetches_from,
+               std::function<void(Result<std::string>)> done);
     // `player` now plays `urls`: its other served URLs go.
     void now_playing(const std::string& player, const std::vector<std::string>& urls);
     // These URLs were never handed to a player.
@@ -67,17 +75,22 @@ private:
     struct Served {
         TransferUri uri;
         std::string player;
+        std::optional<std::string> peer;  // a renderer's address: the only one served
         std::string url;
     };
     explicit RemoteItems(Context context);
     void when_online(std::function<void(Result<void>)> then);
     void check(const TransferUri& uri, std::function<void(Result<void>)> done);
-    controller::RangeServer& server();
+    // The server for a player fetching from there (made on first use).
+    controller::RangeServer& server(const std::optional<LanAddresses>& fetches_from);
+    // A request for a served item (token) from a player.
+    void open_served(const std::string& token, std::optional<relay::RangeSpec> range,
+                     std::function<void(Result<controller::ServedBody>)> done);
 
     Context context_;
     std::shared_ptr<client::C2sSession> session_;
     std::unique_ptr<Links> links_;
-    std::unique_ptr<controller::RangeServer> server_;
+    std::map<std::string, std::unique_ptr<controller::RangeServer>> servers_;  // by bound address ("": loopback)
     std::map<std::string, Served> served_;  // by token
     std::vector<std::function<void(Result<void>)>> waiting_online_;
     bool started_ = false, stopped_ = false;

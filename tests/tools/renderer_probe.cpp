@@ -188,9 +188,11 @@ int main(int argc, char** argv) {
                       if (info.friendly_name != probe.name || probe.renderer) return;
                       probe.udn = info.udn;
                       probe.renderer = std::make_shared<upnp::UpnpRenderer>(io, info);
+                      const auto fetches = probe.renderer->fetches_from();
                       emit("{\"event\":\"renderer\",\"udn\":" + json_string(info.udn) + ",\"resource\":" +
                            json_string(upnp::resource_for_udn("renderer", info.udn)) + ",\"fetches_from\":" +
-                           json_string(probe.renderer->fetches_from().value_or("")) + "}");
+                           json_string(fetches ? fetches->player : "") + ",\"bridge_address\":" +
+                           json_string(fetches ? fetches->bridge : "") + "}");
                   },
                   [&](const std::string& udn) {
                       if (udn != probe.udn || !probe.renderer) return;

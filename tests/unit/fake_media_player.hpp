@@ -19,7 +19,7 @@ class FakeMediaPlayer : public profiles::MediaPlayer {
 public:
     explicit FakeMediaPlayer(boost::asio::io_context& io) : io_(io) {}
 
-    std::optional<std::string> fetches_from() const override { return std::nullopt; }
+    std::optional<profiles::LanAddresses> fetches_from() const override { return std::nullopt; }
     void open(std::vector<profiles::PlayableItem> playlist, Done done) override {
         opened = playlist;
         act("open", std::move(done), [this] { status_.state = profiles::PlayState::Playing; });

@@ -55,6 +55,25 @@ from .netns import IP, NetNs, NetNsError
 NFT = shutil.which('nft') or '/usr/sbin/nft'
 KINDS = ('routed', 'isolated', 'isolated-no-proxy')
 
+
+def ip(ns, *argv):
+    """`ip ARGV` inside `ns`; NetNsError when it fails."""
+    r = ns.run([IP, *argv], timeout=10)
+    if r.returncode != 0:
+        raise NetNsError('ip %s in %s failed: %s' % (' '.join(argv), ns.name, r.stderr.strip()))
+
+
+def veth_link(ns_a, name_a, addr_a, ns_b, name_b, addr_b, tmp='vtmp0'):
+    """A veth pair made inside ns_a (never in the test runner's own namespace),
+    its peer (first named `tmp`, unique in ns_a) moved to ns_b, both ends
+    addressed (CIDR), multicast-capable and up."""
+    ip(ns_a, 'link', 'add', name_a, 'type', 'veth', 'peer', 'name', tmp)
+    ip(ns_a, 'link', 'set', tmp, 'netns', ns_b.link_target())
+    ip(ns_b, 'link', 'set', tmp, 'name', name_b)
+    for ns, name, addr in ((ns_a, name_a, addr_a), (ns_b, name_b, addr_b)):
+        ip(ns, 'addr', 'add', addr, 'dev', name)
+        ip(ns, 'link', 'set', name, 'multicast', 'on', 'up')
+
 SERVER_IP = '10.250.0.1'          # on the server's lo: c2s and proxy65 listen here
 CONTROLLER_NET = '10.250.1'       # controller link: .1 server, .2 controller
 BRIDGE_NET = '10.250.2'           # bridge link without router: .1 server, .2 bridge
@@ -136,26 +155,26 @@ class Topology:
             for ns in self.namespaces:
                 self._sysctl(ns, 'net.ipv6.conf.all.disable_ipv6=1',
                              'net.ipv6.conf.default.disable_ipv6=1')
-            self._ip(self.server, 'addr', 'add', self.server_ip + '/32', 'dev', 'lo')
+            ip(self.server, 'addr', 'add', self.server_ip + '/32', 'dev', 'lo')
             self._sysctl(self.server, 'net.ipv4.ip_forward=%d' % (self.kind == 'routed'))
             self._link(self.server, 'ctl0', CONTROLLER_NET + '.1/24',
                        self.controller, 'eth0', self.controller_ip + '/24')
-            self._ip(self.controller, 'route', 'add', 'default', 'via', CONTROLLER_NET + '.1')
+            ip(self.controller, 'route', 'add', 'default', 'via', CONTROLLER_NET + '.1')
             if self.router_enabled:
                 self.router = NetNs(prefix=self.prefix + '-r', sweep=True)
                 self._sysctl(self.router, 'net.ipv6.conf.all.disable_ipv6=1',
                              'net.ipv6.conf.default.disable_ipv6=1', 'net.ipv4.ip_forward=1')
                 self._link(self.server, 'wan1', WAN_NET + '.1/24',
                            self.router, self.wan_ifname, self.router_wan_ip + '/24')
-                self._ip(self.router, 'route', 'add', 'default', 'via', WAN_NET + '.1')
+                ip(self.router, 'route', 'add', 'default', 'via', WAN_NET + '.1')
                 self._link(self.router, self.lan_ifname, self.router_lan_ip + '/24',
                            self.bridge, 'eth0', self.bridge_ip + '/24')
-                self._ip(self.bridge, 'route', 'add', 'default', 'via', self.router_lan_ip)
+                ip(self.bridge, 'route', 'add', 'default', 'via', self.router_lan_ip)
                 self._load_router_ruleset()
             else:
                 self._link(self.server, 'brg0', BRIDGE_NET + '.1/24',
                            self.bridge, 'eth0', self.bridge_ip + '/24')
-                self._ip(self.bridge, 'route', 'add', 'default', 'via', BRIDGE_NET + '.1')
+                ip(self.bridge, 'route', 'add', 'default', 'via', BRIDGE_NET + '.1')
         except BaseException:
             self.delete()
             raise
@@ -181,12 +200,6 @@ class Topology:
 
     # -- building blocks ----------------------------------------------------
     @staticmethod
-    def _ip(ns, *argv):
-        r = ns.run([IP, *argv], timeout=10)
-        if r.returncode != 0:
-            raise NetNsError('ip %s in %s failed: %s' % (' '.join(argv), ns.name, r.stderr.strip()))
-
-    @staticmethod
     def _sysctl(ns, *settings):
         r = ns.run(['sysctl', '-q', '-w', *settings], timeout=10)
         if r.returncode != 0:
@@ -194,15 +207,8 @@ class Topology:
                                                               r.stderr.strip()))
 
     def _link(self, ns_a, name_a, addr_a, ns_b, name_b, addr_b):
-        """A veth pair made inside ns_a (never in this process's namespace), its
-        peer moved to ns_b, both ends addressed, multicast-capable and up."""
         tmp = 'vtmp%d' % (len(self.namespaces) * 10 + len(name_a))
-        self._ip(ns_a, 'link', 'add', name_a, 'type', 'veth', 'peer', 'name', tmp)
-        self._ip(ns_a, 'link', 'set', tmp, 'netns', ns_b.link_target())
-        self._ip(ns_b, 'link', 'set', tmp, 'name', name_b)
-        for ns, name, addr in ((ns_a, name_a, addr_a), (ns_b, name_b, addr_b)):
-            self._ip(ns, 'addr', 'add', addr, 'dev', name)
-            self._ip(ns, 'link', 'set', name, 'multicast', 'on', 'up')
+        veth_link(ns_a, name_a, addr_a, ns_b, name_b, addr_b, tmp)
 
     def _load_router_ruleset(self):
         ruleset = ROUTER_RULESET.format(table=ROUTER_TABLE, fwd=ROUTER_FORWARD_CHAIN,
