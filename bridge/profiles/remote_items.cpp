@@ -1,6 +1,5 @@
 #include "bridge/profiles/remote_items.hpp"
 
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -13,25 +12,13 @@
 #include "controller/range_server.hpp"
 #include "controller/transfer_client.hpp"
 #include "xmpp/client/c2s_session.hpp"
+#include "xmpp/core/random_hex.hpp"
 
 namespace xpmn::profiles {
 
 namespace {
 
 constexpr const char* kResource = "controller";
-
-// 128 random bits, hex: the path of a served URL (nobody can guess another's).
-std::string random_token() {
-    unsigned char bytes[16];
-    if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("the random number generator failed");
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string token;
-    for (unsigned char b : bytes) {
-        token += hex[b >> 4];
-        token += hex[b & 15];
-    }
-    return token;
-}
 
 }  // namespace
 
@@ -164,7 +151,7 @@ void RemoteItems::serve(const TransferUri& uri, const std::string& player,
         if (!self || self->stopped_) return answer(Error{"service-unavailable", "the bridge is stopping"});
         if (!r) return answer(r.error());
         try {
-            auto token = random_token();
+            auto token = random_hex(16);  // 128 bits: nobody can guess another's URL
             auto url = self->server(fetches_from).url_for(token);
             std::optional<std::string> peer;
             if (fetches_from) peer = fetches_from->player;
