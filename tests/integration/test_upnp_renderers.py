@@ -180,7 +180,7 @@ else:
             volume = r.volume()
             self.assertAlmostEqual(volume, 35, delta=1)  # rygel keeps a double: 35 reads back as 34
             self.assertEqual(p.ok('controls')['volume'], volume)
-            p.expect(lambda m: m.get('event') == 'change' and m['controls'], 5, 'a controls change')
+            p.expect(lambda m: m.get('event') == 'change' and m['controls'], 20, 'a controls change')
             p.ok('mute on')  # the renderer's own mute
             self.assertIn(r.rendering('GetMute')['CurrentMute'].lower(), ('1', 'true'))
             self.assertTrue(p.ok('controls')['mute'])
