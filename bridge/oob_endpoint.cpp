@@ -82,6 +82,7 @@ jingle::S5bOptions OobEndpoint::s5b_options() const {
     o.addresses = addresses_;
     o.proxies = found_proxies_;
     if (context_.transfer.port_mapping) o.map_port = context_.map_port;
+    o.attempt_deadline = context_.transfer.candidate_timeout;
     return o;
 }
 

@@ -144,6 +144,8 @@ Config load(const std::string& path, const std::vector<Section*>& sections, Othe
     if (auto v = r.strings(tr, "transfer", "interfaces")) c.transfer.interfaces = *v;
     if (auto v = r.boolean(tr, "transfer", "proxies")) c.transfer.proxies = *v;
     if (auto v = r.boolean(tr, "transfer", "port_mapping")) c.transfer.port_mapping = *v;
+    if (auto v = r.integer(tr, "transfer", "candidate_timeout", 1, 60))
+        c.transfer.candidate_timeout = std::chrono::seconds(*v);
 
     const toml::table* pl = r.table("players");
     if (auto v = r.boolean(pl, "players", "allow_http")) c.players.allow_http = *v;

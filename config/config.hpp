@@ -55,6 +55,9 @@ struct TransferSection {
     std::vector<std::string> interfaces;  // empty: every interface that is up, except loopback
     bool proxies = true;                  // offer the XMPP server's XEP-0065 proxies
     bool port_mapping = false;            // the bridge only; `xpmn` ignores it
+    // One S5B candidate connection (TCP + SOCKS5) that has not succeeded by
+    // then counts as failed; when all have, IBB takes over (wire profile §6.2).
+    std::chrono::seconds candidate_timeout{5};
 };
 
 // Players (wire profile §7.1): whether `open` may hand a player plain

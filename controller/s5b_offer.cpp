@@ -50,6 +50,7 @@ jingle::OfferTransport s5b_offer(const config::TransferSection& transfer,
     else
         spdlog::warn("transfer: no direct S5B candidates: {}", addresses.error().text);
     options.proxies = proxies;
+    options.attempt_deadline = transfer.candidate_timeout;
     return [options, path](const jingle::TransportContext& ctx) -> jingle::TransportPtr {
         auto s5b = jingle::S5bTransport::offer(ctx.manager, ctx.peer, options);
         if (!s5b) {

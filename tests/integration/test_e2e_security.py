@@ -199,16 +199,15 @@ else:
             self.assertIn('forbidden', self.container(friend, '0', ok=False).stderr)
 
         def item_uris(self, config, cid, depth=4):
-            """Transfer URIs of the items below container `cid`, as `config` browses them."""
-            uris = []
+            """Transfer URIs of the items below container `cid`, as `config` browses them
+            (depth first, in document order), browsing only as far as they are asked for."""
             for child in self.container(config, cid):
                 if child.tag.endswith('item'):
                     uri = child.find(META + 'uri')
                     if uri is not None and uri.text:
-                        uris.append(uri.text)
+                        yield uri.text
                 elif child.tag.endswith('container') and depth > 0:
-                    uris += self.item_uris(config, child.get('id'), depth - 1)
-            return uris
+                    yield from self.item_uris(config, child.get('id'), depth - 1)
 
         def test_friend_gets_only_granted_files(self):
             friend = self.new_controller('friend-get', 'friend')
@@ -224,7 +223,7 @@ else:
             self.assertIn('forbidden', r.stderr)
             self.xpmn(self.owner, 'grant', friend_jid, self.device, 'read', '--container', sub)
             self.addCleanup(self.xpmn, self.owner, 'revoke', friend_jid, self.device)
-            inside = self.item_uris(friend, sub)[0]
+            inside = list(self.item_uris(friend, sub))[0]  # the whole granted subtree browses
             r = self.xpmn(friend, 'get', inside, '-o', out)
             self.assertRegex(r.stdout, r'got [1-9][0-9]* bytes via ')
             self.assertGreater(os.path.getsize(out), 0)

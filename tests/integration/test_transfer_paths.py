@@ -21,8 +21,6 @@ Run from tests/integration:  /usr/bin/python3 -m unittest -v test_transfer_paths
 import hashlib
 import os
 import re
-import shutil
-import tempfile
 import threading
 import time
 import unittest
@@ -30,8 +28,8 @@ import xml.etree.ElementTree as ET
 
 from xpmntest import media
 from xpmntest.miniupnpd import MiniUpnpd
-from xpmntest.bridge import (Bridge, bridge_pair, controller_config, run_xpmn, wait_devices, write_config,
-                             xmpp_section)
+from xpmntest.bridge import (Bridge, bridge_pair, class_workdir, run_xpmn, start_server, wait_devices,
+                             write_config, xmpp_section)
 from xpmntest.nas import MiniDlna
 from xpmntest.topology import Topology
 
@@ -61,62 +59,66 @@ class PathCase:
     SERVER_OPTIONS = {}  # e.g. proxy65=False
     TRANSFER = {}        # more [transfer] settings: (bridge, controller)
 
-    def make_topology(self):
-        return Topology(self.KIND, router=self.ROUTER).create()
+    @classmethod
+    def make_topology(cls):
+        return Topology(cls.KIND, router=cls.ROUTER).create()
 
-    def transfer(self, side):
-        extra = self.TRANSFER.get(side, {}) if self.TRANSFER else {}
+    @classmethod
+    def transfer(cls, side):
+        extra = cls.TRANSFER.get(side, {}) if cls.TRANSFER else {}
         return dict({'interfaces': ['eth0']}, **extra)
 
-    def setUp(self):
-        self.workdir = tempfile.mkdtemp(prefix='xpmn-paths-')
-        if not os.environ.get('XPMN_KEEP_WORKDIR'):
-            self.addCleanup(shutil.rmtree, self.workdir, True)
-        topo = self.make_topology()
-        self.addCleanup(topo.delete)
-        self.topo = topo
-        if self.ROUTER:
-            self.igd = MiniUpnpd(os.path.join(self.workdir, 'igd'), topo, **self.IGD_OPTIONS)
-            self.addCleanup(self.igd.kill)
-            self.igd.start()
-        server = getattr(topo, self.SERVER)(os.path.join(self.workdir, 'xmpp'), **self.SERVER_OPTIONS)
-        self.addCleanup(server.stop)
+    @classmethod
+    def setUpClass(cls):
+        # Once per class: each test runs its own `xpmn` invocations against
+        # the same topology, servers and paired bridge.
+        cls.workdir = class_workdir(cls, 'xpmn-paths-')
+        topo = cls.make_topology()
+        cls.addClassCleanup(topo.delete)
+        cls.topo = topo
+        if cls.ROUTER:
+            cls.igd = MiniUpnpd(os.path.join(cls.workdir, 'igd'), topo, **cls.IGD_OPTIONS)
+            cls.addClassCleanup(cls.igd.kill)
+            cls.igd.start()
+        server = getattr(topo, cls.SERVER)(os.path.join(cls.workdir, 'xmpp'), **cls.SERVER_OPTIONS)
+        cls.addClassCleanup(server.stop)
         server.add_user('home', PASSWORD)
         server.start()
-        self.library = os.path.join(self.workdir, 'library')
-        self.manifest = media.make_library(self.library)
-        if self.BIG_SIZE:
+        cls.library = os.path.join(cls.workdir, 'library')
+        cls.manifest = media.make_library(cls.library)
+        if cls.BIG_SIZE:
             # Many chunks through the chosen path (a stall after the first few
             # hundred KiB went unseen with the library's small files). Sparse
             # beyond a real MP3 head: minidlna lists it, the disk stays idle.
-            self.big = os.path.join(self.library, BIG_REL)
-            os.makedirs(os.path.dirname(self.big), exist_ok=True)
-            media.make_audio(self.big, 1, 330, title=BIG_TITLE)
-            with open(self.big, 'r+b') as f:
-                f.seek(self.BIG_SIZE - 4096)
+            cls.big = os.path.join(cls.library, BIG_REL)
+            os.makedirs(os.path.dirname(cls.big), exist_ok=True)
+            media.make_audio(cls.big, 1, 330, title=BIG_TITLE)
+            with open(cls.big, 'r+b') as f:
+                f.seek(cls.BIG_SIZE - 4096)
                 f.write(os.urandom(4096))
-        nas = MiniDlna(os.path.join(self.workdir, 'minidlna'), self.library, netns=topo.bridge,
+        nas = MiniDlna(os.path.join(cls.workdir, 'minidlna'), cls.library, netns=topo.bridge,
                        friendly_name=NAS_NAME)
-        self.addCleanup(nas.kill)
-        nas.start()
+        start_server(cls, nas)
         xmpp = xmpp_section(server, 'home', PASSWORD)
-        bridge = Bridge(self.workdir, xmpp, netns=topo.bridge, transfer=self.transfer('bridge'))
-        self.addCleanup(bridge.kill)
-        self.addCleanup(bridge.stop)
+        bridge = Bridge(cls.workdir, xmpp, netns=topo.bridge, transfer=cls.transfer('bridge'))
+        cls.addClassCleanup(bridge.kill)
+        cls.addClassCleanup(bridge.stop)
         bridge.start()
-        self.bridge = bridge
-        self.config = write_config(os.path.join(self.workdir, 'controller.toml'), {
-            'xmpp': xmpp, 'bridge': {'state_dir': os.path.join(self.workdir, 'controller-state')},
-            'transfer': self.transfer('controller')})
-        out = wait_devices(self.config, lambda out: NAS_NAME in out and '/bridge' in out, timeout=90,
+        cls.bridge = bridge
+        cls.config = write_config(os.path.join(cls.workdir, 'controller.toml'), {
+            'xmpp': xmpp, 'bridge': {'state_dir': os.path.join(cls.workdir, 'controller-state')},
+            'transfer': cls.transfer('controller')})
+        out = wait_devices(cls.config, lambda out: NAS_NAME in out and '/bridge' in out, timeout=90,
                            netns=topo.controller)
-        self.device = [line.split()[0] for line in out.splitlines() if NAS_NAME in line][0]
+        cls.device = [line.split()[0] for line in out.splitlines() if NAS_NAME in line][0]
         pin, _ = bridge_pair(bridge.config)
-        r = self.xpmn('pair', server.jid('home') + '/bridge', '--pin', pin)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = cls.xpmn('pair', server.jid('home') + '/bridge', '--pin', pin)
+        if r.returncode != 0:
+            raise AssertionError('xpmn pair failed (%s): %s%s' % (r.returncode, r.stdout, r.stderr))
 
-    def xpmn(self, *args, timeout=120):
-        return run_xpmn(self.config, *args, timeout=timeout, netns=self.topo.controller)
+    @classmethod
+    def xpmn(cls, *args, timeout=120):
+        return run_xpmn(cls.config, *args, timeout=timeout, netns=cls.topo.controller)
 
     def transfer_uri(self, title):
         r = self.xpmn('search', self.device, 'title=%s' % title, '--xml')
@@ -128,7 +130,7 @@ class PathCase:
 
     def get_via_expected_path(self, title, path):
         uri = self.transfer_uri(title)
-        out = os.path.join(self.workdir, 'got.bin')
+        out = os.path.join(self.workdir, 'got-%s.bin' % self._testMethodName)  # a file of its own: xpmn resumes one
         r = self.xpmn('get', uri, '-o', out)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(sha256(out), sha256(path))
@@ -157,6 +159,9 @@ class ProxyPath(PathCase, unittest.TestCase):
 class InBandPath(PathCase, unittest.TestCase):
     KIND = 'isolated-no-proxy'
     EXPECTED_PATH = 'ibb'
+    # No candidate can work here: each fails at its deadline, not sooner (the
+    # packets are dropped), and every session waits that long for IBB.
+    TRANSFER = {side: {'candidate_timeout': 1} for side in ('bridge', 'controller')}
     BIG_SIZE = 0
     test_get_a_multi_mib_file = None  # in-band: multi-MiB files are not its job (not collected, not skipped)
 
@@ -172,11 +177,11 @@ class AssistedPath(PathCase, unittest.TestCase):
     SERVER_OPTIONS = {'proxy65': False}
     TRANSFER = {'bridge': {'port_mapping': True, 'proxies': False}, 'controller': {'proxies': False}}
 
-    def make_topology(self):
-        return Topology(self.KIND, router=True, lan_reaches_controller=False).create()
+    @classmethod
+    def make_topology(cls):
+        return Topology(cls.KIND, router=True, lan_reaches_controller=False).create()
 
     def setUp(self):
-        super().setUp()
         self.assertFalse(Topology.can_connect(self.topo.controller, (self.topo.bridge_ip, 9), timeout=1.0))
         self.assertEqual(self.igd.mappings(), [])
 
@@ -241,6 +246,8 @@ class AssistedRefusedPath(AssistedPath):
     BIG_SIZE = 0
     test_get_a_multi_mib_file = None  # in-band: multi-MiB files are not its job (not collected, not skipped)
     IGD_OPTIONS = {'allow': ['deny 0-65535 0.0.0.0/0 0-65535']}
+    # No candidate can work (see InBandPath): a short deadline for each.
+    TRANSFER = {side: dict(AssistedPath.TRANSFER[side], candidate_timeout=1) for side in ('bridge', 'controller')}
 
     def get_via_expected_path(self, title, path):
         started = time.monotonic()

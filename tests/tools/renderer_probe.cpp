@@ -5,7 +5,9 @@
 // outcome, and every change the renderer reported while watched. The test
 // asserts the renderer's own state through its SOAP answers, not these.
 //
-//   renderer_probe INTERFACE[,INTERFACE…] FRIENDLY_NAME   (log on stderr)
+//   renderer_probe INTERFACE[,INTERFACE…] FRIENDLY_NAME [ACTION_TIMEOUT_MS]   (log on stderr)
+//   (ACTION_TIMEOUT_MS: the UpnpRenderer's SOAP timeout, default its own 10 s,
+//   so a test of a hung renderer need not wait that long)
 //   commands: open URL[ URL…] | play | pause | stop | next | previous | seek S | seekby S
 //             | status | controls | volume N | mute on|off | watch on|off | quit
 #include <boost/asio/io_context.hpp>
@@ -14,8 +16,12 @@
 #include <boost/asio/streambuf.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <iostream>
+#include <optional>
 #include <sstream>
+#include <stdexcept>
+#include <string>
 #include <unistd.h>
 
 #include "adapters/upnp/media_server_finder.hpp"
@@ -167,8 +173,16 @@ struct Probe {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::cerr << "usage: renderer_probe INTERFACE FRIENDLY_NAME\n";
+    std::optional<std::chrono::milliseconds> timeout;
+    if (argc == 4) {
+        try {
+            timeout = std::chrono::milliseconds(std::stoul(argv[3]));
+        } catch (const std::exception&) {
+            argc = 0;  // not a number: the usage
+        }
+    }
+    if (argc != 3 && argc != 4) {
+        std::cerr << "usage: renderer_probe INTERFACE FRIENDLY_NAME [ACTION_TIMEOUT_MS]\n";
         return 2;
     }
     common::setup_logging("debug", "renderer_probe");
@@ -187,7 +201,8 @@ int main(int argc, char** argv) {
                   [&](const upnp::RendererInfo& info) {
                       if (info.friendly_name != probe.name || probe.renderer) return;
                       probe.udn = info.udn;
-                      probe.renderer = std::make_shared<upnp::UpnpRenderer>(io, info);
+                      probe.renderer = timeout ? std::make_shared<upnp::UpnpRenderer>(io, info, *timeout)
+                                               : std::make_shared<upnp::UpnpRenderer>(io, info);
                       const auto fetches = probe.renderer->fetches_from();
                       emit("{\"event\":\"renderer\",\"udn\":" + json_string(info.udn) + ",\"resource\":" +
                            json_string(upnp::resource_for_udn("renderer", info.udn)) + ",\"fetches_from\":" +

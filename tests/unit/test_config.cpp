@@ -71,6 +71,17 @@ TEST_F(ConfigTest, TransferPortMappingIsOffByDefaultAndABoolean) {
     EXPECT_NE(e.find("port_mapping"), std::string::npos) << e;
 }
 
+TEST_F(ConfigTest, TransferCandidateTimeoutIsFiveSecondsByDefaultAndBounded) {
+    const std::string xmpp = "[xmpp]\njid = \"home@example.org\"\npassword = \"pw\"\n";
+    EXPECT_EQ(xpmn::config::load(write("c.toml", xmpp)).transfer.candidate_timeout, std::chrono::seconds(5));
+    auto c = xpmn::config::load(write("d.toml", xmpp + "[transfer]\ncandidate_timeout = 1\n"));
+    EXPECT_EQ(c.transfer.candidate_timeout, std::chrono::seconds(1));
+    for (const char* bad : {"0", "61", "\"2\""}) {
+        auto e = error_of(xmpp + "[transfer]\ncandidate_timeout = " + bad + "\n");
+        EXPECT_NE(e.find("candidate_timeout"), std::string::npos) << e;
+    }
+}
+
 TEST_F(ConfigTest, PlayersAllowHttpIsOffByDefaultAndABooleanWithItsLine) {
     const std::string xmpp = "[xmpp]\njid = \"home@example.org\"\npassword = \"pw\"\n";
     EXPECT_FALSE(xpmn::config::load(write("c.toml", xmpp)).players.allow_http);
