@@ -15,8 +15,9 @@ daemon, as a user would run it (docker/README.md):
   container is stopped (SIGTERM) and started again and the pairing holds;
   `health` says healthy, then unhealthy once Prosody is stopped.
 
-CTest label "container" (skip locally with `ctest -LE container`); the
-timings of each step are printed.
+CTest label "container" (scripts/test runs it; skip it with
+XPMN_CONTAINER_TEST=0 scripts/test or `ctest -LE container`); the timings of
+each step are printed (docs/testing.md, "Container test").
 """
 import os
 import secrets
