@@ -315,10 +315,17 @@ class SlixClient:
         with self._cond:
             return self._presence.get(full_jid)
 
-    def wait_presence(self, full_jid, available=True, timeout=10):
+    def wait_presence(self, full_jid, available=True, timeout=10, since=None):
+        """Waits until `full_jid`'s presence is `available` (or not); with `since`
+        (an event_mark()), until such a presence was received after that mark, even
+        if a later one has changed it again (a device may go and come back quickly)."""
         want = 'available' if available else 'unavailable'
-        self._wait(lambda: self._presence.get(full_jid) == want, timeout,
-                   'presence %s from %s' % (want, full_jid))
+        if since is None:
+            pred = lambda: self._presence.get(full_jid) == want  # noqa: E731
+        else:
+            detail = '%s %s' % (full_jid, want)
+            pred = lambda: any(n == 'presence' and d == detail for n, d in self._events[since:])  # noqa: E731
+        self._wait(pred, timeout, 'presence %s from %s' % (want, full_jid))
 
     def disco_info(self, jid, node=None, timeout=10):
         """disco#info of `jid`: {'identities': [(category, type, name)], 'features': [...]}."""
