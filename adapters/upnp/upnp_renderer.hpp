@@ -69,6 +69,10 @@ private:
                    ServiceAction::Done done);
     // Answers `done` later, from the loop (never from inside the call).
     void answer_later(Done done, Result<void> result);
+    // `done`, and on success a controls change to the watcher: the
+    // renderer's LastChange says so too, unless gupnp dropped that NOTIFY
+    // (an unexpected SEQ: it resubscribes), which the poll would not see.
+    Done reporting_controls(Done done);
     // Plays entry `index` of the bridge's playlist: SetAVTransportURI, Play.
     void play_entry(std::size_t index, Done done);
     // Renderer's own Next/Previous, else the bridge's playlist moved by `step`.

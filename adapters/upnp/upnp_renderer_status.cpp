@@ -88,12 +88,25 @@ void UpnpRenderer::controls(ControlsDone done) {
     rendering("GetMute", {}, {"CurrentMute"}, g->slot(g, 1));
 }
 
+profiles::MediaPlayer::Done UpnpRenderer::reporting_controls(Done done) {
+    return [weak = weak_from_this(), done = std::move(done)](Result<void> r) {
+        const bool ok = static_cast<bool>(r);
+        done(std::move(r));
+        auto self = weak.lock();
+        if (!ok || !self || !self->listener_) return;
+        profiles::PlayerChange change;
+        change.controls = true;
+        self->listener_(change);
+    };
+}
+
 void UpnpRenderer::set_volume(int volume, Done done) {
-    rendering("SetVolume", {{"DesiredVolume", std::to_string(volume)}}, {}, answer(std::move(done)));
+    rendering("SetVolume", {{"DesiredVolume", std::to_string(volume)}}, {},
+              answer(reporting_controls(std::move(done))));
 }
 
 void UpnpRenderer::set_mute(bool on, Done done) {
-    rendering("SetMute", {{"DesiredMute", on ? "1" : "0"}}, {}, answer(std::move(done)));
+    rendering("SetMute", {{"DesiredMute", on ? "1" : "0"}}, {}, answer(reporting_controls(std::move(done))));
 }
 
 }  // namespace xpmn::upnp
