@@ -28,6 +28,7 @@ DeviceWatch::DeviceWatch(const char* target, std::string what, Events events)
     : target_(target), what_(std::move(what)), events_(std::move(events)) {}
 
 DeviceWatch::~DeviceWatch() {
+    drop_searches();
     detach();
     for (auto* cp : control_points_) g_object_unref(cp);
 }
@@ -46,11 +47,33 @@ void DeviceWatch::add_context(GUPnPContext* context, GUPnPContextManager* manage
 void DeviceWatch::remove_context(GUPnPContext* context) {
     GUPnPControlPoint* cp = stop_lan_control_point(control_points_, context, this);
     if (!cp) return;
+    drop_searches();  // one may hold this context; the next rescan searches again
     std::vector<std::string> udns;
     for (const auto& [udn, cps] : seen_)
         if (std::find(cps.begin(), cps.end(), cp) != cps.end()) udns.push_back(udn);
     for (const auto& udn : udns) lost(udn, cp);
     g_object_unref(cp);
+}
+
+// Not gssdp_resource_browser_rescan() on the control points: it also drops
+// every known device that does not answer within 5 s, which would take a
+// device that only announces itself (or one whose answer is lost) off the
+// network. A browser of its own sends the search instead: gssdp hands each
+// answer to every browser of the context whose target matches, so the control
+// point's browser adds what it did not know and refreshes the rest.
+void DeviceWatch::rescan() {
+    drop_searches();
+    for (auto* cp : control_points_) {
+        GSSDPResourceBrowser* search =
+            gssdp_resource_browser_new(GSSDP_CLIENT(gupnp_control_point_get_context(cp)), target_);
+        gssdp_resource_browser_set_active(search, TRUE);  // 3 M-SEARCHs, 0.5 s apart
+        searches_.push_back(search);
+    }
+}
+
+void DeviceWatch::drop_searches() {
+    for (auto* search : searches_) g_object_unref(search);
+    searches_.clear();
 }
 
 void DeviceWatch::on_proxy_available(GUPnPControlPoint* cp, GUPnPDeviceProxy* proxy, void* data) {

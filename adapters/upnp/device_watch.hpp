@@ -14,6 +14,7 @@ typedef struct _GUPnPContextManager GUPnPContextManager;
 typedef struct _GUPnPControlPoint GUPnPControlPoint;
 typedef struct _GUPnPContext GUPnPContext;
 typedef struct _GUPnPDeviceProxy GUPnPDeviceProxy;
+typedef struct _GSSDPResourceBrowser GSSDPResourceBrowser;
 
 namespace xpmn::upnp {
 
@@ -37,6 +38,9 @@ public:
     // A control point on `context` (`manager`: gupnp's, or null for our own contexts).
     void add_context(GUPnPContext* context, GUPnPContextManager* manager);
     void remove_context(GUPnPContext* context);
+    // Searches again on every interface: an M-SEARCH burst whose answers add
+    // the devices not known yet; known devices stay, answering or not.
+    void rescan();
     // Stops every signal (before the context manager goes); the references stay until destruction.
     void detach();
 
@@ -50,6 +54,7 @@ private:
     void left(const std::string& udn, GUPnPControlPoint* cp, const std::string& location);
     // `cp`'s interface went away: the device may still be seen through another.
     void lost(const std::string& udn, GUPnPControlPoint* cp);
+    void drop_searches();
 
     const char* target_;
     std::string what_;
@@ -57,6 +62,7 @@ private:
     std::vector<GUPnPControlPoint*> control_points_;  // one per available context (a reference each)
     // UDN -> control points (contexts) it is seen on, in order: the first serves it.
     std::map<std::string, std::vector<GUPnPControlPoint*>> seen_;
+    std::vector<GSSDPResourceBrowser*> searches_;  // the last rescan's browsers, until the next
 };
 
 }  // namespace xpmn::upnp

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace xpmn::upnp {
 
@@ -53,6 +54,7 @@ MediaServerFinder::MediaServerFinder(FinderOptions options, Events events)
 }
 
 MediaServerFinder::~MediaServerFinder() {
+    cancel_rescan();
     for (auto& w : watches_) w->detach();
     if (manager_) {
         g_signal_handlers_disconnect_by_data(manager_, this);
@@ -63,6 +65,7 @@ MediaServerFinder::~MediaServerFinder() {
 }
 
 void MediaServerFinder::start() {
+    if (options_.rescan_interval.count() > 0) schedule_rescan(std::min(kFirstRescan, options_.rescan_interval));
     if (!options_.interfaces.empty()) {
         // Not gupnp's context filter: it applies only after a context (and
         // its SSDP group membership) exists on every interface.
@@ -76,6 +79,30 @@ void MediaServerFinder::start() {
     manager_ = gupnp_context_manager_create_full(GSSDP_UDA_VERSION_1_0, G_SOCKET_FAMILY_IPV4, options_.port);
     g_signal_connect(manager_, "context-available", G_CALLBACK(&MediaServerFinder::on_context_available), this);
     g_signal_connect(manager_, "context-unavailable", G_CALLBACK(&MediaServerFinder::on_context_unavailable), this);
+}
+
+// On the thread's default context, where gupnp's own sources run (the
+// daemon's GLib integration pushes its context there).
+void MediaServerFinder::schedule_rescan(std::chrono::seconds after) {
+    cancel_rescan();
+    rescan_source_ = g_timeout_source_new_seconds(static_cast<guint>(after.count()));
+    g_source_set_callback(rescan_source_, &MediaServerFinder::on_rescan, this, nullptr);
+    g_source_attach(rescan_source_, g_main_context_get_thread_default());
+}
+
+void MediaServerFinder::cancel_rescan() {
+    if (!rescan_source_) return;
+    g_source_destroy(rescan_source_);
+    g_source_unref(std::exchange(rescan_source_, nullptr));
+}
+
+int MediaServerFinder::on_rescan(void* data) {
+    auto* self = static_cast<MediaServerFinder*>(data);
+    g_source_unref(std::exchange(self->rescan_source_, nullptr));  // removed by returning G_SOURCE_REMOVE
+    spdlog::debug("upnp: searching again");
+    for (auto& w : self->watches_) w->rescan();
+    self->schedule_rescan(self->options_.rescan_interval);
+    return G_SOURCE_REMOVE;
 }
 
 void MediaServerFinder::on_context_available(GUPnPContextManager* manager, GUPnPContext* context, void* data) {

@@ -5,6 +5,7 @@
 // reported by UDN.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,6 +21,7 @@ typedef struct _GUPnPControlPoint GUPnPControlPoint;
 typedef struct _GUPnPContext GUPnPContext;
 typedef struct _GUPnPDeviceProxy GUPnPDeviceProxy;
 typedef struct _GUPnPServiceProxy GUPnPServiceProxy;
+typedef struct _GSource GSource;
 
 namespace xpmn::upnp {
 
@@ -48,6 +50,11 @@ struct FinderOptions {
     std::vector<std::string> exclude;     // UDN or friendly-name glob patterns
     unsigned port = 0;                    // SSDP/GENA port for the contexts; 0: any
     bool renderers = false;               // also MediaRenderers
+    // SSDP searches again every this often (0: never), the first time at
+    // most kFirstRescan after start: a device whose search answer and
+    // announcements were all lost is otherwise unseen until it next
+    // announces itself (minidlna: every 15 min; many devices: 30 min).
+    std::chrono::seconds rescan_interval{0};
 };
 
 // Pure filter rule, exposed for tests: exclude wins over include.
@@ -69,7 +76,12 @@ public:
 
     void start();
 
+    static constexpr std::chrono::seconds kFirstRescan{10};
+
 private:
+    void schedule_rescan(std::chrono::seconds after);
+    static int on_rescan(void* self);
+    void cancel_rescan();
     static void on_context_available(GUPnPContextManager*, GUPnPContext*, void* self);
     static void on_context_unavailable(GUPnPContextManager*, GUPnPContext*, void* self);
     // Control points on `context` (`manager`: gupnp's, or null for our own contexts).
@@ -83,6 +95,7 @@ private:
     std::vector<std::unique_ptr<DeviceWatch>> watches_;     // media servers, renderers
     GUPnPContextManager* manager_ = nullptr;                  // all interfaces
     std::unique_ptr<InterfaceContexts> interface_contexts_;   // [upnp] interfaces
+    GSource* rescan_source_ = nullptr;                        // pending (a reference), on the thread's context
 };
 
 }  // namespace xpmn::upnp

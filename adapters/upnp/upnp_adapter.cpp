@@ -19,6 +19,7 @@ FinderOptions finder_options(const UpnpConfig& c) {
     o.include = c.include;
     o.exclude = c.exclude;
     o.renderers = c.renderers;
+    o.rescan_interval = std::chrono::seconds(c.rescan_interval);
     return o;
 }
 

@@ -11,6 +11,7 @@ void UpnpSection::read(config::TomlReader& r, const toml::table* u) {
         config_.search_max_objects = static_cast<int>(*v);
     if (auto v = r.integer(u, "upnp", "watch_poll_interval", 1, 3600))
         config_.watch_poll_interval = static_cast<int>(*v);
+    if (auto v = r.integer(u, "upnp", "rescan_interval", 0, 86400)) config_.rescan_interval = static_cast<int>(*v);
     if (auto v = r.boolean(u, "upnp", "renderers")) config_.renderers = *v;
 }
 

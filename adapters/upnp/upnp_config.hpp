@@ -16,6 +16,7 @@ struct UpnpConfig {
     int search_max_depth = 8;             // fallback search by browsing: how deep
     int search_max_objects = 5000;        // … and how many objects at most
     int watch_poll_interval = 5;          // seconds between polls of a watched server
+    int rescan_interval = 300;            // seconds between SSDP searches after the first; 0: none
     bool renderers = true;                // MediaRenderers become player devices too
 };
 

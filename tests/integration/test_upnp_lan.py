@@ -1,6 +1,7 @@
 """The daemon with media servers on its LAN: how many threads it runs while it
-talks to them, and what happens when the network interface a server was seen
-on goes away and comes back.
+talks to them, what happens when the network interface a server was seen
+on goes away and comes back, and a server whose announcements are all lost
+(found by the bridge's repeated SSDP search, `[upnp] rescan_interval`).
 
 Two minidlna servers in a private network namespace: one on `lo`, one on a
 second interface (`upnp1`, NetNs.add_upnp_interface) that the test takes down
@@ -16,6 +17,11 @@ from xpmntest.netns import inside_namespace, module_in_namespace  # noqa: E402
 NEAR = 'Near NAS'   # on lo
 FAR = 'Far NAS'     # on upnp1
 FAR_IF, FAR_ADDR = 'upnp1', '10.77.0.1'
+LATE = 'Late NAS'   # on lo, started with every SSDP NOTIFY dropped
+RESCAN_INTERVAL = 3
+# gssdp's own search when a control point starts: 3 M-SEARCHs 0.5 s apart,
+# answered within MX = 3 s; after this the bridge hears only what it asks again.
+FIRST_SEARCH_DONE = 6
 
 # The daemon's own thread, plus GLib's worker thread "gmain" (see
 # docs/architecture.md, "One thread"). Nothing else: no thread pool, no dconf.
@@ -43,6 +49,7 @@ else:
                                  wait_devices, xpmn_ok)
     from xpmntest.nas import MiniDlna
     from xpmntest.netns import IP, NetNs
+    from xpmntest.topology import NFT
     from xpmntest.slix import SlixClient
 
     class TestUpnpLan(unittest.TestCase):
@@ -60,7 +67,8 @@ else:
                                                  interface=(FAR_IF, FAR_ADDR), notify_interval=2))
             # require_e2e stays on: the paired xpmn CLI browses and searches; slixmpp
             # only watches presence.
-            start_home_network(cls, PASSWORD, upnp={'interfaces': ['lo', FAR_IF]})
+            cls.bridge_started = time.monotonic()
+            start_home_network(cls, PASSWORD, upnp={'interfaces': ['lo', FAR_IF], 'rescan_interval': RESCAN_INTERVAL})
             out = wait_devices(cls.config, lambda out: out.count('/upnp-') == 2)
             cls.jids = device_jids(out)
 
@@ -83,15 +91,15 @@ else:
             self.assertLessEqual(set(extra), ALLOWED_EXTRA_THREADS, names)
             self.assertEqual(len(extra), len(set(extra)), names)
 
-        def search_far(self, timeout=30):
-            """Searches the far server through the bridge until it answers (bounded)."""
+        def search(self, server, timeout=30):
+            """Searches `server` through the bridge until it answers (bounded)."""
             deadline = time.monotonic() + timeout
             while True:
-                r = run_xpmn(self.config, 'search', FAR, 'title=zweiter')
+                r = run_xpmn(self.config, 'search', server, 'title=zweiter')
                 if r.returncode == 0:
                     return r.stdout
                 if time.monotonic() > deadline:
-                    self.fail('the far server did not answer through the bridge: %s' % r.stderr)
+                    self.fail('%s did not answer through the bridge: %s' % (server, r.stderr))
                 time.sleep(0.5)
 
         def test_interface_gone_and_back(self):
@@ -112,16 +120,47 @@ else:
                 # It may already be back (through lo) when this looks: the presence received counts.
                 phone.wait_presence(device, available=False, timeout=20, since=gone)
                 phone.wait_presence(device, timeout=20)
-                self.assertIn('Zweiter Ton', self.search_far())
+                self.assertIn('Zweiter Ton', self.search(FAR))
             finally:
                 self.ns.run([IP, 'addr', 'add', FAR_ADDR + '/32', 'dev', FAR_IF], check=True)
             # Seen on upnp1 again (it announces itself every 2 s): the twin may leave.
             mark = self.bridge.log_mark()
             self.bridge.wait_for_log('upnp: %s also seen on %s' % (self.far.udn, FAR_IF), timeout=20, start=mark)
             twin.stop()
-            self.assertIn('Zweiter Ton', self.search_far())
+            self.assertIn('Zweiter Ton', self.search(FAR))
             self.assertEqual(phone.presence_of(self.jids[NEAR]), 'available')
 
+        def nft(self, *args):
+            r = self.ns.run([NFT] + list(args))
+            self.assertEqual(r.returncode, 0, 'nft %s: %s' % (' '.join(args), r.stderr))
+            return r.stdout
+
+        def test_a_server_whose_announcements_are_lost_is_found_by_searching_again(self):
+            # The late server starts after the bridge's first search is over,
+            # while every SSDP NOTIFY in this namespace is dropped ("NOTIFY" at
+            # the start of the UDP payload), and announces itself again only in
+            # 15 min: only an M-SEARCH sent after it started can find it.
+            # (With rescan_interval = 0 this test fails.)
+            time.sleep(max(0.0, self.bridge_started + FIRST_SEARCH_DONE - time.monotonic()))
+            late = MiniDlna(os.path.join(self.workdir, 'late-%d' % time.monotonic_ns()), self.far.library,
+                            netns=self.ns, friendly_name=LATE, uuid='4d696e69-444c-4e41-0000-00000000001a',
+                            notify_interval=900)
+            self.addCleanup(late.stop)
+            self.nft('add', 'table', 'inet', 'xpmn_ssdp')
+            try:
+                self.nft('add', 'chain', 'inet', 'xpmn_ssdp', 'out', '{ type filter hook output priority 0 ; }')
+                self.nft('add', 'rule', 'inet', 'xpmn_ssdp', 'out', 'udp', 'dport', '1900',
+                         '@th,64,48', '0x4e4f54494659', 'counter', 'drop')
+                late.start()  # its description answers: its startup NOTIFYs are out (the same loop)
+                time.sleep(0.5)
+                counter = self.nft('list', 'chain', 'inet', 'xpmn_ssdp', 'out')
+                self.assertRegex(counter, r'counter packets [1-9]', counter)
+            finally:
+                # Not for long: the other servers' announcements keep them alive.
+                self.nft('delete', 'table', 'inet', 'xpmn_ssdp')
+            out = wait_devices(self.config, lambda out: LATE in out, timeout=10 * RESCAN_INTERVAL)
+            self.assertIn(LATE, out)
+            self.assertIn('Zweiter Ton', self.search(LATE))
 
 if __name__ == '__main__':
     unittest.main()

@@ -196,6 +196,7 @@ int main(int argc, char** argv) {
         list = comma == std::string::npos ? "" : list.substr(comma + 1);
     }
     options.renderers = true;
+    options.rescan_interval = std::chrono::seconds(5);  // a missed search answer under load costs 10 s, not the test
     upnp::MediaServerFinder finder(
         options, {nullptr, nullptr,
                   [&](const upnp::RendererInfo& info) {

@@ -188,10 +188,11 @@ TEST_F(ConfigTest, AdapterSectionsAreReadByTheirAdapter) {
     xpmn::upnp::UpnpSection upnp;
     auto c = xpmn::config::load(write("c.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n[upnp]\ninterfaces = [\"lo\"]\n"
                                                 "exclude = [\"uuid:bad*\"]\nsearch_max_depth = 3\nwatch_poll_interval = 2\n"
-                                                "renderers = false\n[security]\nrequire_e2e = false\n"),
+                                                "rescan_interval = 0\nrenderers = false\n[security]\nrequire_e2e = false\n"),
                                 {&upnp});
     EXPECT_EQ(upnp.config().interfaces, std::vector<std::string>{"lo"});
     EXPECT_EQ(upnp.config().watch_poll_interval, 2);
+    EXPECT_EQ(upnp.config().rescan_interval, 0);
     EXPECT_EQ(upnp.config().exclude, std::vector<std::string>{"uuid:bad*"});
     EXPECT_EQ(upnp.config().search_max_depth, 3);
     EXPECT_FALSE(upnp.config().renderers);
@@ -200,6 +201,7 @@ TEST_F(ConfigTest, AdapterSectionsAreReadByTheirAdapter) {
     auto defaults = xpmn::config::load(write("d.toml", "[xmpp]\njid = \"h@e\"\npassword = \"p\"\n"), {&defaults_upnp});
     EXPECT_TRUE(defaults.security.require_e2e);
     EXPECT_EQ(defaults_upnp.config().watch_poll_interval, 5);
+    EXPECT_EQ(defaults_upnp.config().rescan_interval, 300);
     EXPECT_TRUE(defaults_upnp.config().renderers);
     auto upnp_error = [this](const std::string& text) {
         xpmn::upnp::UpnpSection section;
