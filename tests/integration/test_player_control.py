@@ -37,7 +37,7 @@ if not inside_namespace():
 
 else:
     from xpmntest.bridge import (XPMN_BIN, class_workdir, controller_config, open_pairing, run_xpmn, start_secure_home,
-                                 wait_devices)
+                                 transfer_uri, wait_devices)
     from xpmntest.media import make_picture
     from xpmntest.players import Mpv, PrivateBus, Vlc, make_wav, mpris_position, playerctl
     from xpmntest.prosody import Prosody
@@ -110,12 +110,7 @@ else:
 
         @classmethod
         def uri_of(cls, entry):
-            r = run_xpmn(cls.owner, 'browse', cls.device, entry['parent_id'], '--xml', '--max', '1000')
-            assert r.returncode == 0, r.stderr
-            for item in ET.fromstring(r.stdout):
-                if item.get('id') == entry['id']:
-                    return item.find(META + 'uri').text
-            raise AssertionError('no item %s in the browse of %s' % (entry['id'], entry['parent_id']))
+            return transfer_uri(cls.owner, cls.device, entry)
 
         def xpmn(self, *args, config=None, ok=True):
             r = run_xpmn(config or self.owner, *args)

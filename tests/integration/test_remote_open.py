@@ -30,13 +30,11 @@ import os
 import time
 import unittest
 import urllib.parse
-import xml.etree.ElementTree as ET
 
 from xpmntest.netns import inside_namespace, module_in_namespace
 
 PASSWORD = 'remote-s3cret'
 NAS_NAME = 'Remote NAS'
-META = '{urn:xmpp:media:metadata:0}'
 LONG = ('Remote/Long Tone.wav', 'Long Tone', 30)
 SHORT = ('Remote/Short Tone.wav', 'Short Tone', 20)
 DEVICE = 'mpris-mpv'
@@ -54,7 +52,7 @@ else:
     import hashlib
 
     from xpmntest.bridge import (Bridge, class_workdir, controller_config, pair_xpmn, run_xpmn, start_secure_home,
-                                 start_server, wait_devices, xmpp_section)
+                                 start_server, transfer_uri, wait_devices, xmpp_section)
     from xpmntest.netns import NetNs
     from xpmntest.players import Mpv, PrivateBus, make_wav, mpris_position, playerctl
     from xpmntest.prosody import Prosody
@@ -184,12 +182,7 @@ else:
 
         @classmethod
         def uri_of(cls, entry):
-            r = run_xpmn(cls.owner_b, 'browse', cls.device, entry['parent_id'], '--xml', '--max', '1000')
-            assert r.returncode == 0, r.stderr
-            for item in ET.fromstring(r.stdout):
-                if item.get('id') == entry['id']:
-                    return item.find(META + 'uri').text
-            raise AssertionError('no item %s in the browse of %s' % (entry['id'], entry['parent_id']))
+            return transfer_uri(cls.owner_b, cls.device, entry)
 
         def xpmn(self, *args, ok=True):
             r = run_xpmn(self.owner_a, *args)

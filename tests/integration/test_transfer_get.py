@@ -48,7 +48,8 @@ if not inside_namespace():
 
 else:
     from xpmntest.bridge import (XPMN_BIN, class_workdir, controller_config, open_pairing, run_xpmn,
-                                 sanitized_build, start_secure_home)
+                                 sanitized_build, start_secure_home, transfer_uri)
+    from xpmntest import procfs
     from xpmntest.nas import Gerbera, MiniDlna
     from xpmntest.prosody import Prosody
 
@@ -81,12 +82,7 @@ else:
 
         @classmethod
         def uri_of(cls, entry):
-            r = run_xpmn(cls.phones[0], 'browse', cls.device, entry['parent_id'], '--xml', '--max', '1000')
-            assert r.returncode == 0, r.stderr
-            for item in ET.fromstring(r.stdout):
-                if item.get('id') == entry['id']:
-                    return item.find(META + 'uri').text
-            raise AssertionError('no item %s in the browse of %s' % (entry['id'], entry['parent_id']))
+            return transfer_uri(cls.phones[0], cls.device, entry)
 
         def get(self, uri, out, *args, phone=0, ok=True):
             r = run_xpmn(self.phones[phone], '--timeout', '60', 'get', uri, '-o', out, *args, timeout=90)
@@ -267,14 +263,7 @@ else:
             return get, fifo
 
         def nas_connections(self):
-            """Established TCP connections of the NAS's HTTP port (this namespace's /proc/net/tcp)."""
-            n = 0
-            for table in ('/proc/net/tcp', '/proc/net/tcp6'):
-                with open(table) as f:
-                    for line in f.readlines()[1:]:
-                        local, state = line.split()[1], line.split()[3]
-                        n += state == '01' and int(local.split(':')[1], 16) == self.nas.port
-            return n
+            return procfs.established_to(self.nas.port)
 
         def test_reader_gone_aborts_and_frees_the_nas_connection(self):
             get, fifo = self.slow_get('fifo-abort')

@@ -320,7 +320,10 @@ def start_secure_home(case, server_class, password, nas_name, users=('home',), s
     case.bridge.start()
     # Discovery is plain c2s: the home account lists its own devices.
     finder = controller_config(case.workdir, case.server, 'home', password, 'finder')
-    out = wait_devices(finder, lambda out: nas_name in out and '/bridge' in out, timeout=60)
+    try:
+        out = wait_devices(finder, lambda out: nas_name in out and '/bridge' in out, timeout=60)
+    except AssertionError as e:  # what the bridge and the NAS said: a discovery miss is rare and needs both
+        raise AssertionError('%s\n--- bridge log ---\n%s\n%s' % (e, case.bridge.log_tail(), case.nas.diagnostics()))
     case.device = device_jids(out)[nas_name]
 
 
@@ -331,6 +334,18 @@ def controller_config(workdir, server, user, password, name, **sections):
     return write_config(os.path.join(workdir, name + '.toml'), confine_transfer(dict({
         'xmpp': xmpp_section(server, user, password),
         'bridge': {'state_dir': os.path.join(workdir, name + '-state')}}, **sections)))
+
+
+def transfer_uri(config, device, entry):
+    """The transfer URI (wire profile §6) of a NAS fixture's `entry` (NAS.find_item /
+    wait_item), from a browse of its parent through the bridge with `config`."""
+    import xml.etree.ElementTree as ET
+    r = run_xpmn(config, 'browse', device, entry['parent_id'], '--xml', '--max', '1000')
+    assert r.returncode == 0, r.stderr
+    for item in ET.fromstring(r.stdout):
+        if item.get('id') == entry['id']:
+            return item.find('{urn:xmpp:media:metadata:0}uri').text
+    raise AssertionError('no item %s in the browse of %s' % (entry['id'], entry['parent_id']))
 
 
 def open_pairing(bridge):

@@ -3,6 +3,7 @@
     procfs.session_pids(sid)          # live processes of a session (setsid leader's pid)
     procfs.pids_mentioning('node@')   # processes whose command line contains the text
     procfs.listening_tcp(pids)        # [(address, port)] the processes listen on (IPv4/6)
+    procfs.established_to(port)       # established TCP connections served on `port` here
 """
 import os
 import re
@@ -101,3 +102,15 @@ def listening_tcp(pids):
                 addr, port = cols[1].split(':')
                 found.append((_address(addr), int(port, 16)))
     return found
+
+
+def established_to(port):
+    """How many TCP connections in this network namespace are established with
+    local port `port` (the serving side's sockets), from /proc/net/tcp{,6}."""
+    n = 0
+    for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+        with open(table) as f:
+            for row in f.read().splitlines()[1:]:
+                cols = row.split()
+                n += cols[3] == '01' and int(cols[1].split(':')[1], 16) == port  # 01 = TCP_ESTABLISHED
+    return n
