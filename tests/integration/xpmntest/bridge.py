@@ -297,7 +297,8 @@ def start_secure_home(case, server_class, password, nas_name, users=('home',), s
     `n_extra`: media.make_library's; `nas_class`: another NAS fixture, e.g.
     nas.Gerbera; `bridge_sections`: more bridge config
     sections, e.g. transfer). Sets case.manifest, case.nas, case.server,
-    case.bridge, case.bridge_jid and case.device (the NAS device's full JID)
+    case.bridge, case.bridge_jid, case.device (the NAS device's full JID) and
+    case.finder (an unpaired xpmn config of `home`, for `xpmn devices`)
     (needs case.workdir); class cleanups stop them."""
     from . import media
     from .nas import MiniDlna
@@ -319,7 +320,7 @@ def start_secure_home(case, server_class, password, nas_name, users=('home',), s
     case.addClassCleanup(case.bridge.stop)
     case.bridge.start()
     # Discovery is plain c2s: the home account lists its own devices.
-    finder = controller_config(case.workdir, case.server, 'home', password, 'finder')
+    case.finder = finder = controller_config(case.workdir, case.server, 'home', password, 'finder')
     try:
         out = wait_devices(finder, lambda out: nas_name in out and '/bridge' in out, timeout=60)
     except AssertionError as e:  # what the bridge and the NAS said: a discovery miss is rare and needs both
