@@ -1,7 +1,9 @@
 """The daemon with media servers on its LAN: how many threads it runs while it
 talks to them, what happens when the network interface a server was seen
-on goes away and comes back, and a server whose announcements are all lost
-(found by the bridge's repeated SSDP search, `[upnp] rescan_interval`).
+on goes away and comes back, a server whose announcements are all lost
+(found by the bridge's repeated SSDP search, `[upnp] rescan_interval`), and
+one that crashes and comes back at another address (a new port: Gerbera and
+Rygel pick theirs at start, DHCP may give a NAS another address).
 
 Two minidlna servers in a private network namespace: one on `lo`, one on a
 second interface (`upnp1`, NetNs.add_upnp_interface) that the test takes down
@@ -18,6 +20,7 @@ NEAR = 'Near NAS'   # on lo
 FAR = 'Far NAS'     # on upnp1
 FAR_IF, FAR_ADDR = 'upnp1', '10.77.0.1'
 LATE = 'Late NAS'   # on lo, started with every SSDP NOTIFY dropped
+MOVING = 'Moving NAS'  # on lo, crashes and comes back on another port
 RESCAN_INTERVAL = 3
 # gssdp's own search when a control point starts: 3 M-SEARCHs 0.5 s apart,
 # answered within MX = 3 s; after this the bridge hears only what it asks again.
@@ -161,6 +164,25 @@ else:
             out = wait_devices(self.config, lambda out: LATE in out, timeout=10 * RESCAN_INTERVAL)
             self.assertIn(LATE, out)
             self.assertIn('Zweiter Ton', self.search(LATE))
+        def test_a_server_back_on_another_port_is_served_there(self):
+            uuid = '4d696e69-444c-4e41-0000-0000000000bb'
+            first = MiniDlna(os.path.join(self.workdir, 'moving-1-%d' % time.monotonic_ns()), self.far.library,
+                             netns=self.ns, friendly_name=MOVING, uuid=uuid, notify_interval=2)
+            self.addCleanup(first.kill)
+            first.start()
+            out = wait_devices(self.config, lambda out: MOVING in out, timeout=30)
+            jid = device_jids(out)[MOVING]
+            self.assertIn('Zweiter Ton', self.search(MOVING))
+            # A crash, no byebye; the same server (UDN) back at another port.
+            first.kill()
+            second = MiniDlna(os.path.join(self.workdir, 'moving-2-%d' % time.monotonic_ns()), self.far.library,
+                              netns=self.ns, friendly_name=MOVING, uuid=uuid, notify_interval=2)
+            self.addCleanup(second.stop)
+            second.start()
+            self.assertNotEqual(second.port, first.port)
+            self.assertIn('Zweiter Ton', self.search(MOVING))
+            self.assertEqual(device_jids(run_xpmn(self.config, 'devices').stdout).get(MOVING), jid)
+
 
 if __name__ == '__main__':
     unittest.main()
