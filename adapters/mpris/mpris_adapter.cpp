@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <sdbus-c++/sdbus-c++.h>
+#include <utility>
 
 #include "adapters/mpris/cover_art.hpp"
 #include "adapters/mpris/mpris_player.hpp"
@@ -20,7 +22,8 @@ MprisAdapter::MprisAdapter(const bridge::AdapterContext& context, MprisConfig co
       playables_(context.playables),
       caps_(context.caps),
       account_(context.config.xmpp.jid.bare().str()),
-      config_(std::move(config)) {}
+      config_(std::move(config)),
+      retry_(context.host.io()) {}
 
 MprisAdapter::~MprisAdapter() {
     *alive_ = false;
@@ -34,6 +37,11 @@ MprisAdapter::~MprisAdapter() {
 
 void MprisAdapter::start() {
     if (!config_.enabled) return;
+    if (connect()) list_names();
+    else connect_later();
+}
+
+bool MprisAdapter::connect() {
     try {
         bus_ = std::make_unique<loop::SdbusIntegration>(host_.io(), loop::SdbusIntegration::connect(config_.bus));
         signals_ = std::make_unique<MprisSignals>(
@@ -44,19 +52,37 @@ void MprisAdapter::start() {
         daemon_ = sdbus::createProxy(bus_->connection(), "org.freedesktop.DBus", "/org/freedesktop/DBus");
     } catch (const std::exception& e) {
         // A bridge without a D-Bus session (a headless NAS box) still serves the rest.
-        spdlog::error("mpris: cannot use the D-Bus bus '{}': {}; no players", config_.bus, e.what());
+        if (!std::exchange(reported_unreachable_, true))
+            spdlog::error("mpris: cannot use the D-Bus bus '{}': {}; no players until it can", config_.bus,
+                          e.what());
+        else
+            spdlog::debug("mpris: the D-Bus bus '{}' is still unreachable: {}", config_.bus, e.what());
+        daemon_.reset();
         signals_.reset();
         bus_.reset();
-        return;
+        return false;
     }
+    if (std::exchange(reported_unreachable_, false)) spdlog::info("mpris: connected to the D-Bus bus '{}'", config_.bus);
+    retry_after_ = kFirstRetry;
     bus_->on_disconnected([this, alive = alive_](const std::string&) {
         if (*alive) disconnected();
     });
-    list_names();
+    return true;
+}
+
+void MprisAdapter::connect_later() {
+    retry_.expires_after(retry_after_);
+    retry_after_ = std::min(retry_after_ * 2, kMaxRetry);
+    retry_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (ec || !*alive || stopped_) return;
+        if (connect()) list_names();
+        else connect_later();
+    });
 }
 
 void MprisAdapter::stop() {
     stopped_ = true;
+    retry_.cancel();
     auto players = std::move(players_);
     players_.clear();
     for (auto& [key, p] : players) {
@@ -245,10 +271,22 @@ void MprisAdapter::remove(const std::string& key) {
 }
 
 void MprisAdapter::disconnected() {
-    spdlog::error("mpris: the D-Bus bus went away; its players are removed");
+    spdlog::error("mpris: the D-Bus bus went away; its players are removed until it is back");
+    reported_unreachable_ = true;
     std::vector<std::string> keys;
     for (const auto& [key, p] : players_) keys.push_back(key);
     for (const auto& key : keys) remove(key);
+    identifying_.clear();
+    owner_keys_.clear();
+    // Not from inside the connection's own dispatch: the proxies and the
+    // connection go in a handler of their own, then the adapter connects again.
+    boost::asio::post(host_.io(), [this, alive = alive_] {
+        if (!*alive) return;
+        daemon_.reset();  // proxies before the connection
+        signals_.reset();
+        bus_.reset();
+        if (!stopped_) connect_later();
+    });
 }
 
 std::unique_ptr<bridge::Adapter> MprisAdapterKind::create(const bridge::AdapterContext& context) {

@@ -8,6 +8,11 @@
 // its device is removed (unavailable presence); it comes back under the same
 // resource.
 //
+// When the bus goes away (its daemon restarted) every player is removed and
+// the adapter connects again, 1 s later and then every 2, 4 … 30 s until it
+// can; the players on the new bus come back under their resources. A bus
+// unreachable at start is retried the same way (logged once).
+//
 // At most kMaxPlayers player processes are followed at a time (with a device
 // or still being identified): a further one is ignored with a warning (its
 // names are not followed; it is not picked up when another player leaves,
@@ -15,6 +20,8 @@
 // bridge grow without bound.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -36,6 +43,8 @@ class MprisSignals;
 class MprisAdapter : public bridge::Adapter {
 public:
     static constexpr std::size_t kMaxPlayers = 32;
+    static constexpr std::chrono::seconds kFirstRetry{1};
+    static constexpr std::chrono::seconds kMaxRetry{30};
 
     MprisAdapter(const bridge::AdapterContext& context, MprisConfig config);
     ~MprisAdapter() override;
@@ -50,6 +59,10 @@ private:
         std::string resource;  // set once the device is on the host
     };
 
+    // The connection, the NameOwnerChanged match and the bus daemon's proxy;
+    // false when the bus cannot be reached.
+    bool connect();
+    void connect_later();
     void list_names();
     void name_owned(const std::string& name, const std::string& owner);
     // The owner's process is known: `key` groups its connections.
@@ -76,6 +89,9 @@ private:
     std::map<std::string, std::vector<std::string>> identifying_;  // unique name → suffixes awaiting its pid
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     bool stopped_ = false;
+    boost::asio::steady_timer retry_;
+    std::chrono::seconds retry_after_ = kFirstRetry;
+    bool reported_unreachable_ = false;  // logged once per outage
 };
 
 // The [mpris] section and the factory, for the daemon's adapter registry.

@@ -3,7 +3,10 @@ become media-player devices BARE/mpris-mpv and BARE/mpris-vlc (VLC's two bus
 names, …vlc and …vlc.instance<pid>, are one device), named by the players'
 Identity; a player that quits sends unavailable presence and comes back under
 the same resource; [mpris] exclude leaves a player out; the bridge keeps one
-thread with D-Bus in its loop.
+thread with D-Bus in its loop; when the bus daemon dies its players go
+unavailable, and once a bus is back at the same address (and before: when
+the bus is not there at start) the bridge connects to it and its players
+come back.
 """
 import os
 import unittest
@@ -27,8 +30,10 @@ class TestMprisAdapter(ProsodyCase):
         return p
 
     def start_bridge(self, **mpris):
+        # Without the daemon's guid, as a session's DBUS_SESSION_BUS_ADDRESS
+        # is: a bus daemon started again at the path has another one.
         b = Bridge(self.workdir, xmpp_section(self.prosody, 'home', PASSWORD),
-                   mpris=dict({'bus': self.bus.address}, **mpris))
+                   mpris=dict({'bus': self.bus.address.split(',guid=')[0]}, **mpris))
         b.start()
         self.cleanups.append(b.kill)
         self.cleanups.append(b.stop)
@@ -104,6 +109,32 @@ class TestMprisAdapter(ProsodyCase):
         phone.wait_presence(self.prosody.jid('home', 'mpris-mpv'), timeout=20)
         bridge.wait_for_log('left out by [mpris] include / exclude', timeout=10)
         self.assertIsNone(phone.presence_of(self.prosody.jid('home', 'mpris-vlc')))
+
+    def test_the_bus_goes_away_and_comes_back(self):
+        mpv = self.player(Mpv)
+        phone = self.slix()
+        bridge = self.start_bridge()
+        mpv_jid = self.prosody.jid('home', 'mpris-mpv')
+        phone.wait_presence(mpv_jid, timeout=20)
+        self.bus.kill()  # the bus daemon dies (a session restart): mpv loses it too
+        phone.wait_presence(mpv_jid, available=False, timeout=10)
+        mpv.stop()
+        self.bus.start()  # the same address
+        self.player(Mpv)
+        # Retried 1, 2, 4 … s after the loss: back within a few attempts.
+        phone.wait_presence(mpv_jid, timeout=30)
+        self.assertEqual(mpv_jid, self.prosody.jid('home', 'mpris-mpv'))
+        self.assertIsNone(bridge.proc.poll())
+
+    def test_a_bus_that_is_not_there_at_start_is_used_once_it_is(self):
+        self.bus.kill()
+        phone = self.slix()
+        bridge = self.start_bridge()
+        phone.wait_presence(self.prosody.jid('home', 'bridge'), timeout=20)
+        self.bus.start()
+        self.player(Mpv)
+        phone.wait_presence(self.prosody.jid('home', 'mpris-mpv'), timeout=30)
+        self.assertIsNone(bridge.proc.poll())
 
 
 if __name__ == '__main__':
