@@ -139,10 +139,12 @@ void SecureStreams::stream_up(const std::weak_ptr<Device>& weak_device, const Ch
     }
 }
 
-void SecureStreams::close_streams_of(const Jid& bare) {
+void SecureStreams::close_streams_of(const Jid& bare, const std::string& fingerprint) {
     std::vector<ChannelPtr> doomed;
     for (auto& stream : streams_)
-        if (auto s = stream.channel.lock(); s && s->peer() && s->peer()->jid.bare() == bare.bare()) doomed.push_back(s);
+        if (auto s = stream.channel.lock(); s && s->peer() && s->peer()->jid.bare() == bare.bare() &&
+                                            (fingerprint.empty() || s->peer()->fingerprint == fingerprint))
+            doomed.push_back(s);
     for (auto& s : doomed) {
         spdlog::info("closing end-to-end stream {} ({} was forgotten)", s->describe(), bare.bare().str());
         s->close();

@@ -56,8 +56,9 @@ public:
     // (/bridge) offers srp while the pairing window is open, and answers
     // presence subscriptions for the account.
     void serve(const std::shared_ptr<Device>& device, bool pairing);
-    // Ends every end-to-end stream of this account (after `forget`).
-    void close_streams_of(const Jid& bare);
+    // Ends every end-to-end stream of this account (after `forget`), or only
+    // those authenticated with the certificate `fingerprint` when given.
+    void close_streams_of(const Jid& bare, const std::string& fingerprint = {});
     // A friend was paired: pre-approve its presence subscription (RFC 6121 §3.4).
     void approve_subscription(const Jid& bare);
     std::size_t stream_count() const;

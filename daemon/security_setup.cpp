@@ -39,8 +39,8 @@ void serve_bridge_device(Security& s, const config::Config& cfg, const std::shar
         if (e.role == xtls::TrustRole::Friend) streams->approve_subscription(e.jid);
     };
     security::install_pubkey_profile(*bridge, std::move(pubkey));
-    security::install_acl_profile(*bridge, security::AclContext{s.trust, s.grants, s.access, [streams](const Jid& jid) {
-                                                                    streams->close_streams_of(jid);
+    security::install_acl_profile(*bridge, security::AclContext{s.trust, s.grants, s.access, [streams](const Jid& jid, const std::string& fingerprint) {
+                                                                    streams->close_streams_of(jid, fingerprint);
                                                                 }});
 }
 

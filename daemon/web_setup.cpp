@@ -44,7 +44,9 @@ std::unique_ptr<web::WebServer> start_web(const web::WebConfig& web, std::string
         return v;
     };
     backend.acl = {security.trust, security.grants, security.access,
-                   [streams = security.streams.get()](const Jid& jid) { streams->close_streams_of(jid); }};
+                   [streams = security.streams.get()](const Jid& jid, const std::string& fingerprint) {
+                       streams->close_streams_of(jid, fingerprint);
+                   }};
     return std::make_unique<web::WebServer>(*web.listen, std::move(password), std::move(backend));
 }
 

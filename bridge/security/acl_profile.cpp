@@ -1,5 +1,7 @@
 #include "bridge/security/acl_profile.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "common/utc_time.hpp"
@@ -141,7 +143,22 @@ xml::Element make_grant(const Grant& g) {
 Result<void> forget_account(const AclContext& ctx, const Jid& jid) {
     if (auto done = ctx.grants->forget(jid); !done) return done.error();
     if (auto done = ctx.trust->forget(jid); !done) return done.error();
-    if (ctx.on_forget) ctx.on_forget(jid);
+    if (ctx.on_forget) ctx.on_forget(jid, {});
+    return {};
+}
+
+Result<void> forget_controller(const AclContext& ctx, const Jid& jid, const std::string& fingerprint) {
+    const xtls::TrustEntry* entry = ctx.trust->find(fingerprint);
+    if (!entry || entry->jid != jid.bare() || entry->role == xtls::TrustRole::Device)
+        return Error{"item-not-found", "no such controller of " + jid.bare().str()};
+    const std::string fp = entry->fingerprint;  // normalised, as the streams' peers have it
+    if (auto n = ctx.trust->forget(jid, fp); !n) return n.error();
+    bool last = std::none_of(ctx.trust->entries().begin(), ctx.trust->entries().end(), [&](const xtls::TrustEntry& e) {
+        return e.jid == jid.bare() && e.role != xtls::TrustRole::Device;
+    });
+    if (last)
+        if (auto done = ctx.grants->forget(jid); !done) return done.error();
+    if (ctx.on_forget) ctx.on_forget(jid, fp);
     return {};
 }
 

@@ -24,8 +24,9 @@ struct AclContext {
     std::shared_ptr<xtls::TrustStore> trust;
     std::shared_ptr<GrantStore> grants;
     std::shared_ptr<const bridge::AccessPolicy> access;
-    // A forgotten account (bare JID): close its end-to-end streams.
-    std::function<void(const Jid&)> on_forget;
+    // A forgotten account (bare JID), or one certificate of it: close its
+    // end-to-end streams (those of that certificate; every one when empty).
+    std::function<void(const Jid&, const std::string& fingerprint)> on_forget;
 };
 
 // <grant/> element ↔ Grant. Parsing checks everything validate() does and
@@ -36,6 +37,9 @@ xml::Element make_grant(const Grant& grant);
 // <forget/> (and the status page's Forget): the account's grants and
 // certificates removed, each saved, then its live streams closed.
 Result<void> forget_account(const AclContext& context, const Jid& jid);
+// The status page's Forget of one controller: its certificate removed and its
+// streams closed; the account's grants go with its last controller.
+Result<void> forget_controller(const AclContext& context, const Jid& jid, const std::string& fingerprint);
 
 // Adds the feature and the get/set handlers to the /bridge device.
 void install_acl_profile(bridge::Device& bridge_device, AclContext context);

@@ -83,10 +83,10 @@ std::string status_page(const StatusView& v, std::string_view csrf) {
         std::string jid = c.jid.str();
         out += "<tr>" + cell(jid) + cell(xtls::role_name(c.role)) + cell(c.name) + cell(common::format_utc(c.paired_at)) +
                cell(c.fingerprint.substr(0, 16) + "…") + "<td>" +
-               post_button("/forget", "Forget", csrf, {{"jid", jid}}) + "</td></tr>\n";
+               post_button("/forget", "Forget", csrf, {{"jid", jid}, {"fingerprint", c.fingerprint}}) + "</td></tr>\n";
     }
-    out += "</table>\n<p>Forget removes the account's pairings and grants: its controllers are refused "
-           "until paired again.</p>\n";
+    out += "</table>\n<p>Forget removes that controller's pairing: it is refused until paired again. An "
+           "account's grants go with its last controller.</p>\n";
 
     out += "<h2>Grants</h2>\n<table id=\"grants\"><tr><th>Account</th><th>Device</th><th>Permission</th>"
            "<th>Container</th><th>Expires</th><th></th></tr>\n";

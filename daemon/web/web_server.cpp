@@ -152,7 +152,7 @@ struct WebServer::Impl {
             return a;
         }
         if (path == "/pair") return pair(session->csrf);
-        if (path == "/forget") return forget(form["jid"]);
+        if (path == "/forget") return forget(form["jid"], form["fingerprint"]);
         if (path == "/revoke") return revoke(form["jid"], form["device"]);
         return page(SOUP_STATUS_NOT_FOUND, message_page("Not found", path));
     }
@@ -197,12 +197,17 @@ struct WebServer::Impl {
         return j->bare();
     }
 
-    Answer forget(const std::string& jid_text) {
+    // One controller (its certificate's fingerprint), or the whole account
+    // when the form names none.
+    Answer forget(const std::string& jid_text, const std::string& fingerprint) {
         auto jid = bare_jid(jid_text);
         if (!jid) return page(SOUP_STATUS_BAD_REQUEST, message_page("Bad request", "Not a JID: " + jid_text));
-        if (auto done = security::forget_account(backend.acl, *jid); !done)
-            return page(SOUP_STATUS_INTERNAL_SERVER_ERROR, message_page("Not saved", done.error().describe()));
-        spdlog::info("web: forgot {}", jid->str());
+        auto done = fingerprint.empty() ? security::forget_account(backend.acl, *jid)
+                                        : security::forget_controller(backend.acl, *jid, fingerprint);
+        if (!done && done.error().condition == "item-not-found")
+            return page(SOUP_STATUS_NOT_FOUND, message_page("Not found", done.error().describe()));
+        if (!done) return page(SOUP_STATUS_INTERNAL_SERVER_ERROR, message_page("Not saved", done.error().describe()));
+        spdlog::info("web: forgot {}{}", jid->str(), fingerprint.empty() ? "" : " (certificate " + fingerprint + ")");
         return redirect("/");
     }
 

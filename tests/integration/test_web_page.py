@@ -2,7 +2,8 @@
 headless Chromium through Selenium (chromedriver), with Prosody, a real
 minidlna and the bridge in a fresh network namespace. Log in, see the NAS
 and the XMPP connection, press Pair, read the PIN off the page, pair an
-`xpmn` controller with it, see it listed, forget it and see it refused;
+`xpmn` controller with it and a second one, see them listed, forget one and
+see only that one refused, forget the other;
 a POST without the CSRF token is refused (403); wrong passwords are slowed
 down (429 with Retry-After after five); the page answers only on its
 `listen` address.
@@ -11,7 +12,6 @@ Chromium runs with a fresh profile and without any background networking;
 in the namespace only loopback exists, so it can talk to nothing else.
 """
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -156,15 +156,34 @@ else:
             r = run_xpmn(phone, 'browse', self.device, '0')
             self.assertEqual(r.returncode, 0, r.stderr)
 
+            # A second controller of the same account, paired the same way.
+            self.click_and_load(b.find_element(By.ID, 'back'))
+            self.click_and_load(b.find_element(By.ID, 'pair'))
+            tablet = controller_config(self.workdir, self.server, 'home', PASSWORD, 'tablet')
+            r = run_xpmn(tablet, 'pair', self.bridge_jid, '--pin', self.text('pin'))
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
             self.click_and_load(b.find_element(By.ID, 'back'))
             home = self.server.jid('home')
-            rows = b.find_elements(By.XPATH, '//table[@id="controllers"]//tr[td[1]="%s"]' % home)
-            self.assertEqual(len(rows), 1, self.text('controllers'))
+            rows_xpath = '//table[@id="controllers"]//tr[td[1]="%s"]' % home
+            rows = b.find_elements(By.XPATH, rows_xpath)
+            self.assertEqual(len(rows), 2, self.text('controllers'))
             self.assertIn('owner', rows[0].text)
+            # Forget one row: that controller is refused, the other one still browses.
             self.click_and_load(rows[0].find_element(By.XPATH, './/button[text()="Forget"]'))
-            self.assertFalse(b.find_elements(By.XPATH, '//table[@id="controllers"]//tr[td[1]="%s"]' % home))
-
-            r = run_xpmn(phone, 'browse', self.device, '0')
+            self.assertEqual(len(b.find_elements(By.XPATH, rows_xpath)), 1, self.text('controllers'))
+            results = {name: run_xpmn(config, 'browse', self.device, '0')
+                       for name, config in (('phone', phone), ('tablet', tablet))}
+            codes = sorted((r.returncode, name) for name, r in results.items())
+            self.assertEqual([c for c, _ in codes], [0, 1], codes)
+            forgotten = results[codes[1][1]]
+            self.assertIn('security-error', forgotten.stderr)
+            kept = phone if codes[0][1] == 'phone' else tablet
+            # And the last one.
+            rows = b.find_elements(By.XPATH, rows_xpath)
+            self.click_and_load(rows[0].find_element(By.XPATH, './/button[text()="Forget"]'))
+            self.assertFalse(b.find_elements(By.XPATH, rows_xpath))
+            r = run_xpmn(kept, 'browse', self.device, '0')
             self.assertEqual(r.returncode, 1, r.stdout)
             self.assertIn('security-error', r.stderr)
 

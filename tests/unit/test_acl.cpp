@@ -24,14 +24,16 @@ struct Acl : test_security::Stores {
     std::shared_ptr<bridge::Device> device =
         std::make_shared<bridge::Device>("bridge", disco::Identity{"automation", "gateway", "", "xpmn-bridge"});
     std::vector<std::string> forgotten;
+    security::AclContext context;
     std::shared_ptr<FakeChannel> owner, friend_, c2s;
 
     void SetUp() override {
         Stores::SetUp();
         auto access = std::make_shared<bridge::AccessPolicy>(true, "home@example.org", trust, grants);
-        security::install_acl_profile(*device, {trust, grants, access, [this](const Jid& j) {
-                                                    forgotten.push_back(j.str());
-                                                }});
+        context = {trust, grants, access, [this](const Jid& j, const std::string& fp) {
+                       forgotten.push_back(fp.empty() ? j.str() : j.str() + " " + fp);
+                   }};
+        security::install_acl_profile(*device, context);
         owner = FakeChannel::create(io, client::Peer::end_to_end_peer(Jid::must_parse("home@example.org/phone"), kOwnerFp));
         friend_ = FakeChannel::create(io, client::Peer::end_to_end_peer(Jid::must_parse("juliet@capulet.lit/tab"), kFriendFp));
         c2s = FakeChannel::create(io, std::nullopt);
@@ -134,6 +136,30 @@ TEST_F(Acl, ForgetDropsGrantsAndCertificatesAndClosesStreams) {
     EXPECT_EQ(forgotten, std::vector<std::string>{"juliet@capulet.lit"});
     // The forgotten friend's next request on a stream still open is refused.
     EXPECT_EQ(condition(*friend_, iq("get")), "forbidden");
+}
+
+TEST_F(Acl, ForgettingOneControllerKeepsTheAccountsGrantsUntilItsLast) {
+    const Jid juliet = Jid::must_parse("juliet@capulet.lit");
+    const std::string second(64, 'c');
+    ASSERT_TRUE(trust->add({second, juliet, xtls::TrustRole::Friend, "Juliet's phone", {}}));
+    ASSERT_EQ(condition(*owner, iq("set", {grant("home@example.org/upnp-1", "read")})), "result");
+    // One of two: its certificate goes, its streams are closed, the grants stay.
+    ASSERT_TRUE(security::forget_controller(context, juliet, kFriendFp));
+    EXPECT_FALSE(trust->find(kFriendFp));
+    EXPECT_TRUE(trust->find(second));
+    EXPECT_EQ(grants->list().size(), 1u);
+    EXPECT_EQ(forgotten, std::vector<std::string>{"juliet@capulet.lit " + std::string(kFriendFp)});
+    EXPECT_EQ(xtls::TrustStore::load(dir + "/trust.toml").of(juliet).size(), 1u);
+    // Not a controller of that account (or gone already): nothing changes.
+    EXPECT_EQ(security::forget_controller(context, juliet, kFriendFp).error().condition, "item-not-found");
+    EXPECT_EQ(security::forget_controller(context, Jid::must_parse("home@example.org"), second).error().condition,
+              "item-not-found");
+    EXPECT_EQ(security::forget_controller(context, juliet, "not hex").error().condition, "item-not-found");
+    EXPECT_TRUE(trust->find(second));
+    // The last one: the grants go with it.
+    ASSERT_TRUE(security::forget_controller(context, juliet, second));
+    EXPECT_TRUE(trust->of(juliet).empty());
+    EXPECT_TRUE(grants->list().empty());
 }
 
 TEST_F(Acl, MalformedRequestsAreBadRequestsAndChangeNothing) {

@@ -124,9 +124,19 @@ Result<void> TrustStore::add(TrustEntry entry) {
     return save_or_restore(std::move(previous));
 }
 
-Result<std::size_t> TrustStore::forget(const Jid& jid) {
+Result<std::size_t> TrustStore::forget(const Jid& jid) { return forget_if(jid, {}); }
+
+Result<std::size_t> TrustStore::forget(const Jid& jid, std::string_view fingerprint) {
+    auto fp = parse_fingerprint(fingerprint);
+    if (!fp) return std::size_t{0};
+    return forget_if(jid, *fp);
+}
+
+Result<std::size_t> TrustStore::forget_if(const Jid& jid, const std::string& fingerprint) {
     auto previous = entries_;
-    std::size_t n = std::erase_if(entries_, [&](const TrustEntry& e) { return e.jid == jid.bare(); });
+    std::size_t n = std::erase_if(entries_, [&](const TrustEntry& e) {
+        return e.jid == jid.bare() && (fingerprint.empty() || e.fingerprint == fingerprint);
+    });
     if (n == 0) return n;
     if (auto saved = save_or_restore(std::move(previous)); !saved) return saved.error();
     return n;

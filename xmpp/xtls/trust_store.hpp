@@ -65,8 +65,13 @@ public:
     Result<void> add(TrustEntry entry);
     // Removes every fingerprint of this bare JID and saves; how many went.
     Result<std::size_t> forget(const Jid& jid);
+    // Removes the one certificate `fingerprint` of this bare JID (one of the
+    // account's controllers) and saves; how many went (0 or 1).
+    Result<std::size_t> forget(const Jid& jid, std::string_view fingerprint);
 
 private:
+    // The JID's entries with this fingerprint (every one when it is empty).
+    Result<std::size_t> forget_if(const Jid& jid, const std::string& fingerprint);
     Result<void> save_or_restore(std::vector<TrustEntry> previous);
 
     std::string path_;
