@@ -44,6 +44,10 @@ void MprisAdapter::start() {
 bool MprisAdapter::connect() {
     try {
         bus_ = std::make_unique<loop::SdbusIntegration>(host_.io(), loop::SdbusIntegration::connect(config_.bus));
+        // Before anything is issued on it: a connection that breaks at once is reported too.
+        bus_->on_disconnected([this, alive = alive_](const std::string&) {
+            if (*alive) disconnected();
+        });
         signals_ = std::make_unique<MprisSignals>(
             *bus_, [this](const std::string& name, const std::string& old_owner, const std::string& new_owner) {
                 if (!old_owner.empty()) name_released(name, old_owner);
@@ -64,13 +68,23 @@ bool MprisAdapter::connect() {
     }
     if (std::exchange(reported_unreachable_, false)) spdlog::info("mpris: connected to the D-Bus bus '{}'", config_.bus);
     retry_after_ = kFirstRetry;
-    bus_->on_disconnected([this, alive = alive_](const std::string&) {
-        if (*alive) disconnected();
-    });
     return true;
 }
 
+// sdbus-c++ 1.2 leaks an sd_bus on every failed connection to an explicit
+// address that is not pre-checked (loop::SdbusIntegration::connect): those
+// are not retried, or a bus that stays away would make the bridge grow.
+bool MprisAdapter::retried() const {
+    const std::string& bus = config_.bus;
+    return bus.empty() || bus == "session" || bus == "system" || bus.rfind("unix:path=", 0) == 0;
+}
+
 void MprisAdapter::connect_later() {
+    if (!retried()) {
+        spdlog::error("mpris: the D-Bus bus '{}' is not tried again (only session, system and unix:path= buses are)",
+                      config_.bus);
+        return;
+    }
     retry_.expires_after(retry_after_);
     retry_after_ = std::min(retry_after_ * 2, kMaxRetry);
     retry_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
@@ -93,28 +107,34 @@ void MprisAdapter::stop() {
 
 void MprisAdapter::list_names() {
     const auto timeout = std::chrono::milliseconds(config_.call_timeout_ms);
-    daemon_->callMethodAsync("ListNames")
-        .onInterface("org.freedesktop.DBus")
-        .withTimeout(timeout)
-        .uponReplyInvoke([this, alive = alive_, timeout](const sdbus::Error* err, std::vector<std::string> names) {
-            if (!*alive || stopped_) return;
-            if (err) return spdlog::error("mpris: ListNames failed: {}", err->getMessage());
-            // Nothing may throw out of an sd-bus handler (it would unwind through sd_bus_process).
-            try {
-                for (const auto& name : names) {
-                    if (!mpris_suffix(name)) continue;
-                    daemon_->callMethodAsync("GetNameOwner")
-                        .onInterface("org.freedesktop.DBus")
-                        .withTimeout(timeout)
-                        .withArguments(name)
-                        .uponReplyInvoke([this, alive, name](const sdbus::Error* e, std::string owner) {
-                            if (*alive && !stopped_ && !e) name_owned(name, owner);
-                        });
+    try {  // from a timer's handler too: nothing may throw out of the loop
+        daemon_->callMethodAsync("ListNames")
+            .onInterface("org.freedesktop.DBus")
+            .withTimeout(timeout)
+            .uponReplyInvoke([this, alive = alive_, timeout](const sdbus::Error* err, std::vector<std::string> names) {
+                if (!*alive || stopped_) return;
+                if (err) return spdlog::error("mpris: ListNames failed: {}", err->getMessage());
+                // Nothing may throw out of an sd-bus handler (it would unwind through sd_bus_process).
+                try {
+                    for (const auto& name : names) {
+                        if (!mpris_suffix(name)) continue;
+                        daemon_->callMethodAsync("GetNameOwner")
+                            .onInterface("org.freedesktop.DBus")
+                            .withTimeout(timeout)
+                            .withArguments(name)
+                            .uponReplyInvoke([this, alive, name](const sdbus::Error* e, std::string owner) {
+                                if (*alive && !stopped_ && !e) name_owned(name, owner);
+                            });
+                    }
+                } catch (const std::exception& e) {
+                    spdlog::error("mpris: asking for the players' owners failed: {}", e.what());
                 }
-            } catch (const std::exception& e) {
-                spdlog::error("mpris: asking for the players' owners failed: {}", e.what());
-            }
-        });
+            });
+    } catch (const std::exception& e) {
+        spdlog::error("mpris: cannot list the players: {}", e.what());
+        if (bus_ && bus_->connected()) disconnected();  // start over on a new connection
+        return;
+    }
     bus_->issued();
 }
 

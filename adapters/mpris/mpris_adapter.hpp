@@ -11,7 +11,8 @@
 // When the bus goes away (its daemon restarted) every player is removed and
 // the adapter connects again, 1 s later and then every 2, 4 … 30 s until it
 // can; the players on the new bus come back under their resources. A bus
-// unreachable at start is retried the same way (logged once).
+// unreachable at start is retried the same way (logged once). Only the
+// session, the system and `unix:path=` buses are retried (see retried()).
 //
 // At most kMaxPlayers player processes are followed at a time (with a device
 // or still being identified): a further one is ignored with a warning (its
@@ -62,7 +63,9 @@ private:
     // The connection, the NameOwnerChanged match and the bus daemon's proxy;
     // false when the bus cannot be reached.
     bool connect();
+    // Tries connect() again later (backoff), if this kind of bus is retried.
     void connect_later();
+    bool retried() const;
     void list_names();
     void name_owned(const std::string& name, const std::string& owner);
     // The owner's process is known: `key` groups its connections.

@@ -47,7 +47,7 @@ void DeviceWatch::add_context(GUPnPContext* context, GUPnPContextManager* manage
 void DeviceWatch::remove_context(GUPnPContext* context) {
     GUPnPControlPoint* cp = stop_lan_control_point(control_points_, context, this);
     if (!cp) return;
-    drop_searches();  // one may hold this context; the next rescan searches again
+    drop_searches(GSSDP_CLIENT(context));  // it holds the context
     std::vector<std::string> udns;
     for (const auto& [udn, cps] : seen_)
         if (std::find(cps.begin(), cps.end(), cp) != cps.end()) udns.push_back(udn);
@@ -71,9 +71,12 @@ void DeviceWatch::rescan() {
     }
 }
 
-void DeviceWatch::drop_searches() {
-    for (auto* search : searches_) g_object_unref(search);
-    searches_.clear();
+void DeviceWatch::drop_searches(GSSDPClient* on) {
+    std::erase_if(searches_, [on](GSSDPResourceBrowser* search) {
+        if (on && gssdp_resource_browser_get_client(search) != on) return false;
+        g_object_unref(search);
+        return true;
+    });
 }
 
 void DeviceWatch::on_proxy_available(GUPnPControlPoint* cp, GUPnPDeviceProxy* proxy, void* data) {

@@ -15,6 +15,7 @@ typedef struct _GUPnPControlPoint GUPnPControlPoint;
 typedef struct _GUPnPContext GUPnPContext;
 typedef struct _GUPnPDeviceProxy GUPnPDeviceProxy;
 typedef struct _GSSDPResourceBrowser GSSDPResourceBrowser;
+typedef struct _GSSDPClient GSSDPClient;
 
 namespace xpmn::upnp {
 
@@ -54,7 +55,8 @@ private:
     void left(const std::string& udn, GUPnPControlPoint* cp, const std::string& location);
     // `cp`'s interface went away: the device may still be seen through another.
     void lost(const std::string& udn, GUPnPControlPoint* cp);
-    void drop_searches();
+    // The rescan's browsers (those on the context `on` only, when given).
+    void drop_searches(GSSDPClient* on = nullptr);
 
     const char* target_;
     std::string what_;

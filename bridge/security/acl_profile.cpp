@@ -152,12 +152,14 @@ Result<void> forget_controller(const AclContext& ctx, const Jid& jid, const std:
     if (!entry || entry->jid != jid.bare() || entry->role == xtls::TrustRole::Device)
         return Error{"item-not-found", "no such controller of " + jid.bare().str()};
     const std::string fp = entry->fingerprint;  // normalised, as the streams' peers have it
-    if (auto n = ctx.trust->forget(jid, fp); !n) return n.error();
+    // The last controller of the account: its grants first (as forget_account
+    // does), so that a failed save leaves the controller listed, to forget again.
     bool last = std::none_of(ctx.trust->entries().begin(), ctx.trust->entries().end(), [&](const xtls::TrustEntry& e) {
-        return e.jid == jid.bare() && e.role != xtls::TrustRole::Device;
+        return e.jid == jid.bare() && e.role != xtls::TrustRole::Device && e.fingerprint != fp;
     });
     if (last)
         if (auto done = ctx.grants->forget(jid); !done) return done.error();
+    if (auto n = ctx.trust->forget(jid, fp); !n) return n.error();
     if (ctx.on_forget) ctx.on_forget(jid, fp);
     return {};
 }

@@ -34,8 +34,8 @@ struct AclContext {
 Result<Grant> parse_grant(const xml::Element& grant, const Jid& home);
 xml::Element make_grant(const Grant& grant);
 
-// <forget/> (and the status page's Forget): the account's grants and
-// certificates removed, each saved, then its live streams closed.
+// <forget/>: the account's grants and certificates removed, each saved, then
+// its live streams closed.
 Result<void> forget_account(const AclContext& context, const Jid& jid);
 // The status page's Forget of one controller: its certificate removed and its
 // streams closed; the account's grants go with its last controller.

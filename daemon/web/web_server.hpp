@@ -34,7 +34,7 @@ struct WebServerError : std::runtime_error {
 struct WebBackend {
     std::function<StatusView()> status;           // devices, problems (controllers and grants are filled in here)
     std::function<Result<PairView>()> pair;       // opens the pairing window
-    security::AclContext acl;                     // trust store, grants; Forget closes the account's streams
+    security::AclContext acl;                     // trust store, grants; Forget closes the controller's streams
 };
 
 class WebServer {

@@ -52,6 +52,7 @@ else:
                                  wait_devices, xpmn_ok)
     from xpmntest.nas import MiniDlna
     from xpmntest.netns import IP, NetNs
+    from xpmntest.ports import free_ports
     from xpmntest.topology import NFT
     from xpmntest.slix import SlixClient
 
@@ -164,6 +165,7 @@ else:
             out = wait_devices(self.config, lambda out: LATE in out, timeout=10 * RESCAN_INTERVAL)
             self.assertIn(LATE, out)
             self.assertIn('Zweiter Ton', self.search(LATE))
+
         def test_a_server_back_on_another_port_is_served_there(self):
             uuid = '4d696e69-444c-4e41-0000-0000000000bb'
             first = MiniDlna(os.path.join(self.workdir, 'moving-1-%d' % time.monotonic_ns()), self.far.library,
@@ -175,8 +177,9 @@ else:
             self.assertIn('Zweiter Ton', self.search(MOVING))
             # A crash, no byebye; the same server (UDN) back at another port.
             first.kill()
+            port = next(p for p in free_ports(2) if p != first.port)
             second = MiniDlna(os.path.join(self.workdir, 'moving-2-%d' % time.monotonic_ns()), self.far.library,
-                              netns=self.ns, friendly_name=MOVING, uuid=uuid, notify_interval=2)
+                              netns=self.ns, port=port, friendly_name=MOVING, uuid=uuid, notify_interval=2)
             self.addCleanup(second.stop)
             second.start()
             self.assertNotEqual(second.port, first.port)
