@@ -22,7 +22,6 @@ import signal
 import subprocess
 import time
 import unittest
-import wave
 
 from xpmntest.netns import inside_namespace, module_in_namespace
 
@@ -64,7 +63,7 @@ if not inside_namespace():
 else:
     from xpmntest.bridge import (XPMN_BIN, class_workdir, controller_config, open_pairing, run_xpmn,
                                  start_secure_home, transfer_uri, wait_devices)
-    from xpmntest import procfs
+    from xpmntest import media, procfs
     from xpmntest.prosody import Prosody
 
     class TestLoad(unittest.TestCase):
@@ -73,11 +72,7 @@ else:
             class_workdir(cls, 'xpmn-load-')
             start_secure_home(cls, Prosody, PASSWORD, NAS_NAME, transfer={'interfaces': ['lo']})
             big = os.path.join(cls.workdir, 'library', 'Music', 'big.wav')
-            with wave.open(big, 'wb') as w:  # added while the NAS runs: it watches its library
-                w.setnchannels(2)
-                w.setsampwidth(2)
-                w.setframerate(48000)
-                w.writeframes(bytes(range(256)) * (BIG // 256))
+            media.make_big_wav(big, BIG)  # added while the NAS runs: it watches its library
             cls.phones = []
             for i in range(CONTROLLERS):
                 path = controller_config(cls.workdir, cls.server, 'home', PASSWORD, 'phone%d' % i,

@@ -19,7 +19,6 @@ import re
 import subprocess
 import time
 import unittest
-import wave
 import xml.etree.ElementTree as ET
 
 from xpmntest.netns import inside_namespace, module_in_namespace
@@ -49,7 +48,7 @@ if not inside_namespace():
 else:
     from xpmntest.bridge import (XPMN_BIN, class_workdir, controller_config, open_pairing, run_xpmn,
                                  sanitized_build, start_secure_home, transfer_uri)
-    from xpmntest import procfs
+    from xpmntest import media, procfs
     from xpmntest.nas import Gerbera, MiniDlna
     from xpmntest.prosody import Prosody
 
@@ -230,11 +229,7 @@ else:
             start_secure_home(cls, Prosody, PASSWORD, NAS_NAME, transfer={'interfaces': ['lo']})
             # A big file, added while the NAS runs (it watches its library).
             big = os.path.join(cls.workdir, 'library', 'Music', 'big.wav')
-            with wave.open(big, 'wb') as w:
-                w.setnchannels(2)
-                w.setsampwidth(2)
-                w.setframerate(48000)
-                w.writeframes(bytes(range(256)) * (cls.BIG // 256))
+            media.make_big_wav(big, cls.BIG)
             cls.big_size = os.path.getsize(big)
             cls.phone = controller_config(cls.workdir, cls.server, 'home', PASSWORD, 'phone',
                                           transfer={'interfaces': ['lo']})

@@ -162,6 +162,20 @@ def make_audio(path, seconds=1, frequency=440, title=None, artist=None, album=No
     return path
 
 
+def make_big_wav(path, size):
+    """A stereo 48 kHz WAV of about `size` bytes whose samples repeat 0..255
+    (no ffmpeg: written straight, for files far bigger than every buffer on
+    the way of a transfer)."""
+    import wave
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with wave.open(path, 'wb') as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes(bytes(range(256)) * (size // 256))
+    return path
+
+
 def make_video(path, seconds=2, title=None, cached=True):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     meta = ['-metadata', 'title=' + title] if title else []
