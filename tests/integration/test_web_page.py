@@ -37,7 +37,6 @@ else:
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import WebDriverWait
 
     from xpmntest.bridge import class_workdir, controller_config, run_xpmn, start_secure_home
@@ -102,9 +101,18 @@ else:
         def click_and_load(self, element):
             """Clicks `element` (a link or a form's button) and waits until the page it
             loads has replaced this one: reading right after a click may see the old page."""
-            old = self.browser.find_element(By.TAG_NAME, 'html')
+            # A mark on the old page's window object: a new document starts without it.
+            # (Selenium's staleness_of can fail with an inspector error of its own while
+            # the old document is being torn down.)
+            self.browser.execute_script('window.xpmnOldPage = true')
             element.click()
-            WebDriverWait(self.browser, 15).until(staleness_of(old), 'the click loaded no new page')
+            def loaded(browser):
+                try:
+                    return browser.execute_script('return window.xpmnOldPage === undefined '
+                                                  "&& document.readyState === 'complete'")
+                except WebDriverException:
+                    return False  # between documents
+            WebDriverWait(self.browser, 15).until(loaded, 'the click loaded no new page')
 
         def text(self, element_id):
             return self.browser.find_element(By.ID, element_id).text
