@@ -40,6 +40,7 @@
 #include "common/logging.hpp"
 #include "common/state_dir.hpp"
 #include "config/config.hpp"
+#include "controller/directory_request.hpp"
 #include "tools/xpmn/controller.hpp"
 #include "tools/xpmn/oob_result.hpp"
 #include "xmpp/core/namespaces.hpp"
@@ -177,8 +178,8 @@ private:
                 prepared_.insert(device);
                 channel->router().send_iq(std::move(iq), c_.request_timeout(), [this, device, done, container](
                                                                                    const client::IqResponse& r) {
-                    if (!r.ok() || !r.payload() || !tools::is_oob_result(*r.payload())) return done(container(r));
-                    tools::read_oob_result(c_, device, *r.payload(), [done](Result<xml::Element> doc) {
+                    if (!r.ok() || !r.payload() || !controller::is_oob_result(*r.payload())) return done(container(r));
+                    controller::read_oob_result(c_, device, *r.payload(), [done](Result<xml::Element> doc) {
                         if (!doc) return done(doc.error());
                         done(Answer{std::move(*doc), true});
                     });

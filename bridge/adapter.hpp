@@ -14,6 +14,7 @@
 #include "bridge/device_host.hpp"
 #include "bridge/profiles/media_sources.hpp"
 #include "bridge/profiles/playable_resolver.hpp"
+#include "bridge/profiles/remote_items.hpp"
 #include "config/config.hpp"
 #include "config/section.hpp"
 #include "xmpp/client/caps_cache.hpp"
@@ -32,6 +33,10 @@ struct AdapterContext {
     std::shared_ptr<profiles::PlayableResolver> playables;
     // … and the controllers' caps (automatic event delivery), shared by every player device.
     std::shared_ptr<client::CapsCache> caps = std::make_shared<client::CapsCache>();
+    // This bridge as a controller of other bridges (their items for local
+    // players, their servers shown on the LAN), and its trust store.
+    std::shared_ptr<profiles::RemoteItems> remote;
+    std::shared_ptr<xtls::TrustStore> trust;
 };
 
 class Adapter {

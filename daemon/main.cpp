@@ -133,6 +133,8 @@ int main(int argc, char** argv) {
         bridge::AdapterContext context{io, host, cfg, security.access};
         // Items of other bridges' devices: fetched as a controller, served to local players.
         auto remote = profiles::RemoteItems::create({io, cfg, security.identity, security.trust});
+        context.remote = remote;
+        context.trust = security.trust;
         context.playables = std::make_shared<profiles::BridgePlayables>(cfg.players, security.access,
                                                                         context.media_sources, remote);
         std::vector<std::unique_ptr<bridge::Adapter>> adapters;

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "adapters/upnp/lan_export_description.hpp"
+
 namespace xpmn::upnp {
 
 namespace {
@@ -117,16 +119,25 @@ void MediaServerFinder::add_context(GUPnPContext* context, GUPnPContextManager* 
     spdlog::info("upnp: listening on {} ({})", gssdp_client_get_interface(GSSDP_CLIENT(context)),
                  gssdp_client_get_host_ip(GSSDP_CLIENT(context)));
     for (auto& w : watches_) w->add_context(context, manager);
+    if (events_.on_context_available) events_.on_context_available(context);
 }
 
 void MediaServerFinder::remove_context(GUPnPContext* context) {
     spdlog::info("upnp: interface {} gone", gssdp_client_get_interface(GSSDP_CLIENT(context)));
+    if (events_.on_context_unavailable) events_.on_context_unavailable(context);
     for (auto& w : watches_) w->remove_context(context);
 }
 
 bool MediaServerFinder::announce_server(GUPnPDeviceProxy* proxy, const std::string& udn,
                                         const std::string& friendly_name) {
     auto* info = GUPNP_DEVICE_INFO(proxy);
+    char* model = gupnp_device_info_get_model_name(info);
+    const bool exported = model && std::string(model) == kExportModelName;
+    g_free(model);
+    if (exported) {  // shown from another home by a bridge: never shown again (no loop between bridges)
+        spdlog::info("upnp: '{}' ({}) is an xpmn-bridge export; ignored", friendly_name, udn);
+        return false;
+    }
     MediaServerInfo s;
     s.udn = udn;
     s.friendly_name = friendly_name;

@@ -67,6 +67,9 @@ public:
         std::function<void(const std::string& udn)> on_unavailable;
         std::function<void(const RendererInfo&)> on_renderer_available;
         std::function<void(const std::string& udn)> on_renderer_unavailable;
+        // A network context came (devices may be shown there) or is about to go.
+        std::function<void(GUPnPContext*)> on_context_available;
+        std::function<void(GUPnPContext*)> on_context_unavailable;
     };
 
     MediaServerFinder(FinderOptions options, Events events);

@@ -9,4 +9,7 @@ namespace xpmn::upnp {
 
 std::string resource_for_udn(const std::string& prefix, const std::string& udn);
 
+// SHA-1 of `text` in lowercase hex (40 digits).
+std::string sha1_hex(const std::string& text);
+
 }  // namespace xpmn::upnp

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "adapters/upnp/lan_export.hpp"
 #include "adapters/upnp/resource_name.hpp"
 #include "adapters/upnp/upnp_directory.hpp"
 #include "adapters/upnp/upnp_renderer.hpp"
@@ -37,17 +38,31 @@ UpnpAdapter::UpnpAdapter(const bridge::AdapterContext& context, UpnpConfig confi
               {[this](const MediaServerInfo& s) { on_available(s); },
                [this](const std::string& udn) { on_unavailable(udn); },
                [this](const RendererInfo& r) { on_renderer_available(r); },
-               [this](const std::string& udn) { on_renderer_unavailable(udn); }}) {}
+               [this](const std::string& udn) { on_renderer_unavailable(udn); },
+               [this](GUPnPContext* c) {
+                   if (export_) export_->context_available(c);
+               },
+               [this](GUPnPContext* c) {
+                   if (export_) export_->context_unavailable(c);
+               }}) {
+    if (config_.show_remote_servers && context.remote && context.trust)
+        export_ = std::make_unique<LanExport>(context.io, context.remote, context.trust,
+                                              context.config.bridge.state_dir + "/upnp-export");
+}
 
 UpnpAdapter::~UpnpAdapter() {
     for (auto* entries : {&servers_, &renderers_})
         for (auto& [udn, e] : *entries) e.gone();
 }
 
-void UpnpAdapter::start() { finder_.start(); }
+void UpnpAdapter::start() {
+    if (export_) export_->start();
+    finder_.start();
+}
 
 void UpnpAdapter::stop() {
     stopped_ = true;
+    if (export_) export_->stop();
     remove_all(servers_);
     remove_all(renderers_);
 }

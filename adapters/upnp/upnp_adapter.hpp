@@ -4,7 +4,9 @@
 // presence) when the server leaves and comes back with the same resource.
 // With `[upnp] renderers` (the default), every MediaRenderer becomes a
 // media-player device `BARE/renderer-<h>` the same way, backed by an
-// UpnpRenderer (profiles::MediaPlayer).
+// UpnpRenderer (profiles::MediaPlayer). With `[upnp] show_remote_servers`,
+// the media servers of other bridges this one is paired with are shown on
+// the same networks as UPnP MediaServers (LanExport).
 #pragma once
 
 #include "bridge/relay/nas_fetch.hpp"
@@ -20,6 +22,7 @@
 
 namespace xpmn::upnp {
 
+class LanExport;
 class UpnpDirectory;
 class UpnpRenderer;
 
@@ -44,6 +47,7 @@ private:
     std::shared_ptr<client::CapsCache> caps_;  // controllers' caps, shared by the bridge's players
     UpnpConfig config_;
     MediaServerFinder finder_;
+    std::unique_ptr<LanExport> export_;  // [upnp] show_remote_servers; goes before the finder's contexts
     bool stopped_ = false;
     // A device of this adapter: its resource, and what to tell its backend when it goes.
     struct Entry {

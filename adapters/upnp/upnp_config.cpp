@@ -13,6 +13,7 @@ void UpnpSection::read(config::TomlReader& r, const toml::table* u) {
         config_.watch_poll_interval = static_cast<int>(*v);
     if (auto v = r.integer(u, "upnp", "rescan_interval", 0, 86400)) config_.rescan_interval = static_cast<int>(*v);
     if (auto v = r.boolean(u, "upnp", "renderers")) config_.renderers = *v;
+    if (auto v = r.boolean(u, "upnp", "show_remote_servers")) config_.show_remote_servers = *v;
 }
 
 }  // namespace xpmn::upnp

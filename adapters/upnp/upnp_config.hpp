@@ -18,6 +18,7 @@ struct UpnpConfig {
     int watch_poll_interval = 5;          // seconds between polls of a watched server
     int rescan_interval = 300;            // seconds between SSDP searches after the first; 0: none
     bool renderers = true;                // MediaRenderers become player devices too
+    bool show_remote_servers = false;     // other bridges' servers as UPnP MediaServers on the LAN
 };
 
 class UpnpSection : public config::Section {

@@ -55,6 +55,8 @@ RemoteItems::RemoteItems(Context context) : context_(std::move(context)) {
 
 RemoteItems::~RemoteItems() = default;
 
+controller::ControllerLinks& RemoteItems::links() { return *links_; }
+
 controller::RangeServer& RemoteItems::server(const std::optional<LanAddresses>& fetches_from) {
     const std::string address = fetches_from ? fetches_from->bridge : "";
     auto& server = servers_[address];
@@ -93,14 +95,24 @@ void RemoteItems::open_served(const std::string& token, std::optional<relay::Ran
     auto it = served_.find(token);
     if (it == served_.end())
         return boost::asio::post(context_.io, [done] { done(Error{"item-not-found", "no such item"}); });
+    open_range(it->second.uri, range, std::move(done));
+}
+
+void RemoteItems::open_range(const TransferUri& uri, std::optional<relay::RangeSpec> range,
+                             std::function<void(Result<controller::ServedBody>)> done) {
     std::optional<std::uint64_t> from, to;
     if (range) {
         from = range->first;
         to = range->last;
     }
-    controller::open_transfer(*links_, it->second.uri, from, to, [done](Result<controller::IncomingTransfer> r) {
-        if (!r) return done(r.error());
-        done(controller::ServedBody{r->total, std::move(r->type), r->size, std::move(r->body)});
+    when_online([weak = weak_from_this(), uri, from, to, done](Result<void> online) {
+        auto self = weak.lock();
+        if (!self) return done(Error{"service-unavailable", "the bridge is stopping"});
+        if (!online) return done(online.error());
+        controller::open_transfer(*self->links_, uri, from, to, [done](Result<controller::IncomingTransfer> r) {
+            if (!r) return done(r.error());
+            done(controller::ServedBody{r->total, std::move(r->type), r->size, std::move(r->body)});
+        });
     });
 }
 
@@ -110,12 +122,17 @@ void RemoteItems::when_online(std::function<void(Result<void>)> then) {
     waiting_online_.push_back(std::move(then));
     if (std::exchange(started_, true)) return;
     std::weak_ptr<RemoteItems> weak = weak_from_this();
-    session_->set_events({[weak](bool) {
+    session_->set_events({[weak](bool resumed) {
                               auto self = weak.lock();
                               if (!self) return;
                               for (auto& w : std::exchange(self->waiting_online_, {})) w(Result<void>());
+                              for (auto& l : self->session_listeners_) l(true, resumed);
                           },
-                          nullptr,
+                          [weak](const std::string&) {
+                              auto self = weak.lock();
+                              if (!self) return;
+                              for (auto& l : self->session_listeners_) l(false, false);
+                          },
                           [weak](const std::string& reason) {
                               auto self = weak.lock();
                               if (!self) return;

@@ -33,6 +33,7 @@
 #include "xmpp/xtls/trust_store.hpp"
 
 namespace xpmn::controller {
+class ControllerLinks;
 class RangeServer;
 struct ServedBody;
 }
@@ -70,6 +71,24 @@ public:
     void stop(std::function<void()> done);
     std::size_t served() const { return served_.size(); }
 
+    // The controller session and its links, for others that act as this
+    // bridge's controller (bridge/profiles/remote_servers, the LAN export):
+    // `then` runs once the session is online (started now if it is not),
+    // or with the reason it cannot be.
+    void when_online(std::function<void(Result<void>)> then);
+    client::C2sSession& session() { return *session_; }
+    const Jid& account() const { return context_.config.xmpp.jid; }
+    controller::ControllerLinks& links();
+    // The bytes of `range` (nullopt: all) of `uri`, as a range server's
+    // opener wants them: one transfer over the OOB session with its device.
+    void open_range(const TransferUri& uri, std::optional<relay::RangeSpec> range,
+                    std::function<void(Result<controller::ServedBody>)> done);
+    // Told whenever the session comes online (resumed: true when nothing was
+    // lost) or goes offline.
+    void on_session(std::function<void(bool online, bool resumed)> listener) {
+        session_listeners_.push_back(std::move(listener));
+    }
+
 private:
     struct Links;
     struct Served {
@@ -79,7 +98,6 @@ private:
         std::string url;
     };
     explicit RemoteItems(Context context);
-    void when_online(std::function<void(Result<void>)> then);
     void check(const TransferUri& uri, std::function<void(Result<void>)> done);
     // The server for a player fetching from there (made on first use).
     controller::RangeServer& server(const std::optional<LanAddresses>& fetches_from);
@@ -93,6 +111,7 @@ private:
     std::map<std::string, std::unique_ptr<controller::RangeServer>> servers_;  // by bound address ("": loopback)
     std::map<std::string, Served> served_;  // by token
     std::vector<std::function<void(Result<void>)>> waiting_online_;
+    std::vector<std::function<void(bool, bool)>> session_listeners_;
     bool started_ = false, stopped_ = false;
 };
 

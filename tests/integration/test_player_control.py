@@ -14,6 +14,7 @@ device) the same way: open, pause, play.
 
 The module runs inside a fresh network namespace (xpmntest.netns).
 """
+import functools
 import os
 import queue
 import subprocess
@@ -41,16 +42,9 @@ else:
     from xpmntest.media import make_picture
     from xpmntest.players import Mpv, PrivateBus, Vlc, make_wav, mpris_position, playerctl
     from xpmntest.prosody import Prosody
+    from xpmntest import waits
 
-    def wait_until(predicate, what, timeout=10.0):
-        end = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > end:
-                raise AssertionError('not within %ss: %s (last: %r)' % (timeout, what, value))
-            time.sleep(0.1)
+    wait_until = functools.partial(waits.wait_until, timeout=10.0)
 
     class Follower:
         """`xpmn status DEVICE --follow [extra]`, its lines read by a thread (reads never hang)."""

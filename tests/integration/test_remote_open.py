@@ -27,7 +27,6 @@ session with B.
 """
 import http.client
 import os
-import time
 import unittest
 import urllib.parse
 
@@ -51,23 +50,15 @@ if not inside_namespace():
 else:
     import hashlib
 
-    from xpmntest.bridge import (Bridge, class_workdir, controller_config, pair_xpmn, run_xpmn, start_secure_home,
-                                 start_server, transfer_uri, wait_devices, xmpp_section)
+    from xpmntest.bridge import (Bridge, class_workdir, controller_config, pair_other_bridge, pair_xpmn, run_xpmn,
+                                 start_secure_home, start_server, transfer_uri, wait_devices, xmpp_section)
     from xpmntest.netns import NetNs
     from xpmntest.players import Mpv, PrivateBus, make_wav, mpris_position, playerctl
     from xpmntest.prosody import Prosody
     from xpmntest.renderers import GMediaRender
     from xpmntest.topology import NFT, ip, veth_link
+    from xpmntest.waits import wait_until
 
-    def wait_until(predicate, what, timeout=20.0):
-        end = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > end:
-                raise AssertionError('not within %ss: %s (last: %r)' % (timeout, what, value))
-            time.sleep(0.1)
 
     def get(ns, url, headers=None):
         """(status, body) of a GET of `url` from namespace `ns`."""
@@ -154,14 +145,7 @@ else:
             cls.owner_b = controller_config(cls.workdir, cls.server, 'home', PASSWORD, 'owner-b',
                                             transfer={'interfaces': ['lo']})
             pair_xpmn(cls.bridge, cls.owner_b, cls.bridge_jid)
-            # Bridge A's certificate paired with B as a controller, before A starts
-            # (`xpmn` and the bridge share the state directory's identity and trust store).
-            a_state = os.path.join(cls.workdir, 'bridge-a-state')
-            a_pairing = controller_config(cls.workdir, cls.server, 'away', PASSWORD, 'bridge-a-pairing',
-                                          bridge={'state_dir': a_state})
-            pair_xpmn(cls.bridge, a_pairing, cls.bridge_jid)
-            r = run_xpmn(cls.owner_b, 'grant', cls.server.jid('away'), cls.device, 'read')
-            assert r.returncode == 0, r.stdout + r.stderr
+            pair_other_bridge(cls, cls.owner_b, 'away', PASSWORD)  # before A starts
             cls.renderer_ns, cls.renderer = start_lan_renderer(cls, cls.a_ns)
             cls.renderer_device = 'renderer-' + hashlib.sha1(cls.renderer.udn.encode()).hexdigest()[:8]
             # Bridge A finds the renderer on rnd0, and has no media server of its own.

@@ -32,6 +32,7 @@ import unittest
 from xpmntest import ports
 from xpmntest.bridge import Bridge, confine_upnp, in_own_network_namespace
 from xpmntest.netns import NetNs, inside_namespace, module_in_namespace
+from xpmntest.waits import wait_until
 
 SSDP_GROUP = '239.255.255.250'
 OTHER_ADDRESS = '198.51.100.7'  # upnp0's address inside the test namespace (documentation range)
@@ -143,14 +144,6 @@ class SsdpSniffer:
         self._stop = True
         self._thread.join(2)
         self.sock.close()
-
-
-def wait_until(predicate, what, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError('%s: not within %ss' % (what, timeout))
-        time.sleep(0.1)
 
 
 class _Workdir(unittest.TestCase):

@@ -9,6 +9,7 @@ time-pos after each seek is asserted through its JSON IPC socket. Also: the
 serve.port file (written while listening, removed on exit, a stale one
 ignored) and `xpmn url` starting a server in the background.
 """
+import functools
 import http.client
 import json
 import os
@@ -21,6 +22,7 @@ import unittest
 import urllib.parse
 import xml.etree.ElementTree as ET
 
+from xpmntest import waits
 from xpmntest.netns import inside_namespace, module_in_namespace
 
 PASSWORD = 'serve-s3cret'
@@ -33,15 +35,7 @@ SERVING = re.compile(r'^serving on (http://127\.0\.0\.1:(\d+)/)$', re.M)
 WAIT = 30  # seconds: bound of every wait (a guard against hanging, not a speed goal)
 
 
-def wait_until(predicate, what, timeout=WAIT):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError('%s not within %ss' % (what, timeout))
-        time.sleep(0.05)
+wait_until = functools.partial(waits.wait_until, timeout=WAIT, interval=0.05)
 
 
 def pid_alive(pid):

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "controller/directory_request.hpp"
 #include "tools/xpmn/commands.hpp"
 #include "tools/xpmn/discovery.hpp"
 #include "tools/xpmn/oob_result.hpp"
@@ -79,10 +80,6 @@ void print_table(const xml::Element& c) {
 }
 
 void show(const xml::Element& result, bool raw, const std::string& jid, const Controller::Done& done) {
-    if (result.name() != "container") {
-        std::cerr << "xpmn: " << jid << " answered without a <container/>\n";
-        return done(1);
-    }
     if (raw)
         std::cout << result.to_string() << "\n";
     else
@@ -108,32 +105,14 @@ void ask(Controller& c, const std::string& device, xml::Element payload, bool ra
             return done(1);
         }
         Jid device = *parsed;
-        prepare_oob(c, device, [&c, channel = *channel, payload, raw, done, jid, device] {
-        auto iq = stanza::iq("get", jid);
-        iq.add_child(payload);
-        channel->router().send_iq(std::move(iq), c.request_timeout(), [&c, raw, done, jid, device](
-                                                                         const client::IqResponse& r) {
-            if (!r.ok()) {
-                std::cerr << "xpmn: " << jid << ": " << r.error().describe() << "\n";
-                return done(1);
-            }
-            const auto* result = r.payload();
-            if (result && is_oob_result(*result)) {
-                spdlog::info("the result comes out of band ({} bytes)", result->attr_or("size"));
-                return read_oob_result(c, device, *result, [raw, done, jid](Result<xml::Element> doc) {
-                    if (!doc) {
-                        std::cerr << "xpmn: " << jid << ": " << doc.error().describe() << "\n";
-                        return done(1);
-                    }
-                    show(*doc, raw, jid, done);
-                });
-            }
-            if (!result) {
-                std::cerr << "xpmn: " << jid << " answered without a <container/>\n";
-                return done(1);
-            }
-            show(*result, raw, jid, done);
-        });
+        prepare_oob(c, device, [&c, payload, raw, done, jid] {
+            controller::directory_request(c, jid, payload, [raw, done, jid](Result<xml::Element> result) {
+                if (!result) {
+                    std::cerr << "xpmn: " << jid << ": " << result.error().describe() << "\n";
+                    return done(1);
+                }
+                show(*result, raw, jid, done);
+            });
         });
         });
     });

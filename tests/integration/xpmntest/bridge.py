@@ -328,6 +328,20 @@ def start_secure_home(case, server_class, password, nas_name, users=('home',), s
     case.device = device_jids(out)[nas_name]
 
 
+def pair_other_bridge(case, owner, user, password, name='bridge-a'):
+    """For a second bridge (account `user`, Bridge name `name`, not started
+    yet): pairs its state directory's certificate with case.bridge as a
+    controller (`xpmn` and the bridge share the identity and trust store
+    formats) and has `owner` (an owner's xpmn config of case.bridge) grant
+    `user` read on case.device."""
+    state = os.path.join(case.workdir, name + '-state')
+    pairing = controller_config(case.workdir, case.server, user, password, name + '-pairing',
+                                bridge={'state_dir': state})
+    pair_xpmn(case.bridge, pairing, case.bridge_jid)
+    r = run_xpmn(owner, 'grant', case.server.jid(user), case.device, 'read')
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def controller_config(workdir, server, user, password, name, **sections):
     """An xpmn config `workdir/NAME.toml` for `user` with a state dir of its own
     (`NAME-state`: its own key and trust store) and further `sections`

@@ -1,0 +1,102 @@
+#include "adapters/upnp/exported_directory.hpp"
+
+#include <algorithm>
+#include <memory>
+
+#include "mappings/didl/didl_values.hpp"
+#include "xmpp/core/namespaces.hpp"
+
+namespace xpmn::upnp {
+
+namespace {
+
+std::uint32_t u32_attr(const xml::Element& e, const char* name) {
+    return mappings::parse_u32(e.attr_or(name, "0")).value_or(0);
+}
+
+xml::Element browse_request(const std::string& id, std::uint32_t start, std::uint32_t max) {
+    xml::Element b("browse", ns::media_server);
+    b.set_attr("id", id);
+    b.set_attr("start", std::to_string(start));
+    b.set_attr("max", std::to_string(max));
+    return b;
+}
+
+}  // namespace
+
+ActionError action_error_for(const Error& e) {
+    if (e.condition == "item-not-found") return {701, "No such object"};
+    if (e.condition == "bad-request") return {720, "Cannot process the request: " + e.describe()};
+    return {501, "Action failed: " + e.describe()};
+}
+
+void ExportedDirectory::note_update_id(const xml::Element& container) {
+    if (auto id = mappings::parse_u32(container.attr_or("update-id")))
+        system_update_id_ = std::max(system_update_id_, *id);
+}
+
+void ExportedDirectory::remember(const xml::Element& container) {
+    for (const auto* o : container.elements()) {
+        if (o->name() != "item" && o->name() != "container") continue;
+        const std::string id = o->attr_or("id");
+        if (id.empty()) continue;
+        if (!remembered_.count(id)) order_.push_back(id);
+        remembered_.insert_or_assign(id, *o);
+    }
+    while (remembered_.size() > kMaxRemembered) {
+        remembered_.erase(order_.front());
+        order_.pop_front();
+    }
+}
+
+void ExportedDirectory::browse(const BrowseArgs& args, mappings::UrlForUri url_for,
+                               std::function<void(Result<BrowseAnswer>)> done) {
+    if (args.object_id.empty()) return done(Error{"item-not-found", "no ObjectID"});
+    if (!args.metadata) {
+        const std::uint32_t max = args.count == 0 ? kMaxPage : std::min(args.count, kMaxPage);
+        return request_(browse_request(args.object_id, args.start, max),
+                        [self = shared_from_this(), id = args.object_id, url_for, done](Result<xml::Element> r) {
+                            if (!r) return done(r.error());
+                            self->note_update_id(*r);
+                            self->remember(*r);
+                            std::vector<const xml::Element*> children;
+                            for (const auto* o : r->elements())
+                                if (o->name() == "item" || o->name() == "container") children.push_back(o);
+                            BrowseAnswer a;
+                            a.didl = mappings::didl_for_objects(children, id, url_for);
+                            a.returned = static_cast<std::uint32_t>(children.size());
+                            a.total = u32_attr(*r, "total");
+                            a.update_id = u32_attr(*r, "update-id");
+                            done(std::move(a));
+                        });
+    }
+    // BrowseMetadata: one object, the answer's total is 1.
+    if (auto it = remembered_.find(args.object_id); it != remembered_.end() && it->second.name() == "item") {
+        BrowseAnswer a;
+        a.didl = mappings::didl_for_objects({&it->second}, "-1", url_for);
+        a.returned = a.total = 1;
+        a.update_id = system_update_id_;
+        return done(std::move(a));
+    }
+    request_(browse_request(args.object_id, 0, 0),
+             [self = shared_from_this(), id = args.object_id, url_for, done](Result<xml::Element> r) {
+                 if (!r) return done(r.error());
+                 self->note_update_id(*r);
+                 xml::Element c("container", ns::media_metadata);
+                 c.set_attr("id", id);
+                 c.set_attr("parent", id == "0" ? "-1" : r->attr_or("parent", "-1"));
+                 c.set_attr("child-count", r->attr_or("total", "0"));
+                 std::string title = r->child_text("title");
+                 c.add_text_child("title", id == "0" ? self->root_title_ : title.empty() ? id : title);
+                 if (auto it = self->remembered_.find(id); it != self->remembered_.end())
+                     if (auto cover = it->second.child_text("cover-album"); !cover.empty())
+                         c.add_text_child("cover-album", cover);
+                 BrowseAnswer a;
+                 a.didl = mappings::didl_for_objects({&c}, "-1", url_for);
+                 a.returned = a.total = 1;
+                 a.update_id = u32_attr(*r, "update-id");
+                 done(std::move(a));
+             });
+}
+
+}  // namespace xpmn::upnp
