@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "adapters/upnp/search_criteria.hpp"
 #include "mappings/didl/didl_values.hpp"
 #include "xmpp/core/namespaces.hpp"
 
@@ -26,13 +27,16 @@ xml::Element browse_request(const std::string& id, std::uint32_t start, std::uin
 
 ActionError action_error_for(const Error& e) {
     if (e.condition == "item-not-found") return {701, "No such object"};
+    if (e.condition == kCriteriaError) return {708, "Unsupported or invalid search criteria: " + e.text};
     if (e.condition == "bad-request") return {720, "Cannot process the request: " + e.describe()};
     return {501, "Action failed: " + e.describe()};
 }
 
 void ExportedDirectory::note_update_id(const xml::Element& container) {
-    if (auto id = mappings::parse_u32(container.attr_or("update-id")))
-        system_update_id_ = std::max(system_update_id_, *id);
+    auto id = mappings::parse_u32(container.attr_or("update-id"));
+    if (!id || *id <= system_update_id_) return;
+    system_update_id_ = *id;
+    if (update_listener_) update_listener_(*id);
 }
 
 void ExportedDirectory::remember(const xml::Element& container) {
@@ -49,6 +53,32 @@ void ExportedDirectory::remember(const xml::Element& container) {
     }
 }
 
+BrowseAnswer ExportedDirectory::page(const xml::Element& container, const std::string& parent,
+                                     const mappings::UrlForUri& url_for) {
+    note_update_id(container);
+    remember(container);
+    std::vector<const xml::Element*> children;
+    for (const auto* o : container.elements())
+        if (o->name() == "item" || o->name() == "container") children.push_back(o);
+    BrowseAnswer a;
+    a.didl = mappings::didl_for_objects(children, parent, url_for);
+    a.returned = static_cast<std::uint32_t>(children.size());
+    a.total = u32_attr(container, "total");
+    a.update_id = u32_attr(container, "update-id");
+    return a;
+}
+
+void ExportedDirectory::search(const SearchArgs& args, mappings::UrlForUri url_for,
+                               std::function<void(Result<BrowseAnswer>)> done) {
+    const std::uint32_t max = args.count == 0 ? kMaxPage : std::min(args.count, kMaxPage);
+    auto request = search_request(args.criteria, args.container_id.empty() ? "0" : args.container_id, args.start, max);
+    if (!request) return done(request.error());
+    request_(std::move(*request), [self = shared_from_this(), url_for, done](Result<xml::Element> r) {
+        if (!r) return done(r.error());
+        done(self->page(*r, "-1", url_for));  // hits carry their own parent
+    });
+}
+
 void ExportedDirectory::browse(const BrowseArgs& args, mappings::UrlForUri url_for,
                                std::function<void(Result<BrowseAnswer>)> done) {
     if (args.object_id.empty()) return done(Error{"item-not-found", "no ObjectID"});
@@ -57,17 +87,7 @@ void ExportedDirectory::browse(const BrowseArgs& args, mappings::UrlForUri url_f
         return request_(browse_request(args.object_id, args.start, max),
                         [self = shared_from_this(), id = args.object_id, url_for, done](Result<xml::Element> r) {
                             if (!r) return done(r.error());
-                            self->note_update_id(*r);
-                            self->remember(*r);
-                            std::vector<const xml::Element*> children;
-                            for (const auto* o : r->elements())
-                                if (o->name() == "item" || o->name() == "container") children.push_back(o);
-                            BrowseAnswer a;
-                            a.didl = mappings::didl_for_objects(children, id, url_for);
-                            a.returned = static_cast<std::uint32_t>(children.size());
-                            a.total = u32_attr(*r, "total");
-                            a.update_id = u32_attr(*r, "update-id");
-                            done(std::move(a));
+                            done(self->page(*r, id, url_for));
                         });
     }
     // BrowseMetadata: one object, the answer's total is 1.
@@ -80,6 +100,9 @@ void ExportedDirectory::browse(const BrowseArgs& args, mappings::UrlForUri url_f
     }
     request_(browse_request(args.object_id, 0, 0),
              [self = shared_from_this(), id = args.object_id, url_for, done](Result<xml::Element> r) {
+                 // A browse of an item's id is bad-request (profile §5): an item not listed lately.
+                 if (!r && r.error().condition == "bad-request")
+                     return done(Error{"item-not-found", id + " is no container and was not listed lately"});
                  if (!r) return done(r.error());
                  self->note_update_id(*r);
                  xml::Element c("container", ns::media_metadata);

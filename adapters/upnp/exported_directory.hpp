@@ -3,7 +3,8 @@
 // profile §5): BrowseDirectChildren is one <browse/> of that page,
 // BrowseMetadata of a container a <browse max='0'/> of it (its title, parent
 // and child count), of an item what the last listings said of it (a bounded
-// cache: control points list a container before they ask about its items).
+// cache: control points list a container before they ask about its items;
+// an item not listed lately is "No such object").
 // The DIDL-Lite carries HTTP URLs, made by the caller per network, for the
 // items' transfer URIs. No gupnp here: the caller returns the answer.
 #pragma once
@@ -29,6 +30,14 @@ struct BrowseArgs {
     std::uint32_t count = 0;  // 0: as many as one answer holds
 };
 
+struct SearchArgs {
+    std::string container_id;
+    std::string criteria;  // UPnP SearchCriteria (adapters/upnp/search_criteria)
+    std::uint32_t start = 0;
+    std::uint32_t count = 0;
+};
+
+// The answer of a Browse or a Search.
 struct BrowseAnswer {
     std::string didl;
     std::uint32_t returned = 0, total = 0, update_id = 0;
@@ -40,7 +49,8 @@ struct ActionError {
     std::string text;
 };
 // The ContentDirectory error for a Directory profile error: unknown id →
-// 701, bad-request → 720, anything else (unreachable, timeout, refused) → 501.
+// 701, criteria the profile cannot express → 708, bad-request → 720,
+// anything else (unreachable, timeout, refused) → 501.
 ActionError action_error_for(const Error& e);
 
 class ExportedDirectory : public std::enable_shared_from_this<ExportedDirectory> {
@@ -57,12 +67,18 @@ public:
 
     void browse(const BrowseArgs& args, mappings::UrlForUri url_for,
                 std::function<void(Result<BrowseAnswer>)> done);
+    // One <search/> of that page; its hits are remembered like listed objects.
+    void search(const SearchArgs& args, mappings::UrlForUri url_for, std::function<void(Result<BrowseAnswer>)> done);
     // The newest update-id the server gave (GetSystemUpdateID).
     std::uint32_t system_update_id() const { return system_update_id_; }
     std::size_t remembered() const { return remembered_.size(); }
+    // Told when system_update_id() grows (GENA: SystemUpdateID); nullptr: nobody.
+    void on_update_id(std::function<void(std::uint32_t)> listener) { update_listener_ = std::move(listener); }
 
 private:
     void remember(const xml::Element& container);
+    // A page of children (browse or search) as the action's answer.
+    BrowseAnswer page(const xml::Element& container, const std::string& parent, const mappings::UrlForUri& url_for);
     void note_update_id(const xml::Element& container);
 
     std::string root_title_;
@@ -70,6 +86,7 @@ private:
     std::map<std::string, xml::Element> remembered_;  // object id → its element (with parent)
     std::deque<std::string> order_;                   // oldest first
     std::uint32_t system_update_id_ = 0;
+    std::function<void(std::uint32_t)> update_listener_;
 };
 
 }  // namespace xpmn::upnp

@@ -27,11 +27,14 @@ struct LanExport::Network {
     std::map<std::string, std::shared_ptr<Published>> published;  // by server JID
 
     ~Network() {
-        published.clear();  // byebye before the context goes
+        while (!published.empty()) unpublish(published.begin()->first);  // byebye before the context goes
         media.reset();
         if (mask) g_object_unref(mask);
         g_object_unref(context);
     }
+    // Takes the device of `jid` off this network.
+    void unpublish(const std::string& jid);
+    std::string dir;  // what "" serves
     bool admits(const std::string& peer) const {
         if (!mask) return true;
         GInetAddress* a = g_inet_address_new_from_string(peer.c_str());
@@ -57,7 +60,9 @@ struct LanExport::Published : std::enable_shared_from_this<Published> {
         for (auto* s : {directory_service, connection_manager})
             if (s) g_signal_handlers_disconnect_by_data(s, this);
         for (auto* a : std::exchange(pending, {})) gupnp_service_action_return_error(a, 501, "The server is gone");
-        if (root) gupnp_root_device_set_available(root, FALSE);  // byebye
+        // No set_available(FALSE) first: gssdp drops the byebyes it queued then
+        // when the device goes at once; a device disposed while available
+        // sends all of them right away.
         for (auto* s : {directory_service, connection_manager})
             if (s) g_object_unref(s);
         if (root) g_object_unref(root);
@@ -84,12 +89,33 @@ struct LanExport::Published : std::enable_shared_from_this<Published> {
         args.start = start;
         args.count = count;
         self.pending.insert(action);
-        // The answer may come after this device went: its URLs are made only while it is here.
-        auto url_for = [weak = self.weak_from_this()](const std::string& uri) {
+        self.directory->browse(args, self.live_url_for(), self.answer(action));
+    }
+    static void search(GUPnPService*, GUPnPServiceAction* action, gpointer data) {
+        auto& self = of(data);
+        char* container = nullptr;
+        char* criteria = nullptr;
+        guint start = 0, count = 0;
+        gupnp_service_action_get(action, "ContainerID", G_TYPE_STRING, &container, "SearchCriteria", G_TYPE_STRING,
+                                 &criteria, "StartingIndex", G_TYPE_UINT, &start, "RequestedCount", G_TYPE_UINT,
+                                 &count, nullptr);
+        SearchArgs args{container ? container : "", criteria ? criteria : "", start, count};
+        g_free(container);
+        g_free(criteria);
+        self.pending.insert(action);
+        self.directory->search(args, self.live_url_for(), self.answer(action));
+    }
+
+    // The answer may come after this device went: its URLs are made only while it is here.
+    mappings::UrlForUri live_url_for() {
+        return [weak = weak_from_this()](const std::string& uri) {
             auto self = weak.lock();
             return self ? self->url_for(uri) : std::string();
         };
-        self.directory->browse(args, url_for, [weak = self.weak_from_this(), action](Result<BrowseAnswer> r) {
+    }
+    // Returns `action` (pending) with a Browse or Search answer, unless the device went first.
+    std::function<void(Result<BrowseAnswer>)> answer(GUPnPServiceAction* action) {
+        return [weak = weak_from_this(), action](Result<BrowseAnswer> r) {
             auto self = weak.lock();
             if (!self || !self->pending.erase(action)) return;  // answered already (the device went)
             if (!r) {
@@ -100,12 +126,12 @@ struct LanExport::Published : std::enable_shared_from_this<Published> {
                                      r->returned, "TotalMatches", G_TYPE_UINT, r->total, "UpdateID", G_TYPE_UINT,
                                      r->update_id, nullptr);
             gupnp_service_action_return_success(action);
-        });
+        };
     }
-    static void no_capabilities(GUPnPService*, GUPnPServiceAction* action, gpointer) {
-        const std::string name = gupnp_service_action_get_name(action);
-        gupnp_service_action_set(action, name == "GetSearchCapabilities" ? "SearchCaps" : "SortCaps", G_TYPE_STRING,
-                                 "", nullptr);
+    static void capabilities(GUPnPService*, GUPnPServiceAction* action, gpointer) {
+        const bool search = std::string(gupnp_service_action_get_name(action)) == "GetSearchCapabilities";
+        gupnp_service_action_set(action, search ? "SearchCaps" : "SortCaps", G_TYPE_STRING,
+                                 search ? kSearchCapabilities : "", nullptr);
         gupnp_service_action_return_success(action);
     }
     static void system_update_id(GUPnPService*, GUPnPServiceAction* action, gpointer data) {
@@ -150,8 +176,9 @@ struct LanExport::Published : std::enable_shared_from_this<Published> {
             g_signal_connect(service, signal, callback, this);
         };
         on(directory_service, "action-invoked::Browse", G_CALLBACK(&Published::browse));
-        on(directory_service, "action-invoked::GetSearchCapabilities", G_CALLBACK(&Published::no_capabilities));
-        on(directory_service, "action-invoked::GetSortCapabilities", G_CALLBACK(&Published::no_capabilities));
+        on(directory_service, "action-invoked::Search", G_CALLBACK(&Published::search));
+        on(directory_service, "action-invoked::GetSearchCapabilities", G_CALLBACK(&Published::capabilities));
+        on(directory_service, "action-invoked::GetSortCapabilities", G_CALLBACK(&Published::capabilities));
         on(directory_service, "action-invoked::GetSystemUpdateID", G_CALLBACK(&Published::system_update_id));
         on(directory_service, "query-variable", G_CALLBACK(&Published::query_variable));
         on(connection_manager, "action-invoked::GetProtocolInfo", G_CALLBACK(&Published::protocol_info));
@@ -161,20 +188,36 @@ struct LanExport::Published : std::enable_shared_from_this<Published> {
     }
 };
 
+// gupnp 1.6 hosts, for every root device, its description at
+// /<relative location> and the whole description directory at "" on the
+// context's server, and never takes them back (a context outlives many
+// devices): both are undone here, "" kept hosted (once per device still
+// here) while other devices use it.
+void LanExport::Network::unpublish(const std::string& jid) {
+    auto it = published.find(jid);
+    if (it == published.end()) return;
+    const std::string description =
+        std::string("/") + gupnp_root_device_get_description_document_name(it->second->root);
+    published.erase(it);  // its byebye goes now
+    gupnp_context_unhost_path(context, description.c_str());
+    gupnp_context_unhost_path(context, "");  // takes the handler of "" with it …
+    if (!published.empty()) {                // … so the others' is made again
+        gupnp_context_unhost_path(context, "");
+        gupnp_context_host_path(context, dir.c_str(), "");
+    }
+}
+
 LanExport::LanExport(boost::asio::io_context& io, std::shared_ptr<profiles::RemoteItems> remote,
                      std::shared_ptr<xtls::TrustStore> trust, std::string dir)
     : io_(io),
       remote_(std::move(remote)), trust_(std::move(trust)), dir_(std::move(dir)) {}
 
-LanExport::~LanExport() {
-    stopped_ = true;
-    networks_.clear();
-}
+LanExport::~LanExport() { stop(); }
 
 void LanExport::start() {
     if (std::exchange(started_, true) || stopped_) return;
     try {
-        write_scpds(dir_);
+        prepare_export_dir(dir_);
     } catch (const std::exception& e) {
         spdlog::error("upnp: other bridges' servers are not shown on the LAN: {}", e.what());
         return;
@@ -191,6 +234,7 @@ void LanExport::stop() {
     if (servers_watch_) servers_watch_->stop();  // reports every server gone
     servers_watch_.reset();
     networks_.clear();
+    for (auto& [jid, server] : servers_) server.directory->on_update_id(nullptr);
     servers_.clear();
 }
 
@@ -200,6 +244,7 @@ void LanExport::context_available(GUPnPContext* context) {
     network->context = GUPNP_CONTEXT(g_object_ref(context));
     if (const char* ip = gssdp_client_get_host_ip(GSSDP_CLIENT(context))) network->address = ip;
     network->mask = gssdp_client_get_address_mask(GSSDP_CLIENT(context));
+    network->dir = dir_;
     auto& n = *network;
     networks_[context] = std::move(network);
     for (const auto& [jid, server] : servers_) publish(n, server);
@@ -231,6 +276,13 @@ void LanExport::server_available(const profiles::RemoteServers::Server& remote) 
         return;
     }
     spdlog::info("upnp: showing '{}' ({}) on the LAN as {}", remote.name, remote.jid, s.device.udn);
+    s.directory->on_update_id([this, jid = remote.jid](std::uint32_t id) {
+        // GENA subscribers learn that the content changed.
+        for (auto& [context, network] : networks_)
+            if (auto it = network->published.find(jid); it != network->published.end())
+                gupnp_service_notify(GUPNP_SERVICE(it->second->directory_service), "SystemUpdateID", G_TYPE_UINT,
+                                     id, nullptr);
+    });
     auto& server = servers_[remote.jid] = std::move(s);
     for (auto& [context, network] : networks_) publish(*network, server);
 }
@@ -239,7 +291,9 @@ void LanExport::server_unavailable(const std::string& jid) {
     auto it = servers_.find(jid);
     if (it == servers_.end()) return;
     spdlog::info("upnp: '{}' ({}) is no longer shown on the LAN", it->second.remote.name, jid);
-    for (auto& [context, network] : networks_) network->published.erase(jid);
+    for (auto& [context, network] : networks_) network->unpublish(jid);
+    it->second.directory->on_update_id(nullptr);  // it may outlive this (answers in flight)
+    remove_description(dir_, it->second.device);
     servers_.erase(it);
 }
 
@@ -258,9 +312,10 @@ void LanExport::publish(Network& network, const Server& server) {
     p->directory = server.directory;
     p->directory_service = gupnp_device_info_get_service(GUPNP_DEVICE_INFO(root), kContentDirectory1);
     p->connection_manager = gupnp_device_info_get_service(GUPNP_DEVICE_INFO(root), kConnectionManager1);
+    network.published[server.remote.jid] = p;  // from here on, unpublish undoes what gupnp hosted
     if (!p->directory_service || !p->connection_manager) {
         spdlog::error("upnp: cannot show '{}' on {}: its services are missing", server.remote.name, network.address);
-        return;
+        return network.unpublish(server.remote.jid);
     }
     Network* n = &network;
     p->url_for = [this, n](const std::string& uri) -> std::string {
@@ -280,7 +335,6 @@ void LanExport::publish(Network& network, const Server& server) {
     };
     p->connect();
     gupnp_root_device_set_available(root, TRUE);
-    network.published[server.remote.jid] = std::move(p);
 }
 
 void LanExport::open_media(const std::string& uri, std::optional<relay::RangeSpec> range,

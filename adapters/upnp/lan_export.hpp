@@ -2,10 +2,10 @@
 // ([upnp] show_remote_servers): every server profiles::RemoteServers reports
 // (the media servers of the bridges this one is paired with as a
 // controller) becomes a UPnP MediaServer:1 root device on each network
-// context of the finder. Its ContentDirectory is answered from the server's
-// Directory profile through this bridge's controller session
-// (ExportedDirectory); its items are served over HTTP on the bridge's
-// address on that network (controller::RangeServer, LAN mode) at
+// context of the finder. Its ContentDirectory (Browse, Search) is answered
+// from the server's Directory profile through this bridge's controller
+// session (ExportedDirectory); its items are served over HTTP on the
+// bridge's address on that network (controller::RangeServer, LAN mode) at
 // http://ADDR:PORT/<the item's transfer URI>, each request one transfer of
 // the asked range over the OOB session with the server's device. Only
 // peers in that network's subnet are served (403), only items of servers

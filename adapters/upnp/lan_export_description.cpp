@@ -1,6 +1,7 @@
 #include "adapters/upnp/lan_export_description.hpp"
 
 #include <glib.h>
+#include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <initializer_list>
@@ -28,7 +29,7 @@ struct Arg {
     const char* variable;
 };
 
-std::string action(const char* name, std::initializer_list<Arg> args) {
+std::string action(const char* name, const std::vector<Arg>& args) {
     std::string out = std::string("<action><name>") + name + "</name><argumentList>";
     for (const auto& a : args)
         out += std::string("<argument><name>") + a.name + "</name><direction>" + (a.out ? "out" : "in") +
@@ -62,18 +63,23 @@ std::string scpd(const std::string& actions, std::initializer_list<Variable> var
 
 constexpr bool in = false, out = true;
 
-// Browse and the three capability queries; no Search (SearchCapabilities is empty).
+// Browse's and Search's arguments after their own first two: the page and its answer.
+std::vector<Arg> paged(std::vector<Arg> first) {
+    for (const Arg& a : {Arg{"Filter", in, "A_ARG_TYPE_Filter"}, Arg{"StartingIndex", in, "A_ARG_TYPE_Index"},
+                         Arg{"RequestedCount", in, "A_ARG_TYPE_Count"},
+                         Arg{"SortCriteria", in, "A_ARG_TYPE_SortCriteria"}, Arg{"Result", out, "A_ARG_TYPE_Result"},
+                         Arg{"NumberReturned", out, "A_ARG_TYPE_Count"}, Arg{"TotalMatches", out, "A_ARG_TYPE_Count"},
+                         Arg{"UpdateID", out, "A_ARG_TYPE_UpdateID"}})
+        first.push_back(a);
+    return first;
+}
+
+// Browse, Search (what search_criteria takes) and the three capability queries.
 std::string content_directory_scpd() {
-    return scpd(action("Browse", {{"ObjectID", in, "A_ARG_TYPE_ObjectID"},
-                                  {"BrowseFlag", in, "A_ARG_TYPE_BrowseFlag"},
-                                  {"Filter", in, "A_ARG_TYPE_Filter"},
-                                  {"StartingIndex", in, "A_ARG_TYPE_Index"},
-                                  {"RequestedCount", in, "A_ARG_TYPE_Count"},
-                                  {"SortCriteria", in, "A_ARG_TYPE_SortCriteria"},
-                                  {"Result", out, "A_ARG_TYPE_Result"},
-                                  {"NumberReturned", out, "A_ARG_TYPE_Count"},
-                                  {"TotalMatches", out, "A_ARG_TYPE_Count"},
-                                  {"UpdateID", out, "A_ARG_TYPE_UpdateID"}}) +
+    return scpd(action("Browse", paged({{"ObjectID", in, "A_ARG_TYPE_ObjectID"},
+                                        {"BrowseFlag", in, "A_ARG_TYPE_BrowseFlag"}})) +
+                    action("Search", paged({{"ContainerID", in, "A_ARG_TYPE_ObjectID"},
+                                            {"SearchCriteria", in, "A_ARG_TYPE_SearchCriteria"}})) +
                     action("GetSearchCapabilities", {{"SearchCaps", out, "SearchCapabilities"}}) +
                     action("GetSortCapabilities", {{"SortCaps", out, "SortCapabilities"}}) +
                     action("GetSystemUpdateID", {{"Id", out, "SystemUpdateID"}}),
@@ -82,6 +88,7 @@ std::string content_directory_scpd() {
                  {"A_ARG_TYPE_BrowseFlag", "string", false, {"BrowseMetadata", "BrowseDirectChildren"}},
                  {"A_ARG_TYPE_Filter", "string"},
                  {"A_ARG_TYPE_SortCriteria", "string"},
+                 {"A_ARG_TYPE_SearchCriteria", "string"},
                  {"A_ARG_TYPE_Index", "ui4"},
                  {"A_ARG_TYPE_Count", "ui4"},
                  {"A_ARG_TYPE_UpdateID", "ui4"},
@@ -163,13 +170,22 @@ std::string device_description(const ExportedDevice& d) {
            "</serviceList></device></root>\n";
 }
 
-void write_scpds(const std::string& dir) {
+void prepare_export_dir(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (ec) throw std::runtime_error("cannot empty " + dir + ": " + ec.message());
     write(dir, "xpmn-ContentDirectory.xml", content_directory_scpd());
     write(dir, "xpmn-ConnectionManager.xml", connection_manager_scpd());
 }
 
 void write_description(const std::string& dir, const ExportedDevice& device) {
     write(dir, device.file, device_description(device));
+}
+
+void remove_description(const std::string& dir, const ExportedDevice& device) {
+    std::error_code ec;
+    std::filesystem::remove(dir + "/" + device.file, ec);
+    if (ec) spdlog::warn("upnp: cannot remove {}/{}: {}", dir, device.file, ec.message());
 }
 
 }  // namespace xpmn::upnp

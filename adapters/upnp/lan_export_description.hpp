@@ -14,6 +14,9 @@ namespace xpmn::upnp {
 // same LAN) exports: no loop between two bridges of one network.
 inline constexpr const char* kExportModelName = "xpmn-bridge export";
 
+// GetSearchCapabilities: the properties adapters/upnp/search_criteria maps.
+inline constexpr const char* kSearchCapabilities = "dc:title,upnp:artist,upnp:album,upnp:genre,dc:creator,upnp:class";
+
 inline constexpr const char* kContentDirectory1 = "urn:schemas-upnp-org:service:ContentDirectory:1";
 inline constexpr const char* kConnectionManager1 = "urn:schemas-upnp-org:service:ConnectionManager:1";
 
@@ -28,10 +31,12 @@ ExportedDevice exported_device(const std::string& own_account, const std::string
                                const std::string& server_name);
 std::string device_description(const ExportedDevice& device);
 
-// Write the SCPDs into `dir` (made if missing; everything in it is served on
-// the LAN, so it holds nothing else) and the description of `device`; throw
-// std::runtime_error with the path when it cannot.
-void write_scpds(const std::string& dir);
+// `dir` emptied (made if missing: everything in it is served on the LAN, so
+// nothing of an earlier run stays) with the SCPDs in it; the description of
+// `device` written there. Both throw std::runtime_error with the path when
+// they cannot. remove_description only logs a failure.
+void prepare_export_dir(const std::string& dir);
 void write_description(const std::string& dir, const ExportedDevice& device);
+void remove_description(const std::string& dir, const ExportedDevice& device);
 
 }  // namespace xpmn::upnp

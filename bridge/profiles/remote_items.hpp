@@ -78,6 +78,7 @@ public:
     void when_online(std::function<void(Result<void>)> then);
     client::C2sSession& session() { return *session_; }
     const Jid& account() const { return context_.config.xmpp.jid; }
+    boost::asio::io_context& io() { return context_.io; }
     controller::ControllerLinks& links();
     // The bytes of `range` (nullopt: all) of `uri`, as a range server's
     // opener wants them: one transfer over the OOB session with its device.

@@ -29,6 +29,7 @@ RemoteServers::RemoteServers(std::shared_ptr<RemoteItems> remote, std::shared_pt
     : remote_(std::move(remote)), trust_(std::move(trust)), events_(std::move(events)) {}
 
 RemoteServers::~RemoteServers() {
+    if (confirm_timer_) confirm_timer_->cancel();
     if (listening_) remote_->session().router().remove_listener(listener_);
 }
 
@@ -55,25 +56,48 @@ void RemoteServers::start() {
     remote_->on_session([weak](bool online, bool resumed) {
         auto self = weak.lock();
         if (!self || self->stopped_ || !online || resumed) return;
-        self->forget_all();
-        self->subscribe();
+        self->new_session();
     });
     const bool online_already = remote_->session().online();  // no new session to wait for
     remote_->when_online([weak, online_already](Result<void> r) {
         auto self = weak.lock();
         if (!self || self->stopped_) return;
         if (!r) return spdlog::warn("remote servers: {}", r.error().describe());
-        if (online_already) self->subscribe();
+            if (!online_already) return;
+        spdlog::warn("remote servers: the controller session was online already; servers show once they announce "
+                     "themselves again");
+        self->subscribe();
     });
+}
+
+void RemoteServers::new_session() {
+    online_.clear();
+    unconfirmed_.clear();
+    for (const auto& [jid, name] : servers_) unconfirmed_.insert(jid);
+    if (!unconfirmed_.empty()) {
+        if (!confirm_timer_) confirm_timer_ = std::make_shared<boost::asio::steady_timer>(remote_->io());
+        confirm_timer_->expires_after(kConfirmWithin);
+        confirm_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+            if (auto self = weak.lock(); self && !ec) self->drop_unconfirmed();
+        });
+    }
+    subscribe();
+}
+
+void RemoteServers::drop_unconfirmed() {
+    for (const auto& jid : std::exchange(unconfirmed_, {}))
+        if (servers_.erase(jid) && events_.on_unavailable) events_.on_unavailable(jid);
 }
 
 void RemoteServers::stop() {
     stopped_ = true;
+    if (confirm_timer_) confirm_timer_->cancel();
     forget_all();
 }
 
 void RemoteServers::forget_all() {
     online_.clear();
+    unconfirmed_.clear();
     auto gone = std::exchange(servers_, {});
     for (const auto& [jid, name] : gone)
         if (events_.on_unavailable) events_.on_unavailable(jid);
@@ -98,9 +122,15 @@ void RemoteServers::presence(const xml::Element& p) {
     const std::string jid = from->str();
     const std::string type = p.attr_or("type");
     if (type.empty()) {
-        if (online_.insert(jid).second) ask(jid);
+        if (servers_.count(jid)) {  // known from the last session: still here
+            online_.insert(jid);
+            unconfirmed_.erase(jid);
+        } else if (online_.insert(jid).second) {
+            ask(jid);
+        }
     } else if (type == "unavailable") {
         online_.erase(jid);
+        unconfirmed_.erase(jid);
         if (servers_.erase(jid) && events_.on_unavailable) events_.on_unavailable(jid);
     }
 }

@@ -5,12 +5,17 @@
 // paired controller), asks every resource of those accounts that comes
 // online for its disco#info, and reports the ones whose identity is
 // automation/media-server (wire profile §2). A server is reported gone on
-// its unavailable presence, and all of them when a new session replaces the
-// old one (it gets every presence again).
+// its unavailable presence. A new session (not a resumed one) gets every
+// presence again: a known server not seen again within kConfirmWithin is
+// reported gone then, so a reconnect does not make them all blink.
+// Start it before the controller session first comes online (the daemon
+// does, at the adapters' start): presence that came before is not sent again.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -27,6 +32,7 @@ namespace xpmn::profiles {
 class RemoteServers : public std::enable_shared_from_this<RemoteServers> {
 public:
     static constexpr std::size_t kMaxServers = 64;  // shown at once; more are logged and left out
+    static constexpr std::chrono::seconds kConfirmWithin{30};
 
     struct Server {
         std::string jid;   // full JID
@@ -54,12 +60,16 @@ private:
     void presence(const xml::Element& p);
     void ask(const std::string& jid);
     void forget_all();
+    void new_session();
+    void drop_unconfirmed();
 
     std::shared_ptr<RemoteItems> remote_;
     std::shared_ptr<xtls::TrustStore> trust_;
     Events events_;
     std::set<std::string> online_;                // full JIDs of those accounts now available
     std::map<std::string, std::string> servers_;  // reported: full JID → name
+    std::set<std::string> unconfirmed_;           // reported, not seen since the new session
+    std::shared_ptr<boost::asio::steady_timer> confirm_timer_;
     client::StanzaRouter::ListenerId listener_ = 0;
     bool listening_ = false, stopped_ = false;
 };

@@ -9,7 +9,8 @@ MediaServer.
 An independent UPnP client (xpmntest.upnp_direct, stdlib only) finds that
 device by SSDP, reads its description, browses it (the tree has the NAS's
 own titles; BrowseMetadata of the root, of a container and of an item;
-an unknown id is UPnP error 701) and fetches an item's resource whole and
+an unknown id is UPnP error 701), searches it (title, artist, class; what
+the profile cannot express is error 708) and fetches an item's resource whole and
 by range (bytes equal to the NAS's file; 206 + Content-Range). Bridge B
 never shows A's device as one of its own (the loop guard), and when B
 stops, A's device leaves the network (byebye) and comes back with B.
@@ -111,7 +112,7 @@ else:
             cd = self.export()
             self.assertEqual(cd.friendly_name, self.export_name)
             self.assertTrue(cd.device_type.startswith('urn:schemas-upnp-org:device:MediaServer:'))
-            self.assertEqual(cd.call('GetSearchCapabilities')['SearchCaps'], '')
+            self.assertIn('dc:title', cd.search_capabilities().split(','))
             root = cd.metadata('0')
             self.assertEqual((root['kind'], root['id'], root['parent_id']), ('container', '0', '-1'))
             self.assertEqual(root['title'], NAS_NAME)
@@ -165,6 +166,27 @@ else:
                 self.server.jid('home') + '/upnp-00000000', safe=''))
             self.assertNotEqual(other, url)
             self.assertEqual(get(other)[0], 404)
+
+        def test_search_by_title_artist_and_class(self):
+            cd = self.export()
+            audio = [e for e in self.manifest if e['kind'] == 'audio']
+            # Case-insensitive with Unicode folding, whatever the NAS's own search does.
+            hits = cd.search_all('0', 'dc:title contains "ärger über" and upnp:class derivedfrom "object.item"')
+            self.assertEqual([h['title'] for h in hits], ['Ärger über Café'])
+            self.assertTrue(hits[0]['res'][0]['url'].startswith('http://127.0.0.1:'))
+            artist = audio[0]['artist']
+            hits = cd.search_all('0', '(upnp:artist contains "%s") and upnp:class derivedfrom '
+                                      '"object.item.audioItem"' % artist)
+            self.assertEqual(sorted(h['title'] for h in hits),
+                             sorted(e['title'] for e in audio if e['artist'] == artist))
+            videos = cd.search_all('0', 'upnp:class derivedfrom "object.item.videoItem" and dc:title contains "t"')
+            self.assertTrue(videos)
+            self.assertTrue(all(h['class'] == 'object.item.videoItem' for h in videos), videos)
+            for unsupported in ('dc:title contains "a" or dc:title contains "b"', '*',
+                                'upnp:class = "object.container.album.musicAlbum"', 'dc:title = "x'):
+                with self.assertRaises(UpnpError) as caught:
+                    cd.search('0', unsupported)
+                self.assertEqual(caught.exception.code, 708, unsupported)
 
         def test_bridge_b_does_not_show_the_export_again(self):
             self.export()  # on the network B watches too

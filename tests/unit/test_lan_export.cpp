@@ -10,6 +10,7 @@
 
 #include "adapters/upnp/exported_directory.hpp"
 #include "adapters/upnp/lan_export_description.hpp"
+#include "adapters/upnp/search_criteria.hpp"
 #include "bridge/profiles/remote_servers.hpp"
 #include "mappings/didl/didl_writer.hpp"
 #include "xmpp/core/namespaces.hpp"
@@ -102,7 +103,7 @@ TEST(LanExportDescription, StableUniqueUdnAndEscapedName) {
 
 TEST(LanExportDescription, FilesAreWrittenAndWellFormed) {
     auto dir = std::filesystem::temp_directory_path() / ("xpmn-export-test-" + std::to_string(getpid()));
-    write_scpds(dir.string());
+    prepare_export_dir(dir.string());
     auto device = exported_device("away@example.org", kJid, "NAS");
     write_description(dir.string(), device);
     for (const char* name : {"xpmn-ContentDirectory.xml", "xpmn-ConnectionManager.xml"}) {
@@ -112,7 +113,7 @@ TEST(LanExportDescription, FilesAreWrittenAndWellFormed) {
     }
     EXPECT_TRUE(std::filesystem::exists(dir / device.file));
     std::filesystem::remove_all(dir);
-    EXPECT_THROW(write_scpds("/proc/no-such-dir"), std::runtime_error);
+    EXPECT_THROW(prepare_export_dir("/proc/no-such-dir"), std::runtime_error);
 }
 
 TEST(LanExportDidl, ObjectsBecomeDidlWithUrls) {
@@ -231,4 +232,78 @@ TEST(RemoteServers, OnlyOtherAccountsDevicesAreWatched) {
     auto accounts = profiles::RemoteServers::accounts(trust, *Jid::parse("away@example.org/controller"));
     EXPECT_EQ(accounts, std::set<std::string>{"home@example.org"});
     std::filesystem::remove(path);
+}
+
+TEST(SearchCriteria, AndOfContainsAndClassBecomesOneSearch) {
+    auto r = search_request(
+        R"((dc:title contains "Poet \"X\"" and upnp:artist contains "Night") AND upnp:class derivedfrom "object.item.audioItem")",
+        "64", 10, 50);
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(r->name(), "search");
+    EXPECT_EQ(r->attr_or("container"), "64");
+    EXPECT_EQ(r->attr_or("start"), "10");
+    EXPECT_EQ(r->attr_or("max"), "50");
+    EXPECT_EQ(r->child_text("title"), "Poet \"X\"");
+    EXPECT_EQ(r->child_text("artist"), "Night");
+    EXPECT_EQ(r->child_text("class"), "audio");
+    auto v = search_request(R"(upnp:class = "object.item.videoItem" and @refID exists false and dc:album contains "x")",
+                            "0", 0, 1);
+    EXPECT_FALSE(v);  // dc:album is no property of ours (upnp:album is)
+    v = search_request(R"(upnp:class = "object.item.videoItem" and @refID exists false and upnp:genre contains "x")",
+                       "0", 0, 1);
+    ASSERT_TRUE(v) << v.error().describe();
+    EXPECT_EQ(v->child_text("class"), "video");
+    EXPECT_EQ(v->child_text("genre"), "x");
+    // derivedfrom "object.item" is every item: no class term.
+    auto all = search_request(R"(upnp:class derivedfrom "object.item" and dc:creator contains "Bach")", "0", 0, 1);
+    ASSERT_TRUE(all);
+    EXPECT_EQ(all->child_text("class"), "");
+    EXPECT_EQ(all->child_text("creator"), "Bach");
+}
+
+TEST(SearchCriteria, WhatTheProfileCannotExpressIsRefused) {
+    for (const char* c : {"*", "", "   ", R"(dc:title contains "a" or dc:title contains "b")",
+                          R"(upnp:class derivedfrom "object.container")", R"(dc:title = "exact")",
+                          R"(dc:title doesNotContain "x")", R"(upnp:class derivedfrom "object.item")",
+                          R"(dc:title contains "unterminated)", R"((dc:title contains "x")",
+                          R"(dc:title contains "x"))", R"(dc:title contains)", R"(dc:title exists maybe)",
+                          R"(upnp:class = "object.item.audioItem.musicTrack" and upnp:class = "object.item.videoItem")",
+                          R"(dc:title contains "")"}) {
+        auto r = search_request(c, "0", 0, 10);
+        ASSERT_FALSE(r) << c;
+        EXPECT_EQ(r.error().condition, kCriteriaError) << c;
+        EXPECT_EQ(action_error_for(r.error()).code, 708) << c;
+    }
+    EXPECT_FALSE(search_request(std::string(5000, 'a'), "0", 0, 10));
+    std::string many;
+    for (int i = 0; i < 17; ++i) many += std::string(i ? " and " : "") + "dc:title contains \"t" + std::to_string(i) + "\"";
+    EXPECT_FALSE(search_request(many, "0", 0, 10));
+}
+
+TEST(ExportedDirectory, AnItemNotListedLatelyIsNoSuchObject) {
+    Fixture f;
+    f.answer = [](const xml::Element&) { return Result<xml::Element>(Error{"bad-request", "an item, not a container"}); };
+    auto r = f.browse({"64$3$2", true, 0, 0});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(action_error_for(r.error()).code, 701);
+}
+
+TEST(ExportedDirectory, GrowingUpdateIdsAreReported) {
+    Fixture f;
+    std::uint32_t update = 17;
+    f.answer = [&update](const xml::Element&) {
+        auto c = listing("64$3", 2);
+        c.set_attr("update-id", std::to_string(update));
+        return c;
+    };
+    std::vector<std::uint32_t> told;
+    f.dir->on_update_id([&told](std::uint32_t id) { told.push_back(id); });
+    ASSERT_TRUE(f.browse({"64$3", false, 0, 0}));
+    ASSERT_TRUE(f.browse({"64$3", false, 0, 0}));  // unchanged: not again
+    update = 12;                                    // an older container's: not a change
+    ASSERT_TRUE(f.browse({"64$3", false, 0, 0}));
+    update = 18;
+    ASSERT_TRUE(f.browse({"64$3", false, 0, 0}));
+    EXPECT_EQ(told, (std::vector<std::uint32_t>{17, 18}));
+    EXPECT_EQ(f.dir->system_update_id(), 18u);
 }
