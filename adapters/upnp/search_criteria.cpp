@@ -61,6 +61,13 @@ Result<std::vector<Token>> tokenize(std::string_view s) {
     return out;
 }
 
+// Characters, not bytes: the profile's limits count characters (UTF-8 code points).
+std::size_t characters(std::string_view s) {
+    std::size_t n = 0;
+    for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+    return n;
+}
+
 std::string lower(std::string s) {
     for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     return s;
@@ -71,7 +78,8 @@ std::string lower(std::string s) {
 std::optional<std::string> profile_class(const std::string& upnp_class, bool derived) {
     static const std::map<std::string, std::string> exact{{"object.item.audioItem.musicTrack", "audio"},
                                                           {"object.item.videoItem", "video"},
-                                                          {"object.item.imageItem.photo", "image"}};
+                                                          {"object.item.imageItem.photo", "image"},
+                                                          {"object.item", "other"}};
     static const std::map<std::string, std::string> prefixes{{"object.item.audioItem", "audio"},
                                                              {"object.item.videoItem", "video"},
                                                              {"object.item.imageItem", "image"},
@@ -133,8 +141,9 @@ private:
             const std::string value = lower(tokens_[pos_++].text);
             if (value != "true" && value != "false") return Error{kCriteriaError, "true or false expected after exists"};
             // Every item the export writes has these, and none has the others asked about.
+            // (Not res: an item whose URL cannot be made has none.)
             const bool always = property == "dc:title" || property == "upnp:class" || property == "@id" ||
-                                property == "@parentID" || property == "res";
+                                property == "@parentID";
             const bool never = property == "@refID";
             if ((always && value == "true") || (never && value == "false")) return Result<void>();
             return unsupported(property + " exists " + value);
@@ -155,7 +164,7 @@ private:
         auto it = text.find(property);
         if (it == text.end() || lower(op) != "contains")
             return unsupported(property + " " + op + " (only contains on title, artist, album, genre, creator)");
-        if (value.empty() || value.size() > 256) return unsupported("a term of 1 to 256 characters");
+        if (value.empty() || characters(value) > 256) return unsupported("a term of 1 to 256 characters");
         terms.emplace_back(it->second, value);
         return Result<void>();
     }
@@ -168,7 +177,7 @@ private:
 
 Result<xml::Element> search_request(std::string_view criteria, const std::string& container, std::uint32_t start,
                                     std::uint32_t max) {
-    if (criteria.size() > kMaxCriteria) return Error{kCriteriaError, "search criteria longer than 4096 characters"};
+    if (characters(criteria) > kMaxCriteria) return Error{kCriteriaError, "search criteria longer than 4096 characters"};
     auto tokens = tokenize(criteria);
     if (!tokens) return tokens.error();
     if (tokens->size() == 2 && (*tokens)[0].kind == Token::Word && (*tokens)[0].text == "*")

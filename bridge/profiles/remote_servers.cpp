@@ -77,8 +77,10 @@ void RemoteServers::new_session() {
     if (!unconfirmed_.empty()) {
         if (!confirm_timer_) confirm_timer_ = std::make_shared<boost::asio::steady_timer>(remote_->io());
         confirm_timer_->expires_after(kConfirmWithin);
-        confirm_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-            if (auto self = weak.lock(); self && !ec) self->drop_unconfirmed();
+        // A handler of an earlier grace period already queued cannot be cancelled: it checks its generation.
+        confirm_timer_->async_wait([weak = weak_from_this(), generation = ++generation_](
+                                       const boost::system::error_code& ec) {
+            if (auto self = weak.lock(); self && !ec && self->generation_ == generation) self->drop_unconfirmed();
         });
     }
     subscribe();
@@ -91,6 +93,7 @@ void RemoteServers::drop_unconfirmed() {
 
 void RemoteServers::stop() {
     stopped_ = true;
+    ++generation_;
     if (confirm_timer_) confirm_timer_->cancel();
     forget_all();
 }
@@ -145,7 +148,8 @@ void RemoteServers::ask(const std::string& jid) {
             if (!info.ok()) return spdlog::debug("remote servers: {}: {}", jid, info.error().describe());
             for (const auto& id : info->identities) {
                 if (id.category != "automation" || id.type != "media-server") continue;
-                if (self->servers_.size() >= kMaxServers)
+                // Those not yet seen again since a new session do not count: they may be gone.
+                if (self->servers_.size() - self->unconfirmed_.size() >= kMaxServers)
                     return spdlog::warn("remote servers: {} is not shown: {} are shown already", jid, kMaxServers);
                 self->servers_[jid] = id.name;
                 if (self->events_.on_available) self->events_.on_available({jid, id.name});

@@ -70,6 +70,7 @@ private:
     std::map<std::string, std::string> servers_;  // reported: full JID → name
     std::set<std::string> unconfirmed_;           // reported, not seen since the new session
     std::shared_ptr<boost::asio::steady_timer> confirm_timer_;
+    std::uint64_t generation_ = 0;  // of the grace period: a handler of an older one does nothing
     client::StanzaRouter::ListenerId listener_ = 0;
     bool listening_ = false, stopped_ = false;
 };

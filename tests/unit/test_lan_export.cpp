@@ -254,6 +254,15 @@ TEST(SearchCriteria, AndOfContainsAndClassBecomesOneSearch) {
     ASSERT_TRUE(v) << v.error().describe();
     EXPECT_EQ(v->child_text("class"), "video");
     EXPECT_EQ(v->child_text("genre"), "x");
+    auto other = search_request(R"(upnp:class = "object.item" and dc:title contains "x")", "0", 0, 1);
+    ASSERT_TRUE(other);
+    EXPECT_EQ(other->child_text("class"), "other");
+    // Limits count characters: 200 three-byte characters are one term of 200.
+    std::string wide;
+    for (int i = 0; i < 200; ++i) wide += "\xE6\x97\xA5";
+    auto cjk = search_request("dc:title contains \"" + wide + "\"", "0", 0, 1);
+    ASSERT_TRUE(cjk) << cjk.error().describe();
+    EXPECT_EQ(cjk->child_text("title"), wide);
     // derivedfrom "object.item" is every item: no class term.
     auto all = search_request(R"(upnp:class derivedfrom "object.item" and dc:creator contains "Bach")", "0", 0, 1);
     ASSERT_TRUE(all);
@@ -268,7 +277,7 @@ TEST(SearchCriteria, WhatTheProfileCannotExpressIsRefused) {
                           R"(dc:title contains "unterminated)", R"((dc:title contains "x")",
                           R"(dc:title contains "x"))", R"(dc:title contains)", R"(dc:title exists maybe)",
                           R"(upnp:class = "object.item.audioItem.musicTrack" and upnp:class = "object.item.videoItem")",
-                          R"(dc:title contains "")"}) {
+                          R"(dc:title contains "")", R"(res exists true and dc:title contains "x")"}) {
         auto r = search_request(c, "0", 0, 10);
         ASSERT_FALSE(r) << c;
         EXPECT_EQ(r.error().condition, kCriteriaError) << c;
