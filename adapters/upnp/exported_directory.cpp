@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "adapters/upnp/search_criteria.hpp"
 #include "mappings/didl/didl_values.hpp"
@@ -13,6 +14,18 @@ namespace {
 
 std::uint32_t u32_attr(const xml::Element& e, const char* name) {
     return mappings::parse_u32(e.attr_or(name, "0")).value_or(0);
+}
+
+// RequestedCount → the profile's max: 0 means as many as one answer holds.
+std::uint32_t page_size(std::uint32_t count) {
+    return count == 0 ? ExportedDirectory::kMaxPage : std::min(count, ExportedDirectory::kMaxPage);
+}
+
+// An id longer than the profile allows names nothing there.
+std::optional<Error> bad_id(const std::string& id) {
+    if (id.empty()) return Error{"item-not-found", "no object id"};
+    if (id.size() > ExportedDirectory::kMaxId) return Error{"item-not-found", "an object id of over 1024 characters"};
+    return std::nullopt;
 }
 
 xml::Element browse_request(const std::string& id, std::uint32_t start, std::uint32_t max) {
@@ -44,11 +57,22 @@ void ExportedDirectory::remember(const xml::Element& container) {
         if (o->name() != "item" && o->name() != "container") continue;
         const std::string id = o->attr_or("id");
         if (id.empty()) continue;
-        if (!remembered_.count(id)) order_.push_back(id);
-        remembered_.insert_or_assign(id, *o);
+        const std::size_t bytes = o->to_string().size();
+        if (bytes > kMaxRememberedBytes / 64) continue;  // one object never crowds out the others
+        if (auto old = remembered_.find(id); old != remembered_.end()) {
+            remembered_bytes_ -= old->second.bytes;
+            remembered_.erase(old);
+        } else {
+            order_.push_back(id);
+        }
+        remembered_.emplace(id, Remembered{*o, bytes});
+        remembered_bytes_ += bytes;
     }
-    while (remembered_.size() > kMaxRemembered) {
-        remembered_.erase(order_.front());
+    while (remembered_.size() > kMaxRemembered || remembered_bytes_ > kMaxRememberedBytes) {
+        if (auto it = remembered_.find(order_.front()); it != remembered_.end()) {
+            remembered_bytes_ -= it->second.bytes;
+            remembered_.erase(it);
+        }
         order_.pop_front();
     }
 }
@@ -70,8 +94,9 @@ BrowseAnswer ExportedDirectory::page(const xml::Element& container, const std::s
 
 void ExportedDirectory::search(const SearchArgs& args, mappings::UrlForUri url_for,
                                std::function<void(Result<BrowseAnswer>)> done) {
-    const std::uint32_t max = args.count == 0 ? kMaxPage : std::min(args.count, kMaxPage);
-    auto request = search_request(args.criteria, args.container_id.empty() ? "0" : args.container_id, args.start, max);
+    const std::string container = args.container_id.empty() ? "0" : args.container_id;
+    if (auto e = bad_id(container)) return done(*e);
+    auto request = search_request(args.criteria, container, args.start, page_size(args.count));
     if (!request) return done(request.error());
     request_(std::move(*request), [self = shared_from_this(), url_for, done](Result<xml::Element> r) {
         if (!r) return done(r.error());
@@ -81,19 +106,18 @@ void ExportedDirectory::search(const SearchArgs& args, mappings::UrlForUri url_f
 
 void ExportedDirectory::browse(const BrowseArgs& args, mappings::UrlForUri url_for,
                                std::function<void(Result<BrowseAnswer>)> done) {
-    if (args.object_id.empty()) return done(Error{"item-not-found", "no ObjectID"});
+    if (auto e = bad_id(args.object_id)) return done(*e);
     if (!args.metadata) {
-        const std::uint32_t max = args.count == 0 ? kMaxPage : std::min(args.count, kMaxPage);
-        return request_(browse_request(args.object_id, args.start, max),
+        return request_(browse_request(args.object_id, args.start, page_size(args.count)),
                         [self = shared_from_this(), id = args.object_id, url_for, done](Result<xml::Element> r) {
                             if (!r) return done(r.error());
                             done(self->page(*r, id, url_for));
                         });
     }
     // BrowseMetadata: one object, the answer's total is 1.
-    if (auto it = remembered_.find(args.object_id); it != remembered_.end() && it->second.name() == "item") {
+    if (auto it = remembered_.find(args.object_id); it != remembered_.end() && it->second.object.name() == "item") {
         BrowseAnswer a;
-        a.didl = mappings::didl_for_objects({&it->second}, "-1", url_for);
+        a.didl = mappings::didl_for_objects({&it->second.object}, "-1", url_for);
         a.returned = a.total = 1;
         a.update_id = system_update_id_;
         return done(std::move(a));
@@ -112,7 +136,7 @@ void ExportedDirectory::browse(const BrowseArgs& args, mappings::UrlForUri url_f
                  std::string title = r->child_text("title");
                  c.add_text_child("title", id == "0" ? self->root_title_ : title.empty() ? id : title);
                  if (auto it = self->remembered_.find(id); it != self->remembered_.end())
-                     if (auto cover = it->second.child_text("cover-album"); !cover.empty())
+                     if (auto cover = it->second.object.child_text("cover-album"); !cover.empty())
                          c.add_text_child("cover-album", cover);
                  BrowseAnswer a;
                  a.didl = mappings::didl_for_objects({&c}, "-1", url_for);

@@ -56,7 +56,9 @@ ActionError action_error_for(const Error& e);
 class ExportedDirectory : public std::enable_shared_from_this<ExportedDirectory> {
 public:
     static constexpr std::uint32_t kMaxPage = 1000;     // the profile's cap on `max`
-    static constexpr std::size_t kMaxRemembered = 4096;  // objects kept for BrowseMetadata
+    static constexpr std::size_t kMaxId = 1024;          // the profile's longest object id (longer: no such object)
+    static constexpr std::size_t kMaxRemembered = 4096;  // objects kept for BrowseMetadata …
+    static constexpr std::size_t kMaxRememberedBytes = 4 * 1024 * 1024;  // … and their bytes at most
 
     // One Directory request (<browse/>) to the server → its <container/>.
     using Request = std::function<void(xml::Element payload, std::function<void(Result<xml::Element>)> done)>;
@@ -72,6 +74,7 @@ public:
     // The newest update-id the server gave (GetSystemUpdateID).
     std::uint32_t system_update_id() const { return system_update_id_; }
     std::size_t remembered() const { return remembered_.size(); }
+    std::size_t remembered_bytes() const { return remembered_bytes_; }
     // Told when system_update_id() grows (GENA: SystemUpdateID); nullptr: nobody.
     void on_update_id(std::function<void(std::uint32_t)> listener) { update_listener_ = std::move(listener); }
 
@@ -83,8 +86,13 @@ private:
 
     std::string root_title_;
     Request request_;
-    std::map<std::string, xml::Element> remembered_;  // object id → its element (with parent)
-    std::deque<std::string> order_;                   // oldest first
+    struct Remembered {
+        xml::Element object;  // with its parent
+        std::size_t bytes;    // its serialized size
+    };
+    std::map<std::string, Remembered> remembered_;  // by object id
+    std::deque<std::string> order_;                 // oldest first
+    std::size_t remembered_bytes_ = 0;
     std::uint32_t system_update_id_ = 0;
     std::function<void(std::uint32_t)> update_listener_;
 };

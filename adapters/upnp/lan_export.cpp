@@ -14,6 +14,9 @@ namespace xpmn::upnp {
 namespace {
 
 constexpr const char* kSourceProtocolInfo = "http-get:*:*:*";
+// Browse and Search actions waiting for the other bridge, per device and
+// network: a control point flooding it gets 501 beyond this.
+constexpr std::size_t kMaxPending = 32;
 
 }  // namespace
 
@@ -88,7 +91,7 @@ struct LanExport::Published : std::enable_shared_from_this<Published> {
         args.metadata = browse_flag == "BrowseMetadata";
         args.start = start;
         args.count = count;
-        self.pending.insert(action);
+        if (!self.take(action)) return;
         self.directory->browse(args, self.live_url_for(), self.answer(action));
     }
     static void search(GUPnPService*, GUPnPServiceAction* action, gpointer data) {
@@ -102,8 +105,17 @@ struct LanExport::Published : std::enable_shared_from_this<Published> {
         SearchArgs args{container ? container : "", criteria ? criteria : "", start, count};
         g_free(container);
         g_free(criteria);
-        self.pending.insert(action);
+        if (!self.take(action)) return;
         self.directory->search(args, self.live_url_for(), self.answer(action));
+    }
+    // Keeps `action` until its answer comes; refuses it when too many wait.
+    bool take(GUPnPServiceAction* action) {
+        if (pending.size() >= kMaxPending) {
+            gupnp_service_action_return_error(action, 501, "Action Failed: too many requests at once");
+            return false;
+        }
+        pending.insert(action);
+        return true;
     }
 
     // The answer may come after this device went: its URLs are made only while it is here.
@@ -209,8 +221,7 @@ void LanExport::Network::unpublish(const std::string& jid) {
 
 LanExport::LanExport(boost::asio::io_context& io, std::shared_ptr<profiles::RemoteItems> remote,
                      std::shared_ptr<xtls::TrustStore> trust, std::string dir)
-    : io_(io),
-      remote_(std::move(remote)), trust_(std::move(trust)), dir_(std::move(dir)) {}
+    : io_(io), remote_(std::move(remote)), trust_(std::move(trust)), dir_(std::move(dir)) {}
 
 LanExport::~LanExport() { stop(); }
 

@@ -15,6 +15,17 @@ namespace xpmn::upnp {
 
 namespace {
 
+// The server's name as another bridge gave it: a control point shows only so much.
+constexpr std::size_t kMaxName = 64;
+
+// At most `n` characters (UTF-8 code points) of `text`.
+std::string first_characters(const std::string& text, std::size_t n) {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < text.size(); ++i)
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && count++ == n) return text.substr(0, i);
+    return text;
+}
+
 std::string escaped(const std::string& text) {
     char* e = g_markup_escape_text(text.c_str(), static_cast<gssize>(text.size()));
     std::string out = e;
@@ -150,7 +161,7 @@ ExportedDevice exported_device(const std::string& own_account, const std::string
     d.udn = "uuid:" + u.substr(0, 8) + "-" + u.substr(8, 4) + "-" + u.substr(12, 4) + "-" + u.substr(16, 4) + "-" +
             u.substr(20, 12);
     auto slash = server_jid.find('/');
-    d.friendly_name = server_name + " (" + server_jid.substr(0, slash) + ")";
+    d.friendly_name = first_characters(server_name, kMaxName) + " (" + server_jid.substr(0, slash) + ")";
     d.file = "xpmn-" + d.key + ".xml";
     return d;
 }

@@ -13,6 +13,7 @@ namespace {
 
 constexpr std::size_t kMaxCriteria = 4096;  // characters; far beyond any real control point's
 constexpr std::size_t kMaxTerms = 16;       // the profile's limit
+constexpr std::size_t kMaxNesting = 16;     // parentheses: the parser recurses once per level
 
 struct Token {
     enum Kind { Word, Quoted, Open, Close, End } kind;
@@ -125,8 +126,10 @@ private:
     }
     Result<void> term() {
         if (peek().kind == Token::Open) {
+            if (++depth_ > kMaxNesting) return Error{kCriteriaError, "parentheses nested more than 16 deep"};
             ++pos_;
             auto r = expression();
+            --depth_;
             if (!r) return r;
             if (peek().kind != Token::Close) return Error{kCriteriaError, "a '(' without its ')' in the search criteria"};
             ++pos_;
@@ -171,6 +174,7 @@ private:
 
     std::vector<Token> tokens_;
     std::size_t pos_ = 0;
+    std::size_t depth_ = 0;
 };
 
 }  // namespace

@@ -63,7 +63,7 @@ void RemoteServers::start() {
         auto self = weak.lock();
         if (!self || self->stopped_) return;
         if (!r) return spdlog::warn("remote servers: {}", r.error().describe());
-            if (!online_already) return;
+        if (!online_already) return;
         spdlog::warn("remote servers: the controller session was online already; servers show once they announce "
                      "themselves again");
         self->subscribe();
@@ -128,6 +128,9 @@ void RemoteServers::presence(const xml::Element& p) {
         if (servers_.count(jid)) {  // known from the last session: still here
             online_.insert(jid);
             unconfirmed_.erase(jid);
+        } else if (online_.size() >= kMaxResources) {
+            spdlog::warn("remote servers: {} is not looked at: {} resources of paired accounts are online", jid,
+                         kMaxResources);
         } else if (online_.insert(jid).second) {
             ask(jid);
         }

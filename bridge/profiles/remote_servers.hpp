@@ -33,6 +33,7 @@ class RemoteServers : public std::enable_shared_from_this<RemoteServers> {
 public:
     static constexpr std::size_t kMaxServers = 64;  // shown at once; more are logged and left out
     static constexpr std::chrono::seconds kConfirmWithin{30};
+    static constexpr std::size_t kMaxResources = 1024;  // online resources of those accounts looked at
 
     struct Server {
         std::string jid;   // full JID

@@ -65,6 +65,20 @@ xml::Element listing(const std::string& id, int total) {
     return c;
 }
 
+// Pages of 1000 items never seen before, each with a description of `extra` bytes.
+std::function<Result<xml::Element>(const xml::Element&)> fresh_pages(std::size_t extra) {
+    return [extra, n = std::make_shared<int>(0)](const xml::Element&) -> Result<xml::Element> {
+        xml::Element c("container", ns::media_metadata);
+        c.set_attr("total", "1000");
+        for (int i = 0; i < 1000; ++i) {
+            auto object = item(std::to_string((*n)++), "0", "t");
+            if (extra) object.add_text_child("description", std::string(extra, 'd'));
+            c.add_child(object);
+        }
+        return c;
+    };
+}
+
 std::string url_for(const std::string& uri) { return "http://10.0.0.2:8200/" + uri.substr(0, 5); }
 
 // A directory whose server answers from `answer` and records what it was asked.
@@ -76,6 +90,10 @@ struct Fixture {
             asked.push_back(payload);
             done(answer(payload));
         });
+    // The server answers every request with this error.
+    void fail_with(const char* condition, const char* text) {
+        answer = [condition, text](const xml::Element&) { return Result<xml::Element>(Error{condition, text}); };
+    }
     Result<BrowseAnswer> browse(BrowseArgs args) {
         std::optional<Result<BrowseAnswer>> out;
         dir->browse(args, url_for, [&](Result<BrowseAnswer> r) { out = std::move(r); });
@@ -94,6 +112,10 @@ TEST(LanExportDescription, StableUniqueUdnAndEscapedName) {
     EXPECT_TRUE(std::regex_match(a.udn, std::regex("uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
         << a.udn;
     EXPECT_EQ(a.friendly_name, "Mum & Dad's <NAS> (home@example.org)");
+    std::string long_name;
+    for (int i = 0; i < 100; ++i) long_name += "\xC3\xA4";  // ä: cut at 64 characters, never inside one
+    EXPECT_EQ(exported_device("away@example.org", kJid, long_name).friendly_name,
+              long_name.substr(0, 128) + " (home@example.org)");
     auto d = device_description(a);
     EXPECT_TRUE(well_formed(d)) << d;
     EXPECT_NE(d.find("Mum &amp; Dad"), std::string::npos);
@@ -155,9 +177,9 @@ TEST(ExportedDirectory, ChildrenPageFromOneBrowse) {
     EXPECT_EQ(f.asked[0].name(), "browse");
     EXPECT_EQ(f.asked[0].attr_or("start"), "5");
     EXPECT_EQ(f.asked[0].attr_or("max"), "1000");  // RequestedCount 0: as many as the profile gives
-    f.browse({"64$3", false, 0, 5000});
+    ASSERT_TRUE(f.browse({"64$3", false, 0, 5000}));
     EXPECT_EQ(f.asked[1].attr_or("max"), "1000");
-    f.browse({"64$3", false, 0, 7});
+    ASSERT_TRUE(f.browse({"64$3", false, 0, 7}));
     EXPECT_EQ(f.asked[2].attr_or("max"), "7");
     EXPECT_EQ(f.dir->system_update_id(), 17u);
 }
@@ -193,26 +215,45 @@ TEST(ExportedDirectory, MetadataOfRootContainerAndRememberedItem) {
 
 TEST(ExportedDirectory, ErrorsBecomeUpnpErrors) {
     Fixture f;
-    f.answer = [](const xml::Element&) { return Result<xml::Element>(Error{"item-not-found", "no such id"}); };
+    f.fail_with("item-not-found", "no such id");
     auto r = f.browse({"nope", true, 0, 0});
     ASSERT_FALSE(r);
     EXPECT_EQ(action_error_for(r.error()).code, 701);
     EXPECT_EQ(action_error_for(Error{"bad-request", "x"}).code, 720);
     EXPECT_EQ(action_error_for(Error{"remote-server-timeout", "x"}).code, 501);
     EXPECT_FALSE(f.browse({"", false, 0, 0}));  // no ObjectID: nothing asked
+    auto asked = f.asked.size();
+    auto long_id = f.browse({std::string(1025, 'x'), false, 0, 0});  // longer than the profile allows
+    ASSERT_FALSE(long_id);
+    EXPECT_EQ(action_error_for(long_id.error()).code, 701);
+    EXPECT_EQ(f.asked.size(), asked);
 }
 
 TEST(ExportedDirectory, RemembersABoundedNumberOfObjects) {
     Fixture f;
-    int n = 0;
-    f.answer = [&n](const xml::Element&) {
-        xml::Element c("container", ns::media_metadata);
-        c.set_attr("total", "1000");
-        for (int i = 0; i < 1000; ++i) c.add_child(item(std::to_string(n++), "0", "t"));
-        return c;
-    };
+    f.answer = fresh_pages(0);
     for (int page = 0; page < 6; ++page) ASSERT_TRUE(f.browse({"0", false, 0, 0}));
     EXPECT_EQ(f.dir->remembered(), ExportedDirectory::kMaxRemembered);
+}
+
+TEST(ExportedDirectory, RemembersABoundedNumberOfBytes) {
+    Fixture f;
+    f.answer = fresh_pages(20000);  // 20 kB each
+    ASSERT_TRUE(f.browse({"0", false, 0, 0}));
+    EXPECT_LE(f.dir->remembered_bytes(), ExportedDirectory::kMaxRememberedBytes);
+    EXPECT_GT(f.dir->remembered(), 0u);
+    EXPECT_LT(f.dir->remembered(), 1000u);
+    // One object too large to keep is not kept (and a metadata request for it asks the server).
+    f.answer = [](const xml::Element&) {
+        xml::Element c("container", ns::media_metadata);
+        auto huge = item("huge", "0", "t");
+        huge.add_text_child("description", std::string(ExportedDirectory::kMaxRememberedBytes, 'd'));
+        c.add_child(huge);
+        return c;
+    };
+    auto before = f.dir->remembered_bytes();
+    ASSERT_TRUE(f.browse({"0", false, 0, 0}));
+    EXPECT_EQ(f.dir->remembered_bytes(), before);
 }
 
 TEST(RemoteServers, OnlyOtherAccountsDevicesAreWatched) {
@@ -287,11 +328,15 @@ TEST(SearchCriteria, WhatTheProfileCannotExpressIsRefused) {
     std::string many;
     for (int i = 0; i < 17; ++i) many += std::string(i ? " and " : "") + "dc:title contains \"t" + std::to_string(i) + "\"";
     EXPECT_FALSE(search_request(many, "0", 0, 10));
+    std::string deep = std::string(17, '(') + "dc:title contains \"x\"" + std::string(17, ')');
+    EXPECT_FALSE(search_request(deep, "0", 0, 10));
+    deep = std::string(16, '(') + "dc:title contains \"x\"" + std::string(16, ')');
+    EXPECT_TRUE(search_request(deep, "0", 0, 10));
 }
 
 TEST(ExportedDirectory, AnItemNotListedLatelyIsNoSuchObject) {
     Fixture f;
-    f.answer = [](const xml::Element&) { return Result<xml::Element>(Error{"bad-request", "an item, not a container"}); };
+    f.fail_with("bad-request", "an item, not a container");
     auto r = f.browse({"64$3$2", true, 0, 0});
     ASSERT_FALSE(r);
     EXPECT_EQ(action_error_for(r.error()).code, 701);
