@@ -64,7 +64,9 @@ void describe_item(GUPnPDIDLLiteObject* obj, const xml::Element* metadata, const
     // Checked before the cast: NaN, infinite or huge is left out, never UB.
     if (auto d = std::strtod(text("duration").c_str(), nullptr); d > 0 && d <= kMaxMediaSeconds)
         gupnp_didl_lite_resource_set_duration(res.get(), static_cast<glong>(d));
-    if (auto s = parse_u64(text("size"))) gupnp_didl_lite_resource_set_size64(res.get(), static_cast<gint64>(*s));
+    // Values gupnp-av's signed fields cannot hold are left out.
+    if (auto s = parse_u64(text("size")); s && *s <= static_cast<std::uint64_t>(G_MAXINT64))
+        gupnp_didl_lite_resource_set_size64(res.get(), static_cast<gint64>(*s));
     // The profile's bitrate is bit/s; res@bitrate is bytes/s (UPnP AV).
     if (auto b = parse_u32(text("bitrate")); b && *b >= 8) gupnp_didl_lite_resource_set_bitrate(res.get(), *b / 8);
     if (auto r = parse_resolution(text("resolution"))) {
@@ -110,7 +112,7 @@ std::string didl_for_objects(const std::vector<const xml::Element*>& objects, co
             auto* obj = GUPNP_DIDL_LITE_OBJECT(c.get());
             set_common(obj, id, parent, title);
             gupnp_didl_lite_object_set_upnp_class(obj, "object.container.storageFolder");
-            if (auto n = parse_u32(o->attr_or("child-count")))
+            if (auto n = parse_u32(o->attr_or("child-count")); n && *n <= static_cast<std::uint32_t>(G_MAXINT))
                 gupnp_didl_lite_container_set_child_count(c.get(), static_cast<gint>(*n));
             set_cover(obj, *o, url_for);
         } else if (o->name() == "item") {

@@ -156,6 +156,23 @@ TEST(LanExportDidl, ObjectsBecomeDidlWithUrls) {
     EXPECT_NE(didl.find("<dc:date>2007</dc:date>"), std::string::npos);
 }
 
+TEST(LanExportDidl, ValuesTooLargeForDidlAreLeftOut) {
+    xml::Element c("container", ns::media_metadata);
+    c.set_attr("id", "1");
+    c.set_attr("child-count", "4294967295");
+    c.add_text_child("title", "t");
+    xml::Element big("item", ns::media_metadata);
+    big.set_attr("id", "3");
+    big.add_text_child("title", "t");
+    big.add_text_child("size", "18446744073709551615");
+    big.add_text_child("uri", kUri);
+    auto didl = mappings::didl_for_objects({&c, &big}, "0", url_for);
+    EXPECT_TRUE(well_formed(didl)) << didl;
+    EXPECT_EQ(didl.find("childCount"), std::string::npos) << didl;
+    EXPECT_EQ(didl.find("size="), std::string::npos) << didl;
+    EXPECT_EQ(didl.find("-1\""), std::string::npos) << didl;
+}
+
 TEST(LanExportDidl, AnItemWithoutUriHasNoResource) {
     xml::Element bare("item", ns::media_metadata);
     bare.set_attr("id", "1");
